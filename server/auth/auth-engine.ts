@@ -1,0 +1,59 @@
+import type { AGServerSocket } from 'socketcluster-server';
+import { AuthTokenInvalidError, type GatehouseClaims } from '../../shared';
+import type { Clock } from '../clock';
+import type { KeyRing } from './keyring';
+import { signClaims, stampClaims, type SignPolicy } from './sign';
+import { verifyToken, type VerifyPolicy } from './verify';
+
+/**
+ * A check run on every verified token before the socket is marked authenticated (the revocation look-up). Throws a
+ * shared AuthError to refuse.
+ */
+export type AdmissionCheck = (claims: GatehouseClaims, socket: AGServerSocket | undefined) => Promise<void>;
+
+/**
+ * GatehouseAuthEngine is AGServer's `authEngine`. SocketCluster calls `verifyToken` at the handshake and at every
+ * `socket.authenticate(token)` before any socket state changes, so every refusal here means the socket is never,
+ * even briefly, authenticated. The key and algorithm SocketCluster passes are ignored: the KeyRing decides.
+ */
+export class GatehouseAuthEngine {
+  private admission?: AdmissionCheck;
+
+  constructor(
+    private readonly keys: KeyRing,
+    private readonly policy: VerifyPolicy & SignPolicy,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Sets the one admission check (revocation); later issues plug in here. */
+  setAdmissionCheck(check: AdmissionCheck): void {
+    this.admission = check;
+  }
+
+  async verifyToken(signed: unknown, _key: unknown, options?: { socket?: AGServerSocket }): Promise<GatehouseClaims> {
+    const claims = verifyToken(signed, this.keys, this.policy, this.clock.now());
+    if (this.admission) await this.admission(claims, options?.socket);
+    return claims;
+  }
+
+  /**
+   * Signs the gateway's own tokens and, like ag-auth with `mutatePayload`, writes the stamped claims onto the payload
+   * object so `socket.authToken` carries jti, sid, iat and exp.
+   */
+  async signToken(payload: Record<string, unknown>, _key: unknown, _options?: unknown): Promise<string> {
+    const signer = this.keys.signer;
+    if (!signer) throw new AuthTokenInvalidError('this gateway has no key to sign tokens with');
+    const claims = stampClaims(payload, this.policy, this.clock.now());
+    for (const key of Object.keys(payload)) if (!(key in claims)) delete payload[key];
+    Object.assign(payload, claims);
+    return signClaims(claims, signer);
+  }
+
+  /** Signs a token outside any socket (HTTP login, the CLI, development mode's sample token). */
+  issue(payload: Record<string, unknown>): { token: string; claims: GatehouseClaims } {
+    const signer = this.keys.signer;
+    if (!signer) throw new AuthTokenInvalidError('this gateway has no key to sign tokens with');
+    const claims = stampClaims(payload, this.policy, this.clock.now());
+    return { token: signClaims(claims, signer), claims };
+  }
+}

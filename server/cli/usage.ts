@@ -1,0 +1,16 @@
+/** Raised for bad command-line arguments: the CLI prints usage and exits 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const USAGE = `Usage: gatehouse <command> [options]
+
+Commands:
+  start [--config FILE]            run one gateway node (the default command)
+  token --sub ID [--ttl 15m] [--channels JSON] [--claim k=v ...] [--config FILE]
+                                   print a token signed with the configured key
+  keys generate --alg ES256|RS256 [--out DIR] [--kid ID]
+                                   write a PEM private key (signing-key.pem) and its JWK Set (jwks.json)
+
+Settings come from GATEHOUSE_* environment variables (see README.md); --config FILE reads the same
+settings from a JSON object, and the environment wins.`;

@@ -1,0 +1,236 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as socketClusterServer from 'socketcluster-server';
+import type { AGServer } from 'socketcluster-server';
+import type AGAction from 'socketcluster-server/action';
+import { CloseCode } from '../shared';
+import { GatehouseAuthEngine } from './auth/auth-engine';
+import { AuthWatch } from './auth/auth-watch';
+import { KeyRing } from './auth/keyring';
+import { installTokenErrorBridge } from './auth/token-errors';
+import { systemClock, type Clock } from './clock';
+import { normalizeOrigin, type GatewayConfig } from './config';
+import { healthRoutes, type Route } from './http/health';
+import { createRequestHandler } from './http/router';
+import type { Logger } from './log';
+import { InboundDispatcher } from './middleware/inbound';
+import { ProcedureRegistry } from './procedures/registry';
+import { closeServerListener, serverListener, type ServerSocket } from './sc/facade';
+
+export type GatewayState = 'starting' | 'ready' | 'draining' | 'closed';
+
+export interface GatewayDeps {
+  readonly log: Logger;
+  readonly clock?: Clock;
+}
+
+/** Something started with the gateway and stopped, in reverse order, when it closes. */
+type Disposer = () => void | Promise<void>;
+
+/**
+ * Gateway is the composition root of one node: the HTTP server, AGServer with our auth engine and inbound
+ * middleware, and every part later issues plug in. `close()` drains and releases everything it started.
+ */
+export class Gateway {
+  readonly http: HttpServer;
+  readonly agServer: AGServer;
+  readonly keys: KeyRing;
+  readonly engine: GatehouseAuthEngine;
+  readonly authWatch = new AuthWatch();
+  readonly dispatcher = new InboundDispatcher();
+  readonly procedures: ProcedureRegistry;
+  readonly clock: Clock;
+  readonly log: Logger;
+  private readonly routes: Route[] = [];
+  private readonly connectionHooks: ((socket: ServerSocket) => void)[] = [];
+  private readonly readinessChecks: (() => string | undefined)[] = [];
+  private readonly disposers: Disposer[] = [];
+  private readonly allowedOrigins?: ReadonlySet<string>;
+  private closing?: Promise<void>;
+  state: GatewayState = 'starting';
+
+  constructor(readonly config: GatewayConfig, deps: GatewayDeps) {
+    this.log = deps.log;
+    this.clock = deps.clock ?? systemClock;
+    installTokenErrorBridge(socketClusterServer.AGServerSocket);
+    this.keys = new KeyRing({ secret: config.authKey, jwks: config.jwks, signingKey: config.signingKey });
+    this.engine = new GatehouseAuthEngine(this.keys, config, this.clock);
+    this.allowedOrigins = config.origins ? new Set(config.origins) : undefined;
+    this.procedures = new ProcedureRegistry(this.dispatcher, this.log);
+
+    this.http = createServer(createRequestHandler(this.routes, this.log));
+    this.routes.push(healthRoutes(() => this.notReadyReasons()));
+    this.agServer = socketClusterServer.attach(this.http, {
+      // The engine's signatures are wider than @types' (it ignores the key SocketCluster passes).
+      authEngine: this.engine as unknown as socketClusterServer.AGServer.AGServerOptions['authEngine'],
+      maxPayload: config.maxPayload,
+      // Refusals are counted by reason instead: a flood of refused actions must not flood the log.
+      middlewareEmitFailures: false,
+    });
+    this.installHandshakeMiddleware();
+    this.dispatcher.attach(this.agServer);
+    this.authWatch.attach(this.agServer);
+    this.disposers.push(() => this.authWatch.close());
+    this.watchServer();
+  }
+
+  /** Adds an HTTP route, tried before the 404. */
+  addRoute(route: Route): void {
+    this.routes.splice(this.routes.length, 0, route);
+  }
+
+  /** Runs for every socket once its handshake completes. */
+  onConnection(hook: (socket: ServerSocket) => void): void {
+    this.connectionHooks.push(hook);
+  }
+
+  /** Adds a readiness condition: returns a reason while the node should not receive traffic. */
+  addReadinessCheck(check: () => string | undefined): void {
+    this.readinessChecks.push(check);
+  }
+
+  /** Registers something to stop when the gateway closes (reverse order of registration). */
+  own(disposer: Disposer): void {
+    this.disposers.push(disposer);
+  }
+
+  notReadyReasons(): string[] {
+    const reasons: string[] = [];
+    if (this.state !== 'ready') reasons.push(this.state);
+    for (const check of this.readinessChecks) {
+      const reason = check();
+      if (reason) reasons.push(reason);
+    }
+    return reasons;
+  }
+
+  async listen(): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.config.port, this.config.host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    this.state = 'ready';
+    return this.address();
+  }
+
+  address(): AddressInfo {
+    return this.http.address() as AddressInfo;
+  }
+
+  /** The WebSocket URL clients connect to. */
+  get url(): string {
+    const { address, port, family } = this.address();
+    const host = family === 'IPv6' ? `[${address}]` : address;
+    return `ws://${host}:${port}${this.agServer.getPath()}`;
+  }
+
+  /** Re-reads the JWK Set (SIGHUP). A bad file keeps the old keys; the reason is logged. */
+  reloadKeys(): void {
+    if (!this.config.jwksFile) return;
+    try {
+      const kids = this.keys.reloadJwks(this.config.jwksFile);
+      this.log.info({ kids }, 'JWK Set reloaded');
+    } catch (err) {
+      this.log.error({ file: this.config.jwksFile, reason: (err as Error).message }, 'JWK Set reload failed; keeping the previous keys');
+    }
+  }
+
+  private installHandshakeMiddleware(): void {
+    this.agServer.setMiddleware(this.agServer.MIDDLEWARE_HANDSHAKE, async (stream) => {
+      for await (const action of stream as AsyncIterable<AGAction>) {
+        if (action.type !== action.HANDSHAKE_WS) {
+          action.allow(undefined);
+          continue;
+        }
+        const refusal = this.refuseUpgrade(action.request?.headers.origin);
+        if (refusal) action.block(new Error(refusal));
+        else action.allow(undefined);
+      }
+    });
+  }
+
+  private refuseUpgrade(origin: string | undefined): string | undefined {
+    if (this.state !== 'ready') return `node is ${this.state}`;
+    // No Origin header: not a browser, so the origin rule (a browser protection) does not apply.
+    if (!this.allowedOrigins || origin === undefined) return undefined;
+    let normalized: string;
+    try {
+      normalized = normalizeOrigin(origin);
+    } catch {
+      return 'origin not allowed';
+    }
+    return this.allowedOrigins.has(normalized) ? undefined : 'origin not allowed';
+  }
+
+  private watchServer(): void {
+    void (async () => {
+      for await (const { socket } of serverListener(this.agServer, 'connection')) {
+        for (const hook of this.connectionHooks) {
+          try {
+            hook(socket);
+          } catch (err) {
+            this.log.error({ err }, 'connection hook failed');
+          }
+        }
+        this.procedures.serve(socket);
+      }
+    })();
+    void (async () => {
+      for await (const { error } of serverListener(this.agServer, 'error')) {
+        this.log.warn({ err: error }, 'server error');
+      }
+    })();
+    void (async () => {
+      // Per-socket protocol errors (malformed frames, refused tokens) arrive here; debug only, so abuse cannot flood.
+      for await (const { warning } of serverListener(this.agServer, 'warning')) {
+        this.log.debug({ name: warning?.name, message: warning?.message }, 'socket warning');
+      }
+    })();
+    this.disposers.push(() => {
+      for (const name of ['connection', 'error', 'warning'] as const) closeServerListener(this.agServer, name);
+    });
+  }
+
+  /**
+   * Graceful shutdown: refuse new connections, turn /readyz to 503, close every socket with ShuttingDown (clients
+   * reconnect elsewhere), then release everything. Gives up waiting after the shutdown timeout. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const deadline = this.clock.now() + this.config.shutdownTimeoutMs;
+    this.state = 'draining';
+    const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeIdleConnections();
+
+    const sockets = [...Object.values(this.agServer.clients), ...Object.values(this.agServer.pendingClients)] as ServerSocket[];
+    for (const socket of sockets) socket.disconnect(CloseCode.ShuttingDown, 'Server shutting down');
+    await waitUntil(() => this.agServer.clientsCount === 0 && this.agServer.pendingClientsCount === 0, deadline, this.clock);
+
+    for (const dispose of this.disposers.splice(0).reverse()) {
+      try {
+        await dispose();
+      } catch (err) {
+        this.log.error({ err }, 'shutdown step failed');
+      }
+    }
+    await this.agServer.close();
+    this.http.closeAllConnections();
+    await Promise.race([httpClosed, sleep(Math.max(0, deadline - this.clock.now()))]);
+    this.state = 'closed';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+async function waitUntil(done: () => boolean, deadline: number, clock: Clock): Promise<void> {
+  while (!done() && clock.now() < deadline) await sleep(10);
+}

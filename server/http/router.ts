@@ -1,0 +1,19 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../log';
+import { sendJson, type Route } from './health';
+
+/** Tries routes in order; anything unclaimed is a JSON 404. A route that throws answers 500 and is logged. */
+export function createRequestHandler(routes: readonly Route[], log: Logger) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    try {
+      for (const route of routes) {
+        if (await route(req, res)) return;
+      }
+      sendJson(res, 404, { error: { name: 'NotFoundError', message: 'Not found' } });
+    } catch (err) {
+      log.error({ err, url: req.url }, 'http route failed');
+      if (!res.headersSent) sendJson(res, 500, { error: { name: 'InternalError', message: 'Internal error' } });
+      else res.destroy();
+    }
+  };
+}

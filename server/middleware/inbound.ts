@@ -1,0 +1,74 @@
+import type { AGServer } from 'socketcluster-server';
+import type AGAction from 'socketcluster-server/action';
+import { ProcedureNotFoundError } from '../../shared';
+import type { ServerSocket } from '../sc/facade';
+
+/**
+ * What a rule returns for one action: undefined to let it through, an Error to block it with (the client sees that
+ * error's name), or `{data}` to let it through with a rewritten payload.
+ */
+export type Decision = Error | undefined | { readonly data: unknown };
+
+export type InboundActionType = 'publishIn' | 'subscribe' | 'invoke' | 'transmit' | 'authenticate' | 'message';
+
+/** An inbound action as rules see it. */
+export interface InboundAction {
+  readonly type: InboundActionType;
+  readonly socket: ServerSocket;
+  readonly channel?: string;
+  readonly procedure?: string;
+  readonly receiver?: string;
+  readonly data?: unknown;
+}
+
+/** A synchronous rule. SocketCluster runs inbound actions one at a time per socket: no I/O, no await. */
+export type InboundRule = (action: InboundAction) => Decision;
+
+/**
+ * InboundDispatcher is the gateway's single inbound middleware (SocketCluster allows one per type). Rules register
+ * per action type and run in order; the first that blocks or rewrites decides. INVOKE of a procedure nobody
+ * registered is refused at once with ProcedureNotFoundError instead of leaving the caller to its ack timeout.
+ */
+export class InboundDispatcher {
+  private readonly rules = new Map<InboundActionType, InboundRule[]>();
+  private readonly procedures = new Set<string>();
+
+  use(type: InboundActionType, rule: InboundRule): void {
+    const list = this.rules.get(type) ?? [];
+    list.push(rule);
+    this.rules.set(type, list);
+  }
+
+  /** Names a procedure clients may invoke. */
+  allowProcedure(name: string): void {
+    this.procedures.add(name);
+  }
+
+  decide(action: InboundAction): Decision {
+    if (action.type === 'invoke' && !this.procedures.has(String(action.procedure))) {
+      return new ProcedureNotFoundError(String(action.procedure));
+    }
+    for (const rule of this.rules.get(action.type) ?? []) {
+      const decision = rule(action);
+      if (decision !== undefined) return decision;
+    }
+    return undefined;
+  }
+
+  attach(server: AGServer): void {
+    server.setMiddleware(server.MIDDLEWARE_INBOUND, async (stream) => {
+      for await (const action of stream as AsyncIterable<AGAction>) {
+        let decision: Decision;
+        try {
+          decision = this.decide(action as unknown as InboundAction);
+        } catch (err) {
+          // A rule's bug must not take the socket's action queue down with it; refuse what we could not decide.
+          decision = err instanceof Error ? err : new Error(String(err));
+        }
+        if (decision === undefined) action.allow(undefined);
+        else if (decision instanceof Error) action.block(decision);
+        else action.allow({ data: decision.data });
+      }
+    });
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * WebSocket close codes Gatehouse uses, clear of SocketCluster's own 4000–4009. 4100–4499: the client may reconnect
+ * (with its token). 4500–4999: final; the stock client never reconnects after these, and ours does not come back
+ * with the same token.
+ */
+
+export interface CloseCodeInfo {
+  readonly code: number;
+  readonly name: string;
+  readonly meaning: string;
+  readonly reconnect: boolean;
+}
+
+export const CloseCode = {
+  ShuttingDown: 4100,
+  TokenRevoked: 4500,
+  DisconnectedByAdmin: 4501,
+  SlowConsumer: 4502,
+  TokenExpired: 4503,
+} as const;
+
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+export const CLOSE_CODES: readonly CloseCodeInfo[] = [
+  { code: CloseCode.ShuttingDown, name: 'ShuttingDown', meaning: 'the node is shutting down; reconnect (to another node)', reconnect: true },
+  { code: CloseCode.TokenRevoked, name: 'TokenRevoked', meaning: 'the socket\'s token, session or user was revoked', reconnect: false },
+  { code: CloseCode.DisconnectedByAdmin, name: 'DisconnectedByAdmin', meaning: 'an operator disconnected the user', reconnect: false },
+  { code: CloseCode.SlowConsumer, name: 'SlowConsumer', meaning: 'the client read too slowly and its outbound buffer overflowed', reconnect: false },
+  { code: CloseCode.TokenExpired, name: 'TokenExpired', meaning: 'reserved: the session can no longer be renewed', reconnect: false },
+];
+
+/** Whether a client should reconnect after a close with this code (ours, SocketCluster's and the standard ones). */
+export function shouldReconnect(code: number): boolean {
+  if (code >= 4500 && code <= 4999) return false;
+  if (code === 1000) return false;
+  return true;
+}

@@ -1,0 +1,140 @@
+/**
+ * The error catalogue: every error a Gatehouse client can see, by name. The server throws these classes; the client
+ * library compares `err.name` against `ErrorName`. Imports nothing, so it runs in browsers too.
+ */
+
+export const ErrorName = {
+  AuthTokenExpired: 'AuthTokenExpiredError',
+  AuthTokenNotBefore: 'AuthTokenNotBeforeError',
+  AuthTokenInvalid: 'AuthTokenInvalidError',
+  AuthTokenRevoked: 'AuthTokenRevokedError',
+  AuthUnavailable: 'AuthUnavailableError',
+  ProcedureNotFound: 'ProcedureNotFoundError',
+  PublishForbidden: 'PublishForbiddenError',
+  SubscribeForbidden: 'SubscribeForbiddenError',
+  RateLimited: 'RateLimitedError',
+  BadRequest: 'BadRequestError',
+  Login: 'LoginError',
+  LoginUnavailable: 'LoginUnavailableError',
+} as const;
+
+export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
+
+/** One row of the catalogue: what the error means and where a client meets it. */
+export interface ErrorInfo {
+  readonly name: ErrorName;
+  readonly meaning: string;
+  /** For authentication errors: whether the client's stored token is removed (SocketCluster's `isBadToken`). */
+  readonly removesToken?: boolean;
+}
+
+export const ERROR_CATALOGUE: readonly ErrorInfo[] = [
+  { name: ErrorName.AuthTokenExpired, meaning: 'the token\'s exp has passed', removesToken: true },
+  { name: ErrorName.AuthTokenNotBefore, meaning: 'the token\'s nbf is still in the future; retry later', removesToken: false },
+  { name: ErrorName.AuthTokenInvalid, meaning: 'any other defect: signature, algorithm, kid, claims, size, format', removesToken: true },
+  { name: ErrorName.AuthTokenRevoked, meaning: 'the token, its session or its user was revoked', removesToken: true },
+  { name: ErrorName.AuthUnavailable, meaning: 'revocations could not be checked in time; the client keeps its token and may retry', removesToken: false },
+  { name: ErrorName.ProcedureNotFound, meaning: 'invoke of a procedure the gateway does not have' },
+  { name: ErrorName.PublishForbidden, meaning: 'no grant to publish on that channel, or an invalid channel name' },
+  { name: ErrorName.SubscribeForbidden, meaning: 'no grant to subscribe to that channel, an invalid name, or too many channels' },
+  { name: ErrorName.RateLimited, meaning: 'too many publishes or failed logins; `retryAfter` says how many seconds to wait' },
+  { name: ErrorName.BadRequest, meaning: 'a malformed request payload' },
+  { name: ErrorName.Login, meaning: 'unknown user or wrong password (deliberately the same)' },
+  { name: ErrorName.LoginUnavailable, meaning: 'the login backend did not answer' },
+];
+
+/** Base of every Gatehouse error. Own enumerable fields travel to the client (sc-errors `dehydrateError`). */
+export class GatehouseError extends Error {
+  override readonly name: ErrorName;
+  constructor(name: ErrorName, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/**
+ * An authentication failure from `verifyToken`. `isBadToken` is SocketCluster's flag: when true the server sends
+ * `#removeAuthToken` and the client forgets the token.
+ */
+export class AuthError extends GatehouseError {
+  readonly isBadToken: boolean;
+  constructor(name: ErrorName, message: string, isBadToken: boolean) {
+    super(name, message);
+    this.isBadToken = isBadToken;
+  }
+}
+
+export class AuthTokenExpiredError extends AuthError {
+  constructor(message: string, readonly expiry?: number) {
+    super(ErrorName.AuthTokenExpired, message, true);
+  }
+}
+
+export class AuthTokenNotBeforeError extends AuthError {
+  constructor(message: string, readonly date?: number) {
+    super(ErrorName.AuthTokenNotBefore, message, false);
+  }
+}
+
+export class AuthTokenInvalidError extends AuthError {
+  constructor(message: string) {
+    super(ErrorName.AuthTokenInvalid, message, true);
+  }
+}
+
+export class AuthTokenRevokedError extends AuthError {
+  constructor(message = 'The token has been revoked') {
+    super(ErrorName.AuthTokenRevoked, message, true);
+  }
+}
+
+export class AuthUnavailableError extends AuthError {
+  constructor(message = 'Authentication is temporarily unavailable; retry later') {
+    super(ErrorName.AuthUnavailable, message, false);
+  }
+}
+
+export class ProcedureNotFoundError extends GatehouseError {
+  constructor(readonly procedure: string) {
+    super(ErrorName.ProcedureNotFound, `No procedure named ${JSON.stringify(procedure.slice(0, 64))}`);
+  }
+}
+
+export class PublishForbiddenError extends GatehouseError {
+  constructor(message: string) {
+    super(ErrorName.PublishForbidden, message);
+  }
+}
+
+export class SubscribeForbiddenError extends GatehouseError {
+  constructor(message: string) {
+    super(ErrorName.SubscribeForbidden, message);
+  }
+}
+
+export class RateLimitedError extends GatehouseError {
+  /** Seconds until a retry may succeed (whole seconds, at least 1). */
+  readonly retryAfter: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(ErrorName.RateLimited, message);
+    this.retryAfter = Math.max(1, Math.ceil(retryAfterSeconds));
+  }
+}
+
+export class BadRequestError extends GatehouseError {
+  constructor(message: string) {
+    super(ErrorName.BadRequest, message);
+  }
+}
+
+export class LoginError extends GatehouseError {
+  constructor() {
+    super(ErrorName.Login, 'Invalid username or password');
+  }
+}
+
+export class LoginUnavailableError extends GatehouseError {
+  constructor(message = 'Login is temporarily unavailable; retry later') {
+    super(ErrorName.LoginUnavailable, message);
+  }
+}

@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './close-codes';
+export * from './protocol';
+export * from './claims';
