@@ -1,0 +1,47 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLOSE_CODES, CloseCode, ERROR_CATALOGUE, ErrorName, shouldReconnect } from '../../shared';
+
+const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+
+function tableRows(marker: string): string[][] {
+  const m = new RegExp(`<!-- ${marker} -->([\\s\\S]*?)<!-- /${marker} -->`).exec(readme);
+  assert.ok(m, `README has the ${marker} markers`);
+  return m![1].trim().split('\n').slice(2).map((line) => line.split('|').slice(1, -1).map((c) => c.trim().replace(/`/g, '')));
+}
+
+test('every error name is in the catalogue, once', () => {
+  const names = ERROR_CATALOGUE.map((e) => e.name);
+  assert.equal([...names].sort(), Object.values(ErrorName).sort());
+});
+
+test('the README error table matches the catalogue', () => {
+  const rows = tableRows('errors-table');
+  assert.equal(rows.map((r) => r[0]), ERROR_CATALOGUE.map((e) => e.name));
+  for (const [i, e] of ERROR_CATALOGUE.entries()) {
+    assert.is(rows[i][1], e.meaning.replace(/`/g, ''));
+    assert.is(rows[i][2], e.removesToken === undefined ? '' : e.removesToken ? 'removed' : 'kept');
+  }
+});
+
+test('the README close-code table matches the shared table', () => {
+  const rows = tableRows('close-codes-table');
+  assert.equal(rows.map((r) => Number(r[0])), CLOSE_CODES.map((c) => c.code));
+  for (const [i, c] of CLOSE_CODES.entries()) {
+    assert.is(rows[i][1], c.name);
+    assert.is(rows[i][3], c.reconnect ? 'yes' : 'no');
+  }
+});
+
+test('close codes sit in their ranges, clear of SocketCluster 4000-4009', () => {
+  for (const c of CLOSE_CODES) {
+    assert.ok(c.code >= 4100 && c.code <= 4999, `${c.name}`);
+    assert.is(c.reconnect, c.code < 4500, `${c.name} range`);
+    assert.is(shouldReconnect(c.code), c.reconnect);
+  }
+  assert.equal(new Set(Object.values(CloseCode)).size, CLOSE_CODES.length);
+});
+
+test.run();
