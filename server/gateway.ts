@@ -15,6 +15,8 @@ import { createRequestHandler } from './http/router';
 import type { Logger } from './log';
 import { InboundDispatcher } from './middleware/inbound';
 import { ProcedureRegistry } from './procedures/registry';
+import { installRenewal } from './renewal/install';
+import type { RenewalManager } from './renewal/renewal-manager';
 import { closeServerListener, serverListener, type ServerSocket } from './sc/facade';
 
 export type GatewayState = 'starting' | 'ready' | 'draining' | 'closed';
@@ -39,6 +41,7 @@ export class Gateway {
   readonly authWatch = new AuthWatch();
   readonly dispatcher = new InboundDispatcher();
   readonly procedures: ProcedureRegistry;
+  readonly renewal: RenewalManager;
   readonly clock: Clock;
   readonly log: Logger;
   private readonly routes: Route[] = [];
@@ -72,6 +75,7 @@ export class Gateway {
     this.authWatch.attach(this.agServer);
     this.disposers.push(() => this.authWatch.close());
     this.watchServer();
+    this.renewal = installRenewal(this, async () => false);
   }
 
   /** Adds an HTTP route, tried before the 404. */

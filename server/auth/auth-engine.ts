@@ -40,10 +40,13 @@ export class GatehouseAuthEngine {
    * Signs the gateway's own tokens and, like ag-auth with `mutatePayload`, writes the stamped claims onto the payload
    * object so `socket.authToken` carries jti, sid, iat and exp.
    */
-  async signToken(payload: Record<string, unknown>, _key: unknown, _options?: unknown): Promise<string> {
+  async signToken(payload: Record<string, unknown>, _key: unknown, options?: { expiresIn?: unknown }): Promise<string> {
     const signer = this.keys.signer;
     if (!signer) throw new AuthTokenInvalidError('this gateway has no key to sign tokens with');
-    const claims = stampClaims(payload, this.policy, this.clock.now());
+    // `expiresIn` (seconds) may shorten a token (renewal near the session's end), never lengthen it past the TTL.
+    const cap = typeof options?.expiresIn === 'number' ? options.expiresIn * 1000 : Infinity;
+    const policy = { ...this.policy, tokenTtlMs: Math.min(this.policy.tokenTtlMs, cap) };
+    const claims = stampClaims(payload, policy, this.clock.now());
     for (const key of Object.keys(payload)) if (!(key in claims)) delete payload[key];
     Object.assign(payload, claims);
     return signClaims(claims, signer);

@@ -31,6 +31,11 @@ export interface GatewayConfig {
   readonly maxPayload: number;
   readonly redisUrl?: string;
   readonly shutdownTimeoutMs: number;
+  // --- renewal (issue 5) ---
+  /** How often authenticated sockets get a fresh token; 0 turns renewal off. Default 5m. */
+  readonly renewIntervalMs: number;
+  /** A session (auth_time, else the first token's iat) is never renewed past this age. Default 24h. */
+  readonly sessionMaxAgeMs: number;
   readonly logLevel: LogLevel;
   readonly production: boolean;
   /** No key was configured: an ephemeral key was made and the node listens on loopback only. */
@@ -107,6 +112,13 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     r.problem('GATEHOUSE_REDIS_URL', `must start with redis:// or rediss:// (got ${JSON.stringify(redisUrl.slice(0, 16))}…)`);
   }
+  // --- renewal (issue 5) ---
+  const renewIntervalMs = r.duration('GATEHOUSE_RENEW_INTERVAL', '5m');
+  const sessionMaxAgeMs = r.duration('GATEHOUSE_SESSION_MAX_AGE', '24h', { min: 1000 });
+  if (renewIntervalMs > 0 && tokenTtlMs <= renewIntervalMs) {
+    r.problem('GATEHOUSE_TOKEN_TTL', `must exceed GATEHOUSE_RENEW_INTERVAL (${renewIntervalMs / 1000}s), or tokens lapse between renewals; or set GATEHOUSE_RENEW_INTERVAL=0`);
+  }
+
   const shutdownTimeoutMs = r.duration('GATEHOUSE_SHUTDOWN_TIMEOUT', '10s', { min: 100, max: 600_000 });
   const logLevel = r.oneOf('GATEHOUSE_LOG_LEVEL', 'info', LOG_LEVELS);
 
@@ -129,7 +141,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     audience: audience && audience.length > 0 ? audience : undefined,
     clockToleranceMs, maxTokenLifetimeMs, tokenTtlMs,
     origins: origins === undefined || origins.includes('*') ? undefined : origins.map(normalizeOrigin),
-    maxPayload, redisUrl, shutdownTimeoutMs, logLevel, production, devMode,
+    maxPayload, redisUrl, shutdownTimeoutMs, renewIntervalMs, sessionMaxAgeMs, logLevel, production, devMode,
   });
 }
 

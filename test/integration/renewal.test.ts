@@ -1,0 +1,135 @@
+// budget: 90s
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import jwt from 'jsonwebtoken';
+import type { AGClientSocket } from 'socketcluster-client';
+import type { Gateway } from '../../server/gateway';
+import { ServerEvent, type GatehouseClaims } from '../../shared';
+import { connectWithToken, mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
+
+const gateways: Gateway[] = [];
+const clients: AGClientSocket[] = [];
+
+test.after.each(async () => {
+  for (const c of clients.splice(0)) c.disconnect();
+  for (const g of gateways.splice(0)) await g.close();
+});
+
+async function gatewayWith(env: Record<string, string>) {
+  const gw = await startGateway(env);
+  gateways.push(gw);
+  return gw;
+}
+
+async function connect(gw: Gateway, token: string) {
+  const r = await connectWithToken(gw, token);
+  clients.push(r.client);
+  return r;
+}
+
+/** Records every token the client is given (the client emits `authenticate` on each #setAuthToken). */
+function recordTokens(client: AGClientSocket): GatehouseClaims[] {
+  const seen: GatehouseClaims[] = [];
+  void (async () => {
+    for await (const { signedAuthToken } of (client as unknown as { listener(n: string): AsyncIterable<{ signedAuthToken: string }> }).listener('authenticate')) {
+      seen.push(jwt.decode(signedAuthToken) as GatehouseClaims);
+    }
+  })();
+  return seen;
+}
+
+const decode = (t: string | null | undefined) => jwt.decode(String(t)) as GatehouseClaims;
+
+test('renews within the interval, keeping sub, sid, auth_time and channels; the socket outlives its first token', async () => {
+  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  const { token } = gw.engine.issue({ sub: 'alice', channels: ['chat:*'], role: 'member' });
+  const first = decode(token);
+  const { client, status, auth } = await connect(gw, token);
+  assert.is(status.isAuthenticated, true);
+  const renewed = recordTokens(client);
+  await waitFor(() => renewed.length >= 1, 2000, 'a renewal within the interval');
+  const second = renewed[0];
+  assert.is(second.sub, 'alice');
+  assert.is(second.sid, first.sid);
+  assert.is(second.auth_time, first.iat);
+  assert.equal(second.channels, ['chat:*']);
+  assert.is(second.role, 'member');
+  assert.is.not(second.jti, first.jti);
+  assert.ok(second.exp >= first.exp);
+  assert.is(decode(auth.current).jti, second.jti, 'the client stored the renewed token');
+  // Past the first token's exp the socket is still authenticated, on later renewals.
+  await sleep((first.exp + 1) * 1000 - Date.now());
+  assert.is(client.authState, 'authenticated');
+  assert.ok(renewed.length >= 2);
+  assert.ok(renewed[renewed.length - 1].exp > first.exp);
+  assert.is(renewed[renewed.length - 1].auth_time, first.iat);
+});
+
+test('a token that came without a sid gets one at its first renewal', async () => {
+  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  const { client } = await connect(gw, mintHs256({ sub: 'bob' }));
+  const renewed = recordTokens(client);
+  await waitFor(() => renewed.length >= 1, 2500, 'a renewal');
+  assert.type(renewed[0].sid, 'string');
+  assert.is(renewed[0].sub, 'bob');
+});
+
+test('renewal stops at the session maximum age; authExpiring arrives before exp; then the socket expires', async () => {
+  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '2s', GATEHOUSE_SESSION_MAX_AGE: '3s' });
+  const { token } = gw.engine.issue({ sub: 'carol' });
+  const { client } = await connect(gw, token);
+  const renewed = recordTokens(client);
+  const warning = (client as unknown as { receiver(n: string): { once(ms: number): Promise<{ exp: number }> } })
+    .receiver(ServerEvent.AuthExpiring).once(6000);
+  const { exp } = await warning;
+  const warnedAt = Date.now();
+  assert.ok(warnedAt < exp * 1000, 'the warning comes before exp');
+  const sessionEnd = (decode(token).iat! + 3) * 1000;
+  for (const t of renewed) assert.ok(t.exp * 1000 <= sessionEnd, 'no renewal reaches past the session end');
+  await waitFor(() => client.authState === 'unauthenticated', exp * 1000 - Date.now() + 1500, 'expiry');
+  assert.ok(Date.now() <= exp * 1000 + 1100, 'deauthenticated within 1 s of exp');
+});
+
+test('a socket that logged out is never renewed', async () => {
+  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  const { token } = gw.engine.issue({ sub: 'dave' });
+  const { client } = await connect(gw, token);
+  const renewed = recordTokens(client);
+  await client.deauthenticate();
+  await waitFor(() => gw.renewal.size === 0, 1000, 'the manager to drop the socket');
+  await sleep(1800);
+  assert.is(renewed.length, 0);
+  assert.is(client.authState, 'unauthenticated');
+});
+
+test('with renewal off, expiry deauthenticates within 1 s of exp', async () => {
+  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_TOKEN_TTL: '2s' });
+  const now = Math.floor(Date.now() / 1000);
+  const { client } = await connect(gw, mintHs256({ sub: 'erin', iat: now, exp: now + 2 }));
+  assert.is(client.authState, 'authenticated');
+  await waitFor(() => client.authState === 'unauthenticated', 4000, 'expiry');
+  const late = Date.now() - (now + 2) * 1000;
+  assert.ok(late <= 1000, `deauthenticated ${late} ms after exp`);
+});
+
+test('1,000 sockets renew through the one scheduler, and it holds nothing once they disconnect', async () => {
+  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '4s' });
+  const many: AGClientSocket[] = [];
+  const counts: GatehouseClaims[][] = [];
+  for (let batch = 0; batch < 10; batch++) {
+    const results = await Promise.all(Array.from({ length: 100 }, () => connectWithToken(gw, gw.engine.issue({ sub: `u${batch}` }).token)));
+    for (const r of results) {
+      many.push(r.client);
+      counts.push(recordTokens(r.client));
+    }
+  }
+  try {
+    assert.is(gw.renewal.size, 1000);
+    await waitFor(() => counts.every((c) => c.length >= 1), 8000, 'every socket renewed once');
+  } finally {
+    for (const c of many) c.disconnect();
+  }
+  await waitFor(() => gw.renewal.size === 0, 3000, 'the scheduler to drop every socket');
+});
+
+test.run();
