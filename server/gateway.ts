@@ -9,6 +9,7 @@ import { AuthWatch } from './auth/auth-watch';
 import { KeyRing } from './auth/keyring';
 import { installTokenErrorBridge } from './auth/token-errors';
 import { systemClock, type Clock } from './clock';
+import { installChannelRules, type ChannelGuard } from './channels';
 import { normalizeOrigin, type GatewayConfig } from './config';
 import { healthRoutes, type Route } from './http/health';
 import { createRequestHandler } from './http/router';
@@ -39,6 +40,7 @@ export class Gateway {
   readonly authWatch = new AuthWatch();
   readonly dispatcher = new InboundDispatcher();
   readonly procedures: ProcedureRegistry;
+  readonly channels: ChannelGuard;
   readonly clock: Clock;
   readonly log: Logger;
   private readonly routes: Route[] = [];
@@ -71,6 +73,7 @@ export class Gateway {
     this.dispatcher.attach(this.agServer);
     this.authWatch.attach(this.agServer);
     this.disposers.push(() => this.authWatch.close());
+    this.channels = installChannelRules(this);
     this.watchServer();
   }
 
