@@ -9,6 +9,7 @@ import { AuthWatch } from './auth/auth-watch';
 import { KeyRing } from './auth/keyring';
 import { installTokenErrorBridge } from './auth/token-errors';
 import { systemClock, type Clock } from './clock';
+import { installChannelRules, type ChannelGuard } from './channels';
 import { normalizeOrigin, type GatewayConfig } from './config';
 import { healthRoutes, type Route } from './http/health';
 import { createRequestHandler } from './http/router';
@@ -42,6 +43,7 @@ export class Gateway {
   readonly dispatcher = new InboundDispatcher();
   readonly procedures: ProcedureRegistry;
   readonly renewal: RenewalManager;
+  readonly channels: ChannelGuard;
   readonly clock: Clock;
   readonly log: Logger;
   private readonly routes: Route[] = [];
@@ -74,6 +76,7 @@ export class Gateway {
     this.dispatcher.attach(this.agServer);
     this.authWatch.attach(this.agServer);
     this.disposers.push(() => this.authWatch.close());
+    this.channels = installChannelRules(this);
     this.watchServer();
     this.renewal = installRenewal(this, async () => false);
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { readJwksFile, readSigningKey, type PublicKeyEntry, type SigningKey } from '../auth/jwks';
+import { NO_CHANNEL_RULES, readChannelRulesFile, type ChannelRules } from '../channels/rules-file';
 import { ConfigError, SettingsReader, readConfigFile, type Source } from './reader';
 
 export { ConfigError } from './reader';
@@ -40,6 +41,20 @@ export interface GatewayConfig {
   readonly production: boolean;
   /** No key was configured: an ephemeral key was made and the node listens on loopback only. */
   readonly devMode: boolean;
+
+  // --- Channel rules and limits (issue 3) ---
+  /** GATEHOUSE_CHANNELS_FILE: the operator's `anyone`/`authenticated` grants; unset: none (only tokens grant). */
+  readonly channelsFile?: string;
+  readonly channelRules: ChannelRules;
+  /** GATEHOUSE_PUBLISH_RATE: publishes a second per socket (token bucket refill), default 50. */
+  readonly publishRate: number;
+  /** GATEHOUSE_PUBLISH_BURST: publishes a socket may send at once (bucket size), default 100. */
+  readonly publishBurst: number;
+  /** GATEHOUSE_MAX_CHANNELS: channels one socket may hold, default 100. */
+  readonly maxChannels: number;
+  /** GATEHOUSE_MAX_BUFFERED: bytes queued for one socket before it is closed as a slow consumer, default 1 MiB. */
+  readonly maxBuffered: number;
+  // --- end channel rules ---
 }
 
 export interface LoadOptions {
@@ -122,6 +137,23 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   const shutdownTimeoutMs = r.duration('GATEHOUSE_SHUTDOWN_TIMEOUT', '10s', { min: 100, max: 600_000 });
   const logLevel = r.oneOf('GATEHOUSE_LOG_LEVEL', 'info', LOG_LEVELS);
 
+  // --- Channel rules and limits (issue 3) ---
+  const channelsFile = r.string('GATEHOUSE_CHANNELS_FILE');
+  let channelRules = NO_CHANNEL_RULES;
+  if (channelsFile !== undefined) {
+    const read = readChannelRulesFile(channelsFile);
+    if ('problems' in read) for (const p of read.problems) r.problem('GATEHOUSE_CHANNELS_FILE', `${channelsFile}: ${p}`);
+    else channelRules = read.rules;
+  }
+  const publishRate = r.integer('GATEHOUSE_PUBLISH_RATE', 50, 1, 1_000_000);
+  const publishBurst = r.integer('GATEHOUSE_PUBLISH_BURST', 100, 1, 1_000_000);
+  const maxChannels = r.integer('GATEHOUSE_MAX_CHANNELS', 100, 1, 100_000);
+  const maxBuffered = r.bytes('GATEHOUSE_MAX_BUFFERED', 1024 * 1024, 1024, 1024 * 1024 * 1024);
+  if (maxBuffered < maxPayload) {
+    r.problem('GATEHOUSE_MAX_BUFFERED', `must be at least GATEHOUSE_MAX_PAYLOAD (${maxPayload} bytes), or one relayed message could close a healthy client`);
+  }
+  // --- end channel rules ---
+
   const devMode = authKey === undefined && jwksFile === undefined && signingKeyFile === undefined
     && r.problems.every((p) => !p.startsWith('GATEHOUSE_AUTH_KEY'));
   if (devMode && production) {
@@ -142,6 +174,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     clockToleranceMs, maxTokenLifetimeMs, tokenTtlMs,
     origins: origins === undefined || origins.includes('*') ? undefined : origins.map(normalizeOrigin),
     maxPayload, redisUrl, shutdownTimeoutMs, renewIntervalMs, sessionMaxAgeMs, logLevel, production, devMode,
+    channelsFile, channelRules, publishRate, publishBurst, maxChannels, maxBuffered,
   });
 }
 

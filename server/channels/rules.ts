@@ -1,0 +1,72 @@
+import { PublishForbiddenError, RateLimitedError, SubscribeForbiddenError } from '../../shared';
+import { channelNameProblem } from '../../shared/channel-pattern';
+import type { Clock } from '../clock';
+import type { InboundRule } from '../middleware/inbound';
+import { claimsOf } from '../sc/facade';
+import type { DenialCounter } from './denials';
+import type { ChannelPolicy } from './policy';
+import type { PublishLimiter } from './publish-limiter';
+
+/** What the channel rules decide with. All in memory: these rules run on every publish and subscribe. */
+export interface RuleDeps {
+  readonly policy: ChannelPolicy;
+  readonly denials: DenialCounter;
+  readonly limiter: PublishLimiter;
+  readonly clock: Clock;
+  /** Channels one socket may hold (GATEHOUSE_MAX_CHANNELS). */
+  readonly maxChannels: number;
+}
+
+/** PUBLISH_IN: a valid name, a publish grant, then a token from the socket's bucket. */
+export function publishRule({ policy, denials, limiter, clock }: RuleDeps): InboundRule {
+  return ({ socket, channel }) => {
+    const problem = channelNameProblem(channel);
+    if (problem) {
+      denials.count('invalid_channel');
+      return new PublishForbiddenError(`Invalid channel name: it ${problem}`);
+    }
+    if (!policy.matcherFor(claimsOf(socket)).allows('publish', channel as string)) {
+      denials.count('publish_forbidden');
+      return new PublishForbiddenError('No grant to publish on this channel');
+    }
+    const retryAfter = limiter.take(socket, clock.now());
+    if (retryAfter !== undefined) {
+      denials.count('publish_rate');
+      return new RateLimitedError('Publishing too fast', retryAfter);
+    }
+    return undefined;
+  };
+}
+
+/** SUBSCRIBE: a valid name, a subscribe grant, and room under the channel limit (a channel already held is free). */
+export function subscribeRule({ policy, denials, maxChannels }: RuleDeps): InboundRule {
+  return ({ socket, channel }) => {
+    const problem = channelNameProblem(channel);
+    if (problem) {
+      denials.count('invalid_channel');
+      return new SubscribeForbiddenError(`Invalid channel name: it ${problem}`);
+    }
+    const name = channel as string;
+    if (!policy.matcherFor(claimsOf(socket)).allows('subscribe', name)) {
+      denials.count('subscribe_forbidden');
+      return new SubscribeForbiddenError('No grant to subscribe to this channel');
+    }
+    // Inbound actions run one at a time per socket and SocketCluster counts a subscription before its broker
+    // call finishes, so this count includes every subscription this socket could have in flight.
+    if (!socket.isSubscribed(name) && (socket.channelSubscriptionsCount ?? 0) >= maxChannels) {
+      denials.count('channel_limit');
+      return new SubscribeForbiddenError(`Too many channels: a connection may hold at most ${maxChannels}`);
+    }
+    return undefined;
+  };
+}
+
+/** TRANSMIT: clients reach the gateway through its procedures only; anything else they transmit is dropped. */
+export function transmitRule({ denials }: Pick<RuleDeps, 'denials'>): InboundRule {
+  const dropped = new Error('Client transmits are not accepted');
+  dropped.name = 'TransmitDroppedError';
+  return () => {
+    denials.count('client_transmit');
+    return dropped;
+  };
+}

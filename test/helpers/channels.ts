@@ -1,0 +1,73 @@
+import type { AGClientSocket } from 'socketcluster-client';
+import type { Gateway } from '../../server/gateway';
+import type { ServerSocket } from '../../server/sc/facade';
+import { waitFor } from './gateway';
+
+interface OnceStream<T> {
+  once(timeout?: number): Promise<T>;
+}
+type Listening = { listener(name: string): OnceStream<unknown> };
+
+/** Subscribes and resolves 'subscribed' or the name of the error the subscribe failed with. */
+export async function subscribeOutcome(client: AGClientSocket, channel: string, ms = 2000): Promise<string> {
+  const ch = client.subscribe(channel) as unknown as Listening;
+  const ok = ch.listener('subscribe').once(ms).then(() => 'subscribed');
+  const fail = ch.listener('subscribeFail').once(ms).then((e) => (e as { error: Error }).error.name);
+  return Promise.race([ok, fail]);
+}
+
+/** Publishes with an ack; resolves 'published' or the error name it was refused with. */
+export async function publishOutcome(client: AGClientSocket, channel: string, data: unknown): Promise<string> {
+  try {
+    await client.invokePublish(channel, data);
+    return 'published';
+  } catch (err) {
+    return (err as Error).name;
+  }
+}
+
+/** The error a publish was refused with (with its own fields, such as retryAfter), or undefined. */
+export async function publishError(client: AGClientSocket, channel: string, data: unknown): Promise<(Error & Record<string, unknown>) | undefined> {
+  try {
+    await client.invokePublish(channel, data);
+    return undefined;
+  } catch (err) {
+    return err as Error & Record<string, unknown>;
+  }
+}
+
+/** The messages a subscribed client channel receives, collected as they arrive. */
+export function collect(client: AGClientSocket, channel: string): unknown[] {
+  const seen: unknown[] = [];
+  const ch = client.channel(channel);
+  void (async () => {
+    for await (const data of ch) seen.push(data);
+  })();
+  return seen;
+}
+
+/** Every message published on a channel through the broker, seen by a server-side exchange subscriber. */
+export function exchangeCollect(gateway: Gateway, channel: string): { seen: unknown[]; stop(): void } {
+  const seen: unknown[] = [];
+  const ch = gateway.agServer.exchange.subscribe(channel);
+  void (async () => {
+    for await (const data of ch) seen.push(data);
+  })();
+  return { seen, stop: () => { ch.kill(); ch.unsubscribe(); } };
+}
+
+/**
+ * Publishes `marker` from the server on `channel` and waits until `seen` holds it. Publishes reach a subscriber in
+ * order, so whatever a refused publish would have delivered would be in `seen` before the marker.
+ */
+export async function publishMarker(gateway: Gateway, channel: string, seen: unknown[], marker: unknown = `marker-${Math.random()}`): Promise<void> {
+  await gateway.agServer.exchange.invokePublish(channel, marker);
+  await waitFor(() => seen.includes(marker), 2000, `the marker on ${channel}`);
+}
+
+/** The server's socket for a connected client. */
+export function serverSocketOf(gateway: Gateway, client: AGClientSocket): ServerSocket {
+  const socket = client.id === null ? undefined : gateway.agServer.clients[client.id];
+  if (!socket) throw new Error(`no server socket for client ${client.id}`);
+  return socket;
+}
