@@ -14,6 +14,7 @@ import { normalizeOrigin, type GatewayConfig } from './config';
 import { healthRoutes, type Route } from './http/health';
 import { createRequestHandler } from './http/router';
 import type { Logger } from './log';
+import { installLogin } from './login/install';
 import { InboundDispatcher } from './middleware/inbound';
 import { ProcedureRegistry } from './procedures/registry';
 import { installRenewal } from './renewal/install';
@@ -49,6 +50,7 @@ export class Gateway {
   private readonly routes: Route[] = [];
   private readonly connectionHooks: ((socket: ServerSocket) => void)[] = [];
   private readonly readinessChecks: (() => string | undefined)[] = [];
+  private readonly reloadHooks: (() => void)[] = [];
   private readonly disposers: Disposer[] = [];
   private readonly allowedOrigins?: ReadonlySet<string>;
   private closing?: Promise<void>;
@@ -79,6 +81,7 @@ export class Gateway {
     this.channels = installChannelRules(this);
     this.watchServer();
     this.renewal = installRenewal(this, async () => false);
+    installLogin(this);
   }
 
   /** Adds an HTTP route, tried before the 404. */
@@ -132,6 +135,23 @@ export class Gateway {
     const { address, port, family } = this.address();
     const host = family === 'IPv6' ? `[${address}]` : address;
     return `ws://${host}:${port}${this.agServer.getPath()}`;
+  }
+
+  /** Runs on every `reload()` (SIGHUP); a hook logs its own failures and keeps its previous state. */
+  onReload(hook: () => void): void {
+    this.reloadHooks.push(hook);
+  }
+
+  /** Re-reads every file the node reads at start-up (SIGHUP): the JWK Set, then whatever registered `onReload`. */
+  reload(): void {
+    this.reloadKeys();
+    for (const hook of this.reloadHooks) {
+      try {
+        hook();
+      } catch (err) {
+        this.log.error({ err }, 'reload hook failed');
+      }
+    }
   }
 
   /** Re-reads the JWK Set (SIGHUP). A bad file keeps the old keys; the reason is logged. */

@@ -40,7 +40,7 @@ export const ERROR_CATALOGUE: readonly ErrorInfo[] = [
   { name: ErrorName.RateLimited, meaning: 'too many publishes or failed logins; `retryAfter` says how many seconds to wait' },
   { name: ErrorName.BadRequest, meaning: 'a malformed request payload' },
   { name: ErrorName.Login, meaning: 'unknown user or wrong password (deliberately the same)' },
-  { name: ErrorName.LoginUnavailable, meaning: 'the login backend did not answer' },
+  { name: ErrorName.LoginUnavailable, meaning: 'the login could not be checked: the login backend or the limiter\'s Redis did not answer in time, too many logins at once, or the node has no signing key; retry later' },
 ];
 
 /** Base of every Gatehouse error. Own enumerable fields travel to the client (sc-errors `dehydrateError`). */

@@ -1,4 +1,5 @@
 import { ConfigError } from '../config';
+import { hashPasswordCommand } from './hash-password-command';
 import { keysCommand } from './keys-command';
 import { startCommand } from './start-command';
 import { tokenCommand } from './token-command';
@@ -14,6 +15,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         return;
       case 'token':
         process.stdout.write(`${tokenCommand(args, env)}\n`);
+        return;
+      case 'hash-password':
+        process.stdout.write(`${await hashPasswordCommand(args)}\n`);
         return;
       case 'keys':
         process.stdout.write(`${keysCommand(args)}\n`);

@@ -47,5 +47,5 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => gateway.reloadKeys());
+  process.on('SIGHUP', () => gateway.reload());
 }

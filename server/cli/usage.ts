@@ -11,6 +11,8 @@ Commands:
                                    print a token signed with the configured key
   keys generate --alg ES256|RS256 [--out DIR] [--kid ID]
                                    write a PEM private key (signing-key.pem) and its JWK Set (jwks.json)
+  hash-password                    read one password line on standard input and print its scrypt hash
+                                   for GATEHOUSE_USERS_FILE
 
 Settings come from GATEHOUSE_* environment variables (see README.md); --config FILE reads the same
 settings from a JSON object, and the environment wins.`;

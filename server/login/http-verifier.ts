@@ -1,0 +1,92 @@
+import { LoginError, LoginUnavailableError } from '../../shared';
+import type { Logger } from '../log';
+import { describeIssues, identitySchema, parseUntrustedJson, type CredentialVerifier, type Identity } from './credential-verifier';
+
+/** How long the login backend has to answer, in milliseconds. */
+export const DEFAULT_LOGIN_TIMEOUT_MS = 3000;
+/** Largest answer read from the login backend, in bytes; a bigger one counts as a bad answer. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * HttpVerifier asks the app's own backend (GATEHOUSE_LOGIN_URL): it POSTs `{username, password}` as JSON. 200 with
+ * `{sub, channels?, claims?}` is success; 401 or 403 is LoginError; any other status, a malformed answer, a redirect,
+ * a network error or no complete answer within the timeout (3 s) is LoginUnavailableError.
+ */
+export class HttpVerifier implements CredentialVerifier {
+  /** The URL as logged: without its query, which might hold a key. */
+  private readonly shownUrl: string;
+
+  constructor(
+    private readonly url: string,
+    private readonly log: Logger,
+    private readonly timeoutMs: number = DEFAULT_LOGIN_TIMEOUT_MS,
+  ) {
+    const u = new URL(url);
+    this.shownUrl = `${u.origin}${u.pathname}`;
+  }
+
+  async verify(username: string, password: string): Promise<Identity> {
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ username, password }),
+        // Credentials must reach the configured URL and nothing else.
+        redirect: 'error',
+        signal,
+      });
+    } catch (err) {
+      this.log.warn({ url: this.shownUrl, reason: reasonOf(err) }, 'login backend did not answer');
+      throw new LoginUnavailableError();
+    }
+    if (response.status === 401 || response.status === 403) {
+      await response.body?.cancel().catch(() => {});
+      throw new LoginError();
+    }
+    if (response.status !== 200) {
+      await response.body?.cancel().catch(() => {});
+      this.log.warn({ url: this.shownUrl, status: response.status }, 'login backend answered an unexpected status');
+      throw new LoginUnavailableError();
+    }
+    let body: unknown;
+    try {
+      body = parseUntrustedJson(await readCapped(response, MAX_ANSWER_BYTES));
+    } catch (err) {
+      this.log.warn({ url: this.shownUrl, reason: reasonOf(err) }, 'login backend answer unreadable');
+      throw new LoginUnavailableError();
+    }
+    const parsed = identitySchema.safeParse(body);
+    if (!parsed.success) {
+      this.log.warn({ url: this.shownUrl, reason: describeIssues(parsed.error) }, 'login backend answer is not {sub, channels?, claims?}');
+      throw new LoginUnavailableError();
+    }
+    const { sub, channels, claims } = parsed.data;
+    return { sub, channels, claims };
+  }
+}
+
+/** The body as text, refusing more than `max` bytes without reading further. */
+async function readCapped(response: Response, max: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > max) {
+    await response.body?.cancel().catch(() => {});
+    throw new Error(`answer of ${declared} bytes is over ${max}`);
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > max) throw new Error(`answer is over ${max} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function reasonOf(err: unknown): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError') return 'timed out';
+  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+}

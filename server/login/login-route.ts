@@ -1,0 +1,74 @@
+import type { ServerResponse } from 'node:http';
+import { BadRequestError, ErrorName, GatehouseError, RateLimitedError } from '../../shared';
+import type { GatehouseAuthEngine } from '../auth/auth-engine';
+import { clientIp, type ProxyTrust } from '../http/client-ip';
+import { sendJson, type Route } from '../http/health';
+import { BodyError, readBody } from '../http/read-body';
+import { tokenPayloadOf } from './credential-verifier';
+import type { LoginService } from './login-service';
+
+/** Path of the HTTP login. */
+export const LOGIN_PATH = '/auth/login';
+/** Largest login request body, in bytes. */
+export const MAX_LOGIN_BODY_BYTES = 8 * 1024;
+
+/** HTTP status for each login failure the client can see. */
+const STATUS: Partial<Record<string, number>> = {
+  [ErrorName.BadRequest]: 400,
+  [ErrorName.Login]: 401,
+  [ErrorName.RateLimited]: 429,
+  [ErrorName.LoginUnavailable]: 503,
+};
+
+/**
+ * `POST /auth/login` for apps that log in before they connect: the same JSON `{username, password}` as the RPC.
+ * 200 `{token, expiresAt}`; failures `{error: {name, message}}` with 400, 401, 429 (and Retry-After) or 503. Only
+ * `application/json` is accepted, which also keeps plain cross-site HTML forms from posting here.
+ */
+export function loginRoute(service: LoginService, engine: GatehouseAuthEngine, trust: ProxyTrust): Route {
+  return async (req, res) => {
+    if ((req.url ?? '').split('?')[0] !== LOGIN_PATH) return false;
+    if (req.method !== 'POST') {
+      sendJson(res, 405, { error: { name: 'MethodNotAllowedError', message: 'Use POST' } }, { allow: 'POST' });
+      return true;
+    }
+    try {
+      const data = await readJson(req);
+      const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trust);
+      const identity = await service.attempt(data, { ip, via: 'http' });
+      const { token, claims } = engine.issue(tokenPayloadOf(identity));
+      sendJson(res, 200, { token, expiresAt: claims.exp });
+    } catch (err) {
+      // Anything unnamed is a bug: the router logs it and answers 500.
+      if (!(err instanceof GatehouseError)) throw err;
+      sendError(res, err);
+    }
+    return true;
+  };
+}
+
+async function readJson(req: Parameters<Route>[0]): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json') throw new BadRequestError('Content-Type must be application/json');
+  let body: Buffer;
+  try {
+    body = await readBody(req, MAX_LOGIN_BODY_BYTES);
+  } catch (err) {
+    if (err instanceof BodyError) throw new BadRequestError(err.message);
+    throw err;
+  }
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new BadRequestError('the body is not valid JSON');
+  }
+}
+
+function sendError(res: ServerResponse, err: GatehouseError): void {
+  const status = STATUS[err.name] ?? 500;
+  const headers: Record<string, string> = {};
+  if (err instanceof RateLimitedError) headers['retry-after'] = String(err.retryAfter);
+  // A body we stopped reading (too big, too slow) must not be taken as the next request on this connection.
+  if (!res.req.complete) headers.connection = 'close';
+  sendJson(res, status, { error: { name: err.name, message: err.message } }, headers);
+}

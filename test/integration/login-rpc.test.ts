@@ -1,0 +1,224 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AGClientSocket } from 'socketcluster-client';
+import type { Gateway } from '../../server/gateway';
+import { ErrorName } from '../../shared';
+import { connectClient, connectWithToken, jwksOf, makeKeyPair, nextEvent, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { invokeLogin, startLoginGateway, writeUsersFile } from '../helpers/login';
+
+const alice = {
+  username: 'alice', password: 'correct horse', sub: 'user-alice', channels: ['chat:*'],
+  claims: { role: 'admin', sub: 'mallory', exp: 1, iat: 1, nbf: 9_999_999_999, jti: 'x', sid: 'y', iss: 'evil', aud: 'evil', channels: ['*'] },
+};
+const bob = { username: 'bob', password: 'bob-password', sub: 'user-bob' };
+let usersFile: string;
+let gw: Gateway;
+const clients: AGClientSocket[] = [];
+const extraGateways: Gateway[] = [];
+
+test.before(async () => {
+  usersFile = await writeUsersFile([alice, bob]);
+  gw = await startGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3', GATEHOUSE_ISSUER: 'https://gatehouse.test' });
+});
+test.after.each(async () => {
+  for (const c of clients.splice(0)) c.disconnect();
+  for (const g of extraGateways.splice(0)) await g.close();
+});
+test.after(async () => {
+  await gw.close();
+});
+
+async function anonymous(gateway: Gateway = gw): Promise<AGClientSocket> {
+  const client = connectClient(gateway);
+  clients.push(client);
+  await nextEvent(client, 'connect');
+  return client;
+}
+
+test('login authenticates the socket with a gateway-signed token', async () => {
+  const client = await anonymous();
+  const { answer, error } = await invokeLogin(client, { username: 'alice', password: 'correct horse' });
+  assert.is(error, undefined);
+  assert.is(answer?.sub, 'user-alice');
+  assert.type(answer?.sid, 'string');
+  assert.type(answer?.expiresAt, 'number');
+  assert.is(client.authState, 'authenticated');
+  const token = client.authToken as Record<string, unknown>;
+  assert.is(token.sub, 'user-alice');
+  assert.is(token.sid, answer?.sid);
+  assert.is(token.exp, answer?.expiresAt);
+  assert.type(token.jti, 'string');
+  assert.equal(token.channels, ['chat:*']);
+  assert.is(token.role, 'admin');
+  // Reserved claims from the users file never override what the gateway stamps.
+  assert.is(token.iss, 'https://gatehouse.test');
+  assert.is.not(token.jti, 'x');
+  assert.is.not(token.sid, 'y');
+  assert.is(token.nbf, undefined);
+  assert.is(token.aud, undefined);
+  const now = Math.floor(Date.now() / 1000);
+  assert.ok(Math.abs((token.iat as number) - now) <= 2);
+  assert.is((token.exp as number) - (token.iat as number), 15 * 60);
+});
+
+test('the token a login gives is accepted at a later handshake; each login is a new session', async () => {
+  const client = await anonymous();
+  const first = await invokeLogin(client, { username: 'bob', password: 'bob-password' });
+  const signed = client.signedAuthToken as string;
+  const again = await connectWithToken(gw, signed);
+  clients.push(again.client);
+  assert.is(again.status.isAuthenticated, true);
+  assert.is((again.client.authToken as { sid?: string }).sid, first.answer?.sid);
+  const second = await invokeLogin(again.client, { username: 'bob', password: 'bob-password' });
+  assert.is.not(second.answer?.sid, first.answer?.sid);
+});
+
+test('unknown user and wrong password: LoginError with the same message; the socket stays anonymous', async () => {
+  const client = await anonymous();
+  const unknown = await invokeLogin(client, { username: 'nobody', password: 'whatever' });
+  const wrong = await invokeLogin(client, { username: 'bob', password: 'not-bobs' });
+  assert.is(unknown.error?.name, ErrorName.Login);
+  assert.is(wrong.error?.name, ErrorName.Login);
+  assert.is(unknown.error?.message, wrong.error?.message);
+  assert.is(client.authState, 'unauthenticated');
+});
+
+const malformed: [string, unknown][] = [
+  ['no payload', undefined],
+  ['null', null],
+  ['a string', 'alice:secret'],
+  ['an array', ['alice', 'secret']],
+  ['missing username', { password: 'x' }],
+  ['missing password', { username: 'alice' }],
+  ['numeric username', { username: 42, password: 'x' }],
+  ['object password', { username: 'alice', password: { $ne: '' } }],
+  ['empty username', { username: '', password: 'x' }],
+  ['empty password', { username: 'alice', password: '' }],
+  ['username over 256 characters', { username: 'a'.repeat(257), password: 'x' }],
+  ['password over 256 characters', { username: 'alice', password: 'p'.repeat(257) }],
+];
+for (const [name, data] of malformed) {
+  test(`malformed login payload (${name}) → BadRequestError`, async () => {
+    const client = await anonymous();
+    const { error } = await invokeLogin(client, data);
+    assert.is(error?.name, ErrorName.BadRequest);
+  });
+}
+
+test('256-character fields are accepted as input (and simply fail to match)', async () => {
+  const client = await anonymous();
+  const { error } = await invokeLogin(client, { username: 'a'.repeat(256), password: 'p'.repeat(256) });
+  assert.is(error?.name, ErrorName.Login);
+});
+
+test('failed logins for a username pass the limit: RateLimitedError with retryAfter, even with the right password', async () => {
+  const client = await anonymous();
+  for (let i = 0; i < 3; i++) assert.is((await invokeLogin(client, { username: 'alice', password: `bad-${i}` })).error?.name, ErrorName.Login);
+  const limited = await invokeLogin(client, { username: 'alice', password: 'correct horse' });
+  assert.is(limited.error?.name, ErrorName.RateLimited);
+  assert.type(limited.error?.retryAfter, 'number');
+  assert.ok(limited.error!.retryAfter! >= 1 && limited.error!.retryAfter! <= 15 * 60);
+  // Case variants of the username share the counter.
+  assert.is((await invokeLogin(client, { username: 'ALICE', password: 'x' })).error?.name, ErrorName.RateLimited);
+  // Another user is not affected.
+  assert.ok((await invokeLogin(client, { username: 'bob', password: 'bob-password' })).answer);
+});
+
+test('a success resets the username counter', async () => {
+  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3' });
+  extraGateways.push(g);
+  const client = await anonymous(g);
+  for (let i = 0; i < 2; i++) await invokeLogin(client, { username: 'bob', password: 'bad' });
+  assert.ok((await invokeLogin(client, { username: 'bob', password: 'bob-password' })).answer);
+  for (let i = 0; i < 3; i++) assert.is((await invokeLogin(client, { username: 'bob', password: 'bad' })).error?.name, ErrorName.Login);
+  assert.is((await invokeLogin(client, { username: 'bob', password: 'bad' })).error?.name, ErrorName.RateLimited);
+});
+
+test('the counters reset when the window ends', async () => {
+  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '1', GATEHOUSE_LOGIN_FAILURE_WINDOW: '1s' });
+  extraGateways.push(g);
+  const client = await anonymous(g);
+  assert.is((await invokeLogin(client, { username: 'bob', password: 'bad' })).error?.name, ErrorName.Login);
+  const limited = await invokeLogin(client, { username: 'bob', password: 'bob-password' });
+  assert.is(limited.error?.name, ErrorName.RateLimited);
+  assert.is(limited.error?.retryAfter, 1);
+  await sleep(1100);
+  assert.ok((await invokeLogin(client, { username: 'bob', password: 'bob-password' })).answer);
+});
+
+test('failed logins from one client IP pass the per-IP limit across usernames', async () => {
+  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '2' });
+  extraGateways.push(g);
+  const client = await anonymous(g);
+  assert.is((await invokeLogin(client, { username: 'u1', password: 'x' })).error?.name, ErrorName.Login);
+  assert.is((await invokeLogin(client, { username: 'u2', password: 'x' })).error?.name, ErrorName.Login);
+  assert.is((await invokeLogin(client, { username: 'bob', password: 'bob-password' })).error?.name, ErrorName.RateLimited);
+});
+
+test('X-Forwarded-For on the WebSocket upgrade is ignored without GATEHOUSE_TRUST_PROXY', async () => {
+  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '1' });
+  extraGateways.push(g);
+  const a = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.1' } } });
+  const b = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.2' } } });
+  clients.push(a, b);
+  await Promise.all([nextEvent(a, 'connect'), nextEvent(b, 'connect')]);
+  assert.is((await invokeLogin(a, { username: 'u1', password: 'x' })).error?.name, ErrorName.Login);
+  assert.is((await invokeLogin(b, { username: 'u2', password: 'x' })).error?.name, ErrorName.RateLimited);
+});
+
+test('X-Forwarded-For on the WebSocket upgrade is honoured from a trusted proxy', async () => {
+  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '1', GATEHOUSE_TRUST_PROXY: '127.0.0.1' });
+  extraGateways.push(g);
+  const a = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.1' } } });
+  const b = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.2' } } });
+  clients.push(a, b);
+  await Promise.all([nextEvent(a, 'connect'), nextEvent(b, 'connect')]);
+  assert.is((await invokeLogin(a, { username: 'u1', password: 'x' })).error?.name, ErrorName.Login);
+  assert.is((await invokeLogin(b, { username: 'u2', password: 'x' })).error?.name, ErrorName.Login);
+  assert.is((await invokeLogin(a, { username: 'u3', password: 'x' })).error?.name, ErrorName.RateLimited);
+});
+
+test('reload() picks up a changed users file; a bad file keeps the previous users', async () => {
+  const file = await writeUsersFile([bob]);
+  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: file });
+  extraGateways.push(g);
+  const client = await anonymous(g);
+  assert.is((await invokeLogin(client, { username: 'carol', password: 'carol-pw' })).error?.name, ErrorName.Login);
+
+  await writeUsersFile([bob, { username: 'carol', password: 'carol-pw', sub: 'user-carol' }], file);
+  g.reload();
+  assert.is((await invokeLogin(client, { username: 'carol', password: 'carol-pw' })).answer?.sub, 'user-carol');
+
+  writeFileSync(file, JSON.stringify([{ username: 'dave', passwordHash: 'plaintext!', sub: 'user-dave' }]));
+  g.reload();
+  assert.is((await invokeLogin(client, { username: 'carol', password: 'carol-pw' })).answer?.sub, 'user-carol');
+  writeFileSync(file, '[{"username": "broken"');
+  g.reload();
+  assert.is((await invokeLogin(client, { username: 'bob', password: 'bob-password' })).answer?.sub, 'user-bob');
+});
+
+test('without GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL there is no login procedure', async () => {
+  const g = await startGateway();
+  extraGateways.push(g);
+  const client = await anonymous(g);
+  const { error } = await invokeLogin(client, { username: 'alice', password: 'correct horse' });
+  assert.is(error?.name, ErrorName.ProcedureNotFound);
+});
+
+test('a gateway with no key to sign with answers LoginUnavailableError', async () => {
+  const jwksFile = join(mkdtempSync(join(tmpdir(), 'gatehouse-jwks-')), 'jwks.json');
+  writeFileSync(jwksFile, jwksOf(makeKeyPair('ES256', 'ec-1')));
+  const g = await startLoginGateway({ GATEHOUSE_AUTH_KEY: undefined, GATEHOUSE_JWKS_FILE: jwksFile, GATEHOUSE_USERS_FILE: usersFile });
+  extraGateways.push(g);
+  assert.is(g.keys.signer, undefined);
+  const client = await anonymous(g);
+  const { error } = await invokeLogin(client, { username: 'bob', password: 'bob-password' });
+  assert.is(error?.name, ErrorName.LoginUnavailable);
+  assert.is(client.authState, 'unauthenticated');
+  await waitFor(() => client.state === 'open', 1000, 'the socket to stay open');
+});
+
+test.run();
