@@ -30,6 +30,10 @@ export interface GatewayConfig {
   readonly origins?: readonly string[];
   readonly maxPayload: number;
   readonly redisUrl?: string;
+  // --- revocation (issue 4) ---
+  /** How long a Redis call may take before authentication fails closed with AuthUnavailableError. Default 500ms. */
+  readonly redisTimeoutMs: number;
+  // --- end revocation ---
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly production: boolean;
@@ -107,6 +111,9 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     r.problem('GATEHOUSE_REDIS_URL', `must start with redis:// or rediss:// (got ${JSON.stringify(redisUrl.slice(0, 16))}…)`);
   }
+  // --- revocation (issue 4) ---
+  const redisTimeoutMs = r.duration('GATEHOUSE_REDIS_TIMEOUT', '500ms', { min: 10, max: 60_000 });
+  // --- end revocation ---
   const shutdownTimeoutMs = r.duration('GATEHOUSE_SHUTDOWN_TIMEOUT', '10s', { min: 100, max: 600_000 });
   const logLevel = r.oneOf('GATEHOUSE_LOG_LEVEL', 'info', LOG_LEVELS);
 
@@ -129,7 +136,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     audience: audience && audience.length > 0 ? audience : undefined,
     clockToleranceMs, maxTokenLifetimeMs, tokenTtlMs,
     origins: origins === undefined || origins.includes('*') ? undefined : origins.map(normalizeOrigin),
-    maxPayload, redisUrl, shutdownTimeoutMs, logLevel, production, devMode,
+    maxPayload, redisUrl, redisTimeoutMs, shutdownTimeoutMs, logLevel, production, devMode,
   });
 }
 
