@@ -15,6 +15,7 @@ import { createRequestHandler } from './http/router';
 import type { Logger } from './log';
 import { InboundDispatcher } from './middleware/inbound';
 import { ProcedureRegistry } from './procedures/registry';
+import { installRevocation, type RevocationService } from './revocation/install';
 import { closeServerListener, serverListener, type ServerSocket } from './sc/facade';
 
 export type GatewayState = 'starting' | 'ready' | 'draining' | 'closed';
@@ -41,10 +42,12 @@ export class Gateway {
   readonly procedures: ProcedureRegistry;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly revocation: RevocationService;
   private readonly routes: Route[] = [];
   private readonly connectionHooks: ((socket: ServerSocket) => void)[] = [];
   private readonly readinessChecks: (() => string | undefined)[] = [];
   private readonly disposers: Disposer[] = [];
+  private readonly startHooks: (() => Promise<void>)[] = [];
   private readonly allowedOrigins?: ReadonlySet<string>;
   private closing?: Promise<void>;
   state: GatewayState = 'starting';
@@ -72,6 +75,7 @@ export class Gateway {
     this.authWatch.attach(this.agServer);
     this.disposers.push(() => this.authWatch.close());
     this.watchServer();
+    this.revocation = installRevocation(this);
   }
 
   /** Adds an HTTP route, tried before the 404. */
@@ -87,6 +91,11 @@ export class Gateway {
   /** Adds a readiness condition: returns a reason while the node should not receive traffic. */
   addReadinessCheck(check: () => string | undefined): void {
     this.readinessChecks.push(check);
+  }
+
+  /** Runs once the port is bound and before the node turns ready (e.g. waiting for Redis); awaited in order. */
+  onStart(hook: () => Promise<void>): void {
+    this.startHooks.push(hook);
   }
 
   /** Registers something to stop when the gateway closes (reverse order of registration). */
@@ -112,6 +121,7 @@ export class Gateway {
         resolve();
       });
     });
+    for (const hook of this.startHooks) await hook();
     this.state = 'ready';
     return this.address();
   }
