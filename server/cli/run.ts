@@ -1,5 +1,6 @@
 import { ConfigError } from '../config';
 import { keysCommand } from './keys-command';
+import { revokeCommand } from './revoke-command';
 import { startCommand } from './start-command';
 import { tokenCommand } from './token-command';
 import { USAGE, UsageError } from './usage';
@@ -14,6 +15,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         return;
       case 'token':
         process.stdout.write(`${tokenCommand(args, env)}\n`);
+        return;
+      case 'revoke':
+        process.exitCode = await revokeCommand(args, env);
         return;
       case 'keys':
         process.stdout.write(`${keysCommand(args)}\n`);
