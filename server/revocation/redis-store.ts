@@ -223,17 +223,25 @@ export class RedisRevocationStore implements RevocationStore {
     for (const listener of this.revocationListeners) listener(revocation);
   }
 
-  /** Error listeners keep the process alive through outages; state changes are logged once each, not per retry. */
+  /**
+   * The error listener keeps the process alive through outages (ioredis reconnects by itself); each outage is logged
+   * once when it starts and once when it ends, not per retry.
+   */
   private watchConnection(connection: Redis, role: string): void {
     let down = false;
+    let lastError: string | undefined;
     connection.on('error', (err: Error) => {
+      lastError = err.message;
+    });
+    connection.on('reconnecting', () => {
       if (down || this.closed) return;
       down = true;
-      this.options.log?.warn({ role, err: err.message }, 'redis connection lost; reconnecting');
+      this.options.log?.warn({ role, err: lastError }, 'redis connection lost; reconnecting');
     });
     connection.on('ready', () => {
       if (down) this.options.log?.info({ role }, 'redis connection back');
       down = false;
+      lastError = undefined;
     });
   }
 }

@@ -66,6 +66,8 @@ test('with Redis down, authentication fails closed with AuthUnavailableError, th
   const status = (await later.client.authenticate(token)) as unknown as { isAuthenticated: boolean; authError?: { name: string } };
   assert.is(status.isAuthenticated, false);
   assert.is(status.authError?.name, ErrorName.AuthUnavailable);
+  await sleep(50);
+  assert.is(later.auth.current, token, 'authenticate() keeps the token too');
 
   // Logging out needs the revocation stored: it fails and changes nothing.
   try {
