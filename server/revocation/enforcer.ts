@@ -148,12 +148,14 @@ export class RevocationEnforcer {
     else this.recheckPending = false;
   }
 
-  /** Replays revocations that arrived between a socket's admission check and its indexing. */
+  /**
+   * Replays revocations that arrived between a socket's admission check and its indexing. A token that never passed
+   * the check (one the gateway set itself: login, renewal) is held against every revocation still remembered.
+   */
   private replay(socket: ServerSocket, claims: GatehouseClaims): void {
     const mark = this.admittedAt.get(socket);
-    if (mark === undefined) return;
     this.admittedAt.delete(socket);
-    if (mark < this.forgottenThrough) {
+    if (mark !== undefined && mark < this.forgottenThrough) {
       // Too long between check and index to replay from memory: ask the store again.
       this.store.check(claims).then(
         (revoked) => {
@@ -163,7 +165,7 @@ export class RevocationEnforcer {
       );
       return;
     }
-    if (this.hitSince(mark, claims)) this.revokeSocket(socket);
+    if (this.hitSince(mark ?? this.forgottenThrough, claims)) this.revokeSocket(socket);
   }
 
   private remember(revocation: Revocation): void {
