@@ -19,6 +19,7 @@ import { InboundDispatcher } from './middleware/inbound';
 import { ProcedureRegistry } from './procedures/registry';
 import { installRenewal } from './renewal/install';
 import type { RenewalManager } from './renewal/renewal-manager';
+import { installRevocation, type RevocationService } from './revocation/install';
 import { closeServerListener, serverListener, type ServerSocket } from './sc/facade';
 
 export type GatewayState = 'starting' | 'ready' | 'draining' | 'closed';
@@ -47,11 +48,13 @@ export class Gateway {
   readonly channels: ChannelGuard;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly revocation: RevocationService;
   private readonly routes: Route[] = [];
   private readonly connectionHooks: ((socket: ServerSocket) => void)[] = [];
   private readonly readinessChecks: (() => string | undefined)[] = [];
   private readonly reloadHooks: (() => void)[] = [];
   private readonly disposers: Disposer[] = [];
+  private readonly startHooks: (() => Promise<void>)[] = [];
   private readonly allowedOrigins?: ReadonlySet<string>;
   private closing?: Promise<void>;
   state: GatewayState = 'starting';
@@ -80,7 +83,8 @@ export class Gateway {
     this.disposers.push(() => this.authWatch.close());
     this.channels = installChannelRules(this);
     this.watchServer();
-    this.renewal = installRenewal(this, async () => false);
+    this.revocation = installRevocation(this);
+    this.renewal = installRenewal(this, (claims) => this.revocation.store.check(claims));
     installLogin(this);
   }
 
@@ -97,6 +101,11 @@ export class Gateway {
   /** Adds a readiness condition: returns a reason while the node should not receive traffic. */
   addReadinessCheck(check: () => string | undefined): void {
     this.readinessChecks.push(check);
+  }
+
+  /** Runs once the port is bound and before the node turns ready (e.g. waiting for Redis); awaited in order. */
+  onStart(hook: () => Promise<void>): void {
+    this.startHooks.push(hook);
   }
 
   /** Registers something to stop when the gateway closes (reverse order of registration). */
@@ -122,6 +131,7 @@ export class Gateway {
         resolve();
       });
     });
+    for (const hook of this.startHooks) await hook();
     this.state = 'ready';
     return this.address();
   }

@@ -1,6 +1,7 @@
 import { ConfigError } from '../config';
 import { hashPasswordCommand } from './hash-password-command';
 import { keysCommand } from './keys-command';
+import { revokeCommand } from './revoke-command';
 import { startCommand } from './start-command';
 import { tokenCommand } from './token-command';
 import { USAGE, UsageError } from './usage';
@@ -18,6 +19,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         return;
       case 'hash-password':
         process.stdout.write(`${await hashPasswordCommand(args)}\n`);
+        return;
+      case 'revoke':
+        process.exitCode = await revokeCommand(args, env);
         return;
       case 'keys':
         process.stdout.write(`${keysCommand(args)}\n`);

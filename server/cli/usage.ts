@@ -9,6 +9,9 @@ Commands:
   start [--config FILE]            run one gateway node (the default command)
   token --sub ID [--ttl 15m] [--channels JSON] [--claim k=v ...] [--config FILE]
                                    print a token signed with the configured key
+  revoke --jti ID | --sid ID | --sub ID [--config FILE]
+                                   revoke a token, a session or every current token of a user on every
+                                   node (needs GATEHOUSE_REDIS_URL)
   keys generate --alg ES256|RS256 [--out DIR] [--kid ID]
                                    write a PEM private key (signing-key.pem) and its JWK Set (jwks.json)
   hash-password                    read one password line on standard input and print its scrypt hash

@@ -34,6 +34,10 @@ export interface GatewayConfig {
   readonly origins?: readonly string[];
   readonly maxPayload: number;
   readonly redisUrl?: string;
+  // --- revocation (issue 4) ---
+  /** How long a Redis call may take before authentication fails closed with AuthUnavailableError. Default 500ms. */
+  readonly redisTimeoutMs: number;
+  // --- end revocation ---
   readonly shutdownTimeoutMs: number;
   // --- renewal (issue 5) ---
   /** How often authenticated sockets get a fresh token; 0 turns renewal off. Default 5m. */
@@ -154,6 +158,9 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     r.problem('GATEHOUSE_TOKEN_TTL', `must exceed GATEHOUSE_RENEW_INTERVAL (${renewIntervalMs / 1000}s), or tokens lapse between renewals; or set GATEHOUSE_RENEW_INTERVAL=0`);
   }
 
+  // --- revocation (issue 4) ---
+  const redisTimeoutMs = r.duration('GATEHOUSE_REDIS_TIMEOUT', '500ms', { min: 10, max: 60_000 });
+  // --- end revocation ---
   const shutdownTimeoutMs = r.duration('GATEHOUSE_SHUTDOWN_TIMEOUT', '10s', { min: 100, max: 600_000 });
   const logLevel = r.oneOf('GATEHOUSE_LOG_LEVEL', 'info', LOG_LEVELS);
 
@@ -223,7 +230,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     maxPayload, redisUrl, shutdownTimeoutMs, renewIntervalMs, sessionMaxAgeMs, logLevel, production, devMode,
     channelsFile, channelRules, publishRate, publishBurst, maxChannels, maxBuffered,
     usersFile, users, loginUrl, loginTimeoutMs: DEFAULT_LOGIN_TIMEOUT_MS, loginMaxFailuresPerUser, loginMaxFailuresPerIp,
-    loginFailureWindowMs, trustProxy,
+    loginFailureWindowMs, trustProxy, redisTimeoutMs,
   });
 }
 

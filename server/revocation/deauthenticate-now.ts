@@ -1,0 +1,12 @@
+import type { ServerSocket } from '../sc/facade';
+
+/**
+ * Deauthenticates a socket and tells its client to drop the stored token, with the message on the wire before
+ * anything sent after this call. `socket.deauthenticate()` queues #removeAuthToken on the outbound stream instead:
+ * a close right after overtakes it (the client would keep a revoked token) and so does an RPC answer (logout would
+ * resolve before the client knows it is anonymous).
+ */
+export function deauthenticateNow(socket: ServerSocket): void {
+  socket.deauthenticateSelf();
+  socket.sendObject({ event: '#removeAuthToken' });
+}

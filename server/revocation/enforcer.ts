@@ -1,0 +1,187 @@
+import { CloseCode, type GatehouseClaims } from '../../shared';
+import type { AuthChange } from '../auth/auth-watch';
+import type { Clock } from '../clock';
+import type { Logger } from '../log';
+import { claimsOf, isOpen, type ServerSocket } from '../sc/facade';
+import { deauthenticateNow } from './deauthenticate-now';
+import { LiveSocketIndex } from './socket-index';
+import { revocationHits, type Revocation, type RevocationStore } from './store';
+
+/** How long revocations are remembered for sockets still between their admission check and the index, ms. */
+const RECENT_MS = 10_000;
+/** Pause before retrying a re-check that Redis could not answer, ms. */
+const RECHECK_RETRY_MS = 250;
+
+interface Recent {
+  readonly seq: number;
+  readonly receivedAt: number;
+  readonly revocation: Revocation;
+}
+
+/**
+ * RevocationEnforcer applies revocations to this node's live sockets: every socket a revocation hits is
+ * deauthenticated (the client drops its stored token) and closed with TokenRevoked. It keeps the index of live
+ * sockets from the AuthWatch, and closes two gaps: a revocation that lands while a token's admission check is in
+ * flight (remembered briefly and replayed when the socket is indexed), and revocations missed while the announcement
+ * feed was down (every live socket is checked against the store again).
+ */
+export class RevocationEnforcer {
+  readonly index = new LiveSocketIndex();
+  private readonly recent: Recent[] = [];
+  private readonly admittedAt = new WeakMap<ServerSocket, number>();
+  private seq = 0;
+  /** Highest sequence number forgotten from `recent`. */
+  private forgottenThrough = 0;
+  private recheckState: 'idle' | 'running' | 'again' = 'idle';
+  private recheckPending = false;
+  private retryTimer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly store: RevocationStore,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** The announcement counter now; give it to `hitSince` and `admitted` once the store has answered. */
+  mark(): number {
+    return this.seq;
+  }
+
+  /** Whether a revocation applied after `mark` hits these claims (it raced the admission check). */
+  hitSince(mark: number, claims: GatehouseClaims): boolean {
+    return this.recent.some((r) => r.seq > mark && revocationHits(r.revocation, claims));
+  }
+
+  /** Remembers when a socket's token passed its check, so the index can replay what came after. */
+  admitted(socket: ServerSocket, mark: number): void {
+    this.admittedAt.set(socket, mark);
+  }
+
+  /** Follows one AuthWatch change. */
+  track(change: AuthChange): void {
+    switch (change.kind) {
+      case 'authenticated':
+      case 'renewed':
+        this.index.set(change.socket, change.claims);
+        this.replay(change.socket, change.claims);
+        return;
+      case 'deauthenticated':
+      case 'closed':
+        this.index.delete(change.socket);
+        return;
+    }
+  }
+
+  /**
+   * Applies a revocation on this node: remembers it and closes every socket it hits. A socket already
+   * deauthenticated (the caller of logout) is left alone. Returns how many sockets it closed.
+   */
+  apply(revocation: Revocation): number {
+    this.remember(revocation);
+    let closed = 0;
+    for (const [socket] of this.index.find(revocation)) {
+      const current = claimsOf(socket);
+      if (!current || !revocationHits(revocation, current)) continue;
+      this.revokeSocket(socket);
+      closed += 1;
+    }
+    const delayMs = this.clock.now() - revocation.at;
+    this.log[closed > 0 ? 'info' : 'debug']({ kind: revocation.kind, origin: revocation.origin, closed, delayMs }, 'revocation applied');
+    return closed;
+  }
+
+  /**
+   * Checks every live socket against the store again (after the announcement feed was interrupted). Retries until
+   * the store answers; concurrent calls fold into one more pass.
+   */
+  recheckAll(): void {
+    if (this.closed) return;
+    this.recheckPending = true;
+    if (this.recheckState !== 'idle') {
+      this.recheckState = 'again';
+      return;
+    }
+    this.recheckState = 'running';
+    void this.runRecheck();
+  }
+
+  /** Why this node may be missing revocations right now, or undefined. */
+  unavailableReason(): string | undefined {
+    return this.recheckPending ? 'revocation re-check pending' : undefined;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  private async runRecheck(): Promise<void> {
+    const entries = this.index.entries();
+    let hits: boolean[];
+    try {
+      hits = await this.store.checkMany(entries.map(([, claims]) => claims));
+    } catch (err) {
+      this.recheckState = 'idle';
+      if (this.closed) return;
+      this.log.debug({ err: (err as Error).message }, 'revocation re-check failed; retrying');
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.recheckAll();
+      }, RECHECK_RETRY_MS);
+      this.retryTimer.unref();
+      return;
+    }
+    let closed = 0;
+    entries.forEach(([socket, claims], i) => {
+      // A socket whose token changed meanwhile passed a newer check (or renewal's own) after this one began.
+      if (hits[i] && claimsOf(socket) === claims) {
+        this.revokeSocket(socket);
+        closed += 1;
+      }
+    });
+    this.log.info({ checked: entries.length, closed }, 'live sockets re-checked against revocations');
+    const again = this.recheckState === 'again';
+    this.recheckState = 'idle';
+    if (again) this.recheckAll();
+    else this.recheckPending = false;
+  }
+
+  /**
+   * Replays revocations that arrived between a socket's admission check and its indexing. A token that never passed
+   * the check (one the gateway set itself: login, renewal) is held against every revocation still remembered.
+   */
+  private replay(socket: ServerSocket, claims: GatehouseClaims): void {
+    const mark = this.admittedAt.get(socket);
+    this.admittedAt.delete(socket);
+    if (mark !== undefined && mark < this.forgottenThrough) {
+      // Too long between check and index to replay from memory: ask the store again.
+      this.store.check(claims).then(
+        (revoked) => {
+          if (revoked && claimsOf(socket) === claims) this.revokeSocket(socket);
+        },
+        () => this.recheckAll(),
+      );
+      return;
+    }
+    if (this.hitSince(mark ?? this.forgottenThrough, claims)) this.revokeSocket(socket);
+  }
+
+  private remember(revocation: Revocation): void {
+    const now = this.clock.now();
+    this.seq += 1;
+    this.recent.push({ seq: this.seq, receivedAt: now, revocation });
+    while (this.recent.length > 0 && this.recent[0].receivedAt < now - RECENT_MS) {
+      this.forgottenThrough = this.recent.shift()!.seq;
+    }
+  }
+
+  /** Deauthenticates the socket (its client drops the token first) and closes it with TokenRevoked. */
+  private revokeSocket(socket: ServerSocket): void {
+    this.index.delete(socket);
+    if (!isOpen(socket)) return;
+    deauthenticateNow(socket);
+    socket.disconnect(CloseCode.TokenRevoked, 'Token revoked');
+  }
+}

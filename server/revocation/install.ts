@@ -1,0 +1,65 @@
+import { Procedure } from '../../shared';
+import { newId } from '../auth/sign';
+import type { Gateway } from '../gateway';
+import { logoutProcedure } from '../procedures/logout';
+import { revocationAdmission } from './admission';
+import { RevocationEnforcer } from './enforcer';
+import { MemoryRevocationStore } from './memory-store';
+import { RedisRevocationStore } from './redis-store';
+import type { Revocation, RevocationStore, RevocationTarget, RevokeOptions } from './store';
+
+/** How long start-up waits for Redis before the node listens anyway (not ready, failing closed), ms. */
+const READY_WAIT_MS = 5000;
+
+/** Revocation as the rest of the gateway uses it. */
+export interface RevocationService {
+  readonly store: RevocationStore;
+  readonly enforcer: RevocationEnforcer;
+  /** This node's id in announcements. */
+  readonly nodeId: string;
+  /** Revokes everywhere and applies it on this node at once. Rejects with StoreUnavailableError. */
+  revoke(target: RevocationTarget, options?: RevokeOptions): Promise<Revocation>;
+}
+
+/**
+ * Wires revocation into a gateway: Redis when GATEHOUSE_REDIS_URL is set, else memory; the admission check in the
+ * auth engine; the live-socket index fed by the AuthWatch; announcements from other nodes and the re-check after a
+ * feed interruption; /readyz; the `logout` procedure. Everything it starts is released by `gateway.close()`.
+ */
+export function installRevocation(gateway: Gateway): RevocationService {
+  const { config, log, clock } = gateway;
+  const nodeId = newId();
+  const policy = { maxTokenLifetimeMs: config.maxTokenLifetimeMs, clockToleranceMs: config.clockToleranceMs };
+  const store: RevocationStore = config.redisUrl
+    ? new RedisRevocationStore({ url: config.redisUrl, timeoutMs: config.redisTimeoutMs, policy, origin: nodeId, subscribe: true, log, clock })
+    : new MemoryRevocationStore({ policy, origin: nodeId, clock });
+  const enforcer = new RevocationEnforcer(store, clock, log);
+
+  gateway.engine.setAdmissionCheck(revocationAdmission(store, enforcer));
+  gateway.authWatch.subscribe((change) => enforcer.track(change));
+  // A node applies its own revocations when it makes them; the echo would only repeat that.
+  store.onRevocation((revocation) => {
+    if (revocation.origin !== nodeId) enforcer.apply(revocation);
+  });
+  store.onResync(() => enforcer.recheckAll());
+  gateway.addReadinessCheck(() => store.unavailableReason() ?? enforcer.unavailableReason());
+  gateway.procedures.register(Procedure.Logout, logoutProcedure(store, enforcer));
+  gateway.onStart(async () => {
+    if (!(await store.ready(READY_WAIT_MS))) {
+      log.warn({ reason: store.unavailableReason() }, 'revocation store not ready; listening anyway and refusing tokens until it is');
+    }
+  });
+  gateway.own(async () => {
+    enforcer.close();
+    await store.close();
+  });
+
+  return {
+    store, enforcer, nodeId,
+    async revoke(target, options) {
+      const revocation = await store.revoke(target, options);
+      enforcer.apply(revocation);
+      return revocation;
+    },
+  };
+}

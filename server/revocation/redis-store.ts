@@ -1,0 +1,271 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import type { GatehouseClaims } from '../../shared';
+import { systemClock, type Clock } from '../clock';
+import type { Logger } from '../log';
+import {
+  entryDeadline, isRevocationTarget, StoreUnavailableError, subRevocationCovers, tokenIds, type Revocation,
+  type RevocationKind, type RevocationPolicy, type RevocationStore, type RevocationTarget, type RevokeOptions,
+} from './store';
+
+/**
+ * Every key and the channel share the hash tag `{gatehouse}`, so they live in one slot: MGET across kinds and the
+ * revoke script stay legal on Redis Cluster.
+ */
+const KEY_PREFIX = '{gatehouse}:rv:';
+export const REVOCATION_CHANNEL = '{gatehouse}:rv:announce';
+
+/** The Redis key of one revocation entry; its value is the revocation moment in Unix ms. */
+export function revocationKey(kind: RevocationKind, id: string): string {
+  return `${KEY_PREFIX}${kind}:${id}`;
+}
+
+/**
+ * Stores a revocation and announces it, atomically. A second revocation of the same target keeps the later moment
+ * (for `sub` that covers more tokens) and the longer TTL. ARGV: moment ms, TTL ms, channel, announcement.
+ */
+const REVOKE_SCRIPT = `
+local at = ARGV[1]
+local ttl = tonumber(ARGV[2])
+local current = redis.call('GET', KEYS[1])
+if current then
+  if tonumber(current) ~= nil and tonumber(current) > tonumber(at) then at = current end
+  local remaining = redis.call('PTTL', KEYS[1])
+  if remaining > ttl then ttl = remaining end
+end
+redis.call('SET', KEYS[1], at, 'PX', ttl)
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return at
+`;
+
+/** Checks per pipeline in `checkMany`. */
+const CHECK_BATCH = 500;
+
+export interface RedisStoreOptions {
+  readonly url: string;
+  /** How long one call may take before it fails with StoreUnavailableError, ms. */
+  readonly timeoutMs: number;
+  readonly policy: RevocationPolicy;
+  /** Names this node (or `cli`) in announcements. */
+  readonly origin: string;
+  /** Open a subscriber connection and deliver announcements (nodes do; the CLI does not). */
+  readonly subscribe: boolean;
+  readonly log?: Logger;
+  readonly clock?: Clock;
+}
+
+type RevokeCommand = (key: string, at: string, ttl: string, channel: string, message: string) => Promise<string>;
+
+/**
+ * RedisRevocationStore keeps revocations in Redis, shared by every node. One connection runs commands: no offline
+ * queue, no retries and a timeout, so while Redis is away every call fails at once or within `timeoutMs` (callers
+ * fail closed) and ioredis reconnects by itself. A second connection, when asked for, subscribes to the announcement
+ * channel; each time it is (re)subscribed the store signals a resync, since announcements sent while it was away are
+ * lost.
+ */
+export class RedisRevocationStore implements RevocationStore {
+  private readonly commands: Redis;
+  private readonly subscriber?: Redis;
+  private readonly revokeCommand: RevokeCommand;
+  private readonly clock: Clock;
+  private readonly revocationListeners: ((revocation: Revocation) => void)[] = [];
+  private readonly resyncListeners: (() => void)[] = [];
+  private subscribed = false;
+  private closed = false;
+
+  constructor(private readonly options: RedisStoreOptions) {
+    this.clock = options.clock ?? systemClock;
+    const common: RedisOptions = {
+      // Reconnect quickly but not in a tight loop; never give up.
+      retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
+      connectTimeout: Math.max(1000, options.timeoutMs * 2),
+      lazyConnect: false,
+    };
+    this.commands = new Redis(options.url, {
+      ...common,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.timeoutMs,
+      connectionName: `gatehouse:${options.origin}`,
+    });
+    this.watchConnection(this.commands, 'commands');
+    this.commands.defineCommand('gatehouseRevoke', { numberOfKeys: 1, lua: REVOKE_SCRIPT });
+    this.revokeCommand = (this.commands as unknown as { gatehouseRevoke: RevokeCommand }).gatehouseRevoke.bind(this.commands);
+
+    if (options.subscribe) {
+      const subscriber = new Redis(options.url, {
+        ...common,
+        // We subscribe on every 'ready' ourselves, so we know when the feed is whole again.
+        autoResubscribe: false,
+        maxRetriesPerRequest: null,
+        connectionName: `gatehouse:${options.origin}:sub`,
+      });
+      this.subscriber = subscriber;
+      this.watchConnection(subscriber, 'subscriber');
+      subscriber.on('ready', () => void this.resubscribe(subscriber));
+      subscriber.on('close', () => {
+        this.subscribed = false;
+      });
+      subscriber.on('message', (channel: string, message: string) => {
+        if (channel === REVOCATION_CHANNEL) this.announce(message);
+      });
+    }
+  }
+
+  async revoke(target: RevocationTarget, options: RevokeOptions = {}): Promise<Revocation> {
+    if (!isRevocationTarget(target)) throw new TypeError('a revocation needs a kind (jti, sid or sub) and an id');
+    const at = this.clock.now();
+    const until = entryDeadline(target, options, at, this.options.policy);
+    const revocation: Revocation = { kind: target.kind, id: target.id, at, until, origin: this.options.origin };
+    const message = JSON.stringify(revocation);
+    await this.call(this.revokeCommand(
+      revocationKey(target.kind, target.id), String(at), String(Math.max(1, until - at)), REVOCATION_CHANNEL, message,
+    ));
+    return revocation;
+  }
+
+  async check(claims: GatehouseClaims): Promise<boolean> {
+    const keys = keysFor(claims);
+    const values = await this.call(this.commands.mget(...keys.map((k) => k.key)));
+    return isHit(keys, values, claims);
+  }
+
+  async checkMany(claims: readonly GatehouseClaims[]): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (let start = 0; start < claims.length; start += CHECK_BATCH) {
+      const batch = claims.slice(start, start + CHECK_BATCH);
+      const pipeline = this.commands.pipeline();
+      const keySets = batch.map((c) => keysFor(c));
+      for (const keys of keySets) pipeline.mget(...keys.map((k) => k.key));
+      const results = await this.call(pipeline.exec());
+      if (!results) throw new StoreUnavailableError('redis pipeline was aborted');
+      results.forEach(([err, values], i) => {
+        if (err) throw new StoreUnavailableError(err.message);
+        out.push(isHit(keySets[i], values as (string | null)[], batch[i]));
+      });
+    }
+    return out;
+  }
+
+  onRevocation(listener: (revocation: Revocation) => void): void {
+    this.revocationListeners.push(listener);
+  }
+
+  onResync(listener: () => void): void {
+    this.resyncListeners.push(listener);
+  }
+
+  unavailableReason(): string | undefined {
+    if (this.commands.status !== 'ready') return 'redis unreachable';
+    if (this.subscriber && !this.subscribed) return 'redis subscription down';
+    return undefined;
+  }
+
+  async ready(maxWaitMs: number): Promise<boolean> {
+    const deadline = this.clock.now() + maxWaitMs;
+    while (this.unavailableReason() !== undefined) {
+      if (this.closed || this.clock.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20).unref());
+    }
+    return true;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.revocationListeners.length = 0;
+    this.resyncListeners.length = 0;
+    this.subscriber?.disconnect();
+    this.commands.disconnect();
+  }
+
+  /** Bounds a Redis call by the timeout and turns every failure into StoreUnavailableError. */
+  private async call<T>(operation: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(`redis did not answer within ${this.options.timeoutMs}ms`)), this.options.timeoutMs);
+    });
+    // The loser of the race must not surface as an unhandled rejection later.
+    operation.catch(() => {});
+    try {
+      return await Promise.race([operation, timeout]);
+    } catch (err) {
+      throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError((err as Error).message);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async resubscribe(subscriber: Redis): Promise<void> {
+    try {
+      await subscriber.subscribe(REVOCATION_CHANNEL);
+    } catch (err) {
+      // The connection dropped again; its next 'ready' tries again.
+      this.options.log?.debug({ err: (err as Error).message }, 'revocation subscribe failed');
+      return;
+    }
+    if (this.closed || subscriber.status !== 'ready') return;
+    this.subscribed = true;
+    for (const listener of this.resyncListeners) listener();
+  }
+
+  private announce(message: string): void {
+    let revocation: Revocation;
+    try {
+      revocation = JSON.parse(message) as Revocation;
+    } catch {
+      return;
+    }
+    if (!isRevocationTarget(revocation) || typeof revocation.at !== 'number' || typeof revocation.until !== 'number'
+      || typeof revocation.origin !== 'string') {
+      this.options.log?.warn('ignoring a malformed revocation announcement');
+      return;
+    }
+    for (const listener of this.revocationListeners) listener(revocation);
+  }
+
+  /**
+   * The error listener keeps the process alive through outages (ioredis reconnects by itself); each outage is logged
+   * once when it starts and once when it ends, not per retry.
+   */
+  private watchConnection(connection: Redis, role: string): void {
+    let down = false;
+    let lastError: string | undefined;
+    connection.on('error', (err: Error) => {
+      lastError = err.message;
+    });
+    connection.on('reconnecting', () => {
+      if (down || this.closed) return;
+      down = true;
+      this.options.log?.warn({ role, err: lastError }, 'redis connection lost; reconnecting');
+    });
+    connection.on('ready', () => {
+      if (down) this.options.log?.info({ role }, 'redis connection back');
+      down = false;
+      lastError = undefined;
+    });
+  }
+}
+
+interface KeyOfToken {
+  readonly kind: RevocationKind;
+  readonly key: string;
+}
+
+function keysFor(claims: GatehouseClaims): KeyOfToken[] {
+  const ids = tokenIds(claims);
+  const keys: KeyOfToken[] = [{ kind: 'sub', key: revocationKey('sub', ids.sub) }];
+  if (ids.jti !== undefined) keys.push({ kind: 'jti', key: revocationKey('jti', ids.jti) });
+  if (ids.sid !== undefined) keys.push({ kind: 'sid', key: revocationKey('sid', ids.sid) });
+  return keys;
+}
+
+function isHit(keys: readonly KeyOfToken[], values: readonly (string | null)[], claims: GatehouseClaims): boolean {
+  return keys.some(({ kind }, i) => {
+    const value = values[i];
+    if (value === null || value === undefined) return false;
+    if (kind !== 'sub') return true;
+    const at = Number(value);
+    // An unreadable moment cannot prove the token newer: treat it as covering everything.
+    return !Number.isFinite(at) || subRevocationCovers(at, claims);
+  });
+}

@@ -1,0 +1,183 @@
+// budget: 60s
+// logout and logout everywhere across two nodes: this process's gateway and a second gateway process (`gatehouse
+// start` as a child) sharing one private redis-server. Starting the child takes a few seconds (tsx).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import * as socketClusterClient from 'socketcluster-client';
+import type { AGClientSocket } from 'socketcluster-client';
+import { CloseCode, ErrorName, Procedure } from '../../shared';
+import type { Gateway } from '../../server/gateway';
+import {
+  mintHs256, nextEvent, SECRET, startGateway, storedToken, waitFor, type ConnectStatus,
+} from '../helpers/gateway';
+import { freePort, TestRedis } from '../helpers/redis-server';
+
+const ROOT = new URL('../..', `file://${__filename}`).pathname;
+
+let redis: TestRedis;
+let gw: Gateway;
+let nodeB: ChildProcess;
+let portB: number;
+const clients: AGClientSocket[] = [];
+
+/** Starts `gatehouse start` in a child process on a free port, sharing the Redis; resolves once it is ready. */
+async function startSecondNode(): Promise<void> {
+  portB = await freePort();
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GATEHOUSE_')) env[k] = v;
+  Object.assign(env, {
+    GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_PORT: String(portB), GATEHOUSE_AUTH_KEY: SECRET,
+    GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_SHUTDOWN_TIMEOUT: '2s',
+  });
+  nodeB = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', 'start'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  nodeB.stderr!.on('data', (d) => { stderr += d; });
+  await waitFor(async () => {
+    if (nodeB.exitCode !== null) throw new Error(`node B exited with ${nodeB.exitCode}: ${stderr}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${portB}/readyz`);
+      await res.arrayBuffer();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }, 20_000, 'node B to be ready');
+}
+
+async function stopSecondNode(): Promise<void> {
+  if (!nodeB || nodeB.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => nodeB.once('exit', () => resolve()));
+  nodeB.kill('SIGTERM');
+  const timer = setTimeout(() => nodeB.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+test.before(async () => {
+  redis = await TestRedis.start();
+  gw = await startGateway({ GATEHOUSE_REDIS_URL: redis.url });
+  await startSecondNode();
+});
+test.after.each(() => {
+  for (const c of clients.splice(0)) c.disconnect();
+});
+test.after(async () => {
+  await stopSecondNode();
+  await gw.close();
+  await redis.close();
+});
+
+/** Connects to node A (this process) or node B (the child) with a token; resolves once connected. */
+async function connect(node: 'A' | 'B', token: string | null) {
+  const auth = storedToken(token);
+  const client = socketClusterClient.create({
+    hostname: '127.0.0.1', port: node === 'A' ? gw.address().port : portB,
+    autoReconnect: false, ackTimeout: 2000, connectTimeout: 3000, authEngine: auth as never,
+  });
+  clients.push(client);
+  const status = await nextEvent<ConnectStatus>(client, 'connect');
+  return { client, status, auth };
+}
+
+let n = 0;
+function id(prefix: string): string {
+  n += 1;
+  return `${prefix}-${n}`;
+}
+
+async function invokeError(client: AGClientSocket, data: unknown): Promise<string | undefined> {
+  try {
+    await client.invoke(Procedure.Logout, data);
+    return undefined;
+  } catch (err) {
+    return (err as Error).name;
+  }
+}
+
+test('logout revokes the session: the caller stays connected as anonymous, the session\'s other sockets on both nodes are closed', async () => {
+  const sub = id('alice');
+  const sid = id('sid');
+  const callerToken = mintHs256({ sub, sid, jti: id('jti') });
+  const caller = await connect('A', callerToken);
+  const sameSessionA = await connect('A', mintHs256({ sub, sid, jti: id('jti') }));
+  const sameSessionB = await connect('B', mintHs256({ sub, sid, jti: id('jti') }));
+  const otherSession = await connect('A', mintHs256({ sub, sid: id('sid'), jti: id('jti') }));
+  for (const c of [caller, sameSessionA, sameSessionB, otherSession]) assert.is(c.status.isAuthenticated, true);
+  await waitFor(() => gw.revocation.enforcer.index.size >= 3, 2000, 'node A to index its sockets');
+
+  const closedA = nextEvent<{ code: number }>(sameSessionA.client, 'close', 3000);
+  const closedB = nextEvent<{ code: number }>(sameSessionB.client, 'close', 3000);
+  const answer = await caller.client.invoke(Procedure.Logout, undefined);
+  assert.equal(answer, { revoked: 'sid' });
+  assert.is(caller.client.authState, 'unauthenticated', 'deauthenticated by the time logout answers');
+  assert.is(caller.auth.current, null, 'the caller dropped its token');
+
+  assert.is((await closedA).code, CloseCode.TokenRevoked);
+  assert.is((await closedB).code, CloseCode.TokenRevoked);
+  assert.is(sameSessionA.auth.current, null);
+  assert.is(sameSessionB.auth.current, null);
+
+  assert.is(caller.client.state, 'open', 'the caller is still connected');
+  assert.equal(await caller.client.invoke(Procedure.Logout, undefined), { revoked: null }, 'and usable, as anonymous');
+  assert.is(otherSession.client.state, 'open');
+  assert.is(otherSession.client.authState, 'authenticated', 'the user\'s other session is untouched');
+
+  const retry = await connect('B', callerToken);
+  assert.is(retry.status.authError?.name, ErrorName.AuthTokenRevoked, 'the logged-out token is refused on every node');
+});
+
+test('logout with a token without sid revokes that token (jti) only', async () => {
+  const sub = id('dave');
+  const caller = await connect('A', mintHs256({ sub, jti: id('jti') }));
+  const sibling = await connect('B', mintHs256({ sub, jti: id('jti') }));
+  assert.equal(await caller.client.invoke(Procedure.Logout, {}), { revoked: 'jti' });
+  assert.is(caller.client.authState, 'unauthenticated');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.is(sibling.client.authState, 'authenticated');
+});
+
+test('logout refuses a malformed payload with BadRequestError and changes nothing', async () => {
+  const caller = await connect('A', mintHs256({ sub: id('erin'), sid: id('sid'), jti: id('jti') }));
+  for (const bad of ['x', 42, true, [], { everywhere: 'yes' }, { everywhere: 1 }, { foo: 1 }]) {
+    assert.is(await invokeError(caller.client, bad), ErrorName.BadRequest, `payload ${JSON.stringify(bad)}`);
+  }
+  assert.is(caller.client.authState, 'authenticated');
+});
+
+test('logout of an anonymous socket answers {revoked: null}', async () => {
+  const anonymous = await connect('A', null);
+  assert.equal(await anonymous.client.invoke(Procedure.Logout, undefined), { revoked: null });
+});
+
+test('logout everywhere revokes the user: every socket of the user on both nodes is closed, the caller stays anonymous', async () => {
+  const sub = id('bob');
+  const caller = await connect('A', mintHs256({ sub, sid: id('sid'), jti: id('jti') }));
+  const otherA = await connect('A', mintHs256({ sub, sid: id('sid'), jti: id('jti') }));
+  const onB = await connect('B', mintHs256({ sub, sid: id('sid'), jti: id('jti') }));
+  const stranger = await connect('B', mintHs256({ sub: id('carol'), sid: id('sid'), jti: id('jti') }));
+  await waitFor(() => gw.revocation.enforcer.index.size >= 2, 2000, 'node A to index its sockets');
+  // node B indexes its sockets the same way; give it the same moment.
+  await new Promise((r) => setTimeout(r, 100));
+
+  let closedBAt = 0;
+  const closedB = nextEvent<{ code: number }>(onB.client, 'close', 3000).then((e) => {
+    closedBAt = performance.now();
+    return e;
+  });
+  const closedA = nextEvent<{ code: number }>(otherA.client, 'close', 3000);
+  const started = performance.now();
+  assert.equal(await caller.client.invoke(Procedure.Logout, { everywhere: true }), { revoked: 'sub' });
+  assert.is((await closedB).code, CloseCode.TokenRevoked);
+  assert.is((await closedA).code, CloseCode.TokenRevoked);
+  // Reported, never asserted: from the logout call to the close event of the client on the other node.
+  console.log(`logout everywhere → socket on the other node closed in ${(closedBAt - started).toFixed(1)} ms`);
+
+  assert.is(onB.auth.current, null);
+  assert.is(caller.client.state, 'open');
+  assert.is(caller.client.authState, 'unauthenticated');
+  assert.is(stranger.client.authState, 'authenticated', 'other users are untouched');
+});
+
+test.run();

@@ -1,0 +1,106 @@
+// `gatehouse revoke` run as the operator would (bin/gatehouse.js in a child process) against a private redis-server.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import type { AGClientSocket } from 'socketcluster-client';
+import { CloseCode, ErrorName } from '../../shared';
+import type { Gateway } from '../../server/gateway';
+import { connectWithToken, mintHs256, nextEvent, startGateway, waitFor } from '../helpers/gateway';
+import { freePort, TestRedis } from '../helpers/redis-server';
+
+const ROOT = new URL('../..', `file://${__filename}`).pathname;
+
+let redis: TestRedis;
+let gw: Gateway;
+const clients: AGClientSocket[] = [];
+
+test.before(async () => {
+  redis = await TestRedis.start();
+  gw = await startGateway({ GATEHOUSE_REDIS_URL: redis.url });
+});
+test.after.each(() => {
+  for (const c of clients.splice(0)) c.disconnect();
+});
+test.after(async () => {
+  await gw.close();
+  await redis.close();
+});
+
+interface Outcome {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `gatehouse ARGS` with only the given GATEHOUSE_* settings; killed after 15 s. */
+function gatehouse(args: string[], settings: Record<string, string>): Promise<Outcome> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GATEHOUSE_')) env[k] = v;
+  Object.assign(env, settings);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/gatehouse.js', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+test('revoke --sub closes the user\'s live socket and refuses the token afterwards', async () => {
+  const claims = { sub: 'mallory', sid: 'cli-sid', jti: 'cli-jti' };
+  const token = mintHs256(claims);
+  const live = await connectWithToken(gw, token);
+  clients.push(live.client);
+  assert.is(live.status.isAuthenticated, true);
+  await waitFor(() => gw.revocation.enforcer.index.size >= 1, 2000, 'the socket indexed');
+  const closed = nextEvent<{ code: number }>(live.client, 'close', 10_000);
+
+  const out = await gatehouse(['revoke', '--sub', 'mallory'], { GATEHOUSE_REDIS_URL: redis.url });
+  assert.is(out.code, 0, out.stderr);
+  assert.match(out.stdout, /^revoked sub "mallory" at /);
+  assert.is((await closed).code, CloseCode.TokenRevoked);
+  assert.is(live.auth.current, null);
+
+  const again = await connectWithToken(gw, token);
+  clients.push(again.client);
+  assert.is(again.status.authError?.name, ErrorName.AuthTokenRevoked);
+});
+
+test('revoke --jti and --sid are stored with a TTL', async () => {
+  for (const [flag, id] of [['--jti', 'j-1'], ['--sid', 's-1']]) {
+    const out = await gatehouse(['revoke', flag, id], { GATEHOUSE_REDIS_URL: redis.url });
+    assert.is(out.code, 0, out.stderr);
+  }
+  const admin = redis.client();
+  try {
+    for (const key of ['{gatehouse}:rv:jti:j-1', '{gatehouse}:rv:sid:s-1']) assert.ok((await admin.pttl(key)) > 0, key);
+  } finally {
+    admin.disconnect();
+  }
+});
+
+test('revoke without GATEHOUSE_REDIS_URL, or without exactly one target, exits 2 with the reason', async () => {
+  const noRedis = await gatehouse(['revoke', '--sub', 'x'], {});
+  assert.is(noRedis.code, 2);
+  assert.match(noRedis.stderr, 'GATEHOUSE_REDIS_URL');
+  for (const args of [['revoke'], ['revoke', '--sub', 'x', '--sid', 'y'], ['revoke', '--sub', '']]) {
+    const out = await gatehouse(args, { GATEHOUSE_REDIS_URL: redis.url });
+    assert.is(out.code, 2, args.join(' '));
+    assert.match(out.stderr, 'revoke');
+  }
+});
+
+test('revoke exits 1 when Redis cannot be reached', async () => {
+  const out = await gatehouse(['revoke', '--sub', 'x'], {
+    GATEHOUSE_REDIS_URL: `redis://127.0.0.1:${await freePort()}`, GATEHOUSE_REDIS_TIMEOUT: '100ms',
+  });
+  assert.is(out.code, 1);
+  assert.match(out.stderr, 'cannot reach Redis');
+});
+
+test.run();
