@@ -9,6 +9,7 @@ import { AuthWatch } from './auth/auth-watch';
 import { KeyRing } from './auth/keyring';
 import { installTokenErrorBridge } from './auth/token-errors';
 import { systemClock, type Clock } from './clock';
+import { ClusterBroker, installClusterBus, type ChannelBridge } from './cluster';
 import { normalizeOrigin, type GatewayConfig } from './config';
 import { healthRoutes, type Route } from './http/health';
 import { createRequestHandler } from './http/router';
@@ -41,6 +42,12 @@ export class Gateway {
   readonly procedures: ProcedureRegistry;
   readonly clock: Clock;
   readonly log: Logger;
+  /** This node's id (GATEHOUSE_NODE_ID, else random). */
+  readonly nodeId: string;
+  /** SocketCluster's brokerEngine: local fan-out, plus cross-node delivery when Redis is configured. */
+  readonly broker = new ClusterBroker();
+  /** The Redis bridge to the other nodes; undefined without Redis. */
+  readonly clusterBus?: ChannelBridge;
   private readonly routes: Route[] = [];
   private readonly connectionHooks: ((socket: ServerSocket) => void)[] = [];
   private readonly readinessChecks: (() => string | undefined)[] = [];
@@ -52,6 +59,7 @@ export class Gateway {
   constructor(readonly config: GatewayConfig, deps: GatewayDeps) {
     this.log = deps.log;
     this.clock = deps.clock ?? systemClock;
+    this.nodeId = config.nodeId;
     installTokenErrorBridge(socketClusterServer.AGServerSocket);
     this.keys = new KeyRing({ secret: config.authKey, jwks: config.jwks, signingKey: config.signingKey });
     this.engine = new GatehouseAuthEngine(this.keys, config, this.clock);
@@ -66,12 +74,14 @@ export class Gateway {
       maxPayload: config.maxPayload,
       // Refusals are counted by reason instead: a flood of refused actions must not flood the log.
       middlewareEmitFailures: false,
+      brokerEngine: this.broker,
     });
     this.installHandshakeMiddleware();
     this.dispatcher.attach(this.agServer);
     this.authWatch.attach(this.agServer);
     this.disposers.push(() => this.authWatch.close());
     this.watchServer();
+    this.clusterBus = installClusterBus(this);
   }
 
   /** Adds an HTTP route, tried before the 404. */
