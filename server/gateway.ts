@@ -10,6 +10,7 @@ import { KeyRing } from './auth/keyring';
 import { installTokenErrorBridge } from './auth/token-errors';
 import { systemClock, type Clock } from './clock';
 import { installChannelRules, type ChannelGuard } from './channels';
+import { ClusterBroker, installClusterBus, type ChannelBridge } from './cluster';
 import { normalizeOrigin, type GatewayConfig } from './config';
 import { healthRoutes, type Route } from './http/health';
 import { createRequestHandler } from './http/router';
@@ -49,6 +50,12 @@ export class Gateway {
   readonly clock: Clock;
   readonly log: Logger;
   readonly revocation: RevocationService;
+  /** This node's id (GATEHOUSE_NODE_ID, else random). */
+  readonly nodeId: string;
+  /** SocketCluster's brokerEngine: local fan-out, plus cross-node delivery when Redis is configured. */
+  readonly broker = new ClusterBroker();
+  /** The Redis bridge to the other nodes; undefined without Redis. */
+  readonly clusterBus?: ChannelBridge;
   private readonly routes: Route[] = [];
   private readonly connectionHooks: ((socket: ServerSocket) => void)[] = [];
   private readonly readinessChecks: (() => string | undefined)[] = [];
@@ -62,6 +69,7 @@ export class Gateway {
   constructor(readonly config: GatewayConfig, deps: GatewayDeps) {
     this.log = deps.log;
     this.clock = deps.clock ?? systemClock;
+    this.nodeId = config.nodeId;
     installTokenErrorBridge(socketClusterServer.AGServerSocket);
     this.keys = new KeyRing({ secret: config.authKey, jwks: config.jwks, signingKey: config.signingKey });
     this.engine = new GatehouseAuthEngine(this.keys, config, this.clock);
@@ -76,6 +84,7 @@ export class Gateway {
       maxPayload: config.maxPayload,
       // Refusals are counted by reason instead: a flood of refused actions must not flood the log.
       middlewareEmitFailures: false,
+      brokerEngine: this.broker,
     });
     this.installHandshakeMiddleware();
     this.dispatcher.attach(this.agServer);
@@ -86,6 +95,7 @@ export class Gateway {
     this.revocation = installRevocation(this);
     this.renewal = installRenewal(this, (claims) => this.revocation.store.check(claims));
     installLogin(this);
+    this.clusterBus = installClusterBus(this);
   }
 
   /** Adds an HTTP route, tried before the 404. */

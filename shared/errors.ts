@@ -12,6 +12,7 @@ export const ErrorName = {
   ProcedureNotFound: 'ProcedureNotFoundError',
   PublishForbidden: 'PublishForbiddenError',
   SubscribeForbidden: 'SubscribeForbiddenError',
+  SubscribeUnavailable: 'SubscribeUnavailableError',
   RateLimited: 'RateLimitedError',
   BadRequest: 'BadRequestError',
   Login: 'LoginError',
@@ -37,6 +38,7 @@ export const ERROR_CATALOGUE: readonly ErrorInfo[] = [
   { name: ErrorName.ProcedureNotFound, meaning: 'invoke of a procedure the gateway does not have' },
   { name: ErrorName.PublishForbidden, meaning: 'no grant to publish on that channel, or an invalid channel name' },
   { name: ErrorName.SubscribeForbidden, meaning: 'no grant to subscribe to that channel, an invalid name, or too many channels' },
+  { name: ErrorName.SubscribeUnavailable, meaning: 'the subscription could not be confirmed across nodes within 1 s (Redis unreachable); retry later' },
   { name: ErrorName.RateLimited, meaning: 'too many publishes or failed logins; `retryAfter` says how many seconds to wait' },
   { name: ErrorName.BadRequest, meaning: 'a malformed request payload' },
   { name: ErrorName.Login, meaning: 'unknown user or wrong password (deliberately the same)' },
@@ -109,6 +111,16 @@ export class PublishForbiddenError extends GatehouseError {
 export class SubscribeForbiddenError extends GatehouseError {
   constructor(message: string) {
     super(ErrorName.SubscribeForbidden, message);
+  }
+}
+
+/**
+ * The node could not confirm the channel's subscription in Redis within the wait (1 s): messages published on other
+ * nodes would not reach this subscriber, so the subscribe is refused rather than acknowledged. Retry later.
+ */
+export class SubscribeUnavailableError extends GatehouseError {
+  constructor(readonly channel: string) {
+    super(ErrorName.SubscribeUnavailable, `Subscription to ${JSON.stringify(channel.slice(0, 128))} could not be confirmed across nodes; retry later`);
   }
 }
 

@@ -38,6 +38,10 @@ export interface GatewayConfig {
   /** How long a Redis call may take before authentication fails closed with AuthUnavailableError. Default 500ms. */
   readonly redisTimeoutMs: number;
   // --- end revocation ---
+  /** Several nodes (issue 6): Redis Cluster seed nodes; mutually exclusive with redisUrl. */
+  readonly redisCluster?: readonly RedisSeed[];
+  /** Several nodes (issue 6): this node's id, unique per process; default random (12 hex digits). */
+  readonly nodeId: string;
   readonly shutdownTimeoutMs: number;
   // --- renewal (issue 5) ---
   /** How often authenticated sockets get a fresh token; 0 turns renewal off. Default 5m. */
@@ -161,6 +165,25 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   // --- revocation (issue 4) ---
   const redisTimeoutMs = r.duration('GATEHOUSE_REDIS_TIMEOUT', '500ms', { min: 10, max: 60_000 });
   // --- end revocation ---
+  // --- Several nodes (issue 6): Redis Cluster seeds and the node id ---
+  // GATEHOUSE_REDIS_CLUSTER lists seed nodes as host:port; the client discovers the rest. One Redis or one cluster:
+  // setting it beside GATEHOUSE_REDIS_URL is ambiguous, so it is refused.
+  const redisCluster = r.list('GATEHOUSE_REDIS_CLUSTER')?.map((seed) => {
+    const parsed = parseRedisSeed(seed);
+    if (!parsed) r.problem('GATEHOUSE_REDIS_CLUSTER', `${JSON.stringify(seed)} is not host:port (e.g. 10.0.0.5:6379,redis-1:6379)`);
+    return parsed;
+  }).filter((seed): seed is RedisSeed => seed !== undefined);
+  if (redisCluster !== undefined && redisUrl !== undefined) {
+    r.problem('GATEHOUSE_REDIS_CLUSTER', 'is set together with GATEHOUSE_REDIS_URL; set one: a single Redis or a Redis Cluster');
+  }
+  // Logs and the admin API name nodes by it, so each node needs its own: leave it unset (random) unless every node
+  // gets a distinct name (a pod name, say). Echo filtering does not depend on it being unique.
+  const nodeId = r.string('GATEHOUSE_NODE_ID') ?? randomBytes(6).toString('hex');
+  if (!NODE_ID_PATTERN.test(nodeId)) {
+    r.problem('GATEHOUSE_NODE_ID', `${JSON.stringify(nodeId.slice(0, 80))} must be 1-64 characters of A-Z a-z 0-9 . _ - (starting with a letter or digit)`);
+  }
+  // --- end of several nodes ---
+
   const shutdownTimeoutMs = r.duration('GATEHOUSE_SHUTDOWN_TIMEOUT', '10s', { min: 100, max: 600_000 });
   const logLevel = r.oneOf('GATEHOUSE_LOG_LEVEL', 'info', LOG_LEVELS);
 
@@ -227,7 +250,9 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     audience: audience && audience.length > 0 ? audience : undefined,
     clockToleranceMs, maxTokenLifetimeMs, tokenTtlMs,
     origins: origins === undefined || origins.includes('*') ? undefined : origins.map(normalizeOrigin),
-    maxPayload, redisUrl, shutdownTimeoutMs, renewIntervalMs, sessionMaxAgeMs, logLevel, production, devMode,
+    maxPayload, redisUrl,
+    redisCluster: redisCluster && redisCluster.length > 0 ? redisCluster : undefined, nodeId,
+    shutdownTimeoutMs, renewIntervalMs, sessionMaxAgeMs, logLevel, production, devMode,
     channelsFile, channelRules, publishRate, publishBurst, maxChannels, maxBuffered,
     usersFile, users, loginUrl, loginTimeoutMs: DEFAULT_LOGIN_TIMEOUT_MS, loginMaxFailuresPerUser, loginMaxFailuresPerIp,
     loginFailureWindowMs, trustProxy, redisTimeoutMs,
@@ -241,6 +266,23 @@ function isBackendUrl(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** One Redis Cluster seed node. */
+export interface RedisSeed {
+  readonly host: string;
+  readonly port: number;
+}
+
+const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** `host:port` or `[v6]:port`, port 1-65535; undefined when malformed. */
+export function parseRedisSeed(text: string): RedisSeed | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(text);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: m[1] ?? m[2], port };
 }
 
 function isOrigin(text: string): boolean {

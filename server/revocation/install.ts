@@ -1,5 +1,4 @@
 import { Procedure } from '../../shared';
-import { newId } from '../auth/sign';
 import type { Gateway } from '../gateway';
 import { logoutProcedure } from '../procedures/logout';
 import { revocationAdmission } from './admission';
@@ -28,7 +27,7 @@ export interface RevocationService {
  */
 export function installRevocation(gateway: Gateway): RevocationService {
   const { config, log, clock } = gateway;
-  const nodeId = newId();
+  const nodeId = gateway.nodeId;
   const policy = { maxTokenLifetimeMs: config.maxTokenLifetimeMs, clockToleranceMs: config.clockToleranceMs };
   const store: RevocationStore = config.redisUrl
     ? new RedisRevocationStore({ url: config.redisUrl, timeoutMs: config.redisTimeoutMs, policy, origin: nodeId, subscribe: true, log, clock })

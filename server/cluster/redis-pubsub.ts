@@ -1,0 +1,141 @@
+import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { GatewayConfig, RedisSeed } from '../config';
+import type { PubSubTransport, TransportEvents } from './transport';
+
+type Connection = Redis | Cluster;
+
+/**
+ * Options shared by both connections. Nothing waits for a lost connection: a command sent while disconnected fails
+ * at once instead of queueing (a late publish is a surprise, a late subscribe is tracked by the bridge), and a command
+ * in flight when the connection drops is never re-sent (Redis may have run it: a re-sent PUBLISH would deliver twice).
+ */
+const FAIL_FAST: RedisOptions = { enableOfflineQueue: false, autoResendUnfulfilledCommands: false };
+
+/** Builds the transport the configuration asks for, or undefined for a single node without Redis. */
+export function createRedisPubSub(config: GatewayConfig, nodeId: string): PubSubTransport | undefined {
+  if (config.redisCluster) return new RedisClusterPubSub(config.redisCluster, nodeId);
+  if (config.redisUrl) return new RedisPubSub(config.redisUrl, nodeId);
+  return undefined;
+}
+
+/** Shared plumbing: two connections, up/down tracking on the subscriber, a bounded close. */
+abstract class BasePubSub implements PubSubTransport {
+  abstract readonly mode: PubSubTransport['mode'];
+  protected sub?: Connection;
+  protected pub?: Connection;
+  private isUp = false;
+  private closed = false;
+
+  get up(): boolean {
+    return this.isUp && !this.closed;
+  }
+
+  protected abstract connect(): { sub: Connection; pub: Connection };
+  protected abstract messageEvent: 'message' | 'smessage';
+  abstract subscribe(name: string): Promise<void>;
+  abstract unsubscribe(name: string): Promise<void>;
+  abstract publish(name: string, text: string): Promise<void>;
+
+  start(events: TransportEvents): void {
+    const { sub, pub } = this.connect();
+    this.sub = sub;
+    this.pub = pub;
+    sub.on(this.messageEvent, (name: string, text: string) => events.message(name, text));
+    sub.on('ready', () => {
+      if (this.closed) return;
+      this.isUp = true;
+      events.up();
+    });
+    // ioredis emits 'close' on every failed attempt too; report the loss once.
+    sub.on('close', () => {
+      if (!this.isUp) return;
+      this.isUp = false;
+      if (!this.closed) events.down();
+    });
+    for (const conn of [sub, pub]) {
+      // Without an 'error' listener an unreachable Redis would crash the process.
+      conn.on('error', (err: Error) => events.error(err));
+      if (conn instanceof Cluster) conn.on('node error', (err: Error) => events.error(err));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.isUp = false;
+    const conns = [this.sub, this.pub].filter((c): c is Connection => c !== undefined);
+    for (const conn of conns) conn.disconnect();
+    const deadline = Date.now() + 1000;
+    while (conns.some((c) => c.status !== 'end') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+/** Classic pub/sub on one Redis (GATEHOUSE_REDIS_URL). Resubscription after a reconnect is the bridge's job. */
+class RedisPubSub extends BasePubSub {
+  readonly mode = 'redis';
+  protected messageEvent = 'message' as const;
+
+  constructor(private readonly url: string, private readonly nodeId: string) {
+    super();
+  }
+
+  protected connect(): { sub: Connection; pub: Connection } {
+    return {
+      // autoResubscribe off: the bridge re-subscribes on 'up' itself, so it knows when each subscription holds again.
+      sub: new Redis(this.url, { ...FAIL_FAST, autoResubscribe: false, connectionName: `gatehouse-sub-${this.nodeId}` }),
+      pub: new Redis(this.url, { ...FAIL_FAST, maxRetriesPerRequest: 0, connectionName: `gatehouse-pub-${this.nodeId}` }),
+    };
+  }
+
+  async subscribe(name: string): Promise<void> {
+    await (this.sub as Redis).subscribe(name);
+  }
+
+  async unsubscribe(name: string): Promise<void> {
+    await (this.sub as Redis).unsubscribe(name);
+  }
+
+  async publish(name: string, text: string): Promise<void> {
+    await (this.pub as Redis).publish(name, text);
+  }
+}
+
+/**
+ * Sharded pub/sub on a Redis Cluster (GATEHOUSE_REDIS_CLUSTER, Redis 7+): each channel lives on the shard owning its
+ * slot, so pub/sub traffic scales with the shards instead of being broadcast to every one. ioredis keeps one
+ * subscriber connection per master (`shardedSubscribers`) and re-subscribes after a shard's connection comes back.
+ */
+class RedisClusterPubSub extends BasePubSub {
+  readonly mode = 'redis-cluster';
+  protected messageEvent = 'smessage' as const;
+
+  constructor(private readonly seeds: readonly RedisSeed[], private readonly nodeId: string) {
+    super();
+  }
+
+  protected connect(): { sub: Connection; pub: Connection } {
+    const options = (role: string): ClusterOptions => ({
+      enableOfflineQueue: false,
+      redisOptions: { autoResendUnfulfilledCommands: false, connectionName: `gatehouse-${role}-${this.nodeId}` },
+    });
+    const seeds = this.seeds.map(({ host, port }) => ({ host, port }));
+    return {
+      sub: new Cluster(seeds, { ...options('sub'), shardedSubscribers: true }),
+      pub: new Cluster(seeds, options('pub')),
+    };
+  }
+
+  async subscribe(name: string): Promise<void> {
+    await (this.sub as Cluster).ssubscribe(name);
+  }
+
+  async unsubscribe(name: string): Promise<void> {
+    await (this.sub as Cluster).sunsubscribe(name);
+  }
+
+  async publish(name: string, text: string): Promise<void> {
+    await (this.pub as Cluster).spublish(name, text);
+  }
+}

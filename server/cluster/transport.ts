@@ -1,0 +1,29 @@
+/** What a pub/sub transport reports to its owner. */
+export interface TransportEvents {
+  /** A message arrived on a subscribed (full, prefixed) channel name. */
+  message(name: string, text: string): void;
+  /** The subscriber connection is (again) usable; it holds no subscriptions the owner has not re-made since. */
+  up(): void;
+  /** The subscriber connection is lost; every subscription is gone until `up`. */
+  down(): void;
+  /** A connection error (ioredis reports one per failed reconnect attempt, so expect floods). */
+  error(err: Error): void;
+}
+
+/**
+ * PubSubTransport is the Redis side of the cross-node bus, one per node: a dedicated subscriber connection and a
+ * publisher connection. Two implementations in ./redis-pubsub.ts: classic pub/sub on one Redis and sharded pub/sub
+ * (SSUBSCRIBE/SPUBLISH) on a Redis Cluster. Commands fail fast while disconnected; nothing is queued for later.
+ */
+export interface PubSubTransport {
+  readonly mode: 'redis' | 'redis-cluster';
+  /** True while subscribe/unsubscribe can be sent. */
+  readonly up: boolean;
+  start(events: TransportEvents): void;
+  /** Resolves once Redis has confirmed the subscription. */
+  subscribe(name: string): Promise<void>;
+  unsubscribe(name: string): Promise<void>;
+  publish(name: string, text: string): Promise<void>;
+  /** Closes both connections; idempotent. */
+  close(): Promise<void>;
+}
