@@ -1,6 +1,9 @@
 // budget: 60s
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type Redis from 'ioredis';
 import type { AGClientSocket } from 'socketcluster-client';
 import { CHANNEL_PREFIX } from '../../server/cluster';
@@ -237,14 +240,26 @@ test('a subscribe Redis does not confirm within 1 s fails with SubscribeUnavaila
 });
 
 test('a node whose Redis is unreachable at start stays out of the load balancer, refuses subscribes by name, and closes', async () => {
-  const nowhere = await startGateway({ GATEHOUSE_REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+  // Revocations cannot be checked either, so tokens are refused (fail closed): use anonymous sockets that the
+  // operator's rules let publish and subscribe.
+  const rules = join(mkdtempSync(join(tmpdir(), 'gatehouse-bus-')), 'channels.json');
+  writeFileSync(rules, JSON.stringify({ anyone: ['*'] }));
+  const nowhere = await startGateway({ GATEHOUSE_REDIS_URL: `redis://127.0.0.1:${await freePort()}`, GATEHOUSE_CHANNELS_FILE: rules });
+  const anonymous = async () => {
+    const { client: c, status } = await connectWithToken(nowhere, null);
+    assert.is(status.isAuthenticated, false);
+    clients.push(c);
+    return c;
+  };
   try {
     await settle(300); // a few failed connection attempts
     assert.ok(nowhere.notReadyReasons().some((r) => r.includes('Redis')), nowhere.notReadyReasons().join('; '));
-    const c = await client(nowhere);
+    const { status } = await connectWithToken(nowhere, token()).then((r) => { clients.push(r.client); return r; });
+    assert.is(status.authError?.name, ErrorName.AuthUnavailable);
+    const c = await anonymous();
     const err = await subscribeError(c, 'anything');
     assert.is(err.name, ErrorName.SubscribeUnavailable);
-    const pub = await client(nowhere);
+    const pub = await anonymous();
     await pub.invokePublish('anything', 'still accepted locally');
   } finally {
     await nowhere.close();
@@ -266,7 +281,8 @@ test('while Redis is down local delivery goes on and new subscribes fail by name
   const err = await subscribeError(subB, 'new-during-outage');
   assert.is(err.name, ErrorName.SubscribeUnavailable);
   assert.not.ok(b.broker.isSubscribed('new-during-outage'), 'the refused subscribe left nothing behind');
-  assert.is(a.notReadyReasons().length, 0, 'an outage does not take the node out of the load balancer');
+  // Revocations cannot be checked while Redis is down, so the node reports itself unready (issue 4).
+  assert.ok(a.notReadyReasons().length > 0, 'an outage makes /readyz 503');
 
   await redis.start();
   await waitFor(async () => (await redisSubscribers('outage').catch(() => 0)) === 2, 10_000, 'both nodes to resubscribe');
