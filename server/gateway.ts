@@ -1,5 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type WebSocket from 'ws';
 import * as socketClusterServer from 'socketcluster-server';
 import type { AGServer } from 'socketcluster-server';
 import type AGAction from 'socketcluster-server/action';
@@ -195,8 +196,9 @@ export class Gateway {
   }
 
   /**
-   * Graceful shutdown: refuse new connections, turn /readyz to 503, close every socket with ShuttingDown (clients
-   * reconnect elsewhere), then release everything. Gives up waiting after the shutdown timeout. Idempotent.
+   * Graceful shutdown: /readyz turns 503 and new WebSocket upgrades are refused while the listener stays up (so probes
+   * still get their 503), every socket is closed with ShuttingDown (clients reconnect elsewhere) and given until the
+   * shutdown timeout to finish the close handshake, then the listener closes and everything is released. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -206,12 +208,25 @@ export class Gateway {
   private async shutdown(): Promise<void> {
     const deadline = this.clock.now() + this.config.shutdownTimeoutMs;
     this.state = 'draining';
+
+    // Waiting on the transports, not SocketCluster's counts (which drop at once), lets each client read the close
+    // code before its connection goes; one that never answers the close is cut off at the deadline.
+    const transports = new Set<WebSocket>();
+    const disconnectAll = () => {
+      const sockets = [...Object.values(this.agServer.clients), ...Object.values(this.agServer.pendingClients)] as ServerSocket[];
+      for (const socket of sockets) {
+        transports.add(socket.socket);
+        socket.disconnect(CloseCode.ShuttingDown, 'Server shutting down');
+      }
+    };
+    const drained = () => [...transports].every((ws) => ws.readyState === ws.CLOSED);
+    disconnectAll();
+    await waitUntil(drained, deadline, this.clock);
+
     const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
-
-    const sockets = [...Object.values(this.agServer.clients), ...Object.values(this.agServer.pendingClients)] as ServerSocket[];
-    for (const socket of sockets) socket.disconnect(CloseCode.ShuttingDown, 'Server shutting down');
-    await waitUntil(() => this.agServer.clientsCount === 0 && this.agServer.pendingClientsCount === 0, deadline, this.clock);
+    // A socket whose upgrade was already under way when draining began.
+    disconnectAll();
 
     for (const dispose of this.disposers.splice(0).reverse()) {
       try {
@@ -221,6 +236,7 @@ export class Gateway {
       }
     }
     await this.agServer.close();
+    for (const ws of transports) if (ws.readyState !== ws.CLOSED) ws.terminate();
     this.http.closeAllConnections();
     await Promise.race([httpClosed, sleep(Math.max(0, deadline - this.clock.now()))]);
     this.state = 'closed';
