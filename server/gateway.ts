@@ -17,6 +17,7 @@ import type { Logger } from './log';
 import { InboundDispatcher } from './middleware/inbound';
 import { ProcedureRegistry } from './procedures/registry';
 import { closeServerListener, serverListener, type ServerSocket } from './sc/facade';
+import { installRepeatHandshakeGuard } from './sc/repeat-handshake-guard';
 
 export type GatewayState = 'starting' | 'ready' | 'draining' | 'closed';
 
@@ -54,6 +55,7 @@ export class Gateway {
     this.log = deps.log;
     this.clock = deps.clock ?? systemClock;
     installTokenErrorBridge(socketClusterServer.AGServerSocket);
+    installRepeatHandshakeGuard(socketClusterServer.AGServerSocket);
     this.keys = new KeyRing({ secret: config.authKey, jwks: config.jwks, signingKey: config.signingKey });
     this.engine = new GatehouseAuthEngine(this.keys, config, this.clock);
     this.allowedOrigins = config.origins ? new Set(config.origins) : undefined;
