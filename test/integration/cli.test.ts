@@ -9,6 +9,7 @@ import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
 import type { GatehouseClaims } from '../../shared';
 import { connectWithToken, SECRET, startGateway } from '../helpers/gateway';
+import { run } from '../../server/cli/run';
 import { runCli } from '../helpers/process';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
@@ -145,20 +146,39 @@ const badArgs: [string, string[], Record<string, string>][] = [
   ['keys generate with HS256', ['keys', 'generate', '--alg', 'HS256', '--out', 'unused'], {}],
 ];
 
-test('bad arguments print usage and exit 2', async () => {
-  const results = await Promise.all(badArgs.map(([, args, env]) => runCli(args, env)));
-  results.forEach((r, i) => {
-    const [name] = badArgs[i];
-    assert.is(r.code, 2, `${name}: exit ${r.code}\n${r.stderr}`);
-    assert.match(r.stderr, /^gatehouse: .+/, name);
-    assert.match(r.stderr, 'Usage: gatehouse', name);
-    assert.is(r.stdout, '', name);
+/** Runs the CLI in this process (as main.ts does) with the given environment, capturing what it writes. */
+async function runInProcess(args: string[], env: Record<string, string>) {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(args, env, {
+    stdout: { write: (t: string) => { stdout += t; } },
+    stderr: { write: (t: string) => { stderr += t; } },
   });
+  return { code, stdout, stderr };
+}
+
+for (const [name, args, env] of badArgs) {
+  test(`bad arguments print usage and exit 2: ${name}`, async () => {
+    const r = await runInProcess(args, env);
+    assert.is(r.code, 2, `${name}: exit ${r.code}\n${r.stderr}`);
+    assert.match(r.stderr, /^gatehouse: .+/);
+    assert.match(r.stderr, 'Usage: gatehouse');
+    assert.is(r.stdout, '');
+  });
+}
+
+test('bad arguments exit the real process with status 2', async () => {
+  const results = await Promise.all([runCli(['frobnicate']), runCli(['token', '--sub'], { GATEHOUSE_AUTH_KEY: SECRET })]);
+  for (const r of results) {
+    assert.is(r.code, 2, r.stderr);
+    assert.match(r.stderr, 'Usage: gatehouse');
+    assert.is(r.stdout, '');
+  }
   assert.not.ok(existsSync(join(process.cwd(), 'unused')), 'nothing was written for refused arguments');
 });
 
 test('help prints usage and exits 0', async () => {
-  const r = await runCli(['--help']);
+  const r = await runInProcess(['--help'], {});
   assert.is(r.code, 0);
   assert.match(r.stdout, 'Usage: gatehouse');
 });
