@@ -223,7 +223,8 @@ export class Gateway {
     };
     const drained = () => [...transports].every((ws) => ws.readyState === ws.CLOSED);
     disconnectAll();
-    await waitUntil(drained, deadline, this.clock);
+    // A slice of the budget is kept for releasing everything after the drain, so the whole shutdown fits the timeout.
+    await waitUntil(drained, deadline - Math.min(500, this.config.shutdownTimeoutMs / 5), this.clock);
 
     const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import type { AGClientSocket } from 'socketcluster-client';
+import { MIN_MAX_PAYLOAD } from '../../server/config';
 import type { Gateway } from '../../server/gateway';
 import { ErrorName } from '../../shared';
 import { connectWithToken, httpRequest, mintHs256, startGateway, waitFor } from '../helpers/gateway';
@@ -179,6 +180,19 @@ test('a frame over GATEHOUSE_MAX_PAYLOAD closes that socket with 1009', async ()
   const raw = await handshaken();
   raw.send('x'.repeat(17 * 1024));
   assert.is(await raw.closeCode(), 1009);
+});
+
+test('at the smallest GATEHOUSE_MAX_PAYLOAD a handshake with a token just under 8 KiB still fits', async () => {
+  const small = await startGateway({ GATEHOUSE_MAX_PAYLOAD: String(MIN_MAX_PAYLOAD) });
+  try {
+    const token = mintHs256({ sub: 'big', pad: 'x'.repeat(5900) });
+    assert.ok(token.length > 8000 && token.length <= 8192, String(token.length));
+    const { client, status } = await connectWithToken(small, token);
+    clients.push(client);
+    assert.is(status.isAuthenticated, true);
+  } finally {
+    await small.close();
+  }
 });
 
 test('many sockets sending junk at once', async () => {
