@@ -208,7 +208,8 @@ export class Gateway {
   }
 
   private async shutdown(): Promise<void> {
-    const deadline = this.clock.now() + this.config.shutdownTimeoutMs;
+    // Real elapsed time, not the injected token clock: a test that freezes token time must not freeze its shutdown.
+    const deadline = performance.now() + this.config.shutdownTimeoutMs;
     this.state = 'draining';
 
     // Waiting on the transports, not SocketCluster's counts (which drop at once), lets each client read the close
@@ -224,7 +225,7 @@ export class Gateway {
     const drained = () => [...transports].every((ws) => ws.readyState === ws.CLOSED);
     disconnectAll();
     // A slice of the budget is kept for releasing everything after the drain, so the whole shutdown fits the timeout.
-    await waitUntil(drained, deadline - Math.min(500, this.config.shutdownTimeoutMs / 5), this.clock);
+    await waitUntil(drained, deadline - Math.min(500, this.config.shutdownTimeoutMs / 5));
 
     const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
@@ -241,7 +242,7 @@ export class Gateway {
     await this.agServer.close();
     for (const ws of transports) if (ws.readyState !== ws.CLOSED) ws.terminate();
     this.http.closeAllConnections();
-    await Promise.race([httpClosed, sleep(Math.max(0, deadline - this.clock.now()))]);
+    await Promise.race([httpClosed, sleep(Math.max(0, deadline - performance.now()))]);
     this.state = 'closed';
   }
 }
@@ -250,6 +251,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-async function waitUntil(done: () => boolean, deadline: number, clock: Clock): Promise<void> {
-  while (!done() && clock.now() < deadline) await sleep(10);
+/** Polls `done` until it holds or `deadline` (performance.now() milliseconds) passes. */
+async function waitUntil(done: () => boolean, deadline: number): Promise<void> {
+  while (!done() && performance.now() < deadline) await sleep(10);
 }

@@ -116,6 +116,17 @@ test('while draining: /readyz 503, /healthz 200, new sockets refused, open socke
   );
 });
 
+test('a gateway on a frozen token clock still finishes its shutdown at the timeout', async () => {
+  const config = testConfig({ GATEHOUSE_SHUTDOWN_TIMEOUT: '500ms' });
+  const gw = new Gateway(config, { log: createLogger('silent'), clock: { now: () => 1_700_000_000_000 } });
+  await gw.listen();
+  cleanup.push(() => gw.close());
+  await stuckWebSocket(gw.address().port);
+  await waitFor(() => gw.agServer.pendingClientsCount === 1, 2000, 'the stuck socket to be pending');
+  await Promise.race([gw.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('shutdown hung')), 3000).unref())]);
+  assert.is(gw.state, 'closed');
+});
+
 test('close() is idempotent', async () => {
   const gw = await startGateway();
   const a = gw.close();
