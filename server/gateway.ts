@@ -1,5 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type WebSocket from 'ws';
 import * as socketClusterServer from 'socketcluster-server';
 import type { AGServer } from 'socketcluster-server';
 import type AGAction from 'socketcluster-server/action';
@@ -22,6 +23,7 @@ import { installRenewal } from './renewal/install';
 import type { RenewalManager } from './renewal/renewal-manager';
 import { installRevocation, type RevocationService } from './revocation/install';
 import { closeServerListener, serverListener, type ServerSocket } from './sc/facade';
+import { installRepeatHandshakeGuard } from './sc/repeat-handshake-guard';
 
 export type GatewayState = 'starting' | 'ready' | 'draining' | 'closed';
 
@@ -71,6 +73,7 @@ export class Gateway {
     this.clock = deps.clock ?? systemClock;
     this.nodeId = config.nodeId;
     installTokenErrorBridge(socketClusterServer.AGServerSocket);
+    installRepeatHandshakeGuard(socketClusterServer.AGServerSocket);
     this.keys = new KeyRing({ secret: config.authKey, jwks: config.jwks, signingKey: config.signingKey });
     this.engine = new GatehouseAuthEngine(this.keys, config, this.clock);
     this.allowedOrigins = config.origins ? new Set(config.origins) : undefined;
@@ -242,8 +245,9 @@ export class Gateway {
   }
 
   /**
-   * Graceful shutdown: refuse new connections, turn /readyz to 503, close every socket with ShuttingDown (clients
-   * reconnect elsewhere), then release everything. Gives up waiting after the shutdown timeout. Idempotent.
+   * Graceful shutdown: /readyz turns 503 and new WebSocket upgrades are refused while the listener stays up (so probes
+   * still get their 503), every socket is closed with ShuttingDown (clients reconnect elsewhere) and given until the
+   * shutdown timeout to finish the close handshake, then the listener closes and everything is released. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -251,14 +255,29 @@ export class Gateway {
   }
 
   private async shutdown(): Promise<void> {
-    const deadline = this.clock.now() + this.config.shutdownTimeoutMs;
+    // Real elapsed time, not the injected token clock: a test that freezes token time must not freeze its shutdown.
+    const deadline = performance.now() + this.config.shutdownTimeoutMs;
     this.state = 'draining';
+
+    // Waiting on the transports, not SocketCluster's counts (which drop at once), lets each client read the close
+    // code before its connection goes; one that never answers the close is cut off at the deadline.
+    const transports = new Set<WebSocket>();
+    const disconnectAll = () => {
+      const sockets = [...Object.values(this.agServer.clients), ...Object.values(this.agServer.pendingClients)] as ServerSocket[];
+      for (const socket of sockets) {
+        transports.add(socket.socket);
+        socket.disconnect(CloseCode.ShuttingDown, 'Server shutting down');
+      }
+    };
+    const drained = () => [...transports].every((ws) => ws.readyState === ws.CLOSED);
+    disconnectAll();
+    // A slice of the budget is kept for releasing everything after the drain, so the whole shutdown fits the timeout.
+    await waitUntil(drained, deadline - Math.min(500, this.config.shutdownTimeoutMs / 5));
+
     const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
-
-    const sockets = [...Object.values(this.agServer.clients), ...Object.values(this.agServer.pendingClients)] as ServerSocket[];
-    for (const socket of sockets) socket.disconnect(CloseCode.ShuttingDown, 'Server shutting down');
-    await waitUntil(() => this.agServer.clientsCount === 0 && this.agServer.pendingClientsCount === 0, deadline, this.clock);
+    // A socket whose upgrade was already under way when draining began.
+    disconnectAll();
 
     for (const dispose of this.disposers.splice(0).reverse()) {
       try {
@@ -268,8 +287,9 @@ export class Gateway {
       }
     }
     await this.agServer.close();
+    for (const ws of transports) if (ws.readyState !== ws.CLOSED) ws.terminate();
     this.http.closeAllConnections();
-    await Promise.race([httpClosed, sleep(Math.max(0, deadline - this.clock.now()))]);
+    await Promise.race([httpClosed, sleep(Math.max(0, deadline - performance.now()))]);
     this.state = 'closed';
   }
 }
@@ -278,6 +298,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-async function waitUntil(done: () => boolean, deadline: number, clock: Clock): Promise<void> {
-  while (!done() && clock.now() < deadline) await sleep(10);
+/** Polls `done` until it holds or `deadline` (performance.now() milliseconds) passes. */
+async function waitUntil(done: () => boolean, deadline: number): Promise<void> {
+  while (!done() && performance.now() < deadline) await sleep(10);
 }

@@ -6,42 +6,50 @@ import { startCommand } from './start-command';
 import { tokenCommand } from './token-command';
 import { USAGE, UsageError } from './usage';
 
-/** Runs the `gatehouse` command line. Bad arguments print usage and exit 2; bad configuration lists every problem and exits 2. */
-export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+/** Where the CLI writes: the process's streams, or a test's buffers. */
+export interface CliOutput {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+/**
+ * Runs the `gatehouse` command line and resolves the exit status: 0 when done, 2 for bad arguments (usage is printed)
+ * or bad configuration (every problem is listed), undefined while `start` keeps the node running.
+ */
+export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, out: CliOutput = process): Promise<number | undefined> {
   const [command = 'start', ...args] = argv;
   try {
     switch (command) {
       case 'start':
         await startCommand(args, env);
-        return;
+        return undefined;
       case 'token':
-        process.stdout.write(`${tokenCommand(args, env)}\n`);
-        return;
+        out.stdout.write(`${tokenCommand(args, env)}\n`);
+        return 0;
       case 'hash-password':
-        process.stdout.write(`${await hashPasswordCommand(args)}\n`);
-        return;
+        out.stdout.write(`${await hashPasswordCommand(args)}\n`);
+        return 0;
       case 'revoke':
-        process.exitCode = await revokeCommand(args, env);
-        return;
+        return await revokeCommand(args, env);
       case 'keys':
-        process.stdout.write(`${keysCommand(args)}\n`);
-        return;
+        out.stdout.write(`${keysCommand(args)}\n`);
+        return 0;
       case 'help':
       case '--help':
       case '-h':
-        process.stdout.write(`${USAGE}\n`);
-        return;
+        out.stdout.write(`${USAGE}\n`);
+        return 0;
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`gatehouse: ${err.message}\n`);
-      process.exit(2);
+      out.stderr.write(`gatehouse: ${err.message}\n`);
+      return 2;
     }
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`gatehouse: ${(err as Error).message}\n\n${USAGE}\n`);
-      process.exit(2);
+      out.stderr.write(`gatehouse: ${(err as Error).message}\n\n${USAGE}\n`);
+      return 2;
     }
     throw err;
   }

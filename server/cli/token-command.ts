@@ -41,6 +41,10 @@ export function tokenCommand(args: string[], env: NodeJS.ProcessEnv): string {
   if (config.devMode) {
     throw new UsageError('no key is configured (GATEHOUSE_AUTH_KEY or GATEHOUSE_SIGNING_KEY_FILE); a development-mode gateway prints its own sample token');
   }
+  // A token the gateway would refuse is no use: its lifetime must fit the cap the gateway enforces.
+  if (ttlMs !== undefined && (ttlMs < 1000 || ttlMs > config.maxTokenLifetimeMs)) {
+    throw new UsageError(`--ttl ${values.ttl} must be from 1s up to GATEHOUSE_MAX_TOKEN_LIFETIME (${config.maxTokenLifetimeMs / 1000}s)`);
+  }
   const keys = new KeyRing({ secret: config.authKey, jwks: config.jwks, signingKey: config.signingKey });
   if (!keys.signer) throw new UsageError('no signing key: set GATEHOUSE_AUTH_KEY or GATEHOUSE_SIGNING_KEY_FILE');
   const claims = stampClaims(payload, { ...config, tokenTtlMs: ttlMs ?? config.tokenTtlMs }, Date.now());

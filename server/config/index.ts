@@ -5,6 +5,7 @@ import { NO_CHANNEL_RULES, readChannelRulesFile, type ChannelRules } from '../ch
 import { parseTrustEntry } from '../http/client-ip';
 import { DEFAULT_LOGIN_TIMEOUT_MS } from '../login/http-verifier';
 import { readUsersFile, type UserRecord } from '../login/users-file-verifier';
+import { MAX_TOKEN_BYTES } from '../../shared';
 import { ConfigError, SettingsReader, readConfigFile, type Source } from './reader';
 
 export { ConfigError } from './reader';
@@ -14,6 +15,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Shortest HS256 secret accepted, in bytes (RFC 7518 §3.2: at least the hash size). */
 export const MIN_SECRET_BYTES = 32;
+
+/** Smallest GATEHOUSE_MAX_PAYLOAD accepted, in bytes: a handshake frame with a token of MAX_TOKEN_BYTES fits. */
+export const MIN_MAX_PAYLOAD = MAX_TOKEN_BYTES + 2048;
 
 /** The whole, validated, frozen configuration of one gateway node. Durations are milliseconds, sizes bytes. */
 export interface GatewayConfig {
@@ -150,7 +154,9 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     }
   }
 
-  const maxPayload = r.bytes('GATEHOUSE_MAX_PAYLOAD', 64 * 1024, 1024, 64 * 1024 * 1024);
+  // The floor leaves room for a handshake carrying the largest token we accept; below it a valid token would be cut
+  // off with a bare 1009 instead of being verified.
+  const maxPayload = r.bytes('GATEHOUSE_MAX_PAYLOAD', 64 * 1024, MIN_MAX_PAYLOAD, 64 * 1024 * 1024);
   const redisUrl = r.string('GATEHOUSE_REDIS_URL');
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     r.problem('GATEHOUSE_REDIS_URL', `must start with redis:// or rediss:// (got ${JSON.stringify(redisUrl.slice(0, 16))}…)`);

@@ -1,3 +1,4 @@
+import { request as httpRequestRaw } from 'node:http';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import * as socketClusterClient from 'socketcluster-client';
@@ -116,4 +117,19 @@ export async function waitFor(done: () => boolean | Promise<boolean>, ms = 3000,
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** One HTTP request to a test gateway on a fresh connection (no keep-alive left behind): status and parsed JSON body. */
+export function httpRequest(port: number, path: string, method = 'GET'): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequestRaw({ host: '127.0.0.1', port, path, method, agent: false, headers: { connection: 'close' }, timeout: 3000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => { text += d; }).on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
 }

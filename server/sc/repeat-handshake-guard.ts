@@ -1,0 +1,47 @@
+import { BadRequestError } from '../../shared';
+
+/**
+ * Refuses a second `#handshake` on a socket that has already completed one.
+ *
+ * SocketCluster v20 processes every `#handshake` packet, but closes the socket's handshake middleware stream after the
+ * first (serversocket.js `_processHandshakeRequest`). A repeated handshake therefore writes its action to a closed
+ * stream and waits forever for an answer, and since inbound packets are processed one at a time per socket, that
+ * socket's queue stops for good. Every later frame still resets the pong timeout, so the socket never dies while its
+ * sender keeps talking, and everything it sends piles up in memory. This answers a repeat with BadRequestError and
+ * closes the socket (4008, SocketCluster's handshake rejection) instead. Installed once, idempotently.
+ */
+
+/** SocketCluster's "handshake rejected" close code (sc-errors socketProtocolErrorStatuses). */
+const HANDSHAKE_REJECTED = 4008;
+
+const INSTALLED = Symbol.for('gatehouse.repeatHandshakeGuard');
+
+interface HandshakeRequest {
+  error(err: Error): void;
+}
+
+interface ServerSocketPrototype {
+  _processHandshakeRequest?: (this: GuardedSocket, request: HandshakeRequest) => Promise<void>;
+  [INSTALLED]?: boolean;
+}
+
+interface GuardedSocket {
+  readonly state: string;
+  readonly CONNECTING: string;
+  disconnect(code: number, reason: string): void;
+}
+
+export function installRepeatHandshakeGuard(AGServerSocket: { prototype: unknown }): void {
+  const proto = AGServerSocket.prototype as ServerSocketPrototype;
+  if (proto[INSTALLED]) return;
+  const original = proto._processHandshakeRequest;
+  if (typeof original !== 'function') {
+    throw new Error('socketcluster-server no longer has AGServerSocket#_processHandshakeRequest; review server/sc/repeat-handshake-guard.ts');
+  }
+  proto._processHandshakeRequest = async function processHandshakeRequest(this: GuardedSocket, request: HandshakeRequest) {
+    if (this.state === this.CONNECTING) return original.call(this, request);
+    request.error(new BadRequestError('the handshake is already complete'));
+    this.disconnect(HANDSHAKE_REJECTED, 'Repeated handshake');
+  };
+  proto[INSTALLED] = true;
+}

@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** The environment a child gateway gets: PATH and HOME only, plus the settings a test gives. Nothing leaks in. */
+export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (process.env.PATH) env.PATH = process.env.PATH;
+  if (process.env.HOME) env.HOME = process.env.HOME;
+  return { ...env, ...extra };
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/**
+ * GatehouseProcess is `node --import tsx server/main.ts ARGS` run as a child with a clean environment, its output
+ * collected. Every test that starts one stops it in its teardown (`stop()` kills it if it still runs).
+ */
+export class GatehouseProcess {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<Exit>;
+  private readonly child: ChildProcess;
+  private readonly waiters = new Set<() => void>();
+
+  /** `entry` 'bin' runs `bin/gatehouse.js` instead, as `npx gatehouse` does. */
+  constructor(args: string[], env: Record<string, string>, entry: 'main' | 'bin' = 'main') {
+    const command = entry === 'bin' ? [join(ROOT, 'bin', 'gatehouse.js')] : ['--import', 'tsx', join(ROOT, 'server', 'main.ts')];
+    this.child = spawn(process.execPath, [...command, ...args], {
+      cwd: ROOT,
+      env: cleanEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => { this.stdout += d; this.wake(); });
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; this.wake(); });
+    this.exited = new Promise((resolve) => {
+      this.child.once('close', (code, signal) => {
+        this.wake();
+        resolve({ code, signal });
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Waits until stderr matches; fails after `ms` or when the process exits first. */
+  async waitForStderr(pattern: RegExp, ms = 8000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const m = pattern.exec(this.stderr);
+      if (m) return m;
+      if (!this.running) throw new Error(`process exited before stderr matched ${pattern}:\n${this.stderr}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`stderr did not match ${pattern} within ${ms}ms:\n${this.stderr}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(left, 200));
+        function done() { clearTimeout(timer); resolve(); }
+        this.waiters.add(done);
+      });
+    }
+  }
+
+  /** The port from the "listening on ws://host:port/" line. */
+  async listeningPort(ms = 8000): Promise<number> {
+    const m = await this.waitForStderr(/listening on ws:\/\/[^:]+:(\d+)\//, ms);
+    return Number(m[1]);
+  }
+
+  signal(name: NodeJS.Signals): void {
+    this.child.kill(name);
+  }
+
+  /** Waits for the exit, failing after `ms`. */
+  async exit(ms = 8000): Promise<Exit> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`process did not exit within ${ms}ms:\n${this.stderr}`)), ms);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Kills the process if it still runs and waits for it to be gone. */
+  async stop(): Promise<void> {
+    if (this.running) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) {
+      this.waiters.delete(w);
+      w();
+    }
+  }
+}
+
+/** Runs a short CLI command to its end: its exit code and output. */
+export async function runCli(args: string[], env: Record<string, string> = {}, opts: { ms?: number; entry?: 'main' | 'bin' } = {}) {
+  const { ms = 10_000, entry = 'main' } = opts;
+  const p = new GatehouseProcess(args, env, entry);
+  try {
+    const { code } = await p.exit(ms);
+    return { code, stdout: p.stdout, stderr: p.stderr };
+  } finally {
+    await p.stop();
+  }
+}

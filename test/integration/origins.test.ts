@@ -1,0 +1,82 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { AGClientSocket } from 'socketcluster-client';
+import type { Gateway } from '../../server/gateway';
+import { connectClient, mintHs256, startGateway, storedToken } from '../helpers/gateway';
+
+let gw: Gateway;
+let open: Gateway;
+const clients: AGClientSocket[] = [];
+
+test.before(async () => {
+  gw = await startGateway({ GATEHOUSE_ORIGINS: 'https://app.example.com, http://localhost:3000' });
+  open = await startGateway();
+});
+test.after.each(() => {
+  for (const c of clients.splice(0)) c.disconnect();
+});
+test.after(async () => {
+  await gw.close();
+  await open.close();
+});
+
+/**
+ * Connects like a browser would (an Origin header) or like a Node client (none), and says whether the gateway let
+ * it in: 'connected' (with its auth state) or 'refused'.
+ */
+async function tryOrigin(target: Gateway, origin: string | undefined): Promise<string> {
+  const client = connectClient(target, {
+    authEngine: storedToken(mintHs256({ sub: 'alice' })) as never,
+    ...(origin === undefined ? {} : { wsOptions: { origin } }),
+  });
+  clients.push(client);
+  const events = client as unknown as {
+    listener(n: string): { once(): Promise<{ isAuthenticated?: boolean }> };
+    closeListener(n: string): void;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      events.listener('connect').once().then((s) => (s.isAuthenticated ? 'connected+authenticated' : 'connected')),
+      events.listener('close').once().then(() => 'refused'),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('neither connected nor closed in 3s')), 3000); }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    events.closeListener('connect');
+    events.closeListener('close');
+  }
+}
+
+const cases: [string | undefined, string][] = [
+  ['https://app.example.com', 'connected+authenticated'],
+  ['https://app.example.com:443', 'connected+authenticated'],
+  ['HTTPS://APP.EXAMPLE.COM', 'connected+authenticated'],
+  ['http://localhost:3000', 'connected+authenticated'],
+  [undefined, 'connected+authenticated'],
+  ['https://evil.example', 'refused'],
+  ['http://app.example.com', 'refused'],
+  ['https://app.example.com:8443', 'refused'],
+  ['https://app.example.com.evil.example', 'refused'],
+  ['http://localhost:3001', 'refused'],
+  ['null', 'refused'],
+  ['not a url', 'refused'],
+];
+for (const [origin, expected] of cases) {
+  test(`GATEHOUSE_ORIGINS: Origin ${origin === undefined ? '(none, a non-browser client)' : JSON.stringify(origin)} is ${expected}`, async () => {
+    assert.is(await tryOrigin(gw, origin), expected);
+  });
+}
+
+test('a refused origin never reaches the WebSocket layer', async () => {
+  const before = gw.agServer.clientsCount + gw.agServer.pendingClientsCount;
+  assert.is(await tryOrigin(gw, 'https://evil.example'), 'refused');
+  assert.is(gw.agServer.clientsCount + gw.agServer.pendingClientsCount, before);
+});
+
+test('without GATEHOUSE_ORIGINS any origin connects', async () => {
+  assert.is(await tryOrigin(open, 'https://anything.example'), 'connected+authenticated');
+  assert.is(await tryOrigin(open, undefined), 'connected+authenticated');
+});
+
+test.run();

@@ -1,0 +1,78 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AGClientSocket } from 'socketcluster-client';
+import type { Gateway } from '../../server/gateway';
+import { connectWithToken, jwksOf, makeKeyPair, mintHs256, mintWithKey, startGateway } from '../helpers/gateway';
+
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-reload-'));
+const jwksFile = join(dir, 'jwks.json');
+const old = makeKeyPair('RS256', 'old');
+const next = makeKeyPair('ES256', 'next');
+
+let gw: Gateway;
+const clients: AGClientSocket[] = [];
+
+test.before.each(async () => {
+  writeFileSync(jwksFile, jwksOf(old));
+  gw = await startGateway({ GATEHOUSE_JWKS_FILE: jwksFile });
+});
+test.after.each(async () => {
+  for (const c of clients.splice(0)) c.disconnect();
+  await gw.close();
+});
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function accepted(token: string): Promise<boolean> {
+  const { client, status } = await connectWithToken(gw, token);
+  clients.push(client);
+  return status.isAuthenticated;
+}
+
+test('a key added to the file works after reloadKeys(), and the old one still does (rotation)', async () => {
+  assert.is(await accepted(mintWithKey(next, { sub: 'a' })), false);
+  writeFileSync(jwksFile, jwksOf(old, next));
+  gw.reloadKeys();
+  assert.equal(gw.keys.kids.sort(), ['next', 'old']);
+  assert.is(await accepted(mintWithKey(next, { sub: 'a' })), true);
+  assert.is(await accepted(mintWithKey(old, { sub: 'a' })), true);
+});
+
+test('a key removed from the file is refused after reloadKeys(); HS256 is unaffected', async () => {
+  writeFileSync(jwksFile, jwksOf(next));
+  gw.reloadKeys();
+  assert.is(await accepted(mintWithKey(old, { sub: 'a' })), false);
+  assert.is(await accepted(mintWithKey(next, { sub: 'a' })), true);
+  assert.is(await accepted(mintHs256({ sub: 'a' })), true);
+});
+
+const badFiles: [string, () => void][] = [
+  ['not JSON', () => writeFileSync(jwksFile, '{"keys": [')],
+  ['a private key inside', () => writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(next.privateKey.export({ format: 'jwk' }) as object), kid: 'next' }] }))],
+  ['a duplicate kid', () => writeFileSync(jwksFile, JSON.stringify({ keys: [...JSON.parse(jwksOf(old)).keys, ...JSON.parse(jwksOf(old)).keys] }))],
+  ['an empty file', () => writeFileSync(jwksFile, '')],
+  ['the file gone', () => unlinkSync(jwksFile)],
+];
+for (const [name, spoil] of badFiles) {
+  test(`a bad file (${name}) keeps the old keys`, async () => {
+    spoil();
+    gw.reloadKeys();
+    assert.equal(gw.keys.kids, ['old']);
+    assert.is(await accepted(mintWithKey(old, { sub: 'a' })), true);
+    assert.is(await accepted(mintWithKey(next, { sub: 'a' })), false);
+  });
+}
+
+test('reloadKeys() without GATEHOUSE_JWKS_FILE does nothing', async () => {
+  const plain = await startGateway();
+  try {
+    plain.reloadKeys();
+    assert.equal(plain.keys.kids, []);
+  } finally {
+    await plain.close();
+  }
+});
+
+test.run();
