@@ -10,7 +10,7 @@ import { connectWithToken, mintHs256, nextEvent, sleep, startGateway, waitFor } 
 const RATE = 1;
 const BURST = 3;
 const MAX_CHANNELS = 3;
-const MAX_PAYLOAD = 1024;
+const MAX_PAYLOAD = 16 * 1024;
 
 let gw: Gateway;
 const clients: AGClientSocket[] = [];
@@ -39,7 +39,7 @@ test.after(async () => {
     c.killAllChannels();
     c.disconnect();
   }
-  await gw.close();
+  await gw?.close();
 });
 
 test('publishes over the burst are refused with RateLimitedError and retryAfter, and reach nobody', async () => {

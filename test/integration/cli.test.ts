@@ -58,7 +58,7 @@ test('gatehouse token prints a token the gateway accepts, with the claims asked 
 });
 
 test('gatehouse token stamps the configured issuer and audience; the TTL defaults to GATEHOUSE_TOKEN_TTL', async () => {
-  const env = { GATEHOUSE_ISSUER: 'https://cli.test', GATEHOUSE_AUDIENCE: 'chat', GATEHOUSE_TOKEN_TTL: '2m' };
+  const env = { GATEHOUSE_ISSUER: 'https://cli.test', GATEHOUSE_AUDIENCE: 'chat', GATEHOUSE_TOKEN_TTL: '2m', GATEHOUSE_RENEW_INTERVAL: '1m' };
   const gw = await gateway(env);
   const r = await runCli(['token', '--sub', 'y'], { GATEHOUSE_AUTH_KEY: SECRET, ...env });
   assert.is(r.code, 0, r.stderr);

@@ -113,6 +113,7 @@ test('valid settings are read into their units', () => {
     GATEHOUSE_CLOCK_TOLERANCE: '500ms',
     GATEHOUSE_MAX_TOKEN_LIFETIME: '1h',
     GATEHOUSE_TOKEN_TTL: '30',
+    GATEHOUSE_RENEW_INTERVAL: '10s',
     GATEHOUSE_ORIGINS: 'https://app.example.com:443, http://localhost:3000',
     GATEHOUSE_MAX_PAYLOAD: '1MiB',
     GATEHOUSE_REDIS_URL: 'redis://127.0.0.1:6390',

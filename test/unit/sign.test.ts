@@ -62,12 +62,19 @@ test('stampClaims: several audiences are written as an array', () => {
   assert.equal(stampClaims({ sub: 'u1' }, { ...policy, audience: ['a', 'b'] }, NOW_MS).aud, ['a', 'b']);
 });
 
+test('engine.signToken: a shorter expiresIn (renewal near the session end) shortens the token', async () => {
+  const engine = new GatehouseAuthEngine(new KeyRing({ secret: SECRET }), policy, clock);
+  const payload: Record<string, unknown> = { sub: 'u1' };
+  await engine.signToken(payload, 'ignored-key', { expiresIn: 99 });
+  assert.is(payload.exp, NOW + 99);
+});
+
 test('engine.signToken writes the stamped claims onto the payload (mutatePayload) and signs HS256 without kid', async () => {
   const keys = new KeyRing({ secret: SECRET });
   const engine = new GatehouseAuthEngine(keys, { ...policy, issuer: 'https://gw' }, clock);
   const payload: Record<string, unknown> = { sub: 'u1', exp: 5, room: 'r1' };
-  // The key and options SocketCluster passes are ignored.
-  const token = await engine.signToken(payload, 'ignored-key', { algorithm: 'HS512', expiresIn: 99 });
+  // The key and algorithm SocketCluster passes are ignored, and so is its default expiresIn (authDefaultExpiry, 1 day).
+  const token = await engine.signToken(payload, 'ignored-key', { algorithm: 'HS512', expiresIn: 86400 });
   assert.is(payload.iat, NOW);
   assert.is(payload.exp, NOW + 900);
   assert.match(payload.jti as string, ID);
