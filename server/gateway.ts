@@ -16,6 +16,7 @@ import { normalizeOrigin, type GatewayConfig } from './config';
 import { healthRoutes, type Route } from './http/health';
 import { createRequestHandler } from './http/router';
 import type { Logger } from './log';
+import { installOperations, type Operations } from './admin/install';
 import { installLogin } from './login/install';
 import { InboundDispatcher } from './middleware/inbound';
 import { ProcedureRegistry } from './procedures/registry';
@@ -58,6 +59,8 @@ export class Gateway {
   readonly broker = new ClusterBroker();
   /** The Redis bridge to the other nodes; undefined without Redis. */
   readonly clusterBus?: ChannelBridge;
+  /** Metrics, the node registry and the admin API. */
+  readonly operations: Operations;
   private readonly routes: Route[] = [];
   private readonly connectionHooks: ((socket: ServerSocket) => void)[] = [];
   private readonly readinessChecks: (() => string | undefined)[] = [];
@@ -97,8 +100,9 @@ export class Gateway {
     this.watchServer();
     this.revocation = installRevocation(this);
     this.renewal = installRenewal(this, (claims) => this.revocation.store.check(claims));
-    installLogin(this);
+    const login = installLogin(this);
     this.clusterBus = installClusterBus(this);
+    this.operations = installOperations(this, login);
   }
 
   /** Adds an HTTP route, tried before the 404. */

@@ -7,7 +7,7 @@ import { createLogger } from '../log';
 export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
   const config = loadConfig({ env, configFile: values.config });
-  const log = createLogger(config.logLevel, { service: 'gatehouse' });
+  const log = createLogger(config.logLevel, { service: 'gatehouse', nodeId: config.nodeId });
   const gateway = new Gateway(config, { log });
   await gateway.listen();
 

@@ -13,6 +13,9 @@ export { ConfigError } from './reader';
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Shortest admin key accepted, in bytes. */
+export const MIN_ADMIN_KEY_BYTES = 16;
+
 /** Shortest HS256 secret accepted, in bytes (RFC 7518 §3.2: at least the hash size). */
 export const MIN_SECRET_BYTES = 32;
 
@@ -46,6 +49,11 @@ export interface GatewayConfig {
   readonly redisCluster?: readonly RedisSeed[];
   /** Several nodes (issue 6): this node's id, unique per process; default random (12 hex digits). */
   readonly nodeId: string;
+  // --- admin API and metrics (issue 6) ---
+  /** GATEHOUSE_ADMIN_KEY[_FILE]: bearer key of the admin API; unset, every /admin path answers 404. */
+  readonly adminKey?: Buffer;
+  /** GATEHOUSE_ADMIN_PORT: a second listener (on the same host) for /admin/* and /metrics; unset, they share the port. */
+  readonly adminPort?: number;
   readonly shutdownTimeoutMs: number;
   // --- renewal (issue 5) ---
   /** How often authenticated sockets get a fresh token; 0 turns renewal off. Default 5m. */
@@ -190,6 +198,17 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   }
   // --- end of several nodes ---
 
+  // --- admin API and metrics (issue 6) ---
+  const adminKey = r.secret('GATEHOUSE_ADMIN_KEY');
+  if (adminKey !== undefined && adminKey.length < MIN_ADMIN_KEY_BYTES) {
+    r.problem('GATEHOUSE_ADMIN_KEY', `is ${adminKey.length} bytes; use at least ${MIN_ADMIN_KEY_BYTES} (try: openssl rand -base64 32)`);
+  }
+  const adminPort = r.raw('GATEHOUSE_ADMIN_PORT') === undefined ? undefined : r.integer('GATEHOUSE_ADMIN_PORT', 0, 0, 65535);
+  if (adminPort !== undefined && adminPort !== 0 && adminPort === port) {
+    r.problem('GATEHOUSE_ADMIN_PORT', `must differ from GATEHOUSE_PORT (${port}): it exists to keep /admin and /metrics off the public port`);
+  }
+  // --- end admin ---
+
   const shutdownTimeoutMs = r.duration('GATEHOUSE_SHUTDOWN_TIMEOUT', '10s', { min: 100, max: 600_000 });
   const logLevel = r.oneOf('GATEHOUSE_LOG_LEVEL', 'info', LOG_LEVELS);
 
@@ -261,7 +280,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     shutdownTimeoutMs, renewIntervalMs, sessionMaxAgeMs, logLevel, production, devMode,
     channelsFile, channelRules, publishRate, publishBurst, maxChannels, maxBuffered,
     usersFile, users, loginUrl, loginTimeoutMs: DEFAULT_LOGIN_TIMEOUT_MS, loginMaxFailuresPerUser, loginMaxFailuresPerIp,
-    loginFailureWindowMs, trustProxy, redisTimeoutMs,
+    loginFailureWindowMs, trustProxy, redisTimeoutMs, adminKey, adminPort,
   });
 }
 

@@ -1,4 +1,6 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BadRequestError, type GatehouseError } from '../../shared';
+import { sendJson } from './health';
 
 /** Why a request body could not be read. */
 export class BodyError extends Error {
@@ -36,4 +38,32 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs = 10_
     }
     req.on('data', onData).on('end', onEnd).on('error', onError);
   });
+}
+
+/**
+ * Reads a JSON request body of at most `maxBytes`. Throws BadRequestError (answer 400) for a content type other than
+ * application/json (which also keeps plain cross-site HTML forms out), a body too big or too slow, or bad JSON.
+ */
+export async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json') throw new BadRequestError('Content-Type must be application/json');
+  let body: Buffer;
+  try {
+    body = await readBody(req, maxBytes);
+  } catch (err) {
+    if (err instanceof BodyError) throw new BadRequestError(err.message);
+    throw err;
+  }
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new BadRequestError('the body is not valid JSON');
+  }
+}
+
+/** Answers `{error: {name, message}}` with a status; closes the connection when the body was not read to its end. */
+export function sendError(res: ServerResponse, status: number, err: GatehouseError, headers: Record<string, string> = {}): void {
+  // A body we stopped reading (too big, too slow) must not be taken as the next request on this connection.
+  if (!res.req.complete) headers = { ...headers, connection: 'close' };
+  sendJson(res, status, { error: { name: err.name, message: err.message } }, headers);
 }

@@ -22,7 +22,7 @@ const LIMITER_REDIS_TIMEOUT_MS = 500;
  * file or the login backend, the failed-login limiter, proxy trust). Without GATEHOUSE_USERS_FILE or
  * GATEHOUSE_LOGIN_URL nothing is installed and `login` answers ProcedureNotFoundError.
  */
-export function installLogin(gateway: Gateway): void {
+export function installLogin(gateway: Gateway): LoginService | undefined {
   const { config, log } = gateway;
   let verifier: CredentialVerifier;
   if (config.usersFile !== undefined) {
@@ -32,7 +32,7 @@ export function installLogin(gateway: Gateway): void {
   } else if (config.loginUrl !== undefined) {
     verifier = new HttpVerifier(config.loginUrl, log, config.loginTimeoutMs);
   } else {
-    return;
+    return undefined;
   }
   if (!gateway.keys.signer) {
     log.warn('login is configured but this gateway has no key to sign tokens with (GATEHOUSE_AUTH_KEY or GATEHOUSE_SIGNING_KEY_FILE): every login answers LoginUnavailableError');
@@ -50,6 +50,7 @@ export function installLogin(gateway: Gateway): void {
 
   gateway.procedures.register(Procedure.Login, loginProcedure(service, trust));
   gateway.addRoute(loginRoute(service, gateway.engine, trust));
+  return service;
 }
 
 /**

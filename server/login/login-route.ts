@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import { BadRequestError, ErrorName, GatehouseError, RateLimitedError } from '../../shared';
+import { ErrorName, GatehouseError, RateLimitedError } from '../../shared';
 import type { GatehouseAuthEngine } from '../auth/auth-engine';
 import { clientIp, type ProxyTrust } from '../http/client-ip';
 import { sendJson, type Route } from '../http/health';
-import { BodyError, readBody } from '../http/read-body';
+import { readJson, sendError } from '../http/read-body';
 import { tokenPayloadOf } from './credential-verifier';
 import type { LoginService } from './login-service';
 
@@ -33,7 +33,7 @@ export function loginRoute(service: LoginService, engine: GatehouseAuthEngine, t
       return true;
     }
     try {
-      const data = await readJson(req);
+      const data = await readJson(req, MAX_LOGIN_BODY_BYTES);
       const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trust);
       const identity = await service.attempt(data, { ip, via: 'http' });
       const { token, claims } = engine.issue(tokenPayloadOf(identity));
@@ -41,34 +41,14 @@ export function loginRoute(service: LoginService, engine: GatehouseAuthEngine, t
     } catch (err) {
       // Anything unnamed is a bug: the router logs it and answers 500.
       if (!(err instanceof GatehouseError)) throw err;
-      sendError(res, err);
+      sendLoginError(res, err);
     }
     return true;
   };
 }
 
-async function readJson(req: Parameters<Route>[0]): Promise<unknown> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  if (type !== 'application/json') throw new BadRequestError('Content-Type must be application/json');
-  let body: Buffer;
-  try {
-    body = await readBody(req, MAX_LOGIN_BODY_BYTES);
-  } catch (err) {
-    if (err instanceof BodyError) throw new BadRequestError(err.message);
-    throw err;
-  }
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new BadRequestError('the body is not valid JSON');
-  }
-}
-
-function sendError(res: ServerResponse, err: GatehouseError): void {
-  const status = STATUS[err.name] ?? 500;
+function sendLoginError(res: ServerResponse, err: GatehouseError): void {
   const headers: Record<string, string> = {};
   if (err instanceof RateLimitedError) headers['retry-after'] = String(err.retryAfter);
-  // A body we stopped reading (too big, too slow) must not be taken as the next request on this connection.
-  if (!res.req.complete) headers.connection = 'close';
-  sendJson(res, status, { error: { name: err.name, message: err.message } }, headers);
+  sendError(res, STATUS[err.name] ?? 500, err, headers);
 }

@@ -38,6 +38,9 @@ export function parseCredentials(data: unknown): Credentials {
  * tokens never reach the log; the username (trimmed to 64 characters) and the outcome do.
  */
 export class LoginService {
+  /** Attempts since start-up by outcome, for the metrics endpoint. */
+  readonly outcomes: Record<LoginOutcome, number> = { success: 0, failure: 0, rate_limited: 0, unavailable: 0, bad_request: 0 };
+
   constructor(
     private readonly verifier: CredentialVerifier,
     private readonly limiter: LoginLimiter,
@@ -46,6 +49,17 @@ export class LoginService {
   ) {}
 
   async attempt(data: unknown, origin: LoginOrigin): Promise<Identity> {
+    try {
+      const identity = await this.run(data, origin);
+      this.outcomes.success++;
+      return identity;
+    } catch (err) {
+      this.outcomes[outcomeOf(err)]++;
+      throw err;
+    }
+  }
+
+  private async run(data: unknown, origin: LoginOrigin): Promise<Identity> {
     const { username, password } = parseCredentials(data);
     const who = { username: username.slice(0, 64), ip: origin.ip, via: origin.via };
     if (!this.canSign()) {
@@ -80,4 +94,13 @@ export class LoginService {
     this.log.info({ ...who, sub: identity.sub, outcome: 'success' }, 'login succeeded');
     return identity;
   }
+}
+
+export type LoginOutcome = 'success' | 'failure' | 'rate_limited' | 'unavailable' | 'bad_request';
+
+function outcomeOf(err: unknown): LoginOutcome {
+  if (err instanceof LoginError) return 'failure';
+  if (err instanceof RateLimitedError) return 'rate_limited';
+  if (err instanceof BadRequestError) return 'bad_request';
+  return 'unavailable';
 }

@@ -16,6 +16,22 @@ interface Recent {
   readonly seq: number;
   readonly receivedAt: number;
   readonly revocation: Revocation;
+  /** Sockets this node closed for it so far. */
+  closed: number;
+}
+
+/** What the enforcer reports for metrics: sockets closed by a revocation, and how long the news took. */
+export interface EnforcementObserver {
+  /**
+   * A socket was closed as revoked. `delayMs`: from the revocation's timestamp to the close on this node, when the
+   * close answers an announcement (a re-check after an outage has no meaningful delay).
+   */
+  socketRevoked(delayMs?: number): void;
+}
+
+/** Whether two revocations are the same one (announced and also asked for by the admin API). */
+function sameRevocation(a: Revocation, b: Revocation): boolean {
+  return a.kind === b.kind && a.id === b.id && a.at === b.at && a.origin === b.origin;
 }
 
 /**
@@ -36,12 +52,26 @@ export class RevocationEnforcer {
   private recheckPending = false;
   private retryTimer?: NodeJS.Timeout;
   private closed = false;
+  private observer?: EnforcementObserver;
 
   constructor(
     private readonly store: RevocationStore,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {}
+
+  observe(observer: EnforcementObserver): void {
+    this.observer = observer;
+  }
+
+  /**
+   * Applies a revocation unless this node already did (its announcement and an admin request may both bring it), and
+   * answers how many sockets this node closed for it in all.
+   */
+  applyOnce(revocation: Revocation): number {
+    const seen = this.recent.find((r) => sameRevocation(r.revocation, revocation));
+    return seen ? seen.closed : this.apply(revocation);
+  }
 
   /** The announcement counter now; give it to `hitSince` and `admitted` once the store has answered. */
   mark(): number {
@@ -78,14 +108,15 @@ export class RevocationEnforcer {
    * deauthenticated (the caller of logout) is left alone. Returns how many sockets it closed.
    */
   apply(revocation: Revocation): number {
-    this.remember(revocation);
+    const entry = this.remember(revocation);
     let closed = 0;
     for (const [socket] of this.index.find(revocation)) {
       const current = claimsOf(socket);
       if (!current || !revocationHits(revocation, current)) continue;
-      this.revokeSocket(socket);
+      this.revokeSocket(socket, revocation.at);
       closed += 1;
     }
+    entry.closed += closed;
     const delayMs = this.clock.now() - revocation.at;
     this.log[closed > 0 ? 'info' : 'debug']({ kind: revocation.kind, origin: revocation.origin, closed, delayMs }, 'revocation applied');
     return closed;
@@ -168,20 +199,23 @@ export class RevocationEnforcer {
     if (this.hitSince(mark ?? this.forgottenThrough, claims)) this.revokeSocket(socket);
   }
 
-  private remember(revocation: Revocation): void {
+  private remember(revocation: Revocation): Recent {
     const now = this.clock.now();
     this.seq += 1;
-    this.recent.push({ seq: this.seq, receivedAt: now, revocation });
+    const entry: Recent = { seq: this.seq, receivedAt: now, revocation, closed: 0 };
+    this.recent.push(entry);
     while (this.recent.length > 0 && this.recent[0].receivedAt < now - RECENT_MS) {
       this.forgottenThrough = this.recent.shift()!.seq;
     }
+    return entry;
   }
 
   /** Deauthenticates the socket (its client drops the token first) and closes it with TokenRevoked. */
-  private revokeSocket(socket: ServerSocket): void {
+  private revokeSocket(socket: ServerSocket, revokedAt?: number): void {
     this.index.delete(socket);
     if (!isOpen(socket)) return;
     deauthenticateNow(socket);
     socket.disconnect(CloseCode.TokenRevoked, 'Token revoked');
+    this.observer?.socketRevoked(revokedAt === undefined ? undefined : this.clock.now() - revokedAt);
   }
 }

@@ -1,0 +1,119 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { channelNameProblem } from '../../shared/channel-pattern';
+import { BadRequestError, MAX_SUB_LENGTH } from '../../shared';
+import { sendJson, type Route } from '../http/health';
+import { readJson, sendError } from '../http/read-body';
+import type { RevocationTarget } from '../revocation/store';
+import type { ControlOutcome } from './control-bus';
+import type { NodeInfo } from './node-registry';
+
+/** Largest admin request body, bytes (a publish carries data). */
+export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
+
+const id = (max: number) => z.string().min(1).max(max);
+const revokeBody = z.union([
+  z.object({ jti: id(256) }).strict(),
+  z.object({ sid: id(256) }).strict(),
+  z.object({ sub: id(MAX_SUB_LENGTH) }).strict(),
+]);
+const disconnectBody = z.object({ sub: id(MAX_SUB_LENGTH) }).strict();
+const publishBody = z.object({ channel: z.string(), data: z.unknown() }).strict()
+  .refine((b) => b.data !== undefined, { message: 'data is required (any JSON value)', path: ['data'] });
+
+/** What the admin routes do; the install wires them to revocation, the control bus and the registry. */
+export interface AdminActions {
+  revoke(target: RevocationTarget): Promise<{ revoked: { kind: string; id: string; at: number } } & ControlOutcome>;
+  disconnect(sub: string): Promise<ControlOutcome>;
+  publish(channel: string, data: unknown): Promise<void>;
+  nodes(): Promise<NodeInfo[]>;
+}
+
+/** Raised when an admin action cannot reach Redis: answered 503 and nothing was changed. */
+export class AdminUnavailableError extends Error {
+  override readonly name = 'UnavailableError';
+}
+
+/**
+ * The admin API under /admin/*. Only present when GATEHOUSE_ADMIN_KEY is set (otherwise every admin path is a 404,
+ * like any unknown path); every request needs `Authorization: Bearer KEY`. Bodies are strict: unknown fields, wrong
+ * types, bad JSON and oversized bodies get 400 BadRequestError and change nothing.
+ */
+export function adminRoutes(isAuthorized: (req: IncomingMessage) => boolean, actions: AdminActions): Route {
+  return async (req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/admin' && !path.startsWith('/admin/')) return false;
+    if (!isAuthorized(req)) {
+      sendJson(res, 401, { error: { name: 'UnauthorizedError', message: 'Authorization: Bearer <admin key> required' } }, { 'www-authenticate': 'Bearer' });
+      return true;
+    }
+    try {
+      await dispatch(path, req, res, actions);
+    } catch (err) {
+      if (err instanceof BadRequestError) sendError(res, 400, err);
+      else if (err instanceof AdminUnavailableError) sendJson(res, 503, { error: { name: err.name, message: err.message } });
+      else throw err;
+    }
+    return true;
+  };
+}
+
+async function dispatch(path: string, req: IncomingMessage, res: ServerResponse, actions: AdminActions): Promise<void> {
+  const route = ROUTES[path];
+  if (!route) {
+    sendJson(res, 404, { error: { name: 'NotFoundError', message: 'Not found' } });
+    return;
+  }
+  if (req.method !== route.method) {
+    sendJson(res, 405, { error: { name: 'MethodNotAllowedError', message: `Use ${route.method}` } }, { allow: route.method });
+    return;
+  }
+  const body = route.method === 'POST' ? await readJson(req, MAX_ADMIN_BODY_BYTES) : undefined;
+  sendJson(res, 200, await route.run(body, actions));
+}
+
+const ROUTES: Record<string, { method: 'GET' | 'POST'; run(body: unknown, actions: AdminActions): Promise<unknown> }> = {
+  '/admin/revoke': {
+    method: 'POST',
+    async run(body, actions) {
+      const b = parse(revokeBody, body);
+      const [kind, value] = Object.entries(b)[0] as [RevocationTarget['kind'], string];
+      const outcome = await actions.revoke({ kind, id: value });
+      return { revoked: outcome.revoked, disconnected: outcome.closed, unanswered: outcome.unanswered };
+    },
+  },
+  '/admin/disconnect': {
+    method: 'POST',
+    async run(body, actions) {
+      const outcome = await actions.disconnect(parse(disconnectBody, body).sub);
+      return { disconnected: outcome.closed, unanswered: outcome.unanswered };
+    },
+  },
+  '/admin/publish': {
+    method: 'POST',
+    async run(body, actions) {
+      const { channel, data } = parse(publishBody, body);
+      const problem = channelNameProblem(channel);
+      if (problem) throw new BadRequestError(`channel: ${problem}`);
+      await actions.publish(channel, data);
+      return { published: true };
+    },
+  },
+  '/admin/nodes': {
+    method: 'GET',
+    async run(_body, actions) {
+      return { nodes: await actions.nodes() };
+    },
+  },
+};
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  if (issue.code === 'invalid_union') {
+    throw new BadRequestError('body must be exactly one of {"jti": …}, {"sid": …} or {"sub": …}');
+  }
+  const where = issue.path.length > 0 ? issue.path.join('.') : 'body';
+  throw new BadRequestError(`${where}: ${issue.message}`);
+}

@@ -1,0 +1,85 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DENIAL_REASONS, type DenialCounter } from '../channels';
+import type { ChannelBridge } from '../cluster';
+import type { LoginService } from '../login/login-service';
+import type { RenewalCounters } from '../renewal/renewal-manager';
+
+/** What the metrics read from the rest of the gateway at scrape time. */
+export interface MetricSources {
+  readonly nodeId: string;
+  connections(): number;
+  authenticated(): number;
+  readonly denials: DenialCounter;
+  readonly renewal: RenewalCounters;
+  readonly login?: LoginService;
+  readonly bridge?: ChannelBridge;
+}
+
+/**
+ * GatewayMetrics is this node's Prometheus registry: series named `gatehouse_…`. Event counts that have no counter
+ * elsewhere (handshakes, publishes, revocations) are counted here; the rest is read from its owner at scrape time,
+ * so the hot paths pay nothing for metrics. Counters owned elsewhere are copied in at scrape (reset, then set to the
+ * owner's running total), so they still only ever go up.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly handshakes: Counter<'outcome'>;
+  readonly publishes: Counter;
+  readonly revocationsApplied: Counter;
+  readonly revocationPropagation: Histogram;
+  readonly redisRoundTrip: Histogram<'operation'>;
+
+  constructor(sources: MetricSources) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ node: sources.nodeId });
+    new Gauge({ name: 'gatehouse_connections', help: 'Open WebSocket connections (handshake completed)', registers, collect() { this.set(sources.connections()); } });
+    new Gauge({ name: 'gatehouse_authenticated_sockets', help: 'Connections currently authenticated', registers, collect() { this.set(sources.authenticated()); } });
+    this.handshakes = new Counter({ name: 'gatehouse_handshakes_total', help: 'Completed handshakes by outcome: authenticated, anonymous, or the auth error name', labelNames: ['outcome'], registers });
+    new Counter({
+      name: 'gatehouse_logins_total', help: 'Login attempts by outcome', labelNames: ['outcome'], registers,
+      collect() {
+        if (!sources.login) return;
+        this.reset();
+        for (const [outcome, n] of Object.entries(sources.login.outcomes)) this.labels(outcome).inc(n);
+      },
+    });
+    const renewalCounter = (name: string, help: string, read: () => number) =>
+      new Counter({ name, help, registers, collect() { this.reset(); this.inc(read()); } });
+    renewalCounter('gatehouse_renewals_total', 'Tokens renewed on live sockets', () => sources.renewal.renewals);
+    renewalCounter('gatehouse_renewals_refused_total', 'Renewals refused because the session was revoked', () => sources.renewal.renewalsRefused);
+    renewalCounter('gatehouse_renewals_postponed_total', 'Renewals postponed because revocation could not be checked', () => sources.renewal.renewalsFailed);
+    renewalCounter('gatehouse_expiries_total', 'Sockets deauthenticated on time because their token expired', () => sources.renewal.expiries);
+    renewalCounter('gatehouse_auth_expiring_warnings_total', 'gatehouse:authExpiring warnings sent', () => sources.renewal.warnings);
+    this.publishes = new Counter({ name: 'gatehouse_publishes_total', help: 'Client publishes allowed by the channel rules', registers });
+    new Counter({
+      name: 'gatehouse_denials_total', help: 'Refused or ended channel actions by reason', labelNames: ['reason'], registers,
+      collect() {
+        this.reset();
+        for (const reason of DENIAL_REASONS) this.labels(reason).inc(sources.denials.get(reason));
+      },
+    });
+    this.revocationsApplied = new Counter({ name: 'gatehouse_revocations_applied_total', help: 'Sockets closed on this node because their token, session or user was revoked', registers });
+    this.revocationPropagation = new Histogram({
+      name: 'gatehouse_revocation_propagation_seconds',
+      help: 'From a revocation\'s timestamp to the socket closed, measured by the node that closed it',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.redisRoundTrip = new Histogram({
+      name: 'gatehouse_redis_round_trip_seconds',
+      help: 'Redis round-trip time by operation',
+      labelNames: ['operation'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
+      registers,
+    });
+    new Gauge({
+      name: 'gatehouse_cluster_bus_connected', help: '1 while the cross-node Redis bus is connected (absent without Redis)', registers,
+      collect() { if (sources.bridge) this.set(sources.bridge.connected ? 1 : 0); },
+    });
+  }
+
+  /** The exposition text and its content type. */
+  async expose(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

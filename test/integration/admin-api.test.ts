@@ -1,0 +1,184 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { AGClientSocket } from 'socketcluster-client';
+import type { Gateway } from '../../server/gateway';
+import { CloseCode, ErrorName } from '../../shared';
+import { ADMIN_KEY, admin } from '../helpers/admin';
+import { subscribe } from '../helpers/channels';
+import { connectWithToken, mintHs256, nextEvent, startGateway } from '../helpers/gateway';
+
+let gw: Gateway;
+let keyless: Gateway;
+const clients: AGClientSocket[] = [];
+
+test.before(async () => {
+  [gw, keyless] = await Promise.all([startGateway({ GATEHOUSE_ADMIN_KEY: ADMIN_KEY }), startGateway()]);
+});
+test.after.each(() => {
+  for (const c of clients.splice(0)) c.disconnect();
+});
+test.after(async () => {
+  await Promise.all([gw?.close(), keyless?.close()]);
+});
+
+async function user(sub: string, g: Gateway = gw) {
+  const { client, status } = await connectWithToken(g, mintHs256({ sub, channels: ['*'] }));
+  assert.is(status.isAuthenticated, true);
+  clients.push(client);
+  return client;
+}
+
+const port = (g: Gateway) => g.address().port;
+
+test('without GATEHOUSE_ADMIN_KEY every admin route answers 404', async () => {
+  for (const [method, path] of [['POST', '/admin/revoke'], ['POST', '/admin/disconnect'], ['POST', '/admin/publish'], ['GET', '/admin/nodes']] as const) {
+    const r = await admin(port(keyless), method, path, method === 'POST' ? { sub: 'x' } : undefined);
+    assert.is(r.status, 404, path);
+  }
+});
+
+test('a missing or wrong key gets 401 and changes nothing', async () => {
+  const victim = await user('victim');
+  for (const key of [null, 'wrong-key', `${ADMIN_KEY}x`, ADMIN_KEY.slice(0, -1), '']) {
+    const r = await admin(port(gw), 'POST', '/admin/revoke', { sub: 'victim' }, key);
+    assert.is(r.status, 401, `key ${key}`);
+    assert.is(r.body.error.name, 'UnauthorizedError');
+    assert.is(r.headers.get('www-authenticate'), 'Bearer');
+  }
+  const basic = await fetch(`http://127.0.0.1:${port(gw)}/admin/nodes`, { headers: { authorization: `Basic ${Buffer.from(`x:${ADMIN_KEY}`).toString('base64')}` } });
+  assert.is(basic.status, 401);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.is(victim.state, victim.OPEN);
+  assert.is(victim.authState, 'authenticated');
+  const { status } = await connectWithToken(gw, mintHs256({ sub: 'victim' })).then((r) => { clients.push(r.client); return r; });
+  assert.is(status.isAuthenticated, true, 'nothing was revoked');
+});
+
+const badBodies: [string, unknown, string?][] = [
+  ['bad JSON', undefined, '{"sub": '],
+  ['not an object', ['sub']],
+  ['empty object', {}],
+  ['two targets', { sub: 'a', sid: 'b' }],
+  ['unknown field', { sub: 'a', force: true }],
+  ['wrong type', { sub: 42 }],
+  ['empty id', { jti: '' }],
+  ['over-long sub', { sub: 'x'.repeat(129) }],
+  ['oversized body', undefined, JSON.stringify({ sub: 'x'.repeat(70 * 1024) })],
+];
+for (const [name, body, raw] of badBodies) {
+  test(`POST /admin/revoke with ${name} answers 400 BadRequestError and changes nothing`, async () => {
+    const victim = await user('bystander');
+    const r = await admin(port(gw), 'POST', '/admin/revoke', body, ADMIN_KEY, raw);
+    assert.is(r.status, 400);
+    assert.is(r.body.error.name, ErrorName.BadRequest);
+    assert.type(r.body.error.message, 'string');
+    await new Promise((res) => setTimeout(res, 30));
+    assert.is(victim.authState, 'authenticated');
+  });
+}
+
+test('a wrong content type is a 400; a wrong method a 405; an unknown admin path a 404', async () => {
+  const r = await fetch(`http://127.0.0.1:${port(gw)}/admin/revoke`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'text/plain' }, body: '{"sub":"a"}' });
+  assert.is(r.status, 400);
+  assert.is((await admin(port(gw), 'GET', '/admin/revoke')).status, 405);
+  assert.is((await admin(port(gw), 'GET', '/admin/nope')).status, 404);
+});
+
+test('POST /admin/revoke {sub} closes the user\'s sockets with TokenRevoked and counts them', async () => {
+  const [a, b] = [await user('mallory'), await user('mallory')];
+  const other = await user('alice');
+  const closes = [a, b].map((c) => nextEvent<{ code: number }>(c, 'close', 3000));
+  const r = await admin(port(gw), 'POST', '/admin/revoke', { sub: 'mallory' });
+  assert.is(r.status, 200);
+  assert.equal(r.body.revoked.kind, 'sub');
+  assert.equal(r.body.disconnected, { [gw.nodeId]: 2 });
+  assert.equal(r.body.unanswered, []);
+  for (const c of await Promise.all(closes)) assert.is(c.code, CloseCode.TokenRevoked);
+  assert.is(other.authState, 'authenticated');
+  const again = await connectWithToken(gw, mintHs256({ sub: 'mallory', iat: Math.floor(Date.now() / 1000) - 1 }));
+  clients.push(again.client);
+  assert.is(again.status.authError?.name, ErrorName.AuthTokenRevoked);
+});
+
+test('POST /admin/revoke {jti} and {sid}', async () => {
+  const jtiClient = await (async () => {
+    const { client } = await connectWithToken(gw, mintHs256({ sub: 'j', jti: 'jti-1' }));
+    clients.push(client);
+    return client;
+  })();
+  const closed = nextEvent<{ code: number }>(jtiClient, 'close');
+  const r = await admin(port(gw), 'POST', '/admin/revoke', { jti: 'jti-1' });
+  assert.equal(r.body.disconnected, { [gw.nodeId]: 1 });
+  assert.is((await closed).code, CloseCode.TokenRevoked);
+  const s = await admin(port(gw), 'POST', '/admin/revoke', { sid: 'no-such-session' });
+  assert.equal(s.body.disconnected, { [gw.nodeId]: 0 });
+});
+
+test('POST /admin/disconnect {sub} closes the user\'s sockets with DisconnectedByAdmin, without revoking', async () => {
+  const c = await user('dora');
+  const closed = nextEvent<{ code: number }>(c, 'close');
+  const r = await admin(port(gw), 'POST', '/admin/disconnect', { sub: 'dora' });
+  assert.is(r.status, 200);
+  assert.equal(r.body, { disconnected: { [gw.nodeId]: 1 }, unanswered: [] });
+  assert.is((await closed).code, CloseCode.DisconnectedByAdmin);
+  const back = await connectWithToken(gw, mintHs256({ sub: 'dora' }));
+  clients.push(back.client);
+  assert.is(back.status.isAuthenticated, true, 'a disconnect is not a revocation');
+});
+
+test('POST /admin/publish publishes as the server; a bad channel is a 400', async () => {
+  const c = await user('reader');
+  const inbox = await subscribe(c, 'news:today');
+  const r = await admin(port(gw), 'POST', '/admin/publish', { channel: 'news:today', data: { headline: 'hi' } });
+  assert.is(r.status, 200);
+  await inbox.waitFor(1);
+  assert.equal(inbox.messages, [{ headline: 'hi' }]);
+  for (const body of [{ channel: '', data: 1 }, { channel: 'a\u0000b', data: 1 }, { channel: 'x'.repeat(300), data: 1 }, { channel: 'ok' }, { channel: 1, data: 1 }]) {
+    const bad = await admin(port(gw), 'POST', '/admin/publish', body);
+    assert.is(bad.status, 400, JSON.stringify(body).slice(0, 40));
+    assert.is(bad.body.error.name, ErrorName.BadRequest);
+  }
+});
+
+test('GET /admin/nodes lists this node with its connection count', async () => {
+  await user('n1');
+  const r = await admin(port(gw), 'GET', '/admin/nodes');
+  assert.is(r.status, 200);
+  assert.is(r.body.nodes.length, 1);
+  assert.is(r.body.nodes[0].nodeId, gw.nodeId);
+  assert.ok(r.body.nodes[0].connections >= 1);
+});
+
+test('/metrics shows the named gatehouse_ series', async () => {
+  await user('m1');
+  await connectWithToken(gw, mintHs256({ sub: 'm2', exp: 1, iat: 0 })).then((r) => clients.push(r.client));
+  const r = await admin(port(gw), 'GET', '/metrics', undefined, null);
+  assert.is(r.status, 200);
+  const text = String(r.body);
+  for (const series of [
+    'gatehouse_connections', 'gatehouse_authenticated_sockets', 'gatehouse_handshakes_total{', 'gatehouse_renewals_total',
+    'gatehouse_expiries_total', 'gatehouse_revocations_applied_total', 'gatehouse_publishes_total', 'gatehouse_denials_total{',
+    'gatehouse_revocation_propagation_seconds_bucket', 'gatehouse_redis_round_trip_seconds',
+  ]) assert.ok(text.includes(series), series);
+  assert.match(text, /gatehouse_handshakes_total\{[^}]*outcome="authenticated"[^}]*\} [1-9]/);
+  assert.match(text, /gatehouse_handshakes_total\{[^}]*outcome="AuthTokenExpiredError"[^}]*\} [1-9]/);
+  assert.match(text, /gatehouse_revocations_applied_total\{[^}]*\} [1-9]/);
+  assert.ok(!text.includes(ADMIN_KEY));
+});
+
+test('GATEHOUSE_ADMIN_PORT moves /admin and /metrics off the public port', async () => {
+  const split = await startGateway({ GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_ADMIN_PORT: '0' });
+  try {
+    const adminPort = split.operations.adminAddress()!.port;
+    assert.is.not(adminPort, port(split));
+    assert.is((await admin(port(split), 'GET', '/admin/nodes')).status, 404);
+    assert.is((await admin(port(split), 'GET', '/metrics', undefined, null)).status, 404);
+    assert.is((await admin(adminPort, 'GET', '/admin/nodes')).status, 200);
+    assert.is((await admin(adminPort, 'GET', '/admin/nodes', undefined, 'wrong')).status, 401);
+    assert.is((await admin(adminPort, 'GET', '/metrics', undefined, null)).status, 200);
+  } finally {
+    await split.close();
+  }
+});
+
+test.run();
