@@ -4,8 +4,8 @@ import * as assert from 'uvu/assert';
 import jwt from 'jsonwebtoken';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
-import { ServerEvent, type GatehouseClaims } from '../../shared';
-import { connectWithToken, mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { CloseCode, Procedure, ServerEvent, type GatehouseClaims } from '../../shared';
+import { connectWithToken, mintHs256, nextEvent, sleep, startGateway, waitFor } from '../helpers/gateway';
 
 const gateways: Gateway[] = [];
 const clients: AGClientSocket[] = [];
@@ -110,6 +110,34 @@ test('with renewal off, expiry deauthenticates within 1 s of exp', async () => {
   await waitFor(() => client.authState === 'unauthenticated', 4000, 'expiry');
   const late = Date.now() - (now + 2) * 1000;
   assert.ok(late <= 1000, `deauthenticated ${late} ms after exp`);
+});
+
+test('a revoked session is closed instead of renewed', async () => {
+  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  const { token } = gw.engine.issue({ sub: 'frank' });
+  const { client } = await connect(gw, token);
+  const renewed = recordTokens(client);
+  // Written to the store only, as if announced while this node missed it: renewal's own check must catch it.
+  await gw.revocation.store.revoke({ kind: 'sid', id: decode(token).sid! });
+  gw.revocation.enforcer.index.delete(gw.agServer.clients[client.id!]);
+  const closed = await nextEvent<{ code: number }>(client, 'close', 3000);
+  assert.is(closed.code, CloseCode.TokenRevoked);
+  assert.is(renewed.length, 0);
+  assert.is(gw.renewal.counters.renewalsRefused, 1);
+});
+
+test('logout ends the session\'s renewed tokens too', async () => {
+  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  const { token } = gw.engine.issue({ sub: 'gina' });
+  const first = await connect(gw, token);
+  const second = await connect(gw, token);
+  const renewed = recordTokens(first.client);
+  await waitFor(() => renewed.length >= 1, 2500, 'a renewal of the first socket');
+  assert.is.not(renewed[0].jti, decode(token).jti);
+  const closed = nextEvent<{ code: number }>(first.client, 'close', 3000);
+  await second.client.invoke(Procedure.Logout, {});
+  assert.is((await closed).code, CloseCode.TokenRevoked, 'the renewed token of the same session is revoked');
+  assert.is(second.client.authState, 'unauthenticated');
 });
 
 test('1,000 sockets renew through the one scheduler, and it holds nothing once they disconnect', async () => {
