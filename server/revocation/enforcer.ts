@@ -118,7 +118,7 @@ export class RevocationEnforcer {
     }
     entry.closed += closed;
     const delayMs = this.clock.now() - revocation.at;
-    this.log[closed > 0 ? 'info' : 'debug']({ kind: revocation.kind, origin: revocation.origin, closed, delayMs }, 'revocation applied');
+    this.log[closed > 0 ? 'info' : 'debug']({ kind: revocation.kind, id: revocation.id, origin: revocation.origin, closed, delayMs }, 'revocation applied');
     return closed;
   }
 
