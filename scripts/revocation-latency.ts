@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const port = await freePort();
   const node = await startNode(redis.url, port);
   const store = new RedisRevocationStore({
-    url: redis.url, timeoutMs: 500, origin: 'bench', subscribe: false,
+    target: { url: redis.url }, timeoutMs: 500, origin: 'bench', subscribe: false,
     policy: { maxTokenLifetimeMs: 86_400_000, clockToleranceMs: 5000 },
   });
   try {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
+import { describeRedisTarget, redisTarget } from '../redis/connection';
 import { RedisRevocationStore } from '../revocation/redis-store';
 import { REVOCATION_KINDS, StoreUnavailableError, isRevocationTarget, type RevocationKind } from '../revocation/store';
 import { UsageError } from './usage';
@@ -9,8 +10,8 @@ const MIN_CONNECT_WAIT_MS = 1000;
 
 /**
  * `gatehouse revoke --jti ID | --sid ID | --sub ID`: records a revocation in Redis and announces it, so every node
- * closes the sockets it hits and refuses the tokens from now on. Needs GATEHOUSE_REDIS_URL: an in-memory store lives
- * inside one gateway process and cannot be reached from here. Prints what it did and returns the exit code: 0, or
+ * closes the sockets it hits and refuses the tokens from now on. Needs GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER
+ * (the one the nodes use): an in-memory store lives inside one gateway process and cannot be reached from here. Prints what it did and returns the exit code: 0, or
  * 1 when Redis could not be reached or refused the write (bad arguments throw UsageError: exit 2).
  */
 export async function revokeCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -26,16 +27,17 @@ export async function revokeCommand(args: string[], env: NodeJS.ProcessEnv): Pro
   if (!isRevocationTarget(target)) throw new UsageError(`--${kind} needs a non-empty id of at most 1024 characters`);
 
   const config = loadConfig({ env, configFile: values.config });
-  if (!config.redisUrl) {
-    throw new UsageError('revoke needs GATEHOUSE_REDIS_URL: revocations are shared through Redis (a node without Redis keeps them in its own memory)');
+  const redis = redisTarget(config);
+  if (!redis) {
+    throw new UsageError('revoke needs GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER, as the nodes have: revocations are shared through Redis (a node without Redis keeps them in its own memory)');
   }
   const store = new RedisRevocationStore({
-    url: config.redisUrl, timeoutMs: config.redisTimeoutMs, origin: 'cli', subscribe: false,
+    target: redis, timeoutMs: config.redisTimeoutMs, origin: 'cli', subscribe: false,
     policy: { maxTokenLifetimeMs: config.maxTokenLifetimeMs, clockToleranceMs: config.clockToleranceMs },
   });
   try {
     if (!(await store.ready(Math.max(MIN_CONNECT_WAIT_MS, config.redisTimeoutMs * 4)))) {
-      process.stderr.write(`gatehouse: cannot reach Redis at ${redactUrl(config.redisUrl)}\n`);
+      process.stderr.write(`gatehouse: cannot reach ${describeRedisTarget(redis)}\n`);
       return 1;
     }
     const revocation = await store.revoke(target);
@@ -48,16 +50,5 @@ export async function revokeCommand(args: string[], env: NodeJS.ProcessEnv): Pro
     return 1;
   } finally {
     await store.close();
-  }
-}
-
-/** The URL without its password, for messages. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'GATEHOUSE_REDIS_URL';
   }
 }

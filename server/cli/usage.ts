@@ -11,7 +11,7 @@ Commands:
                                    print a token signed with the configured key
   revoke --jti ID | --sid ID | --sub ID [--config FILE]
                                    revoke a token, a session or every current token of a user on every
-                                   node (needs GATEHOUSE_REDIS_URL)
+                                   node (needs GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER)
   keys generate --alg ES256|RS256 [--out DIR] [--kid ID]
                                    write a PEM private key (signing-key.pem) and its JWK Set (jwks.json)
   hash-password                    read one password line on standard input and print its scrypt hash

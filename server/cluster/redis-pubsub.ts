@@ -1,5 +1,6 @@
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { GatewayConfig, RedisSeed } from '../config';
+import { isClusterTarget, redisTarget } from '../redis/connection';
 import type { PubSubTransport, TransportEvents } from './transport';
 
 type Connection = Redis | Cluster;
@@ -13,9 +14,9 @@ const FAIL_FAST: RedisOptions = { enableOfflineQueue: false, autoResendUnfulfill
 
 /** Builds the transport the configuration asks for, or undefined for a single node without Redis. */
 export function createRedisPubSub(config: GatewayConfig, nodeId: string): PubSubTransport | undefined {
-  if (config.redisCluster) return new RedisClusterPubSub(config.redisCluster, nodeId);
-  if (config.redisUrl) return new RedisPubSub(config.redisUrl, nodeId);
-  return undefined;
+  const target = redisTarget(config);
+  if (!target) return undefined;
+  return isClusterTarget(target) ? new RedisClusterPubSub(target.seeds, nodeId) : new RedisPubSub(target.url, nodeId);
 }
 
 /** Shared plumbing: two connections, up/down tracking on the subscriber, a bounded close. */

@@ -45,7 +45,10 @@ export interface GatewayConfig {
   /** How long a Redis call may take before authentication fails closed with AuthUnavailableError. Default 500ms. */
   readonly redisTimeoutMs: number;
   // --- end revocation ---
-  /** Several nodes (issue 6): Redis Cluster seed nodes; mutually exclusive with redisUrl. */
+  /**
+   * Several nodes (issue 6): Redis Cluster seed nodes, used like redisUrl for revocations, login limits and channels;
+   * mutually exclusive with redisUrl.
+   */
   readonly redisCluster?: readonly RedisSeed[];
   /** Several nodes (issue 6): this node's id, unique per process; default random (12 hex digits). */
   readonly nodeId: string;

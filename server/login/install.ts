@@ -1,8 +1,8 @@
-import Redis from 'ioredis';
 import { Procedure } from '../../shared';
 import type { Gateway } from '../gateway';
 import { ProxyTrust } from '../http/client-ip';
 import type { Logger } from '../log';
+import { createRedisConnection, isClusterTarget, redisTarget, type RedisConnection, type RedisTarget } from '../redis/connection';
 import type { CredentialVerifier } from './credential-verifier';
 import { HttpVerifier } from './http-verifier';
 import { LoginLimiter } from './login-limiter';
@@ -10,12 +10,6 @@ import { loginProcedure } from './login-procedure';
 import { loginRoute } from './login-route';
 import { LoginService } from './login-service';
 import { UsersFileVerifier } from './users-file-verifier';
-
-/**
- * How long the limiter waits for Redis before failing closed, in ms.
- * TODO(lead): use GATEHOUSE_REDIS_TIMEOUT once the revocation branch has added it.
- */
-const LIMITER_REDIS_TIMEOUT_MS = 500;
 
 /**
  * Installs login on a gateway: the `login` procedure and POST /auth/login, both backed by one LoginService (the users
@@ -38,8 +32,13 @@ export function installLogin(gateway: Gateway): LoginService | undefined {
     log.warn('login is configured but this gateway has no key to sign tokens with (GATEHOUSE_AUTH_KEY or GATEHOUSE_SIGNING_KEY_FILE): every login answers LoginUnavailableError');
   }
 
-  const redis = config.redisUrl === undefined ? undefined : limiterRedis(config.redisUrl, log);
-  if (redis) gateway.own(() => redis.disconnect());
+  const target = redisTarget(config);
+  const redis = target && limiterRedis(target, config.redisTimeoutMs, log);
+  if (redis) {
+    gateway.own(() => redis.disconnect());
+    // Without its store every login fails closed, so the node is not ready while the store is unreachable.
+    gateway.addReadinessCheck(() => (redis.status === 'ready' ? undefined : 'login limiter redis unreachable'));
+  }
   const limiter = new LoginLimiter({
     maxFailuresPerUser: config.loginMaxFailuresPerUser,
     maxFailuresPerIp: config.loginMaxFailuresPerIp,
@@ -54,11 +53,17 @@ export function installLogin(gateway: Gateway): LoginService | undefined {
 }
 
 /**
- * The limiter's own Redis connection. Commands wait at most LIMITER_REDIS_TIMEOUT_MS (queued while reconnecting),
- * then fail, and the login fails closed; ioredis keeps reconnecting by itself.
+ * The limiter's own connection to Redis or the Redis Cluster. Commands wait at most `timeoutMs`, then fail, and the
+ * login fails closed; ioredis keeps reconnecting by itself. One Redis queues commands while it reconnects (bounded by
+ * the timeout); a cluster's queue is not bounded by it, so there a login fails at once while the cluster is away.
  */
-function limiterRedis(url: string, log: Logger): Redis {
-  const redis = new Redis(url, { commandTimeout: LIMITER_REDIS_TIMEOUT_MS, maxRetriesPerRequest: 1, connectionName: 'gatehouse-login-limiter' });
+function limiterRedis(target: RedisTarget, timeoutMs: number, log: Logger): RedisConnection {
+  const redis = createRedisConnection(target, {
+    connectionName: 'gatehouse-login-limiter',
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: !isClusterTarget(target),
+  });
   // Without a listener ioredis would throw its connection errors; the limiter logs the outage when a login meets it.
   redis.on('error', (err: Error) => log.debug({ reason: err.message }, 'login limiter Redis error'));
   return redis;

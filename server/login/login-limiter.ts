@@ -1,8 +1,8 @@
-import type Redis from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { LoginUnavailableError, RateLimitedError } from '../../shared';
 import type { Logger } from '../log';
 import { ipLimiterKey } from '../http/client-ip';
+import type { RedisConnection } from '../redis/connection';
 
 /** How many failed logins are allowed, and over what window. */
 export interface LoginLimits {
@@ -23,9 +23,10 @@ export interface Reservation {
 }
 
 /**
- * LoginLimiter counts failed logins per username and per client IP (rate-limiter-flexible; Redis when the gateway
- * has one, so every node shares the counts, else memory). Every attempt reserves a point on both counters BEFORE the
- * password is checked, so parallel attempts cannot slip past the limit and a refused attempt costs no hashing.
+ * LoginLimiter counts failed logins per username and per client IP (rate-limiter-flexible; Redis or the Redis
+ * Cluster when the gateway has one, so every node shares the counts, else memory). Every attempt reserves a point on
+ * both counters BEFORE the password is checked, so parallel attempts cannot slip past the limit and a refused attempt
+ * costs no hashing.
  * Settling gives back what was not a failure: a success clears the username's counter and returns the IP's point,
  * an unavailable backend returns both. When the store cannot answer, logins fail closed with LoginUnavailableError.
  */
@@ -34,7 +35,7 @@ export class LoginLimiter {
   private readonly perIp: RateLimiterAbstract;
   private storeFailing = false;
 
-  constructor(limits: LoginLimits, private readonly log: Logger, redis?: Redis) {
+  constructor(limits: LoginLimits, private readonly log: Logger, redis?: RedisConnection) {
     const duration = Math.max(1, Math.round(limits.windowMs / 1000));
     const make = (keyPrefix: string, points: number) => redis
       ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration })

@@ -1,6 +1,7 @@
 import { Procedure } from '../../shared';
 import type { Gateway } from '../gateway';
 import { logoutProcedure } from '../procedures/logout';
+import { redisTarget } from '../redis/connection';
 import { revocationAdmission } from './admission';
 import { RevocationEnforcer } from './enforcer';
 import { MemoryRevocationStore } from './memory-store';
@@ -21,7 +22,7 @@ export interface RevocationService {
 }
 
 /**
- * Wires revocation into a gateway: Redis when GATEHOUSE_REDIS_URL is set, else memory; the admission check in the
+ * Wires revocation into a gateway: Redis when GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER is set, else memory; the admission check in the
  * auth engine; the live-socket index fed by the AuthWatch; announcements from other nodes and the re-check after a
  * feed interruption; /readyz; the `logout` procedure. Everything it starts is released by `gateway.close()`.
  */
@@ -29,8 +30,9 @@ export function installRevocation(gateway: Gateway): RevocationService {
   const { config, log, clock } = gateway;
   const nodeId = gateway.nodeId;
   const policy = { maxTokenLifetimeMs: config.maxTokenLifetimeMs, clockToleranceMs: config.clockToleranceMs };
-  const store: RevocationStore = config.redisUrl
-    ? new RedisRevocationStore({ url: config.redisUrl, timeoutMs: config.redisTimeoutMs, policy, origin: nodeId, subscribe: true, log, clock })
+  const target = redisTarget(config);
+  const store: RevocationStore = target
+    ? new RedisRevocationStore({ target, timeoutMs: config.redisTimeoutMs, policy, origin: nodeId, subscribe: true, log, clock })
     : new MemoryRevocationStore({ policy, origin: nodeId, clock });
   const enforcer = new RevocationEnforcer(store, clock, log);
 

@@ -1,15 +1,17 @@
-import Redis, { type RedisOptions } from 'ioredis';
 import type { GatehouseClaims } from '../../shared';
 import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
+import { createRedisConnection, knownClusterNodes, type RedisConnection, type RedisTarget } from '../redis/connection';
+import { subscribeChannel, type RedisSubscription } from '../redis/subscription';
 import {
   entryDeadline, isRevocationTarget, StoreUnavailableError, subRevocationCovers, tokenIds, type Revocation,
   type RevocationKind, type RevocationPolicy, type RevocationStore, type RevocationTarget, type RevokeOptions,
 } from './store';
 
 /**
- * Every key and the channel share the hash tag `{gatehouse}`, so they live in one slot: MGET across kinds and the
- * revoke script stay legal on Redis Cluster.
+ * Every key and the channel share the hash tag `{gatehouse}`, so they live in one slot: MGET across kinds, the check
+ * pipeline and the revoke script stay legal on a Redis Cluster. The script's PUBLISH is classic pub/sub, which a
+ * cluster broadcasts to every node.
  */
 const KEY_PREFIX = '{gatehouse}:rv:';
 export const REVOCATION_CHANNEL = '{gatehouse}:rv:announce';
@@ -41,7 +43,8 @@ return at
 const CHECK_BATCH = 500;
 
 export interface RedisStoreOptions {
-  readonly url: string;
+  /** One Redis (GATEHOUSE_REDIS_URL) or a Redis Cluster (GATEHOUSE_REDIS_CLUSTER). */
+  readonly target: RedisTarget;
   /** How long one call may take before it fails with StoreUnavailableError, ms. */
   readonly timeoutMs: number;
   readonly policy: RevocationPolicy;
@@ -56,57 +59,50 @@ export interface RedisStoreOptions {
 type RevokeCommand = (key: string, at: string, ttl: string, channel: string, message: string) => Promise<string>;
 
 /**
- * RedisRevocationStore keeps revocations in Redis, shared by every node. One connection runs commands: no offline
- * queue, no retries and a timeout, so while Redis is away every call fails at once or within `timeoutMs` (callers
- * fail closed) and ioredis reconnects by itself. A second connection, when asked for, subscribes to the announcement
- * channel; each time it is (re)subscribed the store signals a resync, since announcements sent while it was away are
+ * RedisRevocationStore keeps revocations in Redis or a Redis Cluster, shared by every node. One connection runs
+ * commands: no offline queue, no retries and a timeout, so while Redis is away every call fails at once or within
+ * `timeoutMs` (callers fail closed) and ioredis reconnects by itself. A subscription, when asked for, hears the
+ * announcements; each time it holds again the store signals a resync, since announcements sent while it was away are
  * lost.
  */
 export class RedisRevocationStore implements RevocationStore {
-  private readonly commands: Redis;
-  private readonly subscriber?: Redis;
+  private readonly commands: RedisConnection;
+  private readonly subscription?: RedisSubscription;
   private readonly revokeCommand: RevokeCommand;
   private readonly clock: Clock;
   private readonly revocationListeners: ((revocation: Revocation) => void)[] = [];
   private readonly resyncListeners: (() => void)[] = [];
-  private subscribed = false;
   private closed = false;
 
   constructor(private readonly options: RedisStoreOptions) {
     this.clock = options.clock ?? systemClock;
-    const common: RedisOptions = {
-      // Reconnect quickly but not in a tight loop; never give up.
-      retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
-      connectTimeout: Math.max(1000, options.timeoutMs * 2),
-      lazyConnect: false,
-    };
-    this.commands = new Redis(options.url, {
-      ...common,
+    const connectTimeout = Math.max(1000, options.timeoutMs * 2);
+    this.commands = createRedisConnection(options.target, {
+      connectionName: `gatehouse:${options.origin}`,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: options.timeoutMs,
-      connectionName: `gatehouse:${options.origin}`,
+      connectTimeout,
     });
-    this.watchConnection(this.commands, 'commands');
+    this.watchConnection(this.commands);
     this.commands.defineCommand('gatehouseRevoke', { numberOfKeys: 1, lua: REVOKE_SCRIPT });
     this.revokeCommand = (this.commands as unknown as { gatehouseRevoke: RevokeCommand }).gatehouseRevoke.bind(this.commands);
 
     if (options.subscribe) {
-      const subscriber = new Redis(options.url, {
-        ...common,
-        // We subscribe on every 'ready' ourselves, so we know when the feed is whole again.
-        autoResubscribe: false,
-        maxRetriesPerRequest: null,
+      this.subscription = subscribeChannel(options.target, REVOCATION_CHANNEL, {
         connectionName: `gatehouse:${options.origin}:sub`,
-      });
-      this.subscriber = subscriber;
-      this.watchConnection(subscriber, 'subscriber');
-      subscriber.on('ready', () => void this.resubscribe(subscriber));
-      subscriber.on('close', () => {
-        this.subscribed = false;
-      });
-      subscriber.on('message', (channel: string, message: string) => {
-        if (channel === REVOCATION_CHANNEL) this.announce(message);
+        connectTimeout,
+        clusterNodes: () => knownClusterNodes(this.commands),
+      }, {
+        message: (text) => this.announce(text),
+        up: () => {
+          if (this.closed) return;
+          this.options.log?.info('revocation feed subscribed');
+          for (const listener of this.resyncListeners) listener();
+        },
+        down: (reason) => {
+          if (!this.closed) this.options.log?.warn({ reason }, 'revocation feed lost; resubscribing');
+        },
       });
     }
   }
@@ -156,7 +152,7 @@ export class RedisRevocationStore implements RevocationStore {
 
   unavailableReason(): string | undefined {
     if (this.commands.status !== 'ready') return 'redis unreachable';
-    if (this.subscriber && !this.subscribed) return 'redis subscription down';
+    if (this.subscription && !this.subscription.up) return 'redis subscription down';
     return undefined;
   }
 
@@ -174,7 +170,7 @@ export class RedisRevocationStore implements RevocationStore {
     this.closed = true;
     this.revocationListeners.length = 0;
     this.resyncListeners.length = 0;
-    this.subscriber?.disconnect();
+    this.subscription?.close();
     this.commands.disconnect();
   }
 
@@ -193,19 +189,6 @@ export class RedisRevocationStore implements RevocationStore {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  private async resubscribe(subscriber: Redis): Promise<void> {
-    try {
-      await subscriber.subscribe(REVOCATION_CHANNEL);
-    } catch (err) {
-      // The connection dropped again; its next 'ready' tries again.
-      this.options.log?.debug({ err: (err as Error).message }, 'revocation subscribe failed');
-      return;
-    }
-    if (this.closed || subscriber.status !== 'ready') return;
-    this.subscribed = true;
-    for (const listener of this.resyncListeners) listener();
   }
 
   private announce(message: string): void {
@@ -227,7 +210,7 @@ export class RedisRevocationStore implements RevocationStore {
    * The error listener keeps the process alive through outages (ioredis reconnects by itself); each outage is logged
    * once when it starts and once when it ends, not per retry.
    */
-  private watchConnection(connection: Redis, role: string): void {
+  private watchConnection(connection: RedisConnection): void {
     let down = false;
     let lastError: string | undefined;
     connection.on('error', (err: Error) => {
@@ -236,10 +219,10 @@ export class RedisRevocationStore implements RevocationStore {
     connection.on('reconnecting', () => {
       if (down || this.closed) return;
       down = true;
-      this.options.log?.warn({ role, err: lastError }, 'redis connection lost; reconnecting');
+      this.options.log?.warn({ err: lastError }, 'redis connection lost; reconnecting');
     });
     connection.on('ready', () => {
-      if (down) this.options.log?.info({ role }, 'redis connection back');
+      if (down) this.options.log?.info('redis connection back');
       down = false;
       lastError = undefined;
     });

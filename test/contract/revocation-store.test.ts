@@ -1,8 +1,10 @@
-// One contract, two stores: every case runs against the memory store and against the Redis store on a private
-// redis-server. Expiry uses real time with short lifetimes (about 2 s in all).
+// budget: 60s
+// One contract, three stores: every case runs against the memory store, the Redis store on a private redis-server
+// and the Redis store on a private three-master Redis Cluster (started once for the file). Expiry uses real time with
+// short lifetimes (about 2 s a backend).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type Redis from 'ioredis';
+import Redis, { type Cluster } from 'ioredis';
 import type { GatehouseClaims } from '../../shared';
 import type { Clock } from '../../server/clock';
 import { MemoryRevocationStore } from '../../server/revocation/memory-store';
@@ -10,6 +12,7 @@ import { RedisRevocationStore, revocationKey } from '../../server/revocation/red
 import {
   StoreUnavailableError, type Revocation, type RevocationPolicy, type RevocationStore,
 } from '../../server/revocation/store';
+import { TestRedisCluster } from '../helpers/redis-cluster';
 import { TestRedis } from '../helpers/redis-server';
 import { sleep, waitFor } from '../helpers/gateway';
 
@@ -25,6 +28,8 @@ interface Backend {
   count(store: RevocationStore): Promise<number>;
   /** Wipes every entry between tests. */
   reset(): Promise<void>;
+  /** The remaining lifetime of a key, ms, where the backend has keys. */
+  pttl?(key: string): Promise<number>;
 }
 
 let redis: TestRedis;
@@ -58,7 +63,7 @@ const redisBackend: Backend = {
     await redis.close();
   },
   async open({ policy = DAY, origin = 'node-a', clock }) {
-    const store = new RedisRevocationStore({ url: redis.url, timeoutMs: 300, policy, origin, clock, subscribe: true });
+    const store = new RedisRevocationStore({ target: { url: redis.url }, timeoutMs: 300, policy, origin, clock, subscribe: true });
     opened.push(store);
     assert.ok(await store.ready(3000), 'redis store ready');
     return store;
@@ -69,7 +74,50 @@ const redisBackend: Backend = {
   async reset() {
     await admin.flushall();
   },
+  pttl: (key) => admin.pttl(key),
 };
+
+let cluster: TestRedisCluster | undefined;
+let clusterAdmin: Cluster;
+/** The file's one Redis Cluster, started by the first suite that needs it and stopped by the last. */
+async function sharedCluster(): Promise<TestRedisCluster> {
+  if (!cluster) {
+    cluster = await TestRedisCluster.start(3);
+    clusterAdmin = cluster.client();
+  }
+  return cluster;
+}
+
+const redisClusterBackend: Backend = {
+  name: 'redis cluster',
+  async setup() {
+    await sharedCluster();
+  },
+  async teardown() {},
+  async open({ policy = DAY, origin = 'node-a', clock }) {
+    const { seeds } = cluster!;
+    const store = new RedisRevocationStore({ target: { seeds: seedList(seeds) }, timeoutMs: 300, policy, origin, clock, subscribe: true });
+    opened.push(store);
+    assert.ok(await store.ready(5000), 'redis cluster store ready');
+    return store;
+  },
+  async count() {
+    let total = 0;
+    for (const node of clusterAdmin.nodes('master')) total += (await node.keys('{gatehouse}:rv:*')).length;
+    return total;
+  },
+  async reset() {
+    await Promise.all(clusterAdmin.nodes('master').map((node) => node.flushall()));
+  },
+  pttl: (key) => clusterAdmin.pttl(key),
+};
+
+function seedList(text: string) {
+  return text.split(',').map((seed) => {
+    const [host, port] = seed.split(':');
+    return { host, port: Number(port) };
+  });
+}
 
 const now = () => Math.floor(Date.now() / 1000);
 let n = 0;
@@ -189,9 +237,9 @@ function contract(backend: Backend): void {
     assert.is(rc.until, rc.at + 1000);
     assert.equal(await store.checkMany([a, b, c]), [true, true, true]);
     assert.is(await backend.count(store), 3);
-    if (backend.name === 'redis') {
+    if (backend.pttl) {
       for (const [kind, id] of [['jti', a.jti!], ['sid', b.sid!], ['sub', c.sub]] as const) {
-        const ttl = await admin.pttl(revocationKey(kind, id));
+        const ttl = await backend.pttl(revocationKey(kind, id));
         assert.ok(ttl > 0 && ttl <= 2000, `${kind} key has a TTL (${ttl} ms)`);
       }
     }
@@ -205,6 +253,7 @@ function contract(backend: Backend): void {
 
 contract(memoryBackend);
 contract(redisBackend);
+contract(redisClusterBackend);
 
 const r = suite('redis store specifics');
 let rs: TestRedis;
@@ -220,7 +269,7 @@ r.after(async () => {
   await rs.close();
 });
 async function openRedis(origin: string, timeoutMs = 300): Promise<RedisRevocationStore> {
-  const store = new RedisRevocationStore({ url: rs.url, timeoutMs, policy: DAY, origin, subscribe: true });
+  const store = new RedisRevocationStore({ target: { url: rs.url }, timeoutMs, policy: DAY, origin, subscribe: true });
   rOpened.push(store);
   assert.ok(await store.ready(3000));
   return store;
@@ -291,3 +340,103 @@ async function redis_stop_start(whileDown: () => Promise<void>): Promise<void> {
 }
 
 r.run();
+
+const c = suite('redis cluster store specifics');
+const cOpened: RedisRevocationStore[] = [];
+c.before(async () => {
+  await sharedCluster();
+});
+c.after.each(async () => {
+  for (const s of cOpened.splice(0)) await s.close();
+});
+c.after(async () => {
+  clusterAdmin?.disconnect();
+  await cluster?.close();
+});
+async function openOnCluster(origin: string, timeoutMs = 300): Promise<RedisRevocationStore> {
+  const store = new RedisRevocationStore({ target: { seeds: seedList(cluster!.seeds) }, timeoutMs, policy: DAY, origin, subscribe: true });
+  cOpened.push(store);
+  assert.ok(await store.ready(5000), 'redis cluster store ready');
+  return store;
+}
+/** Runs `ask` on a plain connection to one cluster node. */
+async function onNode<T>(port: number, ask: (r: Redis) => Promise<T>): Promise<T> {
+  const r = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+  try {
+    return await ask(r);
+  } finally {
+    r.disconnect();
+  }
+}
+/** The port of the master holding the `{gatehouse}` slot. */
+async function slotOwner(): Promise<number> {
+  const slot = (await clusterAdmin.cluster('KEYSLOT', '{gatehouse}')) as number;
+  const ranges = (await clusterAdmin.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
+  return ranges.find(([from, to]) => slot >= from && slot <= to)![2][1];
+}
+/** The port of the node a store's subscriber connection is on (by its connection name), if any. */
+async function subscriberNode(origin: string): Promise<number | undefined> {
+  for (const port of cluster!.ports) {
+    const list = await onNode(port, (r) => r.client('LIST') as Promise<string>);
+    if (list.split('\n').some((line) => line.includes(`name=gatehouse:${origin}:sub `) && / sub=1 /.test(line))) return port;
+  }
+  return undefined;
+}
+
+c('every key sits on the {gatehouse} slot\'s master, with a TTL', async () => {
+  const store = await openOnCluster('node-a');
+  await store.revoke({ kind: 'jti', id: 'cj' }, { exp: now() + 60 });
+  await store.revoke({ kind: 'sid', id: 'cs' });
+  await store.revoke({ kind: 'sub', id: 'cu' });
+  const owner = await slotOwner();
+  for (const port of cluster!.ports) {
+    const keys = (await onNode(port, (r) => r.keys('{gatehouse}:rv:*'))).sort();
+    assert.equal(keys, port === owner ? ['{gatehouse}:rv:jti:cj', '{gatehouse}:rv:sid:cs', '{gatehouse}:rv:sub:cu'] : [], `node ${port}`);
+    for (const key of keys) assert.ok((await onNode(port, (r) => r.pttl(key))) > 0, `${key} expires`);
+  }
+});
+
+c('a lost subscriber connection is noticed and resynced, and announcements reach a subscriber on every node', async () => {
+  const a = await openOnCluster('cl-a');
+  const b = await openOnCluster('cl-b');
+  const heard: Revocation[] = [];
+  let resyncs = 0;
+  b.onRevocation((x) => heard.push(x));
+  b.onResync(() => { resyncs += 1; });
+  const visited = new Set<number>();
+  // Each kill moves b's subscriber on to the next node, so three rounds visit the slot's master and both others.
+  for (let round = 0; round < cluster!.ports.length; round++) {
+    let port: number | undefined;
+    await waitFor(async () => (port = await subscriberNode('cl-b')) !== undefined, 3000, 'b\'s subscriber connection');
+    visited.add(port!);
+    const sent = await a.revoke({ kind: 'sid', id: `round-${round}` });
+    await waitFor(() => heard.some((x) => x.id === sent.id), 2000, `b to hear round ${round} (subscribed on ${port})`);
+    const before = resyncs;
+    await onNode(port!, (r) => r.client('KILL', 'TYPE', 'pubsub'));
+    await waitFor(() => resyncs > before, 3000, 'a resync once b\'s subscription holds again');
+    assert.ok(await b.ready(3000));
+  }
+  assert.is(visited.size, cluster!.ports.length, `subscribed on ${[...visited].join(', ')}`);
+  assert.ok(visited.has(await slotOwner()));
+});
+
+c('a check the slot\'s master does not answer in time fails with StoreUnavailableError', async () => {
+  const store = await openOnCluster('node-a', 150);
+  const owner = new Redis(await slotOwner(), '127.0.0.1', { maxRetriesPerRequest: 1 });
+  try {
+    await owner.client('PAUSE', 1000, 'ALL');
+    const started = Date.now();
+    try {
+      await store.check(token());
+      assert.unreachable('the check should have failed');
+    } catch (err) {
+      assert.instance(err, StoreUnavailableError);
+    }
+    assert.ok(Date.now() - started < 900, 'it gave up at its timeout, not when Redis woke up');
+  } finally {
+    await owner.client('UNPAUSE');
+    owner.disconnect();
+  }
+});
+
+c.run();

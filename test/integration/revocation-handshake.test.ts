@@ -40,7 +40,7 @@ const setups: Setup[] = [
     async start() {
       redis = await TestRedis.start();
       const policy = { maxTokenLifetimeMs: 86_400_000, clockToleranceMs: 5000 };
-      other = new RedisRevocationStore({ url: redis.url, timeoutMs: 500, policy, origin: 'other-node', subscribe: false });
+      other = new RedisRevocationStore({ target: { url: redis.url }, timeoutMs: 500, policy, origin: 'other-node', subscribe: false });
       return startGateway({ GATEHOUSE_REDIS_URL: redis.url });
     },
     async stop() {

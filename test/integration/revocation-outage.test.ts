@@ -112,7 +112,7 @@ test('a revocation announced while the node\'s subscriber is reconnecting still 
   assert.is(status.isAuthenticated, true);
   await waitFor(() => gw.revocation.enforcer.index.size >= 1, 2000, 'the socket indexed');
   const other = new RedisRevocationStore({
-    url: redis.url, timeoutMs: 500, origin: 'other', subscribe: false,
+    target: { url: redis.url }, timeoutMs: 500, origin: 'other', subscribe: false,
     policy: { maxTokenLifetimeMs: 86_400_000, clockToleranceMs: 5000 },
   });
   try {

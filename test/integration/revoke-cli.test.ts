@@ -84,10 +84,10 @@ test('revoke --jti and --sid are stored with a TTL', async () => {
   }
 });
 
-test('revoke without GATEHOUSE_REDIS_URL, or without exactly one target, exits 2 with the reason', async () => {
+test('revoke without GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER, or without exactly one target, exits 2 with the reason', async () => {
   const noRedis = await gatehouse(['revoke', '--sub', 'x'], {});
   assert.is(noRedis.code, 2);
-  assert.match(noRedis.stderr, 'GATEHOUSE_REDIS_URL');
+  assert.match(noRedis.stderr, 'GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER');
   for (const args of [['revoke'], ['revoke', '--sub', 'x', '--sid', 'y'], ['revoke', '--sub', '']]) {
     const out = await gatehouse(args, { GATEHOUSE_REDIS_URL: redis.url });
     assert.is(out.code, 2, args.join(' '));

@@ -1,0 +1,193 @@
+import Redis from 'ioredis';
+import type { RedisSeed } from '../config';
+import { createRedisConnection, DEFAULT_RETRY_DELAY, isClusterTarget, type RedisTarget } from './connection';
+
+/** What a subscription reports. */
+export interface SubscriptionEvents {
+  /** A message on the channel. */
+  message(text: string): void;
+  /** The subscription holds (again): Redis acknowledged SUBSCRIBE. Messages sent before this moment may be lost. */
+  up(): void;
+  /** The subscription was lost; `up` follows once it holds again. */
+  down(reason: string | undefined): void;
+}
+
+export interface SubscriptionOptions {
+  readonly connectionName: string;
+  /** How long a connection attempt may take, ms. */
+  readonly connectTimeout: number;
+  /** On a cluster: the nodes to try, in addition to the seeds (e.g. those a command connection has discovered). */
+  readonly clusterNodes?: () => readonly RedisSeed[];
+}
+
+/** A classic SUBSCRIBE to one channel that keeps itself alive and says when it holds. */
+export interface RedisSubscription {
+  /** True while Redis holds the subscription. */
+  readonly up: boolean;
+  close(): void;
+}
+
+/**
+ * Subscribes to one channel with classic pub/sub and keeps it subscribed, reporting every loss and every recovery,
+ * so a caller can make up for the messages missed in between.
+ *
+ * - One Redis: one connection that reconnects by itself and subscribes again on each 'ready'.
+ * - A Redis Cluster: classic PUBLISH is broadcast to every node of a cluster, so a plain connection to any one node
+ *   hears every message. The subscription connects to one node, checks it sees the cluster as ok, subscribes, and
+ *   when that connection ends moves on to the next known node. ioredis' own Cluster `subscribe` was not used: it
+ *   moves to another node silently when its connection drops, so the messages lost meanwhile would go unnoticed.
+ */
+export function subscribeChannel(
+  target: RedisTarget, channel: string, options: SubscriptionOptions, events: SubscriptionEvents,
+): RedisSubscription {
+  return isClusterTarget(target)
+    ? new ClusterNodeSubscription(target.seeds, channel, options, events)
+    : new SingleRedisSubscription(target.url, channel, options, events);
+}
+
+class SingleRedisSubscription implements RedisSubscription {
+  private readonly connection: Redis;
+  private isUp = false;
+  private closed = false;
+  private lastError: string | undefined;
+
+  constructor(
+    url: string,
+    private readonly channel: string,
+    options: SubscriptionOptions,
+    private readonly events: SubscriptionEvents,
+  ) {
+    this.connection = createRedisConnection({ url }, {
+      connectionName: options.connectionName,
+      connectTimeout: options.connectTimeout,
+      // Subscribing on every 'ready' ourselves, rather than ioredis' autoResubscribe, tells us when the feed is whole.
+      autoResubscribe: false,
+      maxRetriesPerRequest: null,
+    }) as Redis;
+    this.connection.on('error', (err: Error) => { this.lastError = err.message; });
+    this.connection.on('ready', () => void this.subscribe());
+    this.connection.on('close', () => this.lost());
+    this.connection.on('message', (name: string, text: string) => {
+      if (name === this.channel) this.events.message(text);
+    });
+  }
+
+  get up(): boolean {
+    return this.isUp && !this.closed;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.isUp = false;
+    this.connection.disconnect();
+  }
+
+  private async subscribe(): Promise<void> {
+    try {
+      await this.connection.subscribe(this.channel);
+    } catch (err) {
+      // The connection dropped again; its next 'ready' tries again.
+      this.lastError = (err as Error).message;
+      return;
+    }
+    if (this.closed || this.connection.status !== 'ready' || this.isUp) return;
+    this.isUp = true;
+    this.lastError = undefined;
+    this.events.up();
+  }
+
+  private lost(): void {
+    if (!this.isUp) return;
+    this.isUp = false;
+    if (!this.closed) this.events.down(this.lastError);
+  }
+}
+
+class ClusterNodeSubscription implements RedisSubscription {
+  private connection?: Redis;
+  private timer?: NodeJS.Timeout;
+  /** Which candidate the next attempt takes; starts at random so many gateways spread over the nodes. */
+  private next = Math.floor(Math.random() * 1024);
+  /** Failed attempts in a row, for the back-off. */
+  private failures = 0;
+  private isUp = false;
+  private closed = false;
+
+  constructor(
+    private readonly seeds: readonly RedisSeed[],
+    private readonly channel: string,
+    private readonly options: SubscriptionOptions,
+    private readonly events: SubscriptionEvents,
+  ) {
+    this.attempt();
+  }
+
+  get up(): boolean {
+    return this.isUp && !this.closed;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.isUp = false;
+    clearTimeout(this.timer);
+    this.connection?.disconnect();
+  }
+
+  private candidates(): RedisSeed[] {
+    const all = new Map<string, RedisSeed>();
+    for (const node of [...(this.options.clusterNodes?.() ?? []), ...this.seeds]) {
+      all.set(`${node.host}:${node.port}`, node);
+    }
+    return [...all.values()].sort((a, b) => (a.host === b.host ? a.port - b.port : a.host < b.host ? -1 : 1));
+  }
+
+  /** One connection's life: connect to the next node, check it, subscribe, hold until it ends; then try again. */
+  private attempt(): void {
+    if (this.closed) return;
+    const nodes = this.candidates();
+    const { host, port } = nodes[this.next++ % nodes.length];
+    const connection = new Redis({
+      host, port,
+      connectionName: this.options.connectionName,
+      connectTimeout: this.options.connectTimeout,
+      lazyConnect: true,
+      // This class moves to another node instead of reconnecting to this one.
+      retryStrategy: () => null,
+      autoResubscribe: false,
+      maxRetriesPerRequest: 0,
+    });
+    this.connection = connection;
+    let reason: string | undefined;
+    connection.on('error', (err: Error) => { reason = err.message; });
+    connection.on('message', (name: string, text: string) => {
+      if (name === this.channel) this.events.message(text);
+    });
+    connection.once('end', () => {
+      if (this.isUp) {
+        this.isUp = false;
+        if (!this.closed) this.events.down(reason ?? `connection to ${host}:${port} ended`);
+      }
+      if (this.closed) return;
+      this.failures += 1;
+      this.timer = setTimeout(() => this.attempt(), DEFAULT_RETRY_DELAY(this.failures));
+    });
+    void this.hold(connection).catch((err: Error) => {
+      reason = err.message;
+      connection.disconnect();
+    });
+  }
+
+  private async hold(connection: Redis): Promise<void> {
+    await connection.connect();
+    // A node cut off from the cluster bus would hear nothing: only subscribe where the cluster is whole.
+    const info = (await connection.cluster('INFO')) as string;
+    if (!/^cluster_state:ok\s*$/m.test(info)) throw new Error('the node reports the cluster down');
+    await connection.subscribe(this.channel);
+    if (this.closed || connection !== this.connection || connection.status !== 'ready') return;
+    this.failures = 0;
+    this.isUp = true;
+    this.events.up();
+  }
+}
