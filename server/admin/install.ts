@@ -1,11 +1,11 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Redis, { Cluster } from 'ioredis';
 import { CloseCode } from '../../shared';
 import { createRedisPubSub } from '../cluster/redis-pubsub';
 import type { Gateway } from '../gateway';
 import type { Route } from '../http/health';
 import { createRequestHandler } from '../http/router';
+import { createRedisConnection, redisTarget, type RedisConnection } from '../redis/connection';
 import type { LoginService } from '../login/login-service';
 import { GatewayMetrics } from '../observability/metrics';
 import { metricsRoute } from '../observability/metrics-route';
@@ -167,12 +167,15 @@ function adminActions(gateway: Gateway, bus: ControlBus, registry: NodeRegistry)
 }
 
 /** A command connection for the node registry: fails fast while Redis is away, reconnects by itself. */
-function commandConnection(gateway: Gateway): Redis | Cluster | undefined {
-  const { config, log } = gateway;
-  const options = { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: config.redisTimeoutMs, connectionName: `gatehouse-registry-${gateway.nodeId}` };
-  let connection: Redis | Cluster | undefined;
-  if (config.redisCluster) connection = new Cluster(config.redisCluster.map((s) => ({ ...s })), { enableOfflineQueue: false, redisOptions: options });
-  else if (config.redisUrl) connection = new Redis(config.redisUrl, options);
-  connection?.on('error', (err: Error) => log.debug({ reason: err.message }, 'registry Redis error'));
+function commandConnection(gateway: Gateway): RedisConnection | undefined {
+  const target = redisTarget(gateway.config);
+  if (!target) return undefined;
+  const connection = createRedisConnection(target, {
+    connectionName: `gatehouse-registry-${gateway.nodeId}`,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: gateway.config.redisTimeoutMs,
+  });
+  connection.on('error', (err: Error) => gateway.log.debug({ reason: err.message }, 'registry Redis error'));
   return connection;
 }

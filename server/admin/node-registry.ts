@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
 
@@ -56,7 +56,7 @@ export class RedisNodeRegistry implements NodeRegistry {
   private closed = false;
 
   constructor(
-    private readonly redis: Redis | Cluster,
+    private readonly redis: RedisConnection,
     private readonly snapshot: NodeSnapshot,
     private readonly clock: Clock,
     private readonly log: Logger,
