@@ -24,6 +24,7 @@ import { installRenewal } from './renewal/install';
 import type { RenewalManager } from './renewal/renewal-manager';
 import { installRevocation, type RevocationService } from './revocation/install';
 import { closeServerListener, serverListener, type ServerSocket } from './sc/facade';
+import { installDeauthenticationHook } from './sc/deauthentication-hook';
 import { installRepeatHandshakeGuard } from './sc/repeat-handshake-guard';
 
 export type GatewayState = 'starting' | 'ready' | 'draining' | 'closed';
@@ -45,7 +46,7 @@ export class Gateway {
   readonly agServer: AGServer;
   readonly keys: KeyRing;
   readonly engine: GatehouseAuthEngine;
-  readonly authWatch = new AuthWatch();
+  readonly authWatch: AuthWatch;
   readonly dispatcher = new InboundDispatcher();
   readonly procedures: ProcedureRegistry;
   readonly renewal: RenewalManager;
@@ -77,6 +78,8 @@ export class Gateway {
     this.nodeId = config.nodeId;
     installTokenErrorBridge(socketClusterServer.AGServerSocket);
     installRepeatHandshakeGuard(socketClusterServer.AGServerSocket);
+    installDeauthenticationHook(socketClusterServer.AGServerSocket);
+    this.authWatch = new AuthWatch((err, change) => this.log.error({ err, change: change.kind }, 'auth change listener failed'));
     this.keys = new KeyRing({ secret: config.authKey, jwks: config.jwks, signingKey: config.signingKey });
     this.engine = new GatehouseAuthEngine(this.keys, config, this.clock);
     this.allowedOrigins = config.origins ? new Set(config.origins) : undefined;

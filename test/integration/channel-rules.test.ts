@@ -256,6 +256,57 @@ test('an expired token: within 1 s of exp, with no packet from the client, its p
   assert.is(await publishOutcome(client, 'chat:expiry', 'too late'), ErrorName.PublishForbidden);
 });
 
+test('a deauthentication ends private channels before anything published after it is delivered', async () => {
+  const alice = await connect('alice');
+  await subscribeAll(alice, ['chat:window', 'public:window']);
+  const lost = collect(alice, 'chat:window');
+  const kept = collect(alice, 'public:window');
+  const socket = serverSocketOf(gw, alice);
+  // In one tick: nothing may run between the deauthentication and the publish, as when other work is queued.
+  void socket.deauthenticate();
+  void gw.agServer.exchange.transmitPublish('chat:window', 'published after the deauthentication');
+  // One socket's messages arrive in order: once this marker is in, the other publish would have arrived too.
+  await publishMarker(gw, 'public:window', kept);
+  assert.equal(lost, []);
+  assert.is(socket.isSubscribed('chat:window'), false);
+});
+
+test('a refused re-authentication that lets the client keep its token (nbf) still ends the old grants', async () => {
+  const alice = await connect('alice');
+  await subscribeAll(alice, ['chat:refused', 'public:refused']);
+  const socket = serverSocketOf(gw, alice);
+  const kicks = kickOuts(alice, 1);
+  const nowSec = Math.floor(Date.now() / 1000);
+  const status = await alice.authenticate(mintHs256({ sub: 'alice', nbf: nowSec + 60 }));
+  const { isAuthenticated, authError } = status as unknown as { isAuthenticated: boolean; authError?: Error };
+  assert.is(isAuthenticated, false);
+  assert.is(authError?.name, ErrorName.AuthTokenNotBefore);
+  assert.equal((await kicks).map((k) => k.channel), ['chat:refused']);
+  await assertNotDelivered(alice, 'chat:refused');
+  assert.ok(socket.isSubscribed('public:refused'));
+  assert.is(gw.authWatch.claimsOf(socket), undefined, 'the AuthWatch knows the socket is anonymous');
+  assert.is(gw.revocation.enforcer.index.claimsOf(socket), undefined, 'the revocation index dropped it');
+});
+
+test('an auth-change listener that throws is reported; the deauthentication still takes the channels away', async () => {
+  const own = await startGateway({ GATEHOUSE_CHANNELS_FILE: rulesPath });
+  const reported: unknown[] = [];
+  own.log.error = ((obj: unknown) => { reported.push(obj); }) as typeof own.log.error;
+  own.authWatch.subscribe(() => { throw new Error('listener bug'); });
+  try {
+    const { client } = await connectWithToken(own, mintHs256({ sub: 'alice' }));
+    clients.push(client);
+    await subscribeAll(client, ['chat:listener-bug']);
+    const kicks = kickOuts(client, 1);
+    await client.deauthenticate();
+    assert.equal((await kicks).map((k) => k.channel), ['chat:listener-bug']);
+    await waitFor(() => reported.length >= 1, 2000, 'the report');
+    assert.is(await publishOutcome(client, 'lobby', 'still served'), PUBLISHED);
+  } finally {
+    await own.close();
+  }
+});
+
 test('a client TRANSMIT is dropped and counted', async () => {
   const alice = await connect('alice');
   const socket = serverSocketOf(gw, alice);
