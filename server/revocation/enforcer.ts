@@ -1,9 +1,9 @@
-import { CloseCode, type GatehouseClaims } from '../../shared';
+import type { GatehouseClaims } from '../../shared';
 import type { AuthChange } from '../auth/auth-watch';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
 import { claimsOf, isOpen, type ServerSocket } from '../sc/facade';
-import { deauthenticateNow } from './deauthenticate-now';
+import { closeAsRevoked } from './deauthenticate-now';
 import { LiveSocketIndex } from './socket-index';
 import { revocationHits, type Revocation, type RevocationStore } from './store';
 
@@ -214,8 +214,7 @@ export class RevocationEnforcer {
   private revokeSocket(socket: ServerSocket, revokedAt?: number): void {
     this.index.delete(socket);
     if (!isOpen(socket)) return;
-    deauthenticateNow(socket);
-    socket.disconnect(CloseCode.TokenRevoked, 'Token revoked');
+    closeAsRevoked(socket);
     this.observer?.socketRevoked(revokedAt === undefined ? undefined : this.clock.now() - revokedAt);
   }
 }
