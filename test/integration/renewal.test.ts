@@ -115,13 +115,14 @@ test('with renewal off, expiry deauthenticates within 1 s of exp', async () => {
 test('a revoked session is closed instead of renewed', async () => {
   const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
   const { token } = gw.engine.issue({ sub: 'frank' });
-  const { client } = await connect(gw, token);
+  const { client, auth } = await connect(gw, token);
   const renewed = recordTokens(client);
   // Written to the store only, as if announced while this node missed it: renewal's own check must catch it.
   await gw.revocation.store.revoke({ kind: 'sid', id: decode(token).sid! });
   gw.revocation.enforcer.index.delete(gw.agServer.clients[client.id!]);
   const closed = await nextEvent<{ code: number }>(client, 'close', 3000);
   assert.is(closed.code, CloseCode.TokenRevoked);
+  assert.is(auth.current, null, 'the client dropped the revoked token before the close');
   assert.is(renewed.length, 0);
   assert.is(gw.renewal.counters.renewalsRefused, 1);
 });
