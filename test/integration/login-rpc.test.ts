@@ -158,6 +158,23 @@ test('failed logins from one client IP pass the per-IP limit across usernames', 
   assert.is((await invokeLogin(client, { username: 'bob', password: 'bob-password' })).error?.name, ErrorName.RateLimited);
 });
 
+test('attempts refused for their IP use up nothing of the username\'s budget (no lock-out from a blocked address)', async () => {
+  const g = await startLoginGateway({
+    GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3', GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '2',
+    GATEHOUSE_TRUST_PROXY: '127.0.0.1',
+  });
+  extraGateways.push(g);
+  const attacker = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.1' } } });
+  const owner = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.2' } } });
+  clients.push(attacker, owner);
+  await Promise.all([nextEvent(attacker, 'connect'), nextEvent(owner, 'connect')]);
+  for (const username of ['u1', 'u2']) assert.is((await invokeLogin(attacker, { username, password: 'x' })).error?.name, ErrorName.Login);
+  for (let i = 0; i < 5; i++) {
+    assert.is((await invokeLogin(attacker, { username: 'bob', password: `guess-${i}` })).error?.name, ErrorName.RateLimited);
+  }
+  assert.ok((await invokeLogin(owner, { username: 'bob', password: 'bob-password' })).answer, 'bob still logs in from elsewhere');
+});
+
 test('X-Forwarded-For on the WebSocket upgrade is ignored without GATEHOUSE_TRUST_PROXY', async () => {
   const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '1' });
   extraGateways.push(g);
