@@ -296,7 +296,9 @@ export class Gateway {
     await this.agServer.close();
     for (const ws of transports) if (ws.readyState !== ws.CLOSED) ws.terminate();
     this.http.closeAllConnections();
-    await Promise.race([httpClosed, sleep(Math.max(0, deadline - performance.now()))]);
+    let giveUp: NodeJS.Timeout | undefined;
+    await Promise.race([httpClosed, new Promise<void>((resolve) => { giveUp = setTimeout(resolve, Math.max(0, deadline - performance.now())); })]);
+    clearTimeout(giveUp);
     this.state = 'closed';
   }
 }
