@@ -35,7 +35,8 @@ const replyChannel = (nodeId: string) => `gatehouse:admin:replies:${nodeId}`;
  * the requester's own reply channel. Without Redis it acts on this node only.
  */
 export class ControlBus {
-  private readonly waiting = new Map<string, { replies: Map<string, number>; done: () => void }>();
+  /** Broadcasts awaiting answers: `done` settles one once every node answered, `finish` at once (close, timeout). */
+  private readonly waiting = new Map<string, { replies: Map<string, number>; done: () => void; finish: () => void }>();
   private closed = false;
 
   constructor(
@@ -76,6 +77,7 @@ export class ControlBus {
         done: () => {
           if ([...expected].every((n) => replies.has(n))) resolve();
         },
+        finish: resolve,
       });
       timer = setTimeout(resolve, timeoutMs);
     });
@@ -132,7 +134,8 @@ export class ControlBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const { done } of this.waiting.values()) done();
+    // A broadcast still waiting answers now with what it has; the nodes it lacks are listed as unanswered.
+    for (const { finish } of this.waiting.values()) finish();
     await this.transport?.close();
   }
 }

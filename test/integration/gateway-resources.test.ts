@@ -131,4 +131,23 @@ test('a gateway closed without ever listening releases the Redis connections its
   await assertReleased(before);
 });
 
+test('a close while an admin revoke waits for a silent node ends that wait too', async () => {
+  const before = snapshot();
+  const gw = await startGateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_ADMIN_PORT: '0' });
+  // A node that heartbeats but never answers: the revoke waits its full acknowledgement timeout (2 s) for it.
+  const now = Date.now();
+  await probe.zadd('{gatehouse}:nodes:seen', now + 60_000, 'silent-node');
+  await probe.hset('{gatehouse}:nodes:info', 'silent-node', JSON.stringify({ nodeId: 'silent-node', connections: 0, authenticated: 0, startedAt: now, lastSeen: now }));
+  try {
+    const answer = admin(gw.operations.adminAddress()!.port, 'POST', '/admin/revoke', { sub: 'nobody' }).catch((err: Error) => err);
+    await waitFor(async () => (await probe.exists('{gatehouse}:rv:sub:nobody')) === 1, 2000, 'the revocation to be stored');
+    await gw.close();
+    await assertReleased(before, 1000);
+    await answer;
+  } finally {
+    await probe.zrem('{gatehouse}:nodes:seen', 'silent-node');
+    await probe.hdel('{gatehouse}:nodes:info', 'silent-node');
+  }
+});
+
 test.run();
