@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { PubSubTransport } from '../cluster/transport';
 import type { Logger } from '../log';
-import type { Revocation } from '../revocation/store';
+import { MAX_SUB_LENGTH } from '../../shared';
+import { isRevocation, type Revocation } from '../revocation/store';
 
 /** An operator's action every node carries out and acknowledges. */
 export type ControlAction =
@@ -140,9 +141,10 @@ export class ControlBus {
   }
 }
 
+/** A request as this node sends them; anything else on the channel (junk, another version) is ignored. */
 function isRequest(r: Request): boolean {
   if (!r || typeof r.id !== 'string' || typeof r.from !== 'string' || !r.action) return false;
-  const a = r.action as { op?: unknown; sub?: unknown; revocation?: { kind?: unknown; id?: unknown; at?: unknown } };
-  if (a.op === 'disconnect') return typeof a.sub === 'string';
-  return a.op === 'revoke' && typeof a.revocation?.kind === 'string' && typeof a.revocation.id === 'string' && typeof a.revocation.at === 'number';
+  const a = r.action as { op?: unknown; sub?: unknown; revocation?: unknown };
+  if (a.op === 'disconnect') return typeof a.sub === 'string' && a.sub.length > 0 && a.sub.length <= MAX_SUB_LENGTH;
+  return a.op === 'revoke' && isRevocation(a.revocation);
 }
