@@ -25,7 +25,10 @@ export function channelNameProblem(name: unknown): string | undefined {
   if (name.length > 2 * MAX_CHANNEL_NAME_LENGTH) return `is longer than ${MAX_CHANNEL_NAME_LENGTH} characters`;
   const problem = textProblem(name);
   if (problem) return problem;
-  if (codePointCount(name) > MAX_CHANNEL_NAME_LENGTH) return `is longer than ${MAX_CHANNEL_NAME_LENGTH} characters`;
+  // Counting code points takes a second pass; a name of at most that many UTF-16 units cannot have more.
+  if (name.length > MAX_CHANNEL_NAME_LENGTH && codePointCount(name) > MAX_CHANNEL_NAME_LENGTH) {
+    return `is longer than ${MAX_CHANNEL_NAME_LENGTH} characters`;
+  }
   return undefined;
 }
 
