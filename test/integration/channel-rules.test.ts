@@ -8,7 +8,7 @@ import { REVOKED_SUBSCRIPTION_MESSAGE } from '../../server/channels/auth-recheck
 import type { Gateway } from '../../server/gateway';
 import { ErrorName } from '../../shared';
 import {
-  collect, exchangeCollect, publishMarker, publishOutcome, serverSocketOf, subscribeOutcome,
+  collect, exchangeCollect, publishMarker, publishOutcome, rawSocket, serverSocketOf, subscribeOutcome,
 } from '../helpers/channels';
 import { connectWithToken, mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
 
@@ -148,6 +148,21 @@ for (const [what, name] of INVALID_NAMES) {
     }
   });
 }
+
+test('names of Object.prototype members are refused: SocketCluster keys plain objects by channel name', async () => {
+  const raw = await rawSocket(gw, mintHs256(TOKENS.watcher));
+  try {
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      assert.is((await raw.call('#subscribe', { channel: name })).error?.name, ErrorName.SubscribeForbidden, name);
+      assert.is((await raw.call('#publish', { channel: name, data: 1 })).error?.name, ErrorName.PublishForbidden, name);
+    }
+    assert.equal(Object.keys(Object.prototype), [], 'Object.prototype is untouched');
+    assert.is((Object as unknown as Record<string, unknown>)[raw.id], undefined);
+    assert.is(({} as Record<string, unknown>)[raw.id], undefined);
+  } finally {
+    raw.close();
+  }
+});
 
 test('256 characters (even as emoji) is a valid name', async () => {
   for (const name of ['y'.repeat(256), '😀'.repeat(256)]) {
