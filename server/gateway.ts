@@ -26,6 +26,7 @@ import { installRevocation, type RevocationService } from './revocation/install'
 import { closeServerListener, serverListener, type ServerSocket } from './sc/facade';
 import { installDeauthenticationHook } from './sc/deauthentication-hook';
 import { installRepeatHandshakeGuard } from './sc/repeat-handshake-guard';
+import { installUnsubscribeGuard } from './sc/unsubscribe-guard';
 
 export type GatewayState = 'starting' | 'ready' | 'draining' | 'closed';
 
@@ -79,6 +80,7 @@ export class Gateway {
     installTokenErrorBridge(socketClusterServer.AGServerSocket);
     installRepeatHandshakeGuard(socketClusterServer.AGServerSocket);
     installDeauthenticationHook(socketClusterServer.AGServerSocket);
+    installUnsubscribeGuard(socketClusterServer.AGServerSocket);
     this.authWatch = new AuthWatch((err, change) => this.log.error({ err, change: change.kind }, 'auth change listener failed'));
     this.keys = new KeyRing({ secret: config.authKey, jwks: config.jwks, signingKey: config.signingKey });
     this.engine = new GatehouseAuthEngine(this.keys, config, this.clock);
