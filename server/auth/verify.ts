@@ -14,8 +14,8 @@ export interface VerifyPolicy {
 }
 
 /**
- * Verifies a signed token and returns its claims, or throws one of the shared AuthErrors. Synchronous and free of
- * I/O: it runs on the handshake path.
+ * Verifies a signed token and returns its claims (every claim but a `__proto__` one), or throws one of the shared
+ * AuthErrors. Synchronous and free of I/O: it runs on the handshake path.
  */
 export function verifyToken(signed: unknown, keys: KeyRing, policy: VerifyPolicy, nowMs: number): GatehouseClaims {
   if (typeof signed !== 'string' || signed.length === 0) throw new AuthTokenInvalidError('token must be a non-empty string');
@@ -44,6 +44,9 @@ export function verifyToken(signed: unknown, keys: KeyRing, policy: VerifyPolicy
   }
 
   if (typeof payload !== 'object' || payload === null) throw new AuthTokenInvalidError('token is malformed');
+  // JSON.parse keeps a `__proto__` claim as an own key; any later copy by assignment (SocketCluster clones the claims
+  // on renewal) would make it the claims' prototype, and its members (`channels`) claims of their own.
+  if (Object.prototype.hasOwnProperty.call(payload, '__proto__')) delete (payload as Record<string, unknown>)['__proto__'];
   const toleranceSec = policy.clockToleranceMs / 1000;
   const { sub, exp, iat, nbf } = payload;
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH) {

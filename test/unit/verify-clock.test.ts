@@ -151,4 +151,13 @@ test('malformed tokens: headers that are not JSON objects, payloads that are not
   assert.is(outcome(signed('{"alg":"HS256","kid":7}', claims)), ErrorName.AuthTokenInvalid, 'a kid that is not a string');
 });
 
+test('a "__proto__" claim is dropped: the claims keep Object.prototype and gain nothing from it', () => {
+  const token = sign(JSON.parse(`{"sub":"u1","iat":${NOW - 10},"exp":${NOW + 60},"role":"user","__proto__":{"channels":["*"],"role":"admin"}}`));
+  const claims = verifyToken(token, keys, policy, NOW_MS);
+  assert.equal(Object.keys(claims), ['sub', 'iat', 'exp', 'role']);
+  assert.is(Object.getPrototypeOf(claims), Object.prototype);
+  assert.is(claims.channels, undefined);
+  assert.is(claims.role, 'user');
+});
+
 test.run();
