@@ -24,7 +24,9 @@ import { installRenewal } from './renewal/install';
 import type { RenewalManager } from './renewal/renewal-manager';
 import { installRevocation, type RevocationService } from './revocation/install';
 import { closeServerListener, serverListener, type ServerSocket } from './sc/facade';
+import { installDeauthenticationHook } from './sc/deauthentication-hook';
 import { installRepeatHandshakeGuard } from './sc/repeat-handshake-guard';
+import { installUnsubscribeGuard } from './sc/unsubscribe-guard';
 
 export type GatewayState = 'starting' | 'ready' | 'draining' | 'closed';
 
@@ -45,7 +47,7 @@ export class Gateway {
   readonly agServer: AGServer;
   readonly keys: KeyRing;
   readonly engine: GatehouseAuthEngine;
-  readonly authWatch = new AuthWatch();
+  readonly authWatch: AuthWatch;
   readonly dispatcher = new InboundDispatcher();
   readonly procedures: ProcedureRegistry;
   readonly renewal: RenewalManager;
@@ -77,6 +79,9 @@ export class Gateway {
     this.nodeId = config.nodeId;
     installTokenErrorBridge(socketClusterServer.AGServerSocket);
     installRepeatHandshakeGuard(socketClusterServer.AGServerSocket);
+    installDeauthenticationHook(socketClusterServer.AGServerSocket);
+    installUnsubscribeGuard(socketClusterServer.AGServerSocket);
+    this.authWatch = new AuthWatch((err, change) => this.log.error({ err, change: change.kind }, 'auth change listener failed'));
     this.keys = new KeyRing({ secret: config.authKey, jwks: config.jwks, signingKey: config.signingKey });
     this.engine = new GatehouseAuthEngine(this.keys, config, this.clock);
     this.allowedOrigins = config.origins ? new Set(config.origins) : undefined;
@@ -293,7 +298,9 @@ export class Gateway {
     await this.agServer.close();
     for (const ws of transports) if (ws.readyState !== ws.CLOSED) ws.terminate();
     this.http.closeAllConnections();
-    await Promise.race([httpClosed, sleep(Math.max(0, deadline - performance.now()))]);
+    let giveUp: NodeJS.Timeout | undefined;
+    await Promise.race([httpClosed, new Promise<void>((resolve) => { giveUp = setTimeout(resolve, Math.max(0, deadline - performance.now())); })]);
+    clearTimeout(giveUp);
     this.state = 'closed';
   }
 }

@@ -17,15 +17,24 @@ export const MAX_PATTERN_LENGTH = 256;
 export const SUB_PLACEHOLDER = '{sub}';
 export const CAPABILITIES: readonly Capability[] = ['subscribe', 'publish'];
 
-/** Why `name` is not an acceptable channel name (empty, too long, a control character, broken UTF-16), or undefined. */
+/**
+ * Why `name` is not an acceptable channel name (empty, too long, a control character, broken UTF-16, the name of an
+ * Object.prototype member), or undefined.
+ */
 export function channelNameProblem(name: unknown): string | undefined {
   if (typeof name !== 'string') return 'must be a string';
   if (name.length === 0) return 'must not be empty';
+  // SocketCluster keeps channels as keys of plain objects (a socket's subscriptions, the broker's subscribers):
+  // `__proto__` would make a socket a member of Object.prototype, the other names shadow built-in members.
+  if (Object.prototype.hasOwnProperty.call(Object.prototype, name)) return `must not be ${JSON.stringify(name)} (reserved)`;
   // Two UTF-16 units per code point at most: anything longer is over the limit without looking further.
   if (name.length > 2 * MAX_CHANNEL_NAME_LENGTH) return `is longer than ${MAX_CHANNEL_NAME_LENGTH} characters`;
   const problem = textProblem(name);
   if (problem) return problem;
-  if (codePointCount(name) > MAX_CHANNEL_NAME_LENGTH) return `is longer than ${MAX_CHANNEL_NAME_LENGTH} characters`;
+  // Counting code points takes a second pass; a name of at most that many UTF-16 units cannot have more.
+  if (name.length > MAX_CHANNEL_NAME_LENGTH && codePointCount(name) > MAX_CHANNEL_NAME_LENGTH) {
+    return `is longer than ${MAX_CHANNEL_NAME_LENGTH} characters`;
+  }
   return undefined;
 }
 

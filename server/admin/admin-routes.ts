@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { channelNameProblem } from '../../shared/channel-pattern';
 import { BadRequestError, MAX_SUB_LENGTH } from '../../shared';
+import { PublishPayloadError } from '../cluster/payload';
 import { sendJson, type Route } from '../http/health';
 import { readJson, sendError } from '../http/read-body';
 import type { RevocationTarget } from '../revocation/store';
@@ -95,7 +96,13 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; run(body: unknown, action
       const { channel, data } = parse(publishBody, body);
       const problem = channelNameProblem(channel);
       if (problem) throw new BadRequestError(`channel: ${problem}`);
-      await actions.publish(channel, data);
+      try {
+        await actions.publish(channel, data);
+      } catch (err) {
+        // Parsed JSON can still be refused: nested deeper than the encoder goes. Nothing was delivered.
+        if (err instanceof PublishPayloadError) throw new BadRequestError(`data: ${err.message}`);
+        throw err;
+      }
       return { published: true };
     },
   },

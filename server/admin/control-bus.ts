@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { PubSubTransport } from '../cluster/transport';
 import type { Logger } from '../log';
-import type { Revocation } from '../revocation/store';
+import { MAX_SUB_LENGTH } from '../../shared';
+import { isRevocation, type Revocation } from '../revocation/store';
 
 /** An operator's action every node carries out and acknowledges. */
 export type ControlAction =
@@ -35,7 +36,8 @@ const replyChannel = (nodeId: string) => `gatehouse:admin:replies:${nodeId}`;
  * the requester's own reply channel. Without Redis it acts on this node only.
  */
 export class ControlBus {
-  private readonly waiting = new Map<string, { replies: Map<string, number>; done: () => void }>();
+  /** Broadcasts awaiting answers: `done` settles one once every node answered, `finish` at once (close, timeout). */
+  private readonly waiting = new Map<string, { replies: Map<string, number>; done: () => void; finish: () => void }>();
   private closed = false;
 
   constructor(
@@ -76,6 +78,7 @@ export class ControlBus {
         done: () => {
           if ([...expected].every((n) => replies.has(n))) resolve();
         },
+        finish: resolve,
       });
       timer = setTimeout(resolve, timeoutMs);
     });
@@ -132,14 +135,16 @@ export class ControlBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const { done } of this.waiting.values()) done();
+    // A broadcast still waiting answers now with what it has; the nodes it lacks are listed as unanswered.
+    for (const { finish } of this.waiting.values()) finish();
     await this.transport?.close();
   }
 }
 
+/** A request as this node sends them; anything else on the channel (junk, another version) is ignored. */
 function isRequest(r: Request): boolean {
   if (!r || typeof r.id !== 'string' || typeof r.from !== 'string' || !r.action) return false;
-  const a = r.action as { op?: unknown; sub?: unknown; revocation?: { kind?: unknown; id?: unknown; at?: unknown } };
-  if (a.op === 'disconnect') return typeof a.sub === 'string';
-  return a.op === 'revoke' && typeof a.revocation?.kind === 'string' && typeof a.revocation.id === 'string' && typeof a.revocation.at === 'number';
+  const a = r.action as { op?: unknown; sub?: unknown; revocation?: unknown };
+  if (a.op === 'disconnect') return typeof a.sub === 'string' && a.sub.length > 0 && a.sub.length <= MAX_SUB_LENGTH;
+  return a.op === 'revoke' && isRevocation(a.revocation);
 }

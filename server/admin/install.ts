@@ -7,7 +7,7 @@ import type { Route } from '../http/health';
 import { createRequestHandler } from '../http/router';
 import { createRedisConnection, redisTarget, type RedisConnection } from '../redis/connection';
 import type { LoginService } from '../login/login-service';
-import { GatewayMetrics } from '../observability/metrics';
+import { GatewayMetrics, handshakeOutcome } from '../observability/metrics';
 import { metricsRoute } from '../observability/metrics-route';
 import { claimsOf, closeServerListener, serverListener } from '../sc/facade';
 import { makeAdminAuthenticator } from './admin-auth';
@@ -105,12 +105,12 @@ export function installOperations(gateway: Gateway, login: LoginService | undefi
   };
 }
 
-/** Counts each completed handshake by outcome (authenticated, anonymous, or the auth error's name). */
+/** Counts each completed handshake by outcome (authenticated, anonymous, or the auth error's name: handshakeOutcome). */
 function countHandshakes(gateway: Gateway, metrics: GatewayMetrics): void {
   void (async () => {
     for await (const event of serverListener(gateway.agServer, 'connection')) {
-      const { isAuthenticated, authError } = event as { isAuthenticated: boolean; authError?: { name?: string } };
-      metrics.handshakes.labels(isAuthenticated ? 'authenticated' : authError?.name ?? 'anonymous').inc();
+      const { isAuthenticated, authError } = event as { isAuthenticated: boolean; authError?: { name?: unknown } };
+      metrics.handshakes.labels(handshakeOutcome(isAuthenticated, authError)).inc();
     }
   })();
   gateway.own(() => closeServerListener(gateway.agServer, 'connection'));

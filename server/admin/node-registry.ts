@@ -92,15 +92,11 @@ export class RedisNodeRegistry implements NodeRegistry {
     }
     if (ids.length === 0) return [];
     const values = await this.redis.hmget(INFO_KEY, ...ids);
-    const nodes: NodeInfo[] = [];
-    for (const value of values) {
-      if (value === null) continue;
-      try {
-        nodes.push(JSON.parse(value) as NodeInfo);
-      } catch {
-        // Another writer's junk in our key: skip it rather than fail the listing.
-      }
-    }
+    // Another writer's junk in our key is skipped rather than failing the listing.
+    const nodes = values.flatMap((value) => {
+      const info = value === null ? undefined : parseNodeInfo(value);
+      return info ? [info] : [];
+    });
     return nodes.sort((a, b) => a.nodeId.localeCompare(b.nodeId));
   }
 
@@ -112,4 +108,20 @@ export class RedisNodeRegistry implements NodeRegistry {
     const { nodeId } = this.snapshot();
     await this.redis.multi().zrem(SEEN_KEY, nodeId).hdel(INFO_KEY, nodeId).exec().catch(() => undefined);
   }
+}
+
+/** A heartbeat's figures as stored, or undefined when the text is not a NodeInfo. */
+function parseNodeInfo(text: string): NodeInfo | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const v = value as Partial<Record<keyof NodeInfo, unknown>> | null;
+  if (typeof v !== 'object' || v === null || typeof v.nodeId !== 'string') return undefined;
+  const figures = [v.connections, v.authenticated, v.startedAt, v.lastSeen];
+  if (!figures.every((n) => typeof n === 'number' && Number.isFinite(n))) return undefined;
+  const { nodeId, connections, authenticated, startedAt, lastSeen } = v as NodeInfo;
+  return { nodeId, connections, authenticated, startedAt, lastSeen };
 }

@@ -1,5 +1,6 @@
 import type { AGServer } from 'socketcluster-server';
 import type { GatehouseClaims } from '../../shared';
+import { onDeauthentication } from '../sc/deauthentication-hook';
 import { closeServerListener, isOpen, serverListener, type ServerSocket } from '../sc/facade';
 
 /** A change in one socket's authentication, as the rest of the gateway learns of it. */
@@ -11,18 +12,24 @@ export type AuthChange =
 
 export type AuthChangeListener = (change: AuthChange) => void;
 
-const EVENTS = ['authentication', 'deauthentication', 'closure'] as const;
+const EVENTS = ['authentication', 'closure'] as const;
 
 /**
  * AuthWatch is the single place told whenever a socket's authentication changes: authenticated, renewed,
  * deauthenticated (logout, expiry, a refused re-authentication) or closed. It smooths SocketCluster's events, which
  * fire `deauthentication` even for sockets that were never authenticated and `authentication` for a closed socket
- * given a token, into one ordered stream of real changes. Listeners run synchronously and must not throw.
+ * given a token, into one ordered stream of real changes. A deauthentication is reported synchronously, from inside
+SocketCluster's own call (../sc/deauthentication-hook.ts), so its listeners have taken the socket's grants away
+before anything else runs. Listeners run synchronously and must not throw; one that does is reported to
+`onListenerError` and the others still run.
  */
 export class AuthWatch {
   private readonly listeners: AuthChangeListener[] = [];
   private readonly current = new WeakMap<ServerSocket, GatehouseClaims>();
   private server?: AGServer;
+  private unhook?: () => void;
+
+  constructor(private readonly onListenerError: (err: unknown, change: AuthChange) => void = () => undefined) {}
 
   subscribe(listener: AuthChangeListener): void {
     this.listeners.push(listener);
@@ -45,14 +52,12 @@ export class AuthWatch {
         this.emit(previous ? { kind: 'renewed', socket, claims, previous } : { kind: 'authenticated', socket, claims });
       }
     })();
-    void (async () => {
-      for await (const { socket } of serverListener(server, 'deauthentication')) {
-        const previous = this.current.get(socket);
-        if (!previous || socket.authState === socket.AUTHENTICATED) continue;
-        this.current.delete(socket);
-        this.emit({ kind: 'deauthenticated', socket, previous });
-      }
-    })();
+    this.unhook = onDeauthentication<ServerSocket>(server, (socket) => {
+      const previous = this.current.get(socket);
+      if (!previous || socket.authState === socket.AUTHENTICATED) return;
+      this.current.delete(socket);
+      this.emit({ kind: 'deauthenticated', socket, previous });
+    });
     void (async () => {
       for await (const { socket } of serverListener(server, 'closure')) {
         const previous = this.current.get(socket) ?? null;
@@ -63,11 +68,20 @@ export class AuthWatch {
   }
 
   private emit(change: AuthChange): void {
-    for (const listener of this.listeners) listener(change);
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        // Inside SocketCluster's own call (a deauthentication), a throw would break that socket's processing.
+        this.onListenerError(err, change);
+      }
+    }
   }
 
   close(): void {
     if (!this.server) return;
+    this.unhook?.();
+    this.unhook = undefined;
     for (const name of EVENTS) closeServerListener(this.server, name);
     this.server = undefined;
   }

@@ -1,16 +1,15 @@
-import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type Redis from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { GatewayConfig, RedisSeed } from '../config';
-import { isClusterTarget, redisTarget } from '../redis/connection';
+import { createRedisConnection, isClusterTarget, redisTarget, type RedisConnection, type RedisConnectionOptions } from '../redis/connection';
 import type { PubSubTransport, TransportEvents } from './transport';
-
-type Connection = Redis | Cluster;
 
 /**
  * Options shared by both connections. Nothing waits for a lost connection: a command sent while disconnected fails
  * at once instead of queueing (a late publish is a surprise, a late subscribe is tracked by the bridge), and a command
  * in flight when the connection drops is never re-sent (Redis may have run it: a re-sent PUBLISH would deliver twice).
  */
-const FAIL_FAST: RedisOptions = { enableOfflineQueue: false, autoResendUnfulfilledCommands: false };
+const FAIL_FAST = { enableOfflineQueue: false, autoResendUnfulfilledCommands: false } as const satisfies Partial<RedisConnectionOptions>;
 
 /** Builds the transport the configuration asks for, or undefined for a single node without Redis. */
 export function createRedisPubSub(config: GatewayConfig, nodeId: string): PubSubTransport | undefined {
@@ -22,8 +21,8 @@ export function createRedisPubSub(config: GatewayConfig, nodeId: string): PubSub
 /** Shared plumbing: two connections, up/down tracking on the subscriber, a bounded close. */
 abstract class BasePubSub implements PubSubTransport {
   abstract readonly mode: PubSubTransport['mode'];
-  protected sub?: Connection;
-  protected pub?: Connection;
+  protected sub?: RedisConnection;
+  protected pub?: RedisConnection;
   private isUp = false;
   private closed = false;
 
@@ -31,7 +30,7 @@ abstract class BasePubSub implements PubSubTransport {
     return this.isUp && !this.closed;
   }
 
-  protected abstract connect(): { sub: Connection; pub: Connection };
+  protected abstract connect(): { sub: RedisConnection; pub: RedisConnection };
   protected abstract messageEvent: 'message' | 'smessage';
   abstract subscribe(name: string): Promise<void>;
   abstract unsubscribe(name: string): Promise<void>;
@@ -64,7 +63,7 @@ abstract class BasePubSub implements PubSubTransport {
     if (this.closed) return;
     this.closed = true;
     this.isUp = false;
-    const conns = [this.sub, this.pub].filter((c): c is Connection => c !== undefined);
+    const conns = [this.sub, this.pub].filter((c): c is RedisConnection => c !== undefined);
     for (const conn of conns) conn.disconnect();
     const deadline = Date.now() + 1000;
     while (conns.some((c) => c.status !== 'end') && Date.now() < deadline) {
@@ -82,11 +81,12 @@ class RedisPubSub extends BasePubSub {
     super();
   }
 
-  protected connect(): { sub: Connection; pub: Connection } {
+  protected connect(): { sub: RedisConnection; pub: RedisConnection } {
+    const target = { url: this.url };
     return {
       // autoResubscribe off: the bridge re-subscribes on 'up' itself, so it knows when each subscription holds again.
-      sub: new Redis(this.url, { ...FAIL_FAST, autoResubscribe: false, connectionName: `gatehouse-sub-${this.nodeId}` }),
-      pub: new Redis(this.url, { ...FAIL_FAST, maxRetriesPerRequest: 0, connectionName: `gatehouse-pub-${this.nodeId}` }),
+      sub: createRedisConnection(target, { ...FAIL_FAST, autoResubscribe: false, connectionName: `gatehouse-sub-${this.nodeId}` }),
+      pub: createRedisConnection(target, { ...FAIL_FAST, maxRetriesPerRequest: 0, connectionName: `gatehouse-pub-${this.nodeId}` }),
     };
   }
 
@@ -116,15 +116,11 @@ class RedisClusterPubSub extends BasePubSub {
     super();
   }
 
-  protected connect(): { sub: Connection; pub: Connection } {
-    const options = (role: string): ClusterOptions => ({
-      enableOfflineQueue: false,
-      redisOptions: { autoResendUnfulfilledCommands: false, connectionName: `gatehouse-${role}-${this.nodeId}` },
-    });
-    const seeds = this.seeds.map(({ host, port }) => ({ host, port }));
+  protected connect(): { sub: RedisConnection; pub: RedisConnection } {
+    const target = { seeds: this.seeds };
     return {
-      sub: new Cluster(seeds, { ...options('sub'), shardedSubscribers: true }),
-      pub: new Cluster(seeds, options('pub')),
+      sub: createRedisConnection(target, { ...FAIL_FAST, shardedSubscribers: true, connectionName: `gatehouse-sub-${this.nodeId}` }),
+      pub: createRedisConnection(target, { ...FAIL_FAST, connectionName: `gatehouse-pub-${this.nodeId}` }),
     };
   }
 

@@ -26,7 +26,7 @@ export interface Reservation {
  * LoginLimiter counts failed logins per username and per client IP (rate-limiter-flexible; Redis or the Redis
  * Cluster when the gateway has one, so every node shares the counts, else memory). Every attempt reserves a point on
  * both counters BEFORE the password is checked, so parallel attempts cannot slip past the limit and a refused attempt
- * costs no hashing.
+ * costs no hashing; the IP's point is taken first, and an attempt refused for its IP takes nothing from the username.
  * Settling gives back what was not a failure: a success clears the username's counter and returns the IP's point,
  * an unavailable backend returns both. When the store cannot answer, logins fail closed with LoginUnavailableError.
  */
@@ -48,18 +48,10 @@ export class LoginLimiter {
   async reserve(username: string, ip: string): Promise<Reservation> {
     const userKey = usernameKey(username);
     const ipKey = ipLimiterKey(ip);
-    const [user, addr] = await Promise.allSettled([this.perUser.consume(userKey), this.perIp.consume(ipKey)]);
-    const refusals = [user, addr].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
-    const storeError = refusals.find((reason) => !(reason instanceof RateLimiterRes));
-    if (storeError !== undefined) {
-      this.storeTrouble(storeError);
-      throw new LoginUnavailableError();
-    }
-    this.storeRecovered();
-    if (refusals.length > 0) {
-      const waitMs = Math.max(...refusals.map((r) => (r as RateLimiterRes).msBeforeNext));
-      throw new RateLimitedError('Too many failed logins; retry later', waitMs / 1000);
-    }
+    // The address first: an attempt refused for its address never touches a username's count, so a blocked address
+    // can neither lock its victims out nor make the limiter keep a counter for every username it makes up.
+    await this.consume(this.perIp, ipKey);
+    await this.consume(this.perUser, userKey);
     return {
       settle: async (outcome) => {
         if (outcome === 'failure') return;
@@ -71,6 +63,21 @@ export class LoginLimiter {
         if (failed) this.storeTrouble(failed.reason);
       },
     };
+  }
+
+  /** Takes one point, or throws RateLimitedError when the key is over its limit, LoginUnavailableError when the store fails. */
+  private async consume(limiter: RateLimiterAbstract, key: string): Promise<void> {
+    try {
+      await limiter.consume(key);
+    } catch (reason) {
+      if (!(reason instanceof RateLimiterRes)) {
+        this.storeTrouble(reason);
+        throw new LoginUnavailableError();
+      }
+      this.storeRecovered();
+      throw new RateLimitedError('Too many failed logins; retry later', reason.msBeforeNext / 1000);
+    }
+    this.storeRecovered();
   }
 
   private storeTrouble(err: unknown): void {

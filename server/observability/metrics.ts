@@ -1,8 +1,25 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ERROR_CATALOGUE } from '../../shared';
 import { DENIAL_REASONS, type DenialCounter } from '../channels';
 import type { ChannelBridge } from '../cluster';
 import type { LoginService } from '../login/login-service';
 import type { RenewalCounters } from '../renewal/renewal-manager';
+
+/**
+ * The error names a handshake's auth error can carry: the catalogue's authentication errors, and SocketCluster's own
+ * `AuthTokenError` for anything else verifyToken throws. Labels come only from here, never from what a socket sends.
+ */
+const HANDSHAKE_ERROR_NAMES: ReadonlySet<string> = new Set([
+  ...ERROR_CATALOGUE.filter((e) => e.removesToken !== undefined).map((e) => e.name),
+  'AuthTokenError',
+]);
+
+/** The `outcome` label of a completed handshake: authenticated, anonymous, a known auth error's name, or other. */
+export function handshakeOutcome(isAuthenticated: boolean, authError: { name?: unknown } | undefined): string {
+  if (isAuthenticated) return 'authenticated';
+  if (!authError) return 'anonymous';
+  return typeof authError.name === 'string' && HANDSHAKE_ERROR_NAMES.has(authError.name) ? authError.name : 'other';
+}
 
 /** What the metrics read from the rest of the gateway at scrape time. */
 export interface MetricSources {

@@ -69,12 +69,14 @@ export interface RedisConnectionOptions {
   readonly connectTimeout?: number;
   /** Delay before reconnect attempt n, ms (a cluster: before it rediscovers the nodes); default DEFAULT_RETRY_DELAY. */
   readonly retryDelay?: (attempt: number) => number;
+  /** A cluster only: sharded pub/sub (SSUBSCRIBE) through one subscriber connection per shard (default false). */
+  readonly shardedSubscribers?: boolean;
 }
 
 /**
  * Opens a connection to a RedisTarget; it connects at once and reconnects by itself. Give it an 'error' listener
- * before the event loop turns, or an unreachable Redis crashes the process. Modules outside server/redis get their
- * Redis connections here (only the channel bridge's transport, server/cluster/redis-pubsub.ts, still builds its own).
+ * before the event loop turns, or an unreachable Redis crashes the process. Every Redis connection the gateway and
+ * the CLI open is made here.
  *
  * On a cluster the per-node options (commandTimeout, maxRetriesPerRequest, connectionName, …) go to every node
  * connection; node connections are opened eagerly, so a command never finds its node still connecting (which,
@@ -98,7 +100,7 @@ export function createRedisConnection(target: RedisTarget, options: RedisConnect
     });
   }
   const clusterOptions: ClusterOptions = {
-    ...withoutUndefined({ enableOfflineQueue: options.enableOfflineQueue }),
+    ...withoutUndefined({ enableOfflineQueue: options.enableOfflineQueue, shardedSubscribers: options.shardedSubscribers }),
     clusterRetryStrategy: retryDelay,
     redisOptions: { ...perConnection, lazyConnect: false },
   };

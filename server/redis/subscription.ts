@@ -45,32 +45,15 @@ export function subscribeChannel(
     : new SingleRedisSubscription(target.url, channel, options, events);
 }
 
-class SingleRedisSubscription implements RedisSubscription {
-  private readonly connection: Redis;
+/**
+ * What both kinds share: whether Redis holds the subscription, the reports of each change (`up` once per recovery,
+ * `down` once per loss, nothing after close), the channel filter, and a close that happens once.
+ */
+abstract class KeptSubscription implements RedisSubscription {
   private isUp = false;
-  private closed = false;
-  private lastError: string | undefined;
+  protected closed = false;
 
-  constructor(
-    url: string,
-    private readonly channel: string,
-    options: SubscriptionOptions,
-    private readonly events: SubscriptionEvents,
-  ) {
-    this.connection = createRedisConnection({ url }, {
-      connectionName: options.connectionName,
-      connectTimeout: options.connectTimeout,
-      // Subscribing on every 'ready' ourselves, rather than ioredis' autoResubscribe, tells us when the feed is whole.
-      autoResubscribe: false,
-      maxRetriesPerRequest: null,
-    }) as Redis;
-    this.connection.on('error', (err: Error) => { this.lastError = err.message; });
-    this.connection.on('ready', () => void this.subscribe());
-    this.connection.on('close', () => this.lost());
-    this.connection.on('message', (name: string, text: string) => {
-      if (name === this.channel) this.events.message(text);
-    });
-  }
+  constructor(protected readonly channel: string, private readonly events: SubscriptionEvents) {}
 
   get up(): boolean {
     return this.isUp && !this.closed;
@@ -80,6 +63,55 @@ class SingleRedisSubscription implements RedisSubscription {
     if (this.closed) return;
     this.closed = true;
     this.isUp = false;
+    this.release();
+  }
+
+  /** Stops what keeps the subscription alive; called once, by `close`. */
+  protected abstract release(): void;
+
+  /** Hands the channel's messages on a connection to the owner. */
+  protected listen(connection: Redis): void {
+    connection.on('message', (name: string, text: string) => {
+      if (name === this.channel) this.events.message(text);
+    });
+  }
+
+  /** The subscription holds: reports `up`, unless closed or already up. Returns whether it did. */
+  protected held(): boolean {
+    if (this.closed || this.isUp) return false;
+    this.isUp = true;
+    this.events.up();
+    return true;
+  }
+
+  /** The subscription is gone: reports `down` once, unless closed. */
+  protected lost(reason: string | undefined): void {
+    if (!this.isUp) return;
+    this.isUp = false;
+    if (!this.closed) this.events.down(reason);
+  }
+}
+
+class SingleRedisSubscription extends KeptSubscription {
+  private readonly connection: Redis;
+  private lastError: string | undefined;
+
+  constructor(url: string, channel: string, options: SubscriptionOptions, events: SubscriptionEvents) {
+    super(channel, events);
+    this.connection = createRedisConnection({ url }, {
+      connectionName: options.connectionName,
+      connectTimeout: options.connectTimeout,
+      // Subscribing on every 'ready' ourselves, rather than ioredis' autoResubscribe, tells us when the feed is whole.
+      autoResubscribe: false,
+      maxRetriesPerRequest: null,
+    }) as Redis;
+    this.connection.on('error', (err: Error) => { this.lastError = err.message; });
+    this.connection.on('ready', () => void this.subscribe());
+    this.connection.on('close', () => this.lost(this.lastError));
+    this.listen(this.connection);
+  }
+
+  protected release(): void {
     this.connection.disconnect();
   }
 
@@ -91,46 +123,30 @@ class SingleRedisSubscription implements RedisSubscription {
       this.lastError = (err as Error).message;
       return;
     }
-    if (this.closed || this.connection.status !== 'ready' || this.isUp) return;
-    this.isUp = true;
-    this.lastError = undefined;
-    this.events.up();
-  }
-
-  private lost(): void {
-    if (!this.isUp) return;
-    this.isUp = false;
-    if (!this.closed) this.events.down(this.lastError);
+    if (this.connection.status !== 'ready') return;
+    if (this.held()) this.lastError = undefined;
   }
 }
 
-class ClusterNodeSubscription implements RedisSubscription {
+class ClusterNodeSubscription extends KeptSubscription {
   private connection?: Redis;
   private timer?: NodeJS.Timeout;
   /** Which candidate the next attempt takes; starts at random so many gateways spread over the nodes. */
   private next = Math.floor(Math.random() * 1024);
   /** Failed attempts in a row, for the back-off. */
   private failures = 0;
-  private isUp = false;
-  private closed = false;
 
   constructor(
     private readonly seeds: readonly RedisSeed[],
-    private readonly channel: string,
+    channel: string,
     private readonly options: SubscriptionOptions,
-    private readonly events: SubscriptionEvents,
+    events: SubscriptionEvents,
   ) {
+    super(channel, events);
     this.attempt();
   }
 
-  get up(): boolean {
-    return this.isUp && !this.closed;
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.isUp = false;
+  protected release(): void {
     clearTimeout(this.timer);
     this.connection?.disconnect();
   }
@@ -161,14 +177,9 @@ class ClusterNodeSubscription implements RedisSubscription {
     this.connection = connection;
     let reason: string | undefined;
     connection.on('error', (err: Error) => { reason = err.message; });
-    connection.on('message', (name: string, text: string) => {
-      if (name === this.channel) this.events.message(text);
-    });
+    this.listen(connection);
     connection.once('end', () => {
-      if (this.isUp) {
-        this.isUp = false;
-        if (!this.closed) this.events.down(reason ?? `connection to ${host}:${port} ended`);
-      }
+      this.lost(reason ?? `connection to ${host}:${port} ended`);
       if (this.closed) return;
       this.failures += 1;
       this.timer = setTimeout(() => this.attempt(), DEFAULT_RETRY_DELAY(this.failures));
@@ -185,9 +196,7 @@ class ClusterNodeSubscription implements RedisSubscription {
     const info = (await connection.cluster('INFO')) as string;
     if (!/^cluster_state:ok\s*$/m.test(info)) throw new Error('the node reports the cluster down');
     await connection.subscribe(this.channel);
-    if (this.closed || connection !== this.connection || connection.status !== 'ready') return;
-    this.failures = 0;
-    this.isUp = true;
-    this.events.up();
+    if (connection !== this.connection || connection.status !== 'ready') return;
+    if (this.held()) this.failures = 0;
   }
 }

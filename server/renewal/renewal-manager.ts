@@ -1,7 +1,8 @@
-import { CloseCode, ServerEvent, type GatehouseClaims } from '../../shared';
+import { ServerEvent, type GatehouseClaims } from '../../shared';
 import type { AuthChange, AuthWatch } from '../auth/auth-watch';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
+import { closeAsRevoked } from '../revocation/deauthenticate-now';
 import { claimsOf, isOpen, transmit, type ServerSocket } from '../sc/facade';
 import { DeadlineScheduler } from './deadline-scheduler';
 import { expiryTime, planNext, sessionEnd, type RenewalPolicy, type Step } from './renewal-plan';
@@ -139,8 +140,8 @@ export class RenewalManager {
     if (revoked) {
       this.counters.renewalsRefused++;
       this.forget(socket);
-      socket.deauthenticate();
-      socket.disconnect(CloseCode.TokenRevoked, 'Token revoked');
+      // As the enforcer does: socket.deauthenticate() queues #removeAuthToken, which the close would overtake.
+      closeAsRevoked(socket);
       return;
     }
     const payload: Record<string, unknown> = { ...claims };

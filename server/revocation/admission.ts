@@ -19,6 +19,8 @@ export function revocationAdmission(store: RevocationStore, enforcer: Revocation
     }
     // An announcement may have overtaken the look-up's answer.
     if (revoked || enforcer.hitSince(mark, claims)) throw new AuthTokenRevokedError();
+    // So many overtook it that some are forgotten already: cannot tell, so fail closed (the client may retry).
+    if (enforcer.forgotSince(mark)) throw new AuthUnavailableError();
     if (socket) enforcer.admitted(socket, mark);
   };
 }

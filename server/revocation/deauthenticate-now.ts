@@ -1,3 +1,4 @@
+import { CloseCode } from '../../shared';
 import type { ServerSocket } from '../sc/facade';
 
 /**
@@ -9,4 +10,10 @@ import type { ServerSocket } from '../sc/facade';
 export function deauthenticateNow(socket: ServerSocket): void {
   socket.deauthenticateSelf();
   socket.sendObject({ event: '#removeAuthToken' });
+}
+
+/** Closes a socket whose token was revoked: its client drops the token first, then the close is final (TokenRevoked). */
+export function closeAsRevoked(socket: ServerSocket): void {
+  deauthenticateNow(socket);
+  socket.disconnect(CloseCode.TokenRevoked, 'Token revoked');
 }

@@ -1,14 +1,19 @@
-import { CloseCode, type GatehouseClaims } from '../../shared';
+import type { GatehouseClaims } from '../../shared';
 import type { AuthChange } from '../auth/auth-watch';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
 import { claimsOf, isOpen, type ServerSocket } from '../sc/facade';
-import { deauthenticateNow } from './deauthenticate-now';
+import { closeAsRevoked } from './deauthenticate-now';
 import { LiveSocketIndex } from './socket-index';
 import { revocationHits, type Revocation, type RevocationStore } from './store';
 
 /** How long revocations are remembered for sockets still between their admission check and the index, ms. */
 const RECENT_MS = 10_000;
+/**
+ * Most revocations remembered at once, however fast they come (a client can make one per login and logout): a
+ * check that a flood overtook fails closed, and a socket indexed after one is checked against the store again.
+ */
+export const MAX_REMEMBERED = 10_000;
 /** Pause before retrying a re-check that Redis could not answer, ms. */
 const RECHECK_RETRY_MS = 250;
 
@@ -81,6 +86,16 @@ export class RevocationEnforcer {
   /** Whether a revocation applied after `mark` hits these claims (it raced the admission check). */
   hitSince(mark: number, claims: GatehouseClaims): boolean {
     return this.recent.some((r) => r.seq > mark && revocationHits(r.revocation, claims));
+  }
+
+  /** Whether revocations applied after `mark` were already forgotten, so `hitSince` cannot tell. */
+  forgotSince(mark: number): boolean {
+    return mark < this.forgottenThrough;
+  }
+
+  /** Revocations remembered now (for tests and metrics). */
+  get remembered(): number {
+    return this.recent.length;
   }
 
   /** Remembers when a socket's token passed its check, so the index can replay what came after. */
@@ -186,7 +201,7 @@ export class RevocationEnforcer {
   private replay(socket: ServerSocket, claims: GatehouseClaims): void {
     const mark = this.admittedAt.get(socket);
     this.admittedAt.delete(socket);
-    if (mark !== undefined && mark < this.forgottenThrough) {
+    if (mark !== undefined && this.forgotSince(mark)) {
       // Too long between check and index to replay from memory: ask the store again.
       this.store.check(claims).then(
         (revoked) => {
@@ -204,7 +219,7 @@ export class RevocationEnforcer {
     this.seq += 1;
     const entry: Recent = { seq: this.seq, receivedAt: now, revocation, closed: 0 };
     this.recent.push(entry);
-    while (this.recent.length > 0 && this.recent[0].receivedAt < now - RECENT_MS) {
+    while (this.recent.length > MAX_REMEMBERED || (this.recent.length > 0 && this.recent[0].receivedAt < now - RECENT_MS)) {
       this.forgottenThrough = this.recent.shift()!.seq;
     }
     return entry;
@@ -214,8 +229,7 @@ export class RevocationEnforcer {
   private revokeSocket(socket: ServerSocket, revokedAt?: number): void {
     this.index.delete(socket);
     if (!isOpen(socket)) return;
-    deauthenticateNow(socket);
-    socket.disconnect(CloseCode.TokenRevoked, 'Token revoked');
+    closeAsRevoked(socket);
     this.observer?.socketRevoked(revokedAt === undefined ? undefined : this.clock.now() - revokedAt);
   }
 }

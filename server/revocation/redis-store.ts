@@ -4,7 +4,7 @@ import type { Logger } from '../log';
 import { createRedisConnection, knownClusterNodes, type RedisConnection, type RedisTarget } from '../redis/connection';
 import { subscribeChannel, type RedisSubscription } from '../redis/subscription';
 import {
-  entryDeadline, isRevocationTarget, StoreUnavailableError, subRevocationCovers, tokenIds, type Revocation,
+  entryDeadline, isRevocation, isRevocationTarget, StoreUnavailableError, subRevocationCovers, tokenIds, type Revocation,
   type RevocationKind, type RevocationPolicy, type RevocationStore, type RevocationTarget, type RevokeOptions,
 } from './store';
 
@@ -198,8 +198,7 @@ export class RedisRevocationStore implements RevocationStore {
     } catch {
       return;
     }
-    if (!isRevocationTarget(revocation) || typeof revocation.at !== 'number' || typeof revocation.until !== 'number'
-      || typeof revocation.origin !== 'string') {
+    if (!isRevocation(revocation)) {
       this.options.log?.warn('ignoring a malformed revocation announcement');
       return;
     }

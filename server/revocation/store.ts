@@ -119,5 +119,12 @@ export function isRevocationTarget(value: unknown): value is RevocationTarget {
     && typeof v.id === 'string' && v.id.length > 0 && v.id.length <= MAX_ID_LENGTH;
 }
 
+/** Validates a whole revocation from outside (announcements, the admin bus): a target, its moments and its origin. */
+export function isRevocation(value: unknown): value is Revocation {
+  if (!isRevocationTarget(value)) return false;
+  const v = value as Partial<Revocation>;
+  return typeof v.at === 'number' && typeof v.until === 'number' && typeof v.origin === 'string';
+}
+
 /** Longest jti, sid or sub a revocation accepts (tokens are at most 8 KiB anyway). */
 export const MAX_ID_LENGTH = 1024;

@@ -1,4 +1,5 @@
 import type { AGClientSocket } from 'socketcluster-client';
+import WebSocket from 'ws';
 import type { Gateway } from '../../server/gateway';
 import type { ServerSocket } from '../../server/sc/facade';
 import { waitFor } from './gateway';
@@ -132,4 +133,55 @@ export async function subscribeError(client: AGClientSocket, channelName: string
 /** Lets in-flight messages land, so a duplicate would be seen before the test counts. */
 export function settle(ms = 200): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** What a RawSocket call is answered with: SocketCluster's response packet. */
+export interface RawAnswer {
+  readonly data?: unknown;
+  readonly error?: { name: string; message?: string };
+}
+
+/** A bare WebSocket speaking SocketCluster's protocol, after its handshake. */
+export interface RawSocket {
+  /** The socket's id, as the server's `clients` map keys it. */
+  readonly id: string;
+  /** Sends an event with a cid and resolves the answer (fails after 2 s). */
+  call(event: string, data: unknown): Promise<RawAnswer>;
+  /** Sends an event without a cid (no answer). */
+  send(event: string, data: unknown): void;
+  close(): void;
+}
+
+/**
+ * Opens a bare WebSocket to a gateway and completes the handshake with `token`: for frames and names the stock client
+ * would refuse to send or could not itself hold (a channel named `__proto__`). Close it in the test's teardown.
+ */
+export async function rawSocket(gateway: Gateway, token: string | null): Promise<RawSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${gateway.address().port}${gateway.agServer.getPath()}`);
+  const pending = new Map<number, (answer: RawAnswer) => void>();
+  let cid = 0;
+  ws.on('message', (message) => {
+    const text = message.toString();
+    if (text === '#1') return void ws.send('#2');
+    const packet = JSON.parse(text) as RawAnswer & { rid?: number };
+    if (packet.rid !== undefined) pending.get(packet.rid)?.(packet);
+  });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  const call = (event: string, data: unknown) => new Promise<RawAnswer>((resolve, reject) => {
+    const id = ++cid;
+    const timer = setTimeout(() => reject(new Error(`${event} not answered within 2 s`)), 2000);
+    pending.set(id, (answer) => {
+      clearTimeout(timer);
+      pending.delete(id);
+      resolve(answer);
+    });
+    ws.send(JSON.stringify({ event, data, cid: id }));
+  });
+  const handshake = await call('#handshake', { authToken: token });
+  return {
+    id: (handshake.data as { id: string }).id,
+    call,
+    send: (event, data) => ws.send(JSON.stringify({ event, data })),
+    close: () => ws.terminate(),
+  };
 }

@@ -54,19 +54,23 @@ export class GatewayProcess {
     return this.output;
   }
 
-  /** A socketcluster-client connected to this node with a token; resolves once the handshake is done. */
-  async connect(token: string | null, opts: Partial<AGClientSocket.ClientOptions> = {}): Promise<{ client: AGClientSocket; status: ConnectStatus }> {
+  /**
+   * A socketcluster-client connected to this node with a token; resolves once the handshake is done, with the client's
+   * token storage (`auth.current`).
+   */
+  async connect(token: string | null, opts: Partial<AGClientSocket.ClientOptions> = {}) {
+    const auth = storedToken(token);
     const client = socketClusterClient.create({
       hostname: '127.0.0.1',
       port: this.port,
       autoReconnect: false,
       ackTimeout: 3000,
       connectTimeout: 5000,
-      authEngine: storedToken(token) as never,
+      authEngine: auth as never,
       ...opts,
     });
     const status = await nextEvent<ConnectStatus>(client, 'connect', 5000);
-    return { client, status };
+    return { client, status, auth };
   }
 
   async stop(): Promise<void> {

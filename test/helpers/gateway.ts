@@ -3,7 +3,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import * as socketClusterClient from 'socketcluster-client';
 import type { AGClientSocket } from 'socketcluster-client';
-import { loadConfig, type GatewayConfig } from '../../server/config';
+import { ConfigError, loadConfig, type GatewayConfig } from '../../server/config';
 import { Gateway } from '../../server/gateway';
 import { createLogger } from '../../server/log';
 
@@ -20,6 +20,17 @@ export const BASE_ENV: Record<string, string> = {
 
 export function testConfig(env: Record<string, string | undefined> = {}): GatewayConfig {
   return loadConfig({ env: { ...BASE_ENV, ...env } });
+}
+
+/** The problems `testConfig(env)` reports, each `VARIABLE: what is wrong`; empty when it accepts the settings. */
+export function configProblems(env: Record<string, string | undefined>): string[] {
+  try {
+    testConfig(env);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
 }
 
 /** Starts a real gateway on 127.0.0.1:0. Close it with `await gw.close()`. */

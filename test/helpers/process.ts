@@ -27,14 +27,15 @@ export class GatehouseProcess {
   private readonly child: ChildProcess;
   private readonly waiters = new Set<() => void>();
 
-  /** `entry` 'bin' runs `bin/gatehouse.js` instead, as `npx gatehouse` does. */
-  constructor(args: string[], env: Record<string, string>, entry: 'main' | 'bin' = 'main') {
+  /** `entry` 'bin' runs `bin/gatehouse.js` instead, as `npx gatehouse` does; `stdin`, when given, is its whole input. */
+  constructor(args: string[], env: Record<string, string>, entry: 'main' | 'bin' = 'main', stdin?: string) {
     const command = entry === 'bin' ? [join(ROOT, 'bin', 'gatehouse.js')] : ['--import', 'tsx', join(ROOT, 'server', 'main.ts')];
     this.child = spawn(process.execPath, [...command, ...args], {
       cwd: ROOT,
       env: cleanEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (stdin !== undefined) this.child.stdin!.end(stdin);
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => { this.stdout += d; this.wake(); });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; this.wake(); });
     this.exited = new Promise((resolve) => {
@@ -107,10 +108,10 @@ export class GatehouseProcess {
   }
 }
 
-/** Runs a short CLI command to its end: its exit code and output. */
-export async function runCli(args: string[], env: Record<string, string> = {}, opts: { ms?: number; entry?: 'main' | 'bin' } = {}) {
-  const { ms = 10_000, entry = 'main' } = opts;
-  const p = new GatehouseProcess(args, env, entry);
+/** Runs a short CLI command to its end (failing after `ms`): its exit code and output. */
+export async function runCli(args: string[], env: Record<string, string> = {}, opts: { ms?: number; entry?: 'main' | 'bin'; stdin?: string } = {}) {
+  const { ms = 10_000, entry = 'main', stdin } = opts;
+  const p = new GatehouseProcess(args, env, entry, stdin);
   try {
     const { code } = await p.exit(ms);
     return { code, stdout: p.stdout, stderr: p.stderr };

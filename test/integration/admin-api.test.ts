@@ -140,6 +140,19 @@ test('POST /admin/publish publishes as the server; a bad channel is a 400', asyn
   }
 });
 
+test('POST /admin/publish with data JSON cannot carry (nested too deeply) is a 400 and reaches nobody', async () => {
+  const c = await user('reader-deep');
+  const inbox = await subscribe(c, 'news:deep');
+  const depth = 20_000;
+  const raw = `{"channel":"news:deep","data":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+  const bad = await admin(port(gw), 'POST', '/admin/publish', undefined, ADMIN_KEY, raw);
+  assert.is(bad.status, 400);
+  assert.is(bad.body.error.name, ErrorName.BadRequest);
+  assert.is((await admin(port(gw), 'POST', '/admin/publish', { channel: 'news:deep', data: 'after' })).status, 200);
+  await inbox.waitFor(1);
+  assert.equal(inbox.messages, ['after']);
+});
+
 test('GET /admin/nodes lists this node with its connection count', async () => {
   await user('n1');
   const r = await admin(port(gw), 'GET', '/admin/nodes');

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
 import { CloseCode, ErrorName } from '../../shared';
-import { collect, publishError, publishMarker, publishOutcome, serverSocketOf, subscribeOutcome } from '../helpers/channels';
+import { collect, publishError, publishMarker, publishOutcome, rawSocket, serverSocketOf, subscribeOutcome } from '../helpers/channels';
 import { connectWithToken, mintHs256, nextEvent, sleep, startGateway, waitFor } from '../helpers/gateway';
 
 const RATE = 1;
@@ -91,6 +91,23 @@ test(`a socket may hold ${MAX_CHANNELS} channels; the next is refused with Subsc
   client.unsubscribe('c:1');
   await waitFor(() => !serverSocketOf(gw, client).isSubscribed('c:1'), 2000, 'the unsubscribe');
   assert.is(await subscribeOutcome(client, 'c:4'), 'subscribed');
+});
+
+test('unsubscribing from channels it never held (names of Object.prototype members) gains a socket no room', async () => {
+  const raw = await rawSocket(gw, mintHs256({ sub: 'sneaky', channels: ['*'] }));
+  try {
+    for (const name of ['constructor', 'toString', '__proto__', 'never-held']) {
+      for (let i = 0; i < 3; i++) raw.send('#unsubscribe', name);
+      assert.ok((await raw.call('#unsubscribe', name)).error, `unsubscribe ${name} is refused`);
+    }
+    const socket = gw.agServer.clients[raw.id];
+    assert.is(socket.channelSubscriptionsCount ?? 0, 0);
+    for (const ch of ['u:1', 'u:2', 'u:3']) assert.is((await raw.call('#subscribe', { channel: ch })).error, undefined, ch);
+    assert.is((await raw.call('#subscribe', { channel: 'u:4' })).error?.name, ErrorName.SubscribeForbidden);
+    assert.equal(socket.subscriptions().sort(), ['u:1', 'u:2', 'u:3']);
+  } finally {
+    raw.close();
+  }
 });
 
 test('a frame over GATEHOUSE_MAX_PAYLOAD closes the connection with 1009, and its publish reaches nobody', async () => {

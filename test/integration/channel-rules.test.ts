@@ -8,7 +8,7 @@ import { REVOKED_SUBSCRIPTION_MESSAGE } from '../../server/channels/auth-recheck
 import type { Gateway } from '../../server/gateway';
 import { ErrorName } from '../../shared';
 import {
-  collect, exchangeCollect, publishMarker, publishOutcome, serverSocketOf, subscribeOutcome,
+  collect, exchangeCollect, publishMarker, publishOutcome, rawSocket, serverSocketOf, subscribeOutcome,
 } from '../helpers/channels';
 import { connectWithToken, mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
 
@@ -149,6 +149,21 @@ for (const [what, name] of INVALID_NAMES) {
   });
 }
 
+test('names of Object.prototype members are refused: SocketCluster keys plain objects by channel name', async () => {
+  const raw = await rawSocket(gw, mintHs256(TOKENS.watcher));
+  try {
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      assert.is((await raw.call('#subscribe', { channel: name })).error?.name, ErrorName.SubscribeForbidden, name);
+      assert.is((await raw.call('#publish', { channel: name, data: 1 })).error?.name, ErrorName.PublishForbidden, name);
+    }
+    assert.equal(Object.keys(Object.prototype), [], 'Object.prototype is untouched');
+    assert.is((Object as unknown as Record<string, unknown>)[raw.id], undefined);
+    assert.is(({} as Record<string, unknown>)[raw.id], undefined);
+  } finally {
+    raw.close();
+  }
+});
+
 test('256 characters (even as emoji) is a valid name', async () => {
   for (const name of ['y'.repeat(256), '😀'.repeat(256)]) {
     assert.is(await subscribeOutcome(watcher, name), SUBSCRIBED);
@@ -254,6 +269,57 @@ test('an expired token: within 1 s of exp, with no packet from the client, its p
   assert.is(client.authState, 'unauthenticated');
   await assertNotDelivered(client, 'chat:expiry');
   assert.is(await publishOutcome(client, 'chat:expiry', 'too late'), ErrorName.PublishForbidden);
+});
+
+test('a deauthentication ends private channels before anything published after it is delivered', async () => {
+  const alice = await connect('alice');
+  await subscribeAll(alice, ['chat:window', 'public:window']);
+  const lost = collect(alice, 'chat:window');
+  const kept = collect(alice, 'public:window');
+  const socket = serverSocketOf(gw, alice);
+  // In one tick: nothing may run between the deauthentication and the publish, as when other work is queued.
+  void socket.deauthenticate();
+  void gw.agServer.exchange.transmitPublish('chat:window', 'published after the deauthentication');
+  // One socket's messages arrive in order: once this marker is in, the other publish would have arrived too.
+  await publishMarker(gw, 'public:window', kept);
+  assert.equal(lost, []);
+  assert.is(socket.isSubscribed('chat:window'), false);
+});
+
+test('a refused re-authentication that lets the client keep its token (nbf) still ends the old grants', async () => {
+  const alice = await connect('alice');
+  await subscribeAll(alice, ['chat:refused', 'public:refused']);
+  const socket = serverSocketOf(gw, alice);
+  const kicks = kickOuts(alice, 1);
+  const nowSec = Math.floor(Date.now() / 1000);
+  const status = await alice.authenticate(mintHs256({ sub: 'alice', nbf: nowSec + 60 }));
+  const { isAuthenticated, authError } = status as unknown as { isAuthenticated: boolean; authError?: Error };
+  assert.is(isAuthenticated, false);
+  assert.is(authError?.name, ErrorName.AuthTokenNotBefore);
+  assert.equal((await kicks).map((k) => k.channel), ['chat:refused']);
+  await assertNotDelivered(alice, 'chat:refused');
+  assert.ok(socket.isSubscribed('public:refused'));
+  assert.is(gw.authWatch.claimsOf(socket), undefined, 'the AuthWatch knows the socket is anonymous');
+  assert.is(gw.revocation.enforcer.index.claimsOf(socket), undefined, 'the revocation index dropped it');
+});
+
+test('an auth-change listener that throws is reported; the deauthentication still takes the channels away', async () => {
+  const own = await startGateway({ GATEHOUSE_CHANNELS_FILE: rulesPath });
+  const reported: unknown[] = [];
+  own.log.error = ((obj: unknown) => { reported.push(obj); }) as typeof own.log.error;
+  own.authWatch.subscribe(() => { throw new Error('listener bug'); });
+  try {
+    const { client } = await connectWithToken(own, mintHs256({ sub: 'alice' }));
+    clients.push(client);
+    await subscribeAll(client, ['chat:listener-bug']);
+    const kicks = kickOuts(client, 1);
+    await client.deauthenticate();
+    assert.equal((await kicks).map((k) => k.channel), ['chat:listener-bug']);
+    await waitFor(() => reported.length >= 1, 2000, 'the report');
+    assert.is(await publishOutcome(client, 'lobby', 'still served'), PUBLISHED);
+  } finally {
+    await own.close();
+  }
 });
 
 test('a client TRANSMIT is dropped and counted', async () => {

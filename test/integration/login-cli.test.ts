@@ -1,38 +1,14 @@
 // budget: 60s
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parsePasswordHash, verifyPassword } from '../../server/login/password-hash';
 import { SECRET, waitFor } from '../helpers/gateway';
 import { writeUsersFile } from '../helpers/login';
+import { GatehouseProcess, runCli } from '../helpers/process';
 
-const BIN = join(__dirname, '..', '..', 'bin', 'gatehouse.js');
-
-/** The environment without any GATEHOUSE_* setting of the machine running the tests. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GATEHOUSE_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-function hashPasswordCli(stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'hash-password'], { env: cleanEnv({}), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
-}
+/** `gatehouse hash-password` as the operator runs it, with `stdin` as its input. */
+const hashPasswordCli = (stdin: string) => runCli(['hash-password'], {}, { entry: 'bin', stdin, ms: 20_000 });
 
 test('hash-password prints a PHC scrypt hash of the first line that verifies', async () => {
   const { code, stdout } = await hashPasswordCli('correct horse battery staple\nsecond line ignored\n');
@@ -60,20 +36,12 @@ for (const [name, input] of [['empty input', ''], ['an empty line', '\n'], ['ove
 
 test('SIGHUP makes a running node re-read its users file; a bad file keeps the old users', async () => {
   const file = await writeUsersFile([{ username: 'ann', password: 'ann-pw', sub: 'user-ann' }]);
-  const child = spawn(process.execPath, [BIN, 'start'], {
-    env: cleanEnv({
-      GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_PORT: '0', GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_USERS_FILE: file,
-      GATEHOUSE_LOG_LEVEL: 'info', GATEHOUSE_SHUTDOWN_TIMEOUT: '2s',
-    }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => { stdout += d; });
-  child.stderr!.on('data', (d) => { stderr += d; });
+  const node = new GatehouseProcess(['start'], {
+    GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_PORT: '0', GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_USERS_FILE: file,
+    GATEHOUSE_LOG_LEVEL: 'info', GATEHOUSE_SHUTDOWN_TIMEOUT: '2s',
+  }, 'bin');
   try {
-    await waitFor(() => /listening on ws:\/\/127\.0\.0\.1:(\d+)/.test(stderr), 15_000, 'the node to listen');
-    const port = Number(/listening on ws:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
+    const port = await node.listeningPort(15_000);
     const login = async (username: string, password: string) => {
       const res = await fetch(`http://127.0.0.1:${port}/auth/login`, {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }),
@@ -86,31 +54,21 @@ test('SIGHUP makes a running node re-read its users file; a bad file keeps the o
     assert.is(await login('ben', 'ben-pw'), 401);
 
     await writeUsersFile([{ username: 'ben', password: 'ben-pw', sub: 'user-ben' }], file);
-    child.kill('SIGHUP');
+    node.signal('SIGHUP');
     await waitFor(async () => (await login('ben', 'ben-pw')) === 200, 5000, 'ben to be able to log in');
     assert.is(await login('ann', 'ann-pw'), 401);
 
     writeFileSync(file, '[{"username": "broken"}]');
-    child.kill('SIGHUP');
-    await waitFor(() => stdout.includes('users file reload failed'), 5000, 'the reload failure to be logged');
+    node.signal('SIGHUP');
+    await waitFor(() => node.stdout.includes('users file reload failed'), 5000, 'the reload failure to be logged');
     assert.is(await login('ben', 'ben-pw'), 200);
-    assert.not.ok(stdout.includes('ben-pw'), 'no password in the log');
-    assert.not.ok(/eyJ[\w-]+\.eyJ/.test(stdout), 'no token in the log');
+    assert.not.ok(node.stdout.includes('ben-pw'), 'no password in the log');
+    assert.not.ok(/eyJ[\w-]+\.eyJ/.test(node.stdout), 'no token in the log');
   } finally {
-    await stop(child);
+    node.signal('SIGTERM');
+    await node.exit(5000).catch(() => undefined);
+    await node.stop();
   }
 });
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 test.run();

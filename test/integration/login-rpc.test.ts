@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
-import { ErrorName } from '../../shared';
-import { connectClient, connectWithToken, jwksOf, makeKeyPair, nextEvent, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { CloseCode, ErrorName } from '../../shared';
+import { connectClient, connectWithToken, jwksOf, makeKeyPair, mintHs256, nextEvent, sleep, startGateway, waitFor } from '../helpers/gateway';
 import { invokeLogin, startLoginGateway, writeUsersFile } from '../helpers/login';
 
 const alice = {
@@ -74,6 +74,29 @@ test('the token a login gives is accepted at a later handshake; each login is a 
   assert.is((again.client.authToken as { sid?: string }).sid, first.answer?.sid);
   const second = await invokeLogin(again.client, { username: 'bob', password: 'bob-password' });
   assert.is.not(second.answer?.sid, first.answer?.sid);
+});
+
+test('a login on a socket authenticated as someone else moves it to the new identity in the revocation index', async () => {
+  const { client, status } = await connectWithToken(gw, mintHs256({ sub: 'someone-else', sid: 'old-session', jti: 'old-jti' }, { issuer: 'https://gatehouse.test' }));
+  clients.push(client);
+  assert.is(status.isAuthenticated, true);
+  const socket = gw.agServer.clients[client.id!];
+  const login = await invokeLogin(client, { username: 'bob', password: 'bob-password' });
+  assert.is(login.answer?.sub, 'user-bob');
+  await waitFor(() => gw.revocation.enforcer.index.claimsOf(socket)?.sub === 'user-bob', 2000, 'the index to follow the login');
+  const index = gw.revocation.enforcer.index;
+  assert.equal(index.find({ kind: 'sid', id: 'old-session' }), [], 'the old session no longer names it');
+  assert.equal(index.find({ kind: 'sub', id: 'someone-else' }), []);
+  assert.is(index.find({ kind: 'sid', id: login.answer!.sid })[0]?.[0], socket);
+  // Revoking what it was leaves it alone; revoking what it is now closes it.
+  await gw.revocation.revoke({ kind: 'sid', id: 'old-session' });
+  await gw.revocation.revoke({ kind: 'sub', id: 'someone-else' });
+  await sleep(50);
+  assert.is(client.state, client.OPEN);
+  assert.is(client.authState, 'authenticated');
+  const closed = nextEvent<{ code: number }>(client, 'close', 2000);
+  await gw.revocation.revoke({ kind: 'sid', id: login.answer!.sid });
+  assert.is((await closed).code, CloseCode.TokenRevoked);
 });
 
 test('unknown user and wrong password: LoginError with the same message; the socket stays anonymous', async () => {
@@ -156,6 +179,23 @@ test('failed logins from one client IP pass the per-IP limit across usernames', 
   assert.is((await invokeLogin(client, { username: 'u1', password: 'x' })).error?.name, ErrorName.Login);
   assert.is((await invokeLogin(client, { username: 'u2', password: 'x' })).error?.name, ErrorName.Login);
   assert.is((await invokeLogin(client, { username: 'bob', password: 'bob-password' })).error?.name, ErrorName.RateLimited);
+});
+
+test('attempts refused for their IP use up nothing of the username\'s budget (no lock-out from a blocked address)', async () => {
+  const g = await startLoginGateway({
+    GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3', GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '2',
+    GATEHOUSE_TRUST_PROXY: '127.0.0.1',
+  });
+  extraGateways.push(g);
+  const attacker = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.1' } } });
+  const owner = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.2' } } });
+  clients.push(attacker, owner);
+  await Promise.all([nextEvent(attacker, 'connect'), nextEvent(owner, 'connect')]);
+  for (const username of ['u1', 'u2']) assert.is((await invokeLogin(attacker, { username, password: 'x' })).error?.name, ErrorName.Login);
+  for (let i = 0; i < 5; i++) {
+    assert.is((await invokeLogin(attacker, { username: 'bob', password: `guess-${i}` })).error?.name, ErrorName.RateLimited);
+  }
+  assert.ok((await invokeLogin(owner, { username: 'bob', password: 'bob-password' })).answer, 'bob still logs in from elsewhere');
 });
 
 test('X-Forwarded-For on the WebSocket upgrade is ignored without GATEHOUSE_TRUST_PROXY', async () => {

@@ -3,82 +3,38 @@
 // start` as a child) sharing one private redis-server. Starting the child takes a few seconds (tsx).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import * as socketClusterClient from 'socketcluster-client';
 import type { AGClientSocket } from 'socketcluster-client';
 import { CloseCode, ErrorName, Procedure } from '../../shared';
 import type { Gateway } from '../../server/gateway';
-import {
-  mintHs256, nextEvent, SECRET, startGateway, storedToken, waitFor, type ConnectStatus,
-} from '../helpers/gateway';
-import { freePort, TestRedis } from '../helpers/redis-server';
-
-const ROOT = new URL('../..', `file://${__filename}`).pathname;
+import { connectWithToken, mintHs256, nextEvent, startGateway, waitFor } from '../helpers/gateway';
+import { GatewayProcess } from '../helpers/gateway-process';
+import { TestRedis } from '../helpers/redis-server';
 
 let redis: TestRedis;
 let gw: Gateway;
-let nodeB: ChildProcess;
-let portB: number;
+let nodeB: GatewayProcess;
 const clients: AGClientSocket[] = [];
-
-/** Starts `gatehouse start` in a child process on a free port, sharing the Redis; resolves once it is ready. */
-async function startSecondNode(): Promise<void> {
-  portB = await freePort();
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GATEHOUSE_')) env[k] = v;
-  Object.assign(env, {
-    GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_PORT: String(portB), GATEHOUSE_AUTH_KEY: SECRET,
-    GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_SHUTDOWN_TIMEOUT: '2s',
-  });
-  nodeB = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', 'start'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  nodeB.stderr!.on('data', (d) => { stderr += d; });
-  await waitFor(async () => {
-    if (nodeB.exitCode !== null) throw new Error(`node B exited with ${nodeB.exitCode}: ${stderr}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${portB}/readyz`);
-      await res.arrayBuffer();
-      return res.status === 200;
-    } catch {
-      return false;
-    }
-  }, 20_000, 'node B to be ready');
-}
-
-async function stopSecondNode(): Promise<void> {
-  if (!nodeB || nodeB.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => nodeB.once('exit', () => resolve()));
-  nodeB.kill('SIGTERM');
-  const timer = setTimeout(() => nodeB.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
 
 test.before(async () => {
   redis = await TestRedis.start();
   gw = await startGateway({ GATEHOUSE_REDIS_URL: redis.url });
-  await startSecondNode();
+  nodeB = await GatewayProcess.start({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_LOG_LEVEL: 'warn' }, 20_000);
 });
 test.after.each(() => {
   for (const c of clients.splice(0)) c.disconnect();
 });
 test.after(async () => {
-  await stopSecondNode();
+  await nodeB?.stop();
   await gw.close();
   await redis.close();
 });
 
 /** Connects to node A (this process) or node B (the child) with a token; resolves once connected. */
 async function connect(node: 'A' | 'B', token: string | null) {
-  const auth = storedToken(token);
-  const client = socketClusterClient.create({
-    hostname: '127.0.0.1', port: node === 'A' ? gw.address().port : portB,
-    autoReconnect: false, ackTimeout: 2000, connectTimeout: 3000, authEngine: auth as never,
-  });
-  clients.push(client);
-  const status = await nextEvent<ConnectStatus>(client, 'connect');
-  return { client, status, auth };
+  const r = node === 'A' ? await connectWithToken(gw, token) : await nodeB.connect(token);
+  clients.push(r.client);
+  return r;
 }
 
 let n = 0;

@@ -1,11 +1,13 @@
 // budget: 90s
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
-import { CloseCode, Procedure, ServerEvent, type GatehouseClaims } from '../../shared';
-import { connectWithToken, mintHs256, nextEvent, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { CloseCode, ErrorName, Procedure, ServerEvent, type GatehouseClaims } from '../../shared';
+import { subscribeOutcome } from '../helpers/channels';
+import { connectWithToken, mintHs256, nextEvent, SECRET, sleep, startGateway, waitFor } from '../helpers/gateway';
 
 const gateways: Gateway[] = [];
 const clients: AGClientSocket[] = [];
@@ -74,6 +76,23 @@ test('a token that came without a sid gets one at its first renewal', async () =
   assert.is(renewed[0].sub, 'bob');
 });
 
+test('a "__proto__" claim never becomes a renewed token\'s prototype: it grants nothing, before or after renewal', async () => {
+  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  // jsonwebtoken refuses to sign such a payload; other signers do not. Signed by hand, as they would.
+  const now = Math.floor(Date.now() / 1000);
+  const enc = (text: string) => Buffer.from(text).toString('base64url');
+  const input = `${enc('{"alg":"HS256","typ":"JWT"}')}.${enc(`{"sub":"mallory","iat":${now},"exp":${now + 60},"__proto__":{"channels":["*"]}}`)}`;
+  const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+  const { client, status } = await connect(gw, token);
+  assert.is(status.isAuthenticated, true);
+  assert.is(await subscribeOutcome(client, 'secret:before'), ErrorName.SubscribeForbidden);
+  const renewed = recordTokens(client);
+  await waitFor(() => renewed.length >= 1, 2500, 'a renewal');
+  assert.is(await subscribeOutcome(client, 'secret:after'), ErrorName.SubscribeForbidden);
+  const claims = gw.agServer.clients[client.id!].authToken as object;
+  assert.is(Object.getPrototypeOf(claims), Object.prototype);
+});
+
 test('renewal stops at the session maximum age; authExpiring arrives before exp; then the socket expires', async () => {
   const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '2s', GATEHOUSE_SESSION_MAX_AGE: '3s' });
   const { token } = gw.engine.issue({ sub: 'carol' });
@@ -115,13 +134,14 @@ test('with renewal off, expiry deauthenticates within 1 s of exp', async () => {
 test('a revoked session is closed instead of renewed', async () => {
   const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
   const { token } = gw.engine.issue({ sub: 'frank' });
-  const { client } = await connect(gw, token);
+  const { client, auth } = await connect(gw, token);
   const renewed = recordTokens(client);
   // Written to the store only, as if announced while this node missed it: renewal's own check must catch it.
   await gw.revocation.store.revoke({ kind: 'sid', id: decode(token).sid! });
   gw.revocation.enforcer.index.delete(gw.agServer.clients[client.id!]);
   const closed = await nextEvent<{ code: number }>(client, 'close', 3000);
   assert.is(closed.code, CloseCode.TokenRevoked);
+  assert.is(auth.current, null, 'the client dropped the revoked token before the close');
   assert.is(renewed.length, 0);
   assert.is(gw.renewal.counters.renewalsRefused, 1);
 });

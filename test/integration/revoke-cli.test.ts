@@ -1,14 +1,12 @@
 // `gatehouse revoke` run as the operator would (bin/gatehouse.js in a child process) against a private redis-server.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import type { AGClientSocket } from 'socketcluster-client';
 import { CloseCode, ErrorName } from '../../shared';
 import type { Gateway } from '../../server/gateway';
 import { connectWithToken, mintHs256, nextEvent, startGateway, waitFor } from '../helpers/gateway';
+import { runCli } from '../helpers/process';
 import { freePort, TestRedis } from '../helpers/redis-server';
-
-const ROOT = new URL('../..', `file://${__filename}`).pathname;
 
 let redis: TestRedis;
 let gw: Gateway;
@@ -26,30 +24,8 @@ test.after(async () => {
   await redis.close();
 });
 
-interface Outcome {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `gatehouse ARGS` with only the given GATEHOUSE_* settings; killed after 15 s. */
-function gatehouse(args: string[], settings: Record<string, string>): Promise<Outcome> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GATEHOUSE_')) env[k] = v;
-  Object.assign(env, settings);
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/gatehouse.js', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** `gatehouse ARGS` as the operator runs it (bin/gatehouse.js) with only the given settings. */
+const gatehouse = (args: string[], settings: Record<string, string>) => runCli(args, settings, { entry: 'bin', ms: 15_000 });
 
 test('revoke --sub closes the user\'s live socket and refuses the token afterwards', async () => {
   const claims = { sub: 'mallory', sid: 'cli-sid', jti: 'cli-jti' };

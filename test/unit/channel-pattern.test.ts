@@ -171,6 +171,12 @@ test('channel names: empty, control characters, broken UTF-16, length', () => {
   assert.ok(channelNameProblem('😀'.repeat(MAX_CHANNEL_NAME_LENGTH + 1)));
   assert.ok(channelNameProblem('x'.repeat(1_000_000)));
   assert.is(channelNameProblem('chat:* {sub} ~!@#$%^&()'), undefined);
+  // SocketCluster keeps channels as keys of plain objects: these would reach Object.prototype.
+  for (const reserved of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '__defineGetter__']) {
+    assert.ok(channelNameProblem(reserved), reserved);
+  }
+  assert.is(channelNameProblem('proto'), undefined);
+  assert.is(channelNameProblem('chat:__proto__'), undefined);
 });
 
 test('patterns: what is refused', () => {

@@ -3,12 +3,11 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../server/config';
 import { ChannelPolicy } from '../../server/channels/policy';
 import { PublishLimiter } from '../../server/channels/publish-limiter';
 import { NO_CHANNEL_RULES, parseChannelRules, type ChannelRules } from '../../server/channels/rules-file';
 import type { GatehouseClaims } from '../../shared';
-import { testConfig } from '../helpers/gateway';
+import { configProblems, testConfig } from '../helpers/gateway';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-channels-'));
 let fileNo = 0;
@@ -24,15 +23,6 @@ function rules(doc: unknown): ChannelRules {
   return parsed.rules;
 }
 
-function configProblems(env: Record<string, string>): string[] {
-  try {
-    testConfig(env);
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-}
 
 const claims = (c: Partial<GatehouseClaims>): GatehouseClaims => ({ sub: 'alice', exp: 0, ...c });
 

@@ -1,17 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, parseRedisSeed } from '../../server/config';
-import { testConfig } from '../helpers/gateway';
+import { parseRedisSeed } from '../../server/config';
+import { configProblems, testConfig } from '../helpers/gateway';
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    testConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
 
 test('GATEHOUSE_REDIS_CLUSTER takes comma-separated host:port seeds', () => {
   const config = testConfig({ GATEHOUSE_REDIS_CLUSTER: '127.0.0.1:7000, redis-1.internal:7001,[::1]:7002' });
@@ -30,7 +21,7 @@ test('without Redis settings there is neither', () => {
 });
 
 test('setting both GATEHOUSE_REDIS_CLUSTER and GATEHOUSE_REDIS_URL is a config error naming both', () => {
-  const found = problems({ GATEHOUSE_REDIS_CLUSTER: '127.0.0.1:7000', GATEHOUSE_REDIS_URL: 'redis://127.0.0.1:6379' });
+  const found = configProblems({ GATEHOUSE_REDIS_CLUSTER: '127.0.0.1:7000', GATEHOUSE_REDIS_URL: 'redis://127.0.0.1:6379' });
   assert.is(found.length, 1);
   assert.match(found[0], /^GATEHOUSE_REDIS_CLUSTER: .*GATEHOUSE_REDIS_URL/);
 });
@@ -38,7 +29,7 @@ test('setting both GATEHOUSE_REDIS_CLUSTER and GATEHOUSE_REDIS_URL is a config e
 for (const bad of ['127.0.0.1', 'host:0', 'host:65536', 'host:port', ':7000', 'a b:7000', 'redis://h:7000']) {
   test(`refuses the seed ${JSON.stringify(bad)}`, () => {
     assert.is(parseRedisSeed(bad), undefined);
-    const found = problems({ GATEHOUSE_REDIS_CLUSTER: `127.0.0.1:7000,${bad}` });
+    const found = configProblems({ GATEHOUSE_REDIS_CLUSTER: `127.0.0.1:7000,${bad}` });
     assert.is(found.length, 1, found.join('; '));
     assert.match(found[0], /^GATEHOUSE_REDIS_CLUSTER: /);
   });
@@ -54,7 +45,7 @@ test('every node gets a random id unless GATEHOUSE_NODE_ID names it', () => {
 
 for (const bad of ['-leading-dash', 'has space', 'x'.repeat(65), 'slash/inside', 'ünïcode']) {
   test(`refuses GATEHOUSE_NODE_ID ${JSON.stringify(bad.slice(0, 20))}`, () => {
-    const found = problems({ GATEHOUSE_NODE_ID: bad });
+    const found = configProblems({ GATEHOUSE_NODE_ID: bad });
     assert.is(found.length, 1);
     assert.match(found[0], /^GATEHOUSE_NODE_ID: /);
   });

@@ -1,19 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
-import { ConfigError } from '../../server/config';
-import { testConfig } from '../helpers/gateway';
+import { configProblems, testConfig } from '../helpers/gateway';
 import { writeUsersFile } from '../helpers/login';
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    testConfig(env);
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-}
 
 test('login defaults: 5 failures per username, 20 per IP, 15 minutes, no trusted proxy, 3 s backend timeout', () => {
   const c = testConfig();
@@ -36,23 +26,23 @@ test('a valid users file is read at start-up', async () => {
 test('an invalid users file is a config error naming the bad entry', async () => {
   const file = await writeUsersFile([{ username: 'a', password: 'pw', sub: 'user-a' }]);
   writeFileSync(file, JSON.stringify([{ username: 'eve', passwordHash: 'password123', sub: 'user-eve' }]));
-  const problems = problemsOf({ GATEHOUSE_USERS_FILE: file });
+  const problems = configProblems({ GATEHOUSE_USERS_FILE: file });
   assert.is(problems.length, 1);
   assert.match(problems[0], /^GATEHOUSE_USERS_FILE: .*entry 0 \("eve"\): passwordHash/);
   assert.not.match(problems[0], /password123/);
 });
 
 test('a missing users file is a config error', () => {
-  assert.match(problemsOf({ GATEHOUSE_USERS_FILE: '/nonexistent/users.json' }).join('\n'), /GATEHOUSE_USERS_FILE: .*ENOENT/);
+  assert.match(configProblems({ GATEHOUSE_USERS_FILE: '/nonexistent/users.json' }).join('\n'), /GATEHOUSE_USERS_FILE: .*ENOENT/);
 });
 
 test('the users file and the login URL together are a config error', async () => {
   const file = await writeUsersFile([]);
-  assert.match(problemsOf({ GATEHOUSE_USERS_FILE: file, GATEHOUSE_LOGIN_URL: 'http://127.0.0.1:9/login' }).join('\n'), /GATEHOUSE_LOGIN_URL: set either/);
+  assert.match(configProblems({ GATEHOUSE_USERS_FILE: file, GATEHOUSE_LOGIN_URL: 'http://127.0.0.1:9/login' }).join('\n'), /GATEHOUSE_LOGIN_URL: set either/);
 });
 
 test('every bad login setting is listed at once', () => {
-  const problems = problemsOf({
+  const problems = configProblems({
     GATEHOUSE_LOGIN_URL: 'ftp://user:pw@host/login',
     GATEHOUSE_LOGIN_MAX_FAILURES: '0',
     GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: 'many',

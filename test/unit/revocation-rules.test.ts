@@ -4,7 +4,7 @@ import { AuthTokenRevokedError, AuthUnavailableError, BadRequestError, type Gate
 import { createLogger } from '../../server/log';
 import { parseLogoutRequest } from '../../server/procedures/logout';
 import { revocationAdmission } from '../../server/revocation/admission';
-import { RevocationEnforcer } from '../../server/revocation/enforcer';
+import { MAX_REMEMBERED, RevocationEnforcer } from '../../server/revocation/enforcer';
 import { MemoryRevocationStore } from '../../server/revocation/memory-store';
 import { entryDeadline, StoreUnavailableError, type RevocationStore } from '../../server/revocation/store';
 
@@ -63,6 +63,25 @@ test('a revocation that lands while the admission check is in flight still refus
     assert.unreachable('the token should be refused');
   } catch (err) {
     assert.instance(err, AuthTokenRevokedError);
+  }
+  await memory.close();
+});
+
+test('a flood of revocations is remembered up to a bound; a check it overtook fails closed, never admits', async () => {
+  const memory = new MemoryRevocationStore({ policy, origin: 'a', clock });
+  const store = heldStore(memory);
+  const enforcer = new RevocationEnforcer(store, clock, createLogger('silent'));
+  const checking = revocationAdmission(store, enforcer)(claims, undefined);
+  // All within one instant (the clock is frozen), so only the bound can make room.
+  enforcer.apply({ kind: 'sid', id: 's', at, until: at + 1000, origin: 'b' });
+  for (let i = 0; i < MAX_REMEMBERED + 10; i++) enforcer.apply({ kind: 'jti', id: `flood-${i}`, at, until: at + 1000, origin: 'b' });
+  assert.is(enforcer.remembered, MAX_REMEMBERED);
+  store.release();
+  try {
+    await checking;
+    assert.unreachable('the token should be refused');
+  } catch (err) {
+    assert.ok(err instanceof AuthUnavailableError || err instanceof AuthTokenRevokedError, String(err));
   }
   await memory.close();
 });

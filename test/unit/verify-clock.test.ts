@@ -134,4 +134,30 @@ test('inputs that are not tokens are invalid before any parsing', () => {
   }
 });
 
+test('malformed tokens: headers that are not JSON objects, payloads that are not claims, missing segments', () => {
+  const enc = (text: string) => Buffer.from(text).toString('base64url');
+  const signed = (header: string, payload: string) => {
+    const input = `${enc(header)}.${enc(payload)}`;
+    return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+  };
+  const claims = JSON.stringify(base);
+  for (const token of [
+    signed('[1]', claims), signed('5', claims), signed('null', claims), signed('{"alg":"HS256"', claims),
+    signed('{"alg":"HS256"}', '"a string"'), signed('{"alg":"HS256"}', 'null'), signed('{"alg":"HS256"}', '[1,2]'),
+    `${enc('{"alg":"HS256"}')}.${enc(claims)}`, enc('{"alg":"HS256"}'), `.${enc(claims)}.x`, '...',
+  ]) {
+    assert.is(outcome(token), ErrorName.AuthTokenInvalid, token.slice(0, 60));
+  }
+  assert.is(outcome(signed('{"alg":"HS256","kid":7}', claims)), ErrorName.AuthTokenInvalid, 'a kid that is not a string');
+});
+
+test('a "__proto__" claim is dropped: the claims keep Object.prototype and gain nothing from it', () => {
+  const token = sign(JSON.parse(`{"sub":"u1","iat":${NOW - 10},"exp":${NOW + 60},"role":"user","__proto__":{"channels":["*"],"role":"admin"}}`));
+  const claims = verifyToken(token, keys, policy, NOW_MS);
+  assert.equal(Object.keys(claims), ['sub', 'iat', 'exp', 'role']);
+  assert.is(Object.getPrototypeOf(claims), Object.prototype);
+  assert.is(claims.channels, undefined);
+  assert.is(claims.role, 'user');
+});
+
 test.run();

@@ -1,0 +1,75 @@
+/**
+ * Tells the gateway of a socket's loss of authentication synchronously, at the moment it happens.
+ *
+ * SocketCluster v20 announces a deauthentication only through the server's `deauthentication` listener stream, which
+ * its consumers read some microtasks later; until then the socket keeps every channel subscription (notes §3), so a
+ * publish running in that gap still reaches it. Worse, when a re-authentication is refused with an error that is not
+ * a bad token (nbf in the future, AuthUnavailableError) or by the AUTHENTICATE middleware, `_processAuthentication`
+ * drops the socket to unauthenticated without any event at all (serversocket.js), so nothing would ever take its old
+ * channels away. This wraps `deauthenticateSelf` (which `deauthenticate()` also calls) to run the hook registered for
+ * the socket's server right after the state change, and `_processAuthentication` to deauthenticate a socket it left
+ * unauthenticated that way. Installed once, idempotently.
+ */
+
+const INSTALLED = Symbol.for('gatehouse.deauthenticationHook');
+
+interface HookedSocket {
+  readonly server: object;
+  readonly authState: string;
+  readonly AUTHENTICATED: string;
+  deauthenticateSelf(): void;
+}
+
+interface ServerSocketPrototype {
+  deauthenticateSelf?: (this: HookedSocket) => void;
+  _processAuthentication?: (this: HookedSocket, authInfo: unknown) => Promise<void>;
+  [INSTALLED]?: boolean;
+}
+
+const hooks = new WeakMap<object, (socket: HookedSocket) => void>();
+
+/**
+ * Registers the hook for one AGServer's sockets: it runs inside `deauthenticateSelf`, right after the state change
+ * (also for a socket that had no authentication to lose). Returns what unregisters it.
+ */
+export function onDeauthentication<S>(server: object, hook: (socket: S) => void): () => void {
+  const registered = hook as unknown as (socket: HookedSocket) => void;
+  hooks.set(server, registered);
+  return () => {
+    if (hooks.get(server) === registered) hooks.delete(server);
+  };
+}
+
+export function installDeauthenticationHook(AGServerSocket: { prototype: unknown }): void {
+  const proto = AGServerSocket.prototype as ServerSocketPrototype;
+  if (proto[INSTALLED]) return;
+  const deauthenticateSelf = proto.deauthenticateSelf;
+  const processAuthentication = proto._processAuthentication;
+  if (typeof deauthenticateSelf !== 'function' || typeof processAuthentication !== 'function') {
+    // A SocketCluster upgrade moved the seam: fail loudly at start-up rather than leave channels open.
+    throw new Error('socketcluster-server no longer has AGServerSocket#deauthenticateSelf/_processAuthentication; review server/sc/deauthentication-hook.ts');
+  }
+
+  proto.deauthenticateSelf = function hookedDeauthenticateSelf(this: HookedSocket) {
+    deauthenticateSelf.call(this);
+    hooks.get(this.server)?.(this);
+  };
+
+  proto._processAuthentication = function hookedProcessAuthentication(this: HookedSocket, authInfo: unknown) {
+    const wasAuthenticated = this.authState === this.AUTHENTICATED;
+    let told = false;
+    const tell = () => {
+      if (told || !wasAuthenticated || this.authState === this.AUTHENTICATED) return;
+      told = true;
+      this.deauthenticateSelf();
+    };
+    // A refused token drops the state before this call returns; a blocked AUTHENTICATE action drops it later.
+    const processed = processAuthentication.call(this, authInfo);
+    tell();
+    return processed.catch((err: unknown) => {
+      tell();
+      throw err;
+    });
+  };
+  proto[INSTALLED] = true;
+}
