@@ -1,4 +1,5 @@
 import { AuthError } from '../../shared';
+import { patchSocketMethods } from '../sc/patch';
 
 /**
  * Lets our named authentication errors reach the client unchanged.
@@ -11,24 +12,10 @@ import { AuthError } from '../../shared';
  * both go through `_validateAuthToken`. Installed once, idempotently.
  */
 
-const INSTALLED = Symbol.for('gatehouse.tokenErrorBridge');
-
-interface ServerSocketPrototype {
-  _processTokenError?: (err: unknown) => unknown;
-  [INSTALLED]?: boolean;
-}
-
 export function installTokenErrorBridge(AGServerSocket: { prototype: unknown }): void {
-  const proto = AGServerSocket.prototype as ServerSocketPrototype;
-  if (proto[INSTALLED]) return;
-  const original = proto._processTokenError;
-  if (typeof original !== 'function') {
-    // A SocketCluster upgrade moved the seam: fail loudly at start-up rather than mislabel auth errors.
-    throw new Error('socketcluster-server no longer has AGServerSocket#_processTokenError; review server/auth/token-errors.ts');
-  }
-  proto._processTokenError = function processTokenError(this: unknown, err: unknown) {
-    if (err instanceof AuthError) return err;
-    return original.call(this, err);
-  };
-  proto[INSTALLED] = true;
+  patchSocketMethods(AGServerSocket, { name: 'tokenErrorBridge', file: 'server/auth/token-errors.ts' }, ['_processTokenError'], (original) => ({
+    _processTokenError(err: unknown) {
+      return err instanceof AuthError ? err : original._processTokenError.call(this, err);
+    },
+  }));
 }

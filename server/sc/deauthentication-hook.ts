@@ -11,19 +11,13 @@
  * unauthenticated that way. Installed once, idempotently.
  */
 
-const INSTALLED = Symbol.for('gatehouse.deauthenticationHook');
+import { patchSocketMethods } from './patch';
 
 interface HookedSocket {
   readonly server: object;
   readonly authState: string;
   readonly AUTHENTICATED: string;
   deauthenticateSelf(): void;
-}
-
-interface ServerSocketPrototype {
-  deauthenticateSelf?: (this: HookedSocket) => void;
-  _processAuthentication?: (this: HookedSocket, authInfo: unknown) => Promise<void>;
-  [INSTALLED]?: boolean;
 }
 
 const hooks = new WeakMap<object, (socket: HookedSocket) => void>();
@@ -41,35 +35,27 @@ export function onDeauthentication<S>(server: object, hook: (socket: S) => void)
 }
 
 export function installDeauthenticationHook(AGServerSocket: { prototype: unknown }): void {
-  const proto = AGServerSocket.prototype as ServerSocketPrototype;
-  if (proto[INSTALLED]) return;
-  const deauthenticateSelf = proto.deauthenticateSelf;
-  const processAuthentication = proto._processAuthentication;
-  if (typeof deauthenticateSelf !== 'function' || typeof processAuthentication !== 'function') {
-    // A SocketCluster upgrade moved the seam: fail loudly at start-up rather than leave channels open.
-    throw new Error('socketcluster-server no longer has AGServerSocket#deauthenticateSelf/_processAuthentication; review server/sc/deauthentication-hook.ts');
-  }
-
-  proto.deauthenticateSelf = function hookedDeauthenticateSelf(this: HookedSocket) {
-    deauthenticateSelf.call(this);
-    hooks.get(this.server)?.(this);
-  };
-
-  proto._processAuthentication = function hookedProcessAuthentication(this: HookedSocket, authInfo: unknown) {
-    const wasAuthenticated = this.authState === this.AUTHENTICATED;
-    let told = false;
-    const tell = () => {
-      if (told || !wasAuthenticated || this.authState === this.AUTHENTICATED) return;
-      told = true;
-      this.deauthenticateSelf();
-    };
-    // A refused token drops the state before this call returns; a blocked AUTHENTICATE action drops it later.
-    const processed = processAuthentication.call(this, authInfo);
-    tell();
-    return processed.catch((err: unknown) => {
+  const seam = { name: 'deauthenticationHook', file: 'server/sc/deauthentication-hook.ts' };
+  patchSocketMethods(AGServerSocket, seam, ['deauthenticateSelf', '_processAuthentication'], (original) => ({
+    deauthenticateSelf(this: HookedSocket) {
+      original.deauthenticateSelf.call(this);
+      hooks.get(this.server)?.(this);
+    },
+    _processAuthentication(this: HookedSocket, authInfo: unknown) {
+      const wasAuthenticated = this.authState === this.AUTHENTICATED;
+      let told = false;
+      const tell = () => {
+        if (told || !wasAuthenticated || this.authState === this.AUTHENTICATED) return;
+        told = true;
+        this.deauthenticateSelf();
+      };
+      // A refused token drops the state before this call returns; a blocked AUTHENTICATE action drops it later.
+      const processed: Promise<void> = original._processAuthentication.call(this, authInfo);
       tell();
-      throw err;
-    });
-  };
-  proto[INSTALLED] = true;
+      return processed.catch((err: unknown) => {
+        tell();
+        throw err;
+      });
+    },
+  }));
 }

@@ -1,4 +1,5 @@
 import { BadRequestError } from '../../shared';
+import { patchSocketMethods } from './patch';
 
 /**
  * Refuses a second `#handshake` on a socket that has already completed one.
@@ -14,15 +15,8 @@ import { BadRequestError } from '../../shared';
 /** SocketCluster's "handshake rejected" close code (sc-errors socketProtocolErrorStatuses). */
 const HANDSHAKE_REJECTED = 4008;
 
-const INSTALLED = Symbol.for('gatehouse.repeatHandshakeGuard');
-
 interface HandshakeRequest {
   error(err: Error): void;
-}
-
-interface ServerSocketPrototype {
-  _processHandshakeRequest?: (this: GuardedSocket, request: HandshakeRequest) => Promise<void>;
-  [INSTALLED]?: boolean;
 }
 
 interface GuardedSocket {
@@ -32,16 +26,11 @@ interface GuardedSocket {
 }
 
 export function installRepeatHandshakeGuard(AGServerSocket: { prototype: unknown }): void {
-  const proto = AGServerSocket.prototype as ServerSocketPrototype;
-  if (proto[INSTALLED]) return;
-  const original = proto._processHandshakeRequest;
-  if (typeof original !== 'function') {
-    throw new Error('socketcluster-server no longer has AGServerSocket#_processHandshakeRequest; review server/sc/repeat-handshake-guard.ts');
-  }
-  proto._processHandshakeRequest = async function processHandshakeRequest(this: GuardedSocket, request: HandshakeRequest) {
-    if (this.state === this.CONNECTING) return original.call(this, request);
-    request.error(new BadRequestError('the handshake is already complete'));
-    this.disconnect(HANDSHAKE_REJECTED, 'Repeated handshake');
-  };
-  proto[INSTALLED] = true;
+  patchSocketMethods(AGServerSocket, { name: 'repeatHandshakeGuard', file: 'server/sc/repeat-handshake-guard.ts' }, ['_processHandshakeRequest'], (original) => ({
+    async _processHandshakeRequest(this: GuardedSocket, request: HandshakeRequest) {
+      if (this.state === this.CONNECTING) return original._processHandshakeRequest.call(this, request);
+      request.error(new BadRequestError('the handshake is already complete'));
+      this.disconnect(HANDSHAKE_REJECTED, 'Repeated handshake');
+    },
+  }));
 }

@@ -9,30 +9,19 @@
  * Installed once, idempotently.
  */
 
-const INSTALLED = Symbol.for('gatehouse.unsubscribeGuard');
+import { patchSocketMethods } from './patch';
 
 interface GuardedSocket {
   readonly channelSubscriptions: object;
 }
 
-interface ServerSocketPrototype {
-  _unsubscribe?: (this: GuardedSocket, channel: unknown) => Promise<void>;
-  [INSTALLED]?: boolean;
-}
-
 export function installUnsubscribeGuard(AGServerSocket: { prototype: unknown }): void {
-  const proto = AGServerSocket.prototype as ServerSocketPrototype;
-  if (proto[INSTALLED]) return;
-  const original = proto._unsubscribe;
-  if (typeof original !== 'function') {
-    // A SocketCluster upgrade moved the seam: fail loudly at start-up rather than let the channel count drift.
-    throw new Error('socketcluster-server no longer has AGServerSocket#_unsubscribe; review server/sc/unsubscribe-guard.ts');
-  }
-  proto._unsubscribe = function guardedUnsubscribe(this: GuardedSocket, channel: unknown) {
-    if (typeof channel !== 'string' || !Object.prototype.hasOwnProperty.call(this.channelSubscriptions, channel)) {
-      return Promise.reject(new Error('the socket is not subscribed to this channel'));
-    }
-    return original.call(this, channel);
-  };
-  proto[INSTALLED] = true;
+  patchSocketMethods(AGServerSocket, { name: 'unsubscribeGuard', file: 'server/sc/unsubscribe-guard.ts' }, ['_unsubscribe'], (original) => ({
+    _unsubscribe(this: GuardedSocket, channel: unknown) {
+      if (typeof channel !== 'string' || !Object.prototype.hasOwnProperty.call(this.channelSubscriptions, channel)) {
+        return Promise.reject(new Error('the socket is not subscribed to this channel'));
+      }
+      return original._unsubscribe.call(this, channel);
+    },
+  }));
 }
