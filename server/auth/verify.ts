@@ -3,6 +3,7 @@ import {
   AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, MAX_SUB_LENGTH, MAX_TOKEN_BYTES,
   type AuthError, type GatehouseClaims,
 } from '../../shared';
+import { compactFormProblem, headerOf } from './compact-form';
 import type { KeyRing } from './keyring';
 
 /** What a token must satisfy besides its signature. Durations in milliseconds. */
@@ -25,6 +26,8 @@ export function verifyToken(signed: unknown, keys: KeyRing, policy: VerifyPolicy
   // Only the header is read here, to choose the key; jwt.verify parses and checks the whole token itself.
   const header = headerOf(signed);
   if (header === undefined) throw new AuthTokenInvalidError('token is malformed');
+  const formProblem = compactFormProblem(signed, header);
+  if (formProblem !== undefined) throw new AuthTokenInvalidError(formProblem);
   const choice = keys.select(header.kid);
   if (typeof choice === 'string') throw new AuthTokenInvalidError(choice);
 
@@ -53,14 +56,15 @@ export function verifyToken(signed: unknown, keys: KeyRing, policy: VerifyPolicy
     throw new AuthTokenInvalidError(`sub must be a string of 1 to ${MAX_SUB_LENGTH} characters`);
   }
   if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new AuthTokenInvalidError('exp is required');
+  const dateProblem = numericDateProblem('exp', exp) ?? numericDateProblem('nbf', nbf) ?? numericDateProblem('iat', iat);
+  if (dateProblem !== undefined) throw new AuthTokenInvalidError(dateProblem);
   if (nbf !== undefined) {
-    if (typeof nbf !== 'number' || !Number.isFinite(nbf)) throw new AuthTokenInvalidError('nbf must be a number');
+    // A token whose nbf is after its exp is never valid: refused as invalid, so the client drops it instead of
+    // keeping it (AuthTokenNotBeforeError keeps the token) and retrying it forever.
+    if (nbf > exp) throw new AuthTokenInvalidError('nbf is after exp');
     if (nbf > nowSec + toleranceSec) throw new AuthTokenNotBeforeError('jwt not active', nbf * 1000);
   }
-  if (iat !== undefined) {
-    if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new AuthTokenInvalidError('iat must be a number');
-    if (iat > nowSec + toleranceSec) throw new AuthTokenInvalidError('iat is in the future');
-  }
+  if (iat !== undefined && iat > nowSec + toleranceSec) throw new AuthTokenInvalidError('iat is in the future');
   const lifetimeSec = exp - (iat ?? nowSec);
   if (lifetimeSec * 1000 > policy.maxTokenLifetimeMs) {
     throw new AuthTokenInvalidError(`token lifetime exceeds the maximum of ${policy.maxTokenLifetimeMs / 1000}s`);
@@ -69,18 +73,15 @@ export function verifyToken(signed: unknown, keys: KeyRing, policy: VerifyPolicy
 }
 
 /**
- * The JOSE header of a compact token, read the way jsonwebtoken (jws) reads it: base64 of the first segment, decoded
- * as latin1, then JSON. Undefined when that is not a JSON object. Cheaper than jwt.decode, which parses the payload too.
+ * Why a NumericDate claim is refused, or undefined when it is absent or a whole number of seconds from 0 up. A
+ * fraction reached the Redis revocation store as a non-integer TTL, which Redis refuses (the token could not be
+ * logged out); a negative or unsafe integer is no date any issuer means.
  */
-function headerOf(signed: string): { kid?: unknown } | undefined {
-  const dot = signed.indexOf('.');
-  if (dot <= 0) return undefined;
-  try {
-    const header: unknown = JSON.parse(Buffer.from(signed.slice(0, dot), 'base64').toString('latin1'));
-    return typeof header === 'object' && header !== null && !Array.isArray(header) ? header : undefined;
-  } catch {
-    return undefined;
-  }
+function numericDateProblem(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+    ? undefined
+    : `${name} must be a whole number of seconds`;
 }
 
 /** jsonwebtoken's errors, by name, as the shared catalogue's; anything unexpected is an invalid token. */

@@ -114,7 +114,7 @@ export class RedisRevocationStore implements RevocationStore {
     const revocation: Revocation = { kind: target.kind, id: target.id, at, until, origin: this.options.origin };
     const message = JSON.stringify(revocation);
     await this.call(this.revokeCommand(
-      revocationKey(target.kind, target.id), String(at), String(Math.max(1, until - at)), REVOCATION_CHANNEL, message,
+      revocationKey(target.kind, target.id), String(at), String(Math.max(1, Math.ceil(until - at))), REVOCATION_CHANNEL, message,
     ));
     return revocation;
   }
