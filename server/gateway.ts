@@ -10,9 +10,10 @@ import { AuthWatch } from './auth/auth-watch';
 import { KeyRing } from './auth/keyring';
 import { installTokenErrorBridge } from './auth/token-errors';
 import { systemClock, type Clock } from './clock';
-import { installChannelRules, type ChannelGuard } from './channels';
+import { installChannelRules, type ChannelGuard } from './channels/install';
 import { ClusterBroker, installClusterBus, type ChannelBridge } from './cluster';
 import { normalizeOrigin, type GatewayConfig } from './config';
+import type { Disposer, GatewayHost } from './host';
 import { healthRoutes, type Route } from './http/health';
 import { createRequestHandler } from './http/router';
 import type { Logger } from './log';
@@ -35,14 +36,12 @@ export interface GatewayDeps {
   readonly clock?: Clock;
 }
 
-/** Something started with the gateway and stopped, in reverse order, when it closes. */
-type Disposer = () => void | Promise<void>;
-
 /**
  * Gateway is the composition root of one node: the HTTP server, AGServer with our auth engine and inbound
- * middleware, and every part later issues plug in. `close()` drains and releases everything it started.
+ * middleware, and every feature, each plugged in through the narrow GatewayHost this class implements (features never
+ * import this module). `close()` drains and releases everything it started.
  */
-export class Gateway {
+export class Gateway implements GatewayHost {
   readonly http: HttpServer;
   readonly agServer: AGServer;
   readonly keys: KeyRing;
@@ -103,11 +102,18 @@ export class Gateway {
     this.disposers.push(() => this.authWatch.close());
     this.channels = installChannelRules(this);
     this.watchServer();
-    this.revocation = installRevocation(this);
-    this.renewal = installRenewal(this, (claims) => this.revocation.store.check(claims));
-    const login = installLogin(this);
-    this.clusterBus = installClusterBus(this);
-    this.operations = installOperations(this, login);
+    this.revocation = installRevocation(this, this.engine);
+    const canSign = () => this.keys.signer !== undefined;
+    this.renewal = installRenewal(this, { canSign: canSign(), isRevoked: (claims) => this.revocation.store.check(claims) });
+    const login = installLogin(this, { engine: this.engine, canSign });
+    this.clusterBus = installClusterBus(this, this.broker);
+    this.operations = installOperations(this, {
+      revocation: this.revocation,
+      denials: this.channels.denials,
+      renewal: this.renewal.counters,
+      bridge: this.clusterBus,
+      login,
+    });
   }
 
   /** Adds an HTTP route, tried before the 404. */

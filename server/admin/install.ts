@@ -1,14 +1,19 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloseCode } from '../../shared';
+import type { DenialCounter } from '../channels/denials';
+import type { ChannelBridge } from '../cluster/channel-bridge';
 import { createRedisPubSub } from '../cluster/redis-pubsub';
-import type { Gateway } from '../gateway';
+import type { GatewayConfig } from '../config';
+import type { GatewayHost } from '../host';
 import type { Route } from '../http/health';
 import { createRequestHandler } from '../http/router';
 import { createRedisConnection, redisTarget, type RedisConnection } from '../redis/connection';
 import type { LoginService } from '../login/login-service';
 import { GatewayMetrics, handshakeOutcome } from '../observability/metrics';
 import { metricsRoute } from '../observability/metrics-route';
+import type { RenewalCounters } from '../renewal/renewal-manager';
+import type { RevocationService } from '../revocation/install';
 import { claimsOf, closeServerListener, serverListener } from '../sc/facade';
 import { makeAdminAuthenticator } from './admin-auth';
 import { AdminUnavailableError, adminRoutes, type AdminActions } from './admin-routes';
@@ -26,28 +31,42 @@ export interface Operations {
   adminAddress(): AddressInfo | undefined;
 }
 
+export type OperationsSettings = Pick<GatewayConfig, 'adminKey' | 'adminPort' | 'host' | 'redisUrl' | 'redisCluster' | 'redisTimeoutMs'>;
+
+/** The features operations report on and act through. */
+export interface OperationsDeps {
+  readonly revocation: RevocationService;
+  readonly denials: DenialCounter;
+  readonly renewal: RenewalCounters;
+  /** Undefined without Redis. */
+  readonly bridge?: ChannelBridge;
+  /** Undefined when login is not configured. */
+  readonly login?: LoginService;
+}
+
 /**
- * Wires metrics and the admin API into a gateway. /metrics is always served; /admin/* only with GATEHOUSE_ADMIN_KEY.
- * With GATEHOUSE_ADMIN_PORT both move to a second listener, started with the gateway and closed with it.
+ * Wires metrics and the admin API into a node. /metrics is always served; /admin/* only with GATEHOUSE_ADMIN_KEY.
+ * With GATEHOUSE_ADMIN_PORT both move to a second listener, started with the node and closed with it.
  */
-export function installOperations(gateway: Gateway, login: LoginService | undefined): Operations {
-  const { config, log, clock, agServer } = gateway;
+export function installOperations(host: GatewayHost<OperationsSettings>, deps: OperationsDeps): Operations {
+  const { config, log, clock, agServer } = host;
+  const { revocation } = deps;
   const metrics = new GatewayMetrics({
-    nodeId: gateway.nodeId,
+    nodeId: host.nodeId,
     connections: () => agServer.clientsCount,
-    authenticated: () => gateway.revocation.enforcer.index.size,
-    denials: gateway.channels.denials,
-    renewal: gateway.renewal.counters,
-    login,
-    bridge: gateway.clusterBus,
+    authenticated: () => revocation.enforcer.index.size,
+    denials: deps.denials,
+    renewal: deps.renewal,
+    login: deps.login,
+    bridge: deps.bridge,
   });
-  countHandshakes(gateway, metrics);
+  countHandshakes(host, metrics);
   // Runs after the channel rules: reached only by publishes they let through.
-  gateway.dispatcher.use('publishIn', () => {
+  host.dispatcher.use('publishIn', () => {
     metrics.publishes.inc();
     return undefined;
   });
-  gateway.revocation.enforcer.observe({
+  revocation.enforcer.observe({
     socketRevoked(delayMs) {
       metrics.revocationsApplied.inc();
       if (delayMs !== undefined) metrics.revocationPropagation.observe(Math.max(0, delayMs) / 1000);
@@ -56,35 +75,35 @@ export function installOperations(gateway: Gateway, login: LoginService | undefi
 
   const startedAt = clock.now();
   const snapshot: NodeSnapshot = () => ({
-    nodeId: gateway.nodeId,
+    nodeId: host.nodeId,
     connections: agServer.clientsCount,
-    authenticated: gateway.revocation.enforcer.index.size,
+    authenticated: revocation.enforcer.index.size,
     startedAt,
   });
-  const redis = commandConnection(gateway);
+  const redis = commandConnection(host);
   const registry: NodeRegistry = redis
     ? new RedisNodeRegistry(redis, snapshot, clock, log, (ms) => metrics.redisRoundTrip.labels('heartbeat').observe(ms / 1000))
     : new LocalNodeRegistry(snapshot, clock);
-  gateway.own(async () => {
+  host.own(async () => {
     await registry.close();
     redis?.disconnect();
   });
 
   const routes: Route[] = [metricsRoute(metrics)];
   if (config.adminKey) {
-    const bus = new ControlBus(gateway.nodeId, (action) => act(gateway, action), log, createRedisPubSub(config, gateway.nodeId));
+    const bus = new ControlBus(host.nodeId, (action) => act(host, revocation, action), log, createRedisPubSub(config, host.nodeId));
     bus.start();
-    gateway.own(() => bus.close());
-    routes.push(adminRoutes(makeAdminAuthenticator(config.adminKey), adminActions(gateway, bus, registry)));
+    host.own(() => bus.close());
+    routes.push(adminRoutes(makeAdminAuthenticator(config.adminKey), adminActions(host, revocation, bus, registry)));
   }
 
   let adminServer: HttpServer | undefined;
   if (config.adminPort === undefined) {
-    for (const route of routes) gateway.addRoute(route);
+    for (const route of routes) host.addRoute(route);
   } else {
     const server = createServer(createRequestHandler(routes, log));
     adminServer = server;
-    gateway.onStart(() => new Promise<void>((resolve, reject) => {
+    host.onStart(() => new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.adminPort, config.host, () => {
         server.off('error', reject);
@@ -92,7 +111,7 @@ export function installOperations(gateway: Gateway, login: LoginService | undefi
         resolve();
       });
     }));
-    gateway.own(() => new Promise<void>((resolve) => {
+    host.own(() => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
     }));
@@ -106,19 +125,19 @@ export function installOperations(gateway: Gateway, login: LoginService | undefi
 }
 
 /** Counts each completed handshake by outcome (authenticated, anonymous, or the auth error's name: handshakeOutcome). */
-function countHandshakes(gateway: Gateway, metrics: GatewayMetrics): void {
+function countHandshakes(host: GatewayHost<unknown>, metrics: GatewayMetrics): void {
   void (async () => {
-    for await (const event of serverListener(gateway.agServer, 'connection')) {
+    for await (const event of serverListener(host.agServer, 'connection')) {
       const { isAuthenticated, authError } = event as { isAuthenticated: boolean; authError?: { name?: unknown } };
       metrics.handshakes.labels(handshakeOutcome(isAuthenticated, authError)).inc();
     }
   })();
-  gateway.own(() => closeServerListener(gateway.agServer, 'connection'));
+  host.own(() => closeServerListener(host.agServer, 'connection'));
 }
 
 /** Carries out an operator's action on this node and answers how many sockets it closed. */
-function act(gateway: Gateway, action: ControlAction): number {
-  const { enforcer } = gateway.revocation;
+function act(host: GatewayHost<unknown>, revocation: RevocationService, action: ControlAction): number {
+  const { enforcer } = revocation;
   if (action.op === 'revoke') return enforcer.applyOnce(action.revocation);
   let closed = 0;
   for (const [socket] of enforcer.index.find({ kind: 'sub', id: action.sub })) {
@@ -126,11 +145,11 @@ function act(gateway: Gateway, action: ControlAction): number {
     socket.disconnect(CloseCode.DisconnectedByAdmin, 'Disconnected by an operator');
     closed += 1;
   }
-  gateway.log.info({ sub: action.sub, closed }, 'admin disconnect applied');
+  host.log.info({ sub: action.sub, closed }, 'admin disconnect applied');
   return closed;
 }
 
-function adminActions(gateway: Gateway, bus: ControlBus, registry: NodeRegistry): AdminActions {
+function adminActions(host: GatewayHost<unknown>, revocation: RevocationService, bus: ControlBus, registry: NodeRegistry): AdminActions {
   const liveNodes = async () => {
     try {
       return (await registry.list()).map((n) => n.nodeId);
@@ -140,21 +159,21 @@ function adminActions(gateway: Gateway, bus: ControlBus, registry: NodeRegistry)
   };
   return {
     async revoke(target) {
-      let revocation;
+      let stored;
       try {
-        revocation = await gateway.revocation.revoke(target);
+        stored = await revocation.revoke(target);
       } catch (err) {
         throw new AdminUnavailableError(`the revocation could not be stored (${(err as Error).message}); nothing was revoked`);
       }
-      gateway.log.info({ kind: target.kind, via: 'admin' }, 'revoked');
-      const outcome = await bus.broadcast({ op: 'revoke', revocation }, await liveNodes(), ACK_TIMEOUT_MS);
-      return { revoked: { kind: revocation.kind, id: revocation.id, at: revocation.at }, ...outcome };
+      host.log.info({ kind: target.kind, via: 'admin' }, 'revoked');
+      const outcome = await bus.broadcast({ op: 'revoke', revocation: stored }, await liveNodes(), ACK_TIMEOUT_MS);
+      return { revoked: { kind: stored.kind, id: stored.id, at: stored.at }, ...outcome };
     },
     async disconnect(sub) {
       return bus.broadcast({ op: 'disconnect', sub }, await liveNodes(), ACK_TIMEOUT_MS);
     },
     async publish(channel, data) {
-      await gateway.agServer.exchange.invokePublish(channel, data);
+      await host.agServer.exchange.invokePublish(channel, data);
     },
     async nodes() {
       try {
@@ -167,15 +186,15 @@ function adminActions(gateway: Gateway, bus: ControlBus, registry: NodeRegistry)
 }
 
 /** A command connection for the node registry: fails fast while Redis is away, reconnects by itself. */
-function commandConnection(gateway: Gateway): RedisConnection | undefined {
-  const target = redisTarget(gateway.config);
+function commandConnection(host: GatewayHost<OperationsSettings>): RedisConnection | undefined {
+  const target = redisTarget(host.config);
   if (!target) return undefined;
   const connection = createRedisConnection(target, {
-    connectionName: `gatehouse-registry-${gateway.nodeId}`,
+    connectionName: `gatehouse-registry-${host.nodeId}`,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: gateway.config.redisTimeoutMs,
+    commandTimeout: host.config.redisTimeoutMs,
   });
-  connection.on('error', (err: Error) => gateway.log.debug({ reason: err.message }, 'registry Redis error'));
+  connection.on('error', (err: Error) => host.log.debug({ reason: err.message }, 'registry Redis error'));
   return connection;
 }

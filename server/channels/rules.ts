@@ -1,8 +1,6 @@
-import { PublishForbiddenError, RateLimitedError, SubscribeForbiddenError } from '../../shared';
+import { PublishForbiddenError, RateLimitedError, SubscribeForbiddenError, type GatehouseClaims } from '../../shared';
 import { channelNameProblem } from '../../shared/channel-pattern';
 import type { Clock } from '../clock';
-import type { InboundRule } from '../middleware/inbound';
-import { claimsOf } from '../sc/facade';
 import type { DenialCounter } from './denials';
 import type { ChannelPolicy } from './policy';
 import type { PublishLimiter } from './publish-limiter';
@@ -17,15 +15,27 @@ export interface RuleDeps {
   readonly maxChannels: number;
 }
 
-/** PUBLISH_IN: a valid name, a publish grant, then a token from the socket's bucket. */
-export function publishRule({ policy, denials, limiter, clock }: RuleDeps): InboundRule {
-  return ({ socket, channel }) => {
+/**
+ * What the rules need to know of a connection: the channels it holds. A structural view, so the rules stay free of
+ * socket code (the middleware adapter in install.ts passes the socket itself); also the key of its publish bucket.
+ */
+export interface ChannelHolder {
+  isSubscribed(channel: string): boolean;
+  readonly channelSubscriptionsCount?: number;
+}
+
+/** A rule's verdict: undefined allows, an error refuses with that error. */
+export type ChannelRule = (claims: GatehouseClaims | null, channel: unknown, holder: ChannelHolder) => Error | undefined;
+
+/** PUBLISH_IN: a valid name, a publish grant, then a token from the connection's bucket. */
+export function publishRule({ policy, denials, limiter, clock }: RuleDeps): ChannelRule {
+  return (claims, channel, socket) => {
     const problem = channelNameProblem(channel);
     if (problem) {
       denials.count('invalid_channel');
       return new PublishForbiddenError(`Invalid channel name: it ${problem}`);
     }
-    if (!policy.matcherFor(claimsOf(socket)).allows('publish', channel as string)) {
+    if (!policy.matcherFor(claims).allows('publish', channel as string)) {
       denials.count('publish_forbidden');
       return new PublishForbiddenError('No grant to publish on this channel');
     }
@@ -39,15 +49,15 @@ export function publishRule({ policy, denials, limiter, clock }: RuleDeps): Inbo
 }
 
 /** SUBSCRIBE: a valid name, a subscribe grant, and room under the channel limit (a channel already held is free). */
-export function subscribeRule({ policy, denials, maxChannels }: RuleDeps): InboundRule {
-  return ({ socket, channel }) => {
+export function subscribeRule({ policy, denials, maxChannels }: RuleDeps): ChannelRule {
+  return (claims, channel, socket) => {
     const problem = channelNameProblem(channel);
     if (problem) {
       denials.count('invalid_channel');
       return new SubscribeForbiddenError(`Invalid channel name: it ${problem}`);
     }
     const name = channel as string;
-    if (!policy.matcherFor(claimsOf(socket)).allows('subscribe', name)) {
+    if (!policy.matcherFor(claims).allows('subscribe', name)) {
       denials.count('subscribe_forbidden');
       return new SubscribeForbiddenError('No grant to subscribe to this channel');
     }
@@ -62,7 +72,7 @@ export function subscribeRule({ policy, denials, maxChannels }: RuleDeps): Inbou
 }
 
 /** TRANSMIT: clients reach the gateway through its procedures only; anything else they transmit is dropped. */
-export function transmitRule({ denials }: Pick<RuleDeps, 'denials'>): InboundRule {
+export function transmitRule({ denials }: Pick<RuleDeps, 'denials'>): () => Error {
   const dropped = new Error('Client transmits are not accepted');
   dropped.name = 'TransmitDroppedError';
   return () => {

@@ -1,5 +1,7 @@
 import { AGServerSocket } from 'socketcluster-server';
-import type { Gateway } from '../gateway';
+import type { GatewayConfig } from '../config';
+import type { GatewayHost } from '../host';
+import type { ClusterBroker } from './broker';
 import { ChannelBridge } from './channel-bridge';
 import { createRedisPubSub } from './redis-pubsub';
 import { installSubscribeErrorBridge } from './subscribe-errors';
@@ -11,16 +13,19 @@ export { encodePublishData, PublishPayloadError } from './payload';
 /**
  * Connects the gateway's broker to the other nodes through Redis (GATEHOUSE_REDIS_URL) or a Redis Cluster
  * (GATEHOUSE_REDIS_CLUSTER). Without either it does nothing and the node delivers locally only. The bridge's two
- * connections close with the gateway; /readyz stays 503 until Redis has been reached once.
+ * connections close with the host; /readyz stays 503 until Redis has been reached once.
  */
-export function installClusterBus(gateway: Gateway): ChannelBridge | undefined {
+export function installClusterBus(
+  host: GatewayHost<Pick<GatewayConfig, 'redisUrl' | 'redisCluster'>>,
+  broker: ClusterBroker,
+): ChannelBridge | undefined {
   installSubscribeErrorBridge(AGServerSocket);
-  const transport = createRedisPubSub(gateway.config, gateway.nodeId);
+  const transport = createRedisPubSub(host.config, host.nodeId);
   if (!transport) return undefined;
-  const bridge = new ChannelBridge(gateway.broker, transport, gateway.log.child({ nodeId: gateway.nodeId }), gateway.nodeId);
-  gateway.broker.attachBus(bridge);
+  const bridge = new ChannelBridge(broker, transport, host.log.child({ nodeId: host.nodeId }), host.nodeId);
+  broker.attachBus(bridge);
   bridge.start();
-  gateway.addReadinessCheck(() => (bridge.everUp ? undefined : 'cluster bus: Redis not reached yet'));
-  gateway.own(() => bridge.close());
+  host.addReadinessCheck(() => (bridge.everUp ? undefined : 'cluster bus: Redis not reached yet'));
+  host.own(() => bridge.close());
   return bridge;
 }

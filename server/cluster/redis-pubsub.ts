@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { Cluster } from 'ioredis';
-import type { GatewayConfig, RedisSeed } from '../config';
-import { createRedisConnection, isClusterTarget, redisTarget, type RedisConnection, type RedisConnectionOptions } from '../redis/connection';
+import type { RedisSeed } from '../config';
+import { createRedisConnection, isClusterTarget, redisTarget, type RedisConnection, type RedisConnectionOptions, type RedisSettings } from '../redis/connection';
 import type { PubSubTransport, TransportEvents } from './transport';
 
 /**
@@ -12,7 +12,7 @@ import type { PubSubTransport, TransportEvents } from './transport';
 const FAIL_FAST = { enableOfflineQueue: false, autoResendUnfulfilledCommands: false } as const satisfies Partial<RedisConnectionOptions>;
 
 /** Builds the transport the configuration asks for, or undefined for a single node without Redis. */
-export function createRedisPubSub(config: GatewayConfig, nodeId: string): PubSubTransport | undefined {
+export function createRedisPubSub(config: RedisSettings, nodeId: string): PubSubTransport | undefined {
   const target = redisTarget(config);
   if (!target) return undefined;
   return isClusterTarget(target) ? new RedisClusterPubSub(target.seeds, nodeId) : new RedisPubSub(target.url, nodeId);

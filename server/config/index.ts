@@ -1,17 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { readJwksFile, readSigningKey, type PublicKeyEntry, type SigningKey } from '../auth/jwks';
-import { NO_CHANNEL_RULES, readChannelRulesFile, type ChannelRules } from '../channels/rules-file';
-import { parseTrustEntry } from '../http/client-ip';
-import { DEFAULT_LOGIN_TIMEOUT_MS } from '../login/http-verifier';
-import { readUsersFile, type UserRecord } from '../login/users-file-verifier';
+import { readChannelSettings, type ChannelSettings } from '../channels/settings';
+import { LOG_LEVELS, type LogLevel } from '../log';
+import { readLoginSettings, type LoginSettings } from '../login/settings';
 import { MAX_TOKEN_BYTES } from '../../shared';
 import { ConfigError, SettingsReader, readConfigFile, type Source } from './reader';
 
 export { ConfigError } from './reader';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel } from '../log';
 
 /** Shortest admin key accepted, in bytes. */
 export const MIN_ADMIN_KEY_BYTES = 16;
@@ -22,8 +20,11 @@ export const MIN_SECRET_BYTES = 32;
 /** Smallest GATEHOUSE_MAX_PAYLOAD accepted, in bytes: a handshake frame with a token of MAX_TOKEN_BYTES fits. */
 export const MIN_MAX_PAYLOAD = MAX_TOKEN_BYTES + 2048;
 
-/** The whole, validated, frozen configuration of one gateway node. Durations are milliseconds, sizes bytes. */
-export interface GatewayConfig {
+/**
+ * The whole, validated, frozen configuration of one gateway node. Durations are milliseconds, sizes bytes. Features
+ * own their slices (ChannelSettings, LoginSettings): their settings and file formats are read beside them.
+ */
+export interface GatewayConfig extends ChannelSettings, LoginSettings {
   readonly port: number;
   readonly host: string;
   /** HS256 shared secret (in development mode an ephemeral random one). */
@@ -68,36 +69,6 @@ export interface GatewayConfig {
   /** No key was configured: an ephemeral key was made and the node listens on loopback only. */
   readonly devMode: boolean;
 
-  // --- Channel rules and limits (issue 3) ---
-  /** GATEHOUSE_CHANNELS_FILE: the operator's `anyone`/`authenticated` grants; unset: none (only tokens grant). */
-  readonly channelsFile?: string;
-  readonly channelRules: ChannelRules;
-  /** GATEHOUSE_PUBLISH_RATE: publishes a second per socket (token bucket refill), default 50. */
-  readonly publishRate: number;
-  /** GATEHOUSE_PUBLISH_BURST: publishes a socket may send at once (bucket size), default 100. */
-  readonly publishBurst: number;
-  /** GATEHOUSE_MAX_CHANNELS: channels one socket may hold, default 100. */
-  readonly maxChannels: number;
-  /** GATEHOUSE_MAX_BUFFERED: bytes queued for one socket before it is closed as a slow consumer, default 1 MiB. */
-  readonly maxBuffered: number;
-  // --- end channel rules ---
-  // --- Login (issue 4). With neither usersFile nor loginUrl there is no `login` procedure and no POST /auth/login.
-  /** GATEHOUSE_USERS_FILE: JSON array of users with scrypt password hashes (re-read on SIGHUP). */
-  readonly usersFile?: string;
-  /** The users file's users as read at start-up (empty without a users file). */
-  readonly users: readonly UserRecord[];
-  /** GATEHOUSE_LOGIN_URL: the app backend the gateway POSTs {username, password} to. */
-  readonly loginUrl?: string;
-  /** How long the login backend has to answer, in ms: 3000. Not a setting; tests shorten it. */
-  readonly loginTimeoutMs: number;
-  /** GATEHOUSE_LOGIN_MAX_FAILURES: failed logins per username per window before RateLimitedError (default 5). */
-  readonly loginMaxFailuresPerUser: number;
-  /** GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: failed logins per client IP (IPv6: per /64) per window (default 20). */
-  readonly loginMaxFailuresPerIp: number;
-  /** GATEHOUSE_LOGIN_FAILURE_WINDOW: the window failed logins are counted over, in ms (default 15m). */
-  readonly loginFailureWindowMs: number;
-  /** GATEHOUSE_TRUST_PROXY: proxies (IPs or CIDR ranges) whose X-Forwarded-For is believed (default none). */
-  readonly trustProxy: readonly string[];
 }
 
 export interface LoadOptions {
@@ -215,49 +186,8 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   const shutdownTimeoutMs = r.duration('GATEHOUSE_SHUTDOWN_TIMEOUT', '10s', { min: 100, max: 600_000 });
   const logLevel = r.oneOf('GATEHOUSE_LOG_LEVEL', 'info', LOG_LEVELS);
 
-  // --- Channel rules and limits (issue 3) ---
-  const channelsFile = r.string('GATEHOUSE_CHANNELS_FILE');
-  let channelRules = NO_CHANNEL_RULES;
-  if (channelsFile !== undefined) {
-    const read = readChannelRulesFile(channelsFile);
-    if ('problems' in read) for (const p of read.problems) r.problem('GATEHOUSE_CHANNELS_FILE', `${channelsFile}: ${p}`);
-    else channelRules = read.rules;
-  }
-  const publishRate = r.integer('GATEHOUSE_PUBLISH_RATE', 50, 1, 1_000_000);
-  const publishBurst = r.integer('GATEHOUSE_PUBLISH_BURST', 100, 1, 1_000_000);
-  const maxChannels = r.integer('GATEHOUSE_MAX_CHANNELS', 100, 1, 100_000);
-  const maxBuffered = r.bytes('GATEHOUSE_MAX_BUFFERED', 1024 * 1024, 1024, 1024 * 1024 * 1024);
-  if (maxBuffered < maxPayload) {
-    r.problem('GATEHOUSE_MAX_BUFFERED', `must be at least GATEHOUSE_MAX_PAYLOAD (${maxPayload} bytes), or one relayed message could close a healthy client`);
-  }
-  // --- end channel rules ---
-  // --- Login (issue 4) ---
-  const usersFile = r.string('GATEHOUSE_USERS_FILE');
-  let users: UserRecord[] = [];
-  if (usersFile !== undefined) {
-    try {
-      users = readUsersFile(usersFile);
-    } catch (err) {
-      r.problem('GATEHOUSE_USERS_FILE', `${usersFile}: ${(err as Error).message}`);
-    }
-  }
-  const loginUrl = r.string('GATEHOUSE_LOGIN_URL');
-  if (loginUrl !== undefined && !isBackendUrl(loginUrl)) {
-    // The value is not echoed: it may carry a password.
-    r.problem('GATEHOUSE_LOGIN_URL', 'must be an http:// or https:// URL without user:password@ (e.g. http://127.0.0.1:3000/gatehouse/login)');
-  }
-  if (usersFile !== undefined && loginUrl !== undefined) {
-    r.problem('GATEHOUSE_LOGIN_URL', 'set either GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL, not both');
-  }
-  const loginMaxFailuresPerUser = r.integer('GATEHOUSE_LOGIN_MAX_FAILURES', 5, 1, 1000);
-  const loginMaxFailuresPerIp = r.integer('GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP', 20, 1, 100_000);
-  const loginFailureWindowMs = r.duration('GATEHOUSE_LOGIN_FAILURE_WINDOW', '15m', { min: 1000, max: 86_400_000 });
-  const trustProxy = r.list('GATEHOUSE_TRUST_PROXY') ?? [];
-  for (const entry of trustProxy) {
-    const parsed = parseTrustEntry(entry);
-    if (typeof parsed === 'string') r.problem('GATEHOUSE_TRUST_PROXY', parsed);
-  }
-  // --- end login ---
+  const channels = readChannelSettings(r, maxPayload);
+  const login = readLoginSettings(r);
 
   const devMode = authKey === undefined && jwksFile === undefined && signingKeyFile === undefined
     && r.problems.every((p) => !p.startsWith('GATEHOUSE_AUTH_KEY'));
@@ -281,19 +211,8 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     maxPayload, redisUrl,
     redisCluster: redisCluster && redisCluster.length > 0 ? redisCluster : undefined, nodeId,
     shutdownTimeoutMs, renewIntervalMs, sessionMaxAgeMs, logLevel, production, devMode,
-    channelsFile, channelRules, publishRate, publishBurst, maxChannels, maxBuffered,
-    usersFile, users, loginUrl, loginTimeoutMs: DEFAULT_LOGIN_TIMEOUT_MS, loginMaxFailuresPerUser, loginMaxFailuresPerIp,
-    loginFailureWindowMs, trustProxy, redisTimeoutMs, adminKey, adminPort,
+    ...channels, ...login, redisTimeoutMs, adminKey, adminPort,
   });
-}
-
-function isBackendUrl(text: string): boolean {
-  try {
-    const u = new URL(text);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
-  } catch {
-    return false;
-  }
 }
 
 /** One Redis Cluster seed node. */

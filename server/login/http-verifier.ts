@@ -1,9 +1,8 @@
 import { LoginError, LoginUnavailableError } from '../../shared';
 import type { Logger } from '../log';
 import { describeIssues, identitySchema, parseUntrustedJson, type CredentialVerifier, type Identity } from './credential-verifier';
+import { DEFAULT_LOGIN_TIMEOUT_MS } from './settings';
 
-/** How long the login backend has to answer, in milliseconds. */
-export const DEFAULT_LOGIN_TIMEOUT_MS = 3000;
 /** Largest answer read from the login backend, in bytes; a bigger one counts as a bad answer. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 

@@ -1,5 +1,7 @@
 import { Procedure } from '../../shared';
-import type { Gateway } from '../gateway';
+import type { GatehouseAuthEngine } from '../auth/auth-engine';
+import type { GatewayConfig } from '../config';
+import type { GatewayHost } from '../host';
 import { ProxyTrust } from '../http/client-ip';
 import type { Logger } from '../log';
 import { createRedisConnection, isClusterTarget, redisTarget, type RedisConnection, type RedisTarget } from '../redis/connection';
@@ -9,46 +11,55 @@ import { LoginLimiter } from './login-limiter';
 import { loginProcedure } from './login-procedure';
 import { loginRoute } from './login-route';
 import { LoginService } from './login-service';
+import type { LoginSettings } from './settings';
 import { UsersFileVerifier } from './users-file-verifier';
 
+export type LoginHostSettings = LoginSettings & Pick<GatewayConfig, 'redisUrl' | 'redisCluster' | 'redisTimeoutMs'>;
+
+/** What login needs besides the host: the engine that signs tokens for POST /auth/login, and whether it can sign. */
+export interface LoginDeps {
+  readonly engine: Pick<GatehouseAuthEngine, 'issue'>;
+  readonly canSign: () => boolean;
+}
+
 /**
- * Installs login on a gateway: the `login` procedure and POST /auth/login, both backed by one LoginService (the users
+ * Installs login on a node: the `login` procedure and POST /auth/login, both backed by one LoginService (the users
  * file or the login backend, the failed-login limiter, proxy trust). Without GATEHOUSE_USERS_FILE or
  * GATEHOUSE_LOGIN_URL nothing is installed and `login` answers ProcedureNotFoundError.
  */
-export function installLogin(gateway: Gateway): LoginService | undefined {
-  const { config, log } = gateway;
+export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, canSign }: LoginDeps): LoginService | undefined {
+  const { config, log } = host;
   let verifier: CredentialVerifier;
   if (config.usersFile !== undefined) {
     const usersFile = new UsersFileVerifier(config.usersFile, config.users, log);
-    gateway.onReload(() => usersFile.reload());
+    host.onReload(() => usersFile.reload());
     verifier = usersFile;
   } else if (config.loginUrl !== undefined) {
     verifier = new HttpVerifier(config.loginUrl, log, config.loginTimeoutMs);
   } else {
     return undefined;
   }
-  if (!gateway.keys.signer) {
+  if (!canSign()) {
     log.warn('login is configured but this gateway has no key to sign tokens with (GATEHOUSE_AUTH_KEY or GATEHOUSE_SIGNING_KEY_FILE): every login answers LoginUnavailableError');
   }
 
   const target = redisTarget(config);
   const redis = target && limiterRedis(target, config.redisTimeoutMs, log);
   if (redis) {
-    gateway.own(() => redis.disconnect());
+    host.own(() => redis.disconnect());
     // Without its store every login fails closed, so the node is not ready while the store is unreachable.
-    gateway.addReadinessCheck(() => (redis.status === 'ready' ? undefined : 'login limiter redis unreachable'));
+    host.addReadinessCheck(() => (redis.status === 'ready' ? undefined : 'login limiter redis unreachable'));
   }
   const limiter = new LoginLimiter({
     maxFailuresPerUser: config.loginMaxFailuresPerUser,
     maxFailuresPerIp: config.loginMaxFailuresPerIp,
     windowMs: config.loginFailureWindowMs,
   }, log, redis);
-  const service = new LoginService(verifier, limiter, () => gateway.keys.signer !== undefined, log);
+  const service = new LoginService(verifier, limiter, canSign, log);
   const trust = new ProxyTrust(config.trustProxy);
 
-  gateway.procedures.register(Procedure.Login, loginProcedure(service, trust));
-  gateway.addRoute(loginRoute(service, gateway.engine, trust));
+  host.procedures.register(Procedure.Login, loginProcedure(service, trust));
+  host.addRoute(loginRoute(service, engine, trust));
   return service;
 }
 

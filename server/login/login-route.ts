@@ -25,7 +25,7 @@ const STATUS: Partial<Record<string, number>> = {
  * 200 `{token, expiresAt}`; failures `{error: {name, message}}` with 400, 401, 429 (and Retry-After) or 503. Only
  * `application/json` is accepted, which also keeps plain cross-site HTML forms from posting here.
  */
-export function loginRoute(service: LoginService, engine: GatehouseAuthEngine, trust: ProxyTrust): Route {
+export function loginRoute(service: LoginService, engine: Pick<GatehouseAuthEngine, 'issue'>, trust: ProxyTrust): Route {
   return async (req, res) => {
     if ((req.url ?? '').split('?')[0] !== LOGIN_PATH) return false;
     if (req.method !== 'POST') {

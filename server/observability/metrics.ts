@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ERROR_CATALOGUE } from '../../shared';
-import { DENIAL_REASONS, type DenialCounter } from '../channels';
-import type { ChannelBridge } from '../cluster';
+import { DENIAL_REASONS, type DenialCounter } from '../channels/denials';
+import type { ChannelBridge } from '../cluster/channel-bridge';
 import type { LoginService } from '../login/login-service';
 import type { RenewalCounters } from '../renewal/renewal-manager';
 

@@ -1,21 +1,30 @@
-import type { Gateway } from '../gateway';
+import type { GatewayConfig } from '../config';
+import type { GatewayHost } from '../host';
 import { RenewalManager, type RevocationProbe } from './renewal-manager';
 
-/** Starts token renewal and on-time expiry for a gateway; the manager is closed with the gateway. */
-export function installRenewal(gateway: Gateway, isRevoked: RevocationProbe): RenewalManager {
-  const { config } = gateway;
+export type RenewalSettings = Pick<GatewayConfig, 'renewIntervalMs' | 'tokenTtlMs' | 'sessionMaxAgeMs'>;
+
+/** What renewal needs besides the host: whether the node can sign tokens, and the revocation check. */
+export interface RenewalDeps {
+  readonly canSign: boolean;
+  readonly isRevoked: RevocationProbe;
+}
+
+/** Starts token renewal and on-time expiry; the manager is closed with the host. */
+export function installRenewal(host: GatewayHost<RenewalSettings>, { canSign, isRevoked }: RenewalDeps): RenewalManager {
+  const { config } = host;
   const manager = new RenewalManager(
     {
       renewIntervalMs: config.renewIntervalMs,
       tokenTtlMs: config.tokenTtlMs,
       sessionMaxAgeMs: config.sessionMaxAgeMs,
-      canSign: gateway.keys.signer !== undefined,
+      canSign,
     },
-    gateway.clock,
-    gateway.log,
+    host.clock,
+    host.log,
     isRevoked,
   );
-  manager.attach(gateway.authWatch);
-  gateway.own(() => manager.close());
+  manager.attach(host.authWatch);
+  host.own(() => manager.close());
   return manager;
 }

@@ -1,5 +1,7 @@
 import { Procedure } from '../../shared';
-import type { Gateway } from '../gateway';
+import type { AdmissionCheck } from '../auth/auth-engine';
+import type { GatewayConfig } from '../config';
+import type { GatewayHost } from '../host';
 import { logoutProcedure } from '../procedures/logout';
 import { redisTarget } from '../redis/connection';
 import { revocationAdmission } from './admission';
@@ -21,14 +23,21 @@ export interface RevocationService {
   revoke(target: RevocationTarget, options?: RevokeOptions): Promise<Revocation>;
 }
 
+export type RevocationSettings = Pick<GatewayConfig, 'maxTokenLifetimeMs' | 'clockToleranceMs' | 'redisTimeoutMs' | 'redisUrl' | 'redisCluster'>;
+
+/** Where the auth engine takes its admission check from: revocation sets the one that consults the store. */
+export interface AdmissionSlot {
+  setAdmissionCheck(check: AdmissionCheck): void;
+}
+
 /**
- * Wires revocation into a gateway: Redis when GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER is set, else memory; the admission check in the
+ * Wires revocation into a node: Redis when GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER is set, else memory; the admission check in the
  * auth engine; the live-socket index fed by the AuthWatch; announcements from other nodes and the re-check after a
- * feed interruption; /readyz; the `logout` procedure. Everything it starts is released by `gateway.close()`.
+ * feed interruption; /readyz; the `logout` procedure. Everything it starts is owned by the host.
  */
-export function installRevocation(gateway: Gateway): RevocationService {
-  const { config, log, clock } = gateway;
-  const nodeId = gateway.nodeId;
+export function installRevocation(host: GatewayHost<RevocationSettings>, engine: AdmissionSlot): RevocationService {
+  const { config, log, clock } = host;
+  const nodeId = host.nodeId;
   const policy = { maxTokenLifetimeMs: config.maxTokenLifetimeMs, clockToleranceMs: config.clockToleranceMs };
   const target = redisTarget(config);
   const store: RevocationStore = target
@@ -36,21 +45,21 @@ export function installRevocation(gateway: Gateway): RevocationService {
     : new MemoryRevocationStore({ policy, origin: nodeId, clock });
   const enforcer = new RevocationEnforcer(store, clock, log);
 
-  gateway.engine.setAdmissionCheck(revocationAdmission(store, enforcer));
-  gateway.authWatch.subscribe((change) => enforcer.track(change));
+  engine.setAdmissionCheck(revocationAdmission(store, enforcer));
+  host.authWatch.subscribe((change) => enforcer.track(change));
   // A node applies its own revocations when it makes them; the echo would only repeat that.
   store.onRevocation((revocation) => {
     if (revocation.origin !== nodeId) enforcer.apply(revocation);
   });
   store.onResync(() => enforcer.recheckAll());
-  gateway.addReadinessCheck(() => store.unavailableReason() ?? enforcer.unavailableReason());
-  gateway.procedures.register(Procedure.Logout, logoutProcedure(store, enforcer));
-  gateway.onStart(async () => {
+  host.addReadinessCheck(() => store.unavailableReason() ?? enforcer.unavailableReason());
+  host.procedures.register(Procedure.Logout, logoutProcedure(store, enforcer));
+  host.onStart(async () => {
     if (!(await store.ready(READY_WAIT_MS))) {
       log.warn({ reason: store.unavailableReason() }, 'revocation store not ready; listening anyway and refusing tokens until it is');
     }
   });
-  gateway.own(async () => {
+  host.own(async () => {
     enforcer.close();
     await store.close();
   });

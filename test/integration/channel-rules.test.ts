@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AGClientSocket } from 'socketcluster-client';
-import { REVOKED_SUBSCRIPTION_MESSAGE } from '../../server/channels/auth-recheck';
+import { REVOKED_SUBSCRIPTION_MESSAGE } from '../../server/channels/install';
 import type { Gateway } from '../../server/gateway';
 import { ErrorName } from '../../shared';
 import {

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tokenPayloadOf } from '../../server/login/credential-verifier';
 import { formatPasswordHash, hashPassword, parsePasswordHash, verifyPassword } from '../../server/login/password-hash';
-import { parseUsersFile } from '../../server/login/users-file-verifier';
+import { parseUsersFile } from '../../server/login/users-file';
 import { FAST_SCRYPT } from '../helpers/login';
 
 test('a hash verifies its password and no other', async () => {

@@ -1,0 +1,76 @@
+import { CloseCode } from '../../shared';
+import type { AuthChange } from '../auth/auth-watch';
+import type { GatewayHost } from '../host';
+import { claimsOf, isOpen, type ServerSocket } from '../sc/facade';
+import { startSlowConsumerSweep } from '../sc/slow-consumers';
+import { DenialCounter } from './denials';
+import { ChannelPolicy } from './policy';
+import { PublishLimiter } from './publish-limiter';
+import { publishRule, subscribeRule, transmitRule, type RuleDeps } from './rules';
+import type { ChannelSettings } from './settings';
+
+// The channel rules' one adapter to sockets and middleware: everything else in channels/ is pure policy.
+
+/** What a kicked-out client reads in its `kickOut` event. */
+export const REVOKED_SUBSCRIPTION_MESSAGE = 'Your authentication no longer grants this channel';
+
+/** The channel rules of one gateway, as other parts see them. */
+export interface ChannelGuard {
+  readonly policy: ChannelPolicy;
+  /** Refusals by reason (for /metrics). */
+  readonly denials: DenialCounter;
+}
+
+/**
+ * Installs the channel rules on a gateway: publish, subscribe and transmit rules in its inbound dispatcher, the
+ * subscription re-check on every change of authentication, and the slow-consumer sweep (owned by the host).
+ */
+export function installChannelRules(host: GatewayHost<ChannelSettings>): ChannelGuard {
+  const { config, log } = host;
+  const policy = new ChannelPolicy(config.channelRules);
+  const denials = new DenialCounter();
+  const deps: RuleDeps = {
+    policy,
+    denials,
+    limiter: new PublishLimiter(config.publishRate, config.publishBurst),
+    clock: host.clock,
+    maxChannels: config.maxChannels,
+  };
+  const publish = publishRule(deps);
+  const subscribe = subscribeRule(deps);
+  host.dispatcher.use('publishIn', ({ socket, channel }) => publish(claimsOf(socket), channel, socket));
+  host.dispatcher.use('subscribe', ({ socket, channel }) => subscribe(claimsOf(socket), channel, socket));
+  host.dispatcher.use('transmit', transmitRule(deps));
+  host.authWatch.subscribe(recheckOnAuthChange(policy, denials));
+  host.own(startSlowConsumerSweep(host.agServer, config.maxBuffered, (socket, buffered) => {
+    denials.count('slow_consumer');
+    log.info({ socket: socket.id, buffered, limit: config.maxBuffered }, 'closing slow consumer');
+    // Nothing more is queued for a closed socket; ws sends the close frame after what is buffered and drops the
+    // connection after its close timeout if the client never reads it.
+    socket.disconnect(CloseCode.SlowConsumer, 'Slow consumer: outbound buffer overflowed');
+  }));
+  return { policy, denials };
+}
+
+/**
+ * Kicks a socket out of every channel its current authentication does not let it subscribe to. SocketCluster keeps
+ * subscriptions across deauthentication, so this runs on every loss of grants: deauthentication (logout, expiry, a
+ * refused re-authentication) and renewal with another token. Gaining authentication only adds grants.
+ */
+export function recheckSubscriptions(socket: ServerSocket, policy: ChannelPolicy, denials: DenialCounter): void {
+  if (!isOpen(socket)) return;
+  const matcher = policy.matcherFor(claimsOf(socket));
+  for (const channel of socket.subscriptions()) {
+    if (matcher.allows('subscribe', channel)) continue;
+    denials.count('subscription_revoked');
+    // kickOut's promise rejects only if the channel went away meanwhile: nothing left to do then.
+    socket.kickOut(channel, REVOKED_SUBSCRIPTION_MESSAGE).catch(() => undefined);
+  }
+}
+
+/** The AuthWatch listener that runs the re-check on the changes that can take grants away. */
+export function recheckOnAuthChange(policy: ChannelPolicy, denials: DenialCounter): (change: AuthChange) => void {
+  return (change) => {
+    if (change.kind === 'deauthenticated' || change.kind === 'renewed') recheckSubscriptions(change.socket, policy, denials);
+  };
+}

@@ -1,0 +1,36 @@
+import type { SettingsReader } from '../config/reader';
+import { NO_CHANNEL_RULES, readChannelRulesFile, type ChannelRules } from './rules-file';
+
+/** The channel rules' slice of the configuration. */
+export interface ChannelSettings {
+  /** GATEHOUSE_CHANNELS_FILE: the operator's `anyone`/`authenticated` grants; unset: none (only tokens grant). */
+  readonly channelsFile?: string;
+  readonly channelRules: ChannelRules;
+  /** GATEHOUSE_PUBLISH_RATE: publishes a second per socket (token bucket refill), default 50. */
+  readonly publishRate: number;
+  /** GATEHOUSE_PUBLISH_BURST: publishes a socket may send at once (bucket size), default 100. */
+  readonly publishBurst: number;
+  /** GATEHOUSE_MAX_CHANNELS: channels one socket may hold, default 100. */
+  readonly maxChannels: number;
+  /** GATEHOUSE_MAX_BUFFERED: bytes queued for one socket before it is closed as a slow consumer, default 1 MiB. */
+  readonly maxBuffered: number;
+}
+
+/** Reads the channel settings; `maxPayload` (GATEHOUSE_MAX_PAYLOAD, bytes) bounds GATEHOUSE_MAX_BUFFERED from below. */
+export function readChannelSettings(r: SettingsReader, maxPayload: number): ChannelSettings {
+  const channelsFile = r.string('GATEHOUSE_CHANNELS_FILE');
+  let channelRules = NO_CHANNEL_RULES;
+  if (channelsFile !== undefined) {
+    const read = readChannelRulesFile(channelsFile);
+    if ('problems' in read) for (const p of read.problems) r.problem('GATEHOUSE_CHANNELS_FILE', `${channelsFile}: ${p}`);
+    else channelRules = read.rules;
+  }
+  const publishRate = r.integer('GATEHOUSE_PUBLISH_RATE', 50, 1, 1_000_000);
+  const publishBurst = r.integer('GATEHOUSE_PUBLISH_BURST', 100, 1, 1_000_000);
+  const maxChannels = r.integer('GATEHOUSE_MAX_CHANNELS', 100, 1, 100_000);
+  const maxBuffered = r.bytes('GATEHOUSE_MAX_BUFFERED', 1024 * 1024, 1024, 1024 * 1024 * 1024);
+  if (maxBuffered < maxPayload) {
+    r.problem('GATEHOUSE_MAX_BUFFERED', `must be at least GATEHOUSE_MAX_PAYLOAD (${maxPayload} bytes), or one relayed message could close a healthy client`);
+  }
+  return { channelsFile, channelRules, publishRate, publishBurst, maxChannels, maxBuffered };
+}

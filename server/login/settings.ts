@@ -1,0 +1,68 @@
+import { parseTrustEntry } from '../http/client-ip';
+import type { SettingsReader } from '../config/reader';
+import { readUsersFile, type UserRecord } from './users-file';
+
+/** How long the login backend has to answer, in ms. Not a setting; tests shorten it. */
+export const DEFAULT_LOGIN_TIMEOUT_MS = 3000;
+
+/** Login's slice of the configuration. With neither usersFile nor loginUrl there is no `login` procedure and no POST /auth/login. */
+export interface LoginSettings {
+  /** GATEHOUSE_USERS_FILE: JSON array of users with scrypt password hashes (re-read on SIGHUP). */
+  readonly usersFile?: string;
+  /** The users file's users as read at start-up (empty without a users file). */
+  readonly users: readonly UserRecord[];
+  /** GATEHOUSE_LOGIN_URL: the app backend the gateway POSTs {username, password} to. */
+  readonly loginUrl?: string;
+  /** How long the login backend has to answer, in ms (DEFAULT_LOGIN_TIMEOUT_MS). */
+  readonly loginTimeoutMs: number;
+  /** GATEHOUSE_LOGIN_MAX_FAILURES: failed logins per username per window before RateLimitedError (default 5). */
+  readonly loginMaxFailuresPerUser: number;
+  /** GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: failed logins per client IP (IPv6: per /64) per window (default 20). */
+  readonly loginMaxFailuresPerIp: number;
+  /** GATEHOUSE_LOGIN_FAILURE_WINDOW: the window failed logins are counted over, in ms (default 15m). */
+  readonly loginFailureWindowMs: number;
+  /** GATEHOUSE_TRUST_PROXY: proxies (IPs or CIDR ranges) whose X-Forwarded-For is believed (default none). */
+  readonly trustProxy: readonly string[];
+}
+
+/** Reads login's settings, reporting each problem to the reader (which lists them all at start-up). */
+export function readLoginSettings(r: SettingsReader): LoginSettings {
+  const usersFile = r.string('GATEHOUSE_USERS_FILE');
+  let users: UserRecord[] = [];
+  if (usersFile !== undefined) {
+    try {
+      users = readUsersFile(usersFile);
+    } catch (err) {
+      r.problem('GATEHOUSE_USERS_FILE', `${usersFile}: ${(err as Error).message}`);
+    }
+  }
+  const loginUrl = r.string('GATEHOUSE_LOGIN_URL');
+  if (loginUrl !== undefined && !isBackendUrl(loginUrl)) {
+    // The value is not echoed: it may carry a password.
+    r.problem('GATEHOUSE_LOGIN_URL', 'must be an http:// or https:// URL without user:password@ (e.g. http://127.0.0.1:3000/gatehouse/login)');
+  }
+  if (usersFile !== undefined && loginUrl !== undefined) {
+    r.problem('GATEHOUSE_LOGIN_URL', 'set either GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL, not both');
+  }
+  const loginMaxFailuresPerUser = r.integer('GATEHOUSE_LOGIN_MAX_FAILURES', 5, 1, 1000);
+  const loginMaxFailuresPerIp = r.integer('GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP', 20, 1, 100_000);
+  const loginFailureWindowMs = r.duration('GATEHOUSE_LOGIN_FAILURE_WINDOW', '15m', { min: 1000, max: 86_400_000 });
+  const trustProxy = r.list('GATEHOUSE_TRUST_PROXY') ?? [];
+  for (const entry of trustProxy) {
+    const parsed = parseTrustEntry(entry);
+    if (typeof parsed === 'string') r.problem('GATEHOUSE_TRUST_PROXY', parsed);
+  }
+  return {
+    usersFile, users, loginUrl, loginTimeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,
+    loginMaxFailuresPerUser, loginMaxFailuresPerIp, loginFailureWindowMs, trustProxy,
+  };
+}
+
+function isBackendUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
+  } catch {
+    return false;
+  }
+}
