@@ -100,7 +100,7 @@ export class Gateway implements GatewayHost {
     this.dispatcher.attach(this.agServer);
     this.authWatch.attach(this.agServer);
     this.disposers.push(() => this.authWatch.close());
-    this.channels = installChannelRules(this);
+    this.channels = installChannelRules(this, this.broker);
     this.watchServer();
     this.revocation = installRevocation(this, this.engine);
     const canSign = () => this.keys.signer !== undefined;
@@ -110,6 +110,7 @@ export class Gateway implements GatewayHost {
     this.operations = installOperations(this, {
       revocation: this.revocation,
       denials: this.channels.denials,
+      outbound: this.channels.outbound,
       renewal: this.renewal.counters,
       bridge: this.clusterBus,
       login,

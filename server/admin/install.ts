@@ -37,6 +37,8 @@ export type OperationsSettings = Pick<GatewayConfig, 'adminKey' | 'adminPort' | 
 export interface OperationsDeps {
   readonly revocation: RevocationService;
   readonly denials: DenialCounter;
+  /** Unsent output held for clients (the slow-consumer budget). */
+  readonly outbound: { measure(): number };
   readonly renewal: RenewalCounters;
   /** Undefined without Redis. */
   readonly bridge?: ChannelBridge;
@@ -59,6 +61,7 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
     renewal: deps.renewal,
     login: deps.login,
     bridge: deps.bridge,
+    outboundBytes: () => deps.outbound.measure(),
   });
   countHandshakes(host, metrics);
   // Runs after the channel rules: reached only by publishes they let through.

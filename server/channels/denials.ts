@@ -19,6 +19,8 @@ export const DENIAL_REASONS = [
   'subscription_revoked',
   /** A socket closed because its outbound buffer passed GATEHOUSE_MAX_BUFFERED. */
   'slow_consumer',
+  /** A socket closed, behind by a message or more, while the node's output passed GATEHOUSE_MAX_BUFFERED_TOTAL. */
+  'node_buffer_full',
 ] as const;
 
 export type DenialReason = (typeof DENIAL_REASONS)[number];

@@ -1,8 +1,9 @@
-import { CloseCode } from '../../shared';
 import type { AuthChange } from '../auth/auth-watch';
 import type { GatewayHost } from '../host';
 import { claimsOf, isOpen, type ServerSocket } from '../sc/facade';
-import { startSlowConsumerSweep } from '../sc/slow-consumers';
+import type { DeliveryGate } from '../cluster/broker';
+import type { OutboundBudget } from '../sc/outbound-budget';
+import { startSlowConsumerGuard } from '../sc/slow-consumers';
 import { DenialCounter } from './denials';
 import { ChannelPolicy } from './policy';
 import { PublishLimiter } from './publish-limiter';
@@ -19,13 +20,18 @@ export interface ChannelGuard {
   readonly policy: ChannelPolicy;
   /** Refusals by reason (for /metrics). */
   readonly denials: DenialCounter;
+  /** The bound on output held for clients that do not read. */
+  readonly outbound: OutboundBudget;
 }
 
 /**
  * Installs the channel rules on a gateway: publish, subscribe and transmit rules in its inbound dispatcher, the
- * subscription re-check on every change of authentication, and the slow-consumer sweep (owned by the host).
+ * subscription re-check on every change of authentication, and the slow-consumer guard, which the broker asks before each published message is queued (owned by the host).
  */
-export function installChannelRules(host: GatewayHost<ChannelSettings>): ChannelGuard {
+export function installChannelRules(
+  host: GatewayHost<ChannelSettings & { readonly maxPayload: number }>,
+  broker: { setDeliveryGate(gate: DeliveryGate<ServerSocket>): void },
+): ChannelGuard {
   const { config, log } = host;
   const policy = new ChannelPolicy(config.channelRules);
   const denials = new DenialCounter();
@@ -42,14 +48,14 @@ export function installChannelRules(host: GatewayHost<ChannelSettings>): Channel
   host.dispatcher.use('subscribe', ({ socket, channel }) => subscribe(claimsOf(socket), channel, socket));
   host.dispatcher.use('transmit', transmitRule(deps));
   host.authWatch.subscribe(recheckOnAuthChange(policy, denials));
-  host.own(startSlowConsumerSweep(host.agServer, config.maxBuffered, (socket, buffered) => {
-    denials.count('slow_consumer');
-    log.info({ socket: socket.id, buffered, limit: config.maxBuffered }, 'closing slow consumer');
-    // Nothing more is queued for a closed socket; ws sends the close frame after what is buffered and drops the
-    // connection after its close timeout if the client never reads it.
-    socket.disconnect(CloseCode.SlowConsumer, 'Slow consumer: outbound buffer overflowed');
-  }));
-  return { policy, denials };
+  const guard = startSlowConsumerGuard(host.agServer, config, (socket, buffered, reason) => {
+    denials.count(reason === 'node' ? 'node_buffer_full' : 'slow_consumer');
+    const limit = reason === 'node' ? config.maxBufferedTotal : config.maxBuffered;
+    log.info({ socket: socket.id, buffered, limit, reason }, 'closing slow consumer');
+  });
+  broker.setDeliveryGate(guard.budget);
+  host.own(guard.stop);
+  return { policy, denials, outbound: guard.budget };
 }
 
 /**

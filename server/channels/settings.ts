@@ -14,6 +14,8 @@ export interface ChannelSettings {
   readonly maxChannels: number;
   /** GATEHOUSE_MAX_BUFFERED: bytes queued for one socket before it is closed as a slow consumer, default 1 MiB. */
   readonly maxBuffered: number;
+  /** GATEHOUSE_MAX_BUFFERED_TOTAL: bytes queued for all sockets of the node together, default 256 MiB. */
+  readonly maxBufferedTotal: number;
 }
 
 /** Reads the channel settings; `maxPayload` (GATEHOUSE_MAX_PAYLOAD, bytes) bounds GATEHOUSE_MAX_BUFFERED from below. */
@@ -32,5 +34,9 @@ export function readChannelSettings(r: SettingsReader, maxPayload: number): Chan
   if (maxBuffered < maxPayload) {
     r.problem('GATEHOUSE_MAX_BUFFERED', `must be at least GATEHOUSE_MAX_PAYLOAD (${maxPayload} bytes), or one relayed message could close a healthy client`);
   }
-  return { channelsFile, channelRules, publishRate, publishBurst, maxChannels, maxBuffered };
+  const maxBufferedTotal = r.bytes('GATEHOUSE_MAX_BUFFERED_TOTAL', 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024);
+  if (maxBufferedTotal < maxBuffered) {
+    r.problem('GATEHOUSE_MAX_BUFFERED_TOTAL', `must be at least GATEHOUSE_MAX_BUFFERED (${maxBuffered} bytes)`);
+  }
+  return { channelsFile, channelRules, publishRate, publishBurst, maxChannels, maxBuffered, maxBufferedTotal };
 }

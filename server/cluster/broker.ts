@@ -16,6 +16,30 @@ export interface ClusterBus {
 }
 
 /**
+ * Decides, before a published message is queued for a socket, whether it may be (the slow-consumer budget,
+ * server/sc/outbound-budget.ts). `bytes` is the encoded message's size.
+ */
+export interface DeliveryGate<S = unknown> {
+  /** False when the socket must not get the message (the gate has closed it). */
+  admit(socket: S, bytes: number): boolean;
+  /** The message is now in the socket's outbound stream. */
+  queued(socket: S, bytes: number): void;
+}
+
+/** The subscriber SocketCluster registers with the broker: its server socket. */
+interface Subscriber {
+  readonly state: string;
+  readonly OPEN: string;
+  transmit(event: string, data: unknown, options: { stringifiedData?: string }): unknown;
+}
+
+/** AGSimpleBroker's fields the fan-out reads (plain JavaScript properties, absent from its types). */
+interface SimpleBrokerInternals {
+  _clientSubscribers: Record<string, Record<string, Subscriber> | undefined>;
+  _codec?: { encode(value: unknown): string };
+}
+
+/**
  * ClusterBroker is the gateway's SocketCluster `brokerEngine`: the stock in-process AGSimpleBroker (local fan-out,
  * exchange, `isSubscribed`) plus three things.
  * - Every publish, from a client or from server code, must be JSON (./payload.ts); other data is refused with
@@ -24,14 +48,22 @@ export interface ClusterBus {
  *   to `deliverFromPeer`, which delivers locally without handing them back (no loops, no echoes).
  * - With a bus attached, a socket's subscribe resolves (SocketCluster then acknowledges it) only once the channel's
  *   Redis subscription holds, at most SUBSCRIBE_CONFIRM_TIMEOUT_MS; after that it throws SubscribeUnavailableError.
+ * - With a delivery gate set, the local fan-out asks it before queuing each message for each subscriber, so a
+ *   subscriber that does not read is stopped when its backlog would pass its budget, not some time after.
  * Without a bus it behaves as AGSimpleBroker does.
  */
 export class ClusterBroker extends AGSimpleBroker {
   private bus?: ClusterBus;
+  private gate?: DeliveryGate;
 
   /** Connects the cross-node bus; done once, before clients arrive. */
   attachBus(bus: ClusterBus): void {
     this.bus = bus;
+  }
+
+  /** Sets the gate every local delivery passes; done once, before clients arrive. */
+  setDeliveryGate(gate: DeliveryGate): void {
+    this.gate = gate;
   }
 
   override async subscribeClient(client: { id: string }, channel: string): Promise<void> {
@@ -59,12 +91,42 @@ export class ClusterBroker extends AGSimpleBroker {
   // AGSimpleBroker's invokePublish calls this.transmitPublish, so this one override covers both.
   override async transmitPublish(channel: string, data: unknown, suppressEvent?: boolean): Promise<void> {
     const json = encodePublishData(data);
-    await super.transmitPublish(channel, data, suppressEvent);
-    if (!suppressEvent) this.bus?.publish(channel, json);
+    this.fanOut(channel, data);
+    if (!suppressEvent) {
+      this.emit('publish', { channel, data });
+      this.bus?.publish(channel, json);
+    }
   }
 
   /** Delivers a message another node published to this node's subscribers only (no 'publish' event, no re-send). */
   deliverFromPeer(channel: string, data: unknown): void {
-    super.transmitPublish(channel, data, true).catch((error: Error) => this.emit('error', { error }));
+    this.fanOut(channel, data);
+  }
+
+  /**
+   * AGSimpleBroker's fan-out (encode the `#publish` packet once, transmit it to each local subscriber) with the
+   * delivery gate asked first for each subscriber.
+   */
+  private fanOut(channel: string, data: unknown): void {
+    const internals = this as unknown as SimpleBrokerInternals;
+    const subscribers = internals._clientSubscribers[channel];
+    if (!subscribers) return;
+    const packet = { channel, data };
+    let stringifiedData: string | undefined;
+    try {
+      stringifiedData = internals._codec?.encode({ event: '#publish', data: packet });
+    } catch (error) {
+      this.emit('error', { error: error as Error });
+      return;
+    }
+    const gate = stringifiedData === undefined ? undefined : this.gate;
+    const bytes = gate ? Buffer.byteLength(stringifiedData!) : 0;
+    for (const id of Object.keys(subscribers)) {
+      const socket = subscribers[id];
+      if (!socket || socket.state !== socket.OPEN) continue;
+      if (gate && !gate.admit(socket, bytes)) continue;
+      socket.transmit('#publish', packet, { stringifiedData });
+      gate?.queued(socket, bytes);
+    }
   }
 }

@@ -30,6 +30,8 @@ export interface MetricSources {
   readonly renewal: RenewalCounters;
   readonly login?: LoginService;
   readonly bridge?: ChannelBridge;
+  /** Bytes the node holds for clients that have not read them yet. */
+  outboundBytes(): number;
 }
 
 /**
@@ -50,6 +52,7 @@ export class GatewayMetrics {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ node: sources.nodeId });
     new Gauge({ name: 'gatehouse_connections', help: 'Open WebSocket connections (handshake completed)', registers, collect() { this.set(sources.connections()); } });
+    new Gauge({ name: 'gatehouse_outbound_buffered_bytes', help: 'Bytes queued for clients and not yet taken by them (bounded by GATEHOUSE_MAX_BUFFERED_TOTAL)', registers, collect() { this.set(sources.outboundBytes()); } });
     new Gauge({ name: 'gatehouse_authenticated_sockets', help: 'Connections currently authenticated', registers, collect() { this.set(sources.authenticated()); } });
     this.handshakes = new Counter({ name: 'gatehouse_handshakes_total', help: 'Completed handshakes by outcome: authenticated, anonymous, or the auth error name', labelNames: ['outcome'], registers });
     new Counter({

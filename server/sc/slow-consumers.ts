@@ -1,28 +1,36 @@
 import type { AGServer } from 'socketcluster-server';
-import type { ServerSocket } from '../sc/facade';
+import { CloseCode } from '../../shared';
+import type { ServerSocket } from './facade';
+import { OutboundBudget, type SlowReason } from './outbound-budget';
 
-/** How often the sweep looks at every socket's outbound buffer, in milliseconds. */
+/** How often the sweep recounts every socket's unsent output, in milliseconds. */
 export const SLOW_CONSUMER_SWEEP_MS = 250;
 
 /**
- * Starts a periodic sweep that calls `onSlow` for every connected socket whose WebSocket outbound buffer (bytes
- * queued in Node and not yet taken by the kernel) is over `maxBufferedBytes`. One property read per socket per
- * sweep, off the publish path. Returns the function that stops it.
+ * Starts the slow-consumer guard: an OutboundBudget of GATEHOUSE_MAX_BUFFERED per socket and
+ * GATEHOUSE_MAX_BUFFERED_TOTAL per node, for the broker to ask before each published message is queued, and a sweep
+ * every 250 ms for the output that does not pass the broker. A slow consumer is closed with SlowConsumer (4502) and
+ * its connection destroyed at once: a client that does not read would never take the close frame, and ws would keep
+ * its whole send buffer until its 30 s close timeout. Such a client sees the connection drop (1006). `onSlow` is told
+ * first (count, log). `stop` ends the sweep.
  */
-export function startSlowConsumerSweep(
+export function startSlowConsumerGuard(
   server: AGServer,
-  maxBufferedBytes: number,
-  onSlow: (socket: ServerSocket, bufferedBytes: number) => void,
-  intervalMs = SLOW_CONSUMER_SWEEP_MS,
-): () => void {
-  const timer = setInterval(() => {
-    const clients = server.clients;
-    for (const id in clients) {
-      const socket = clients[id];
-      const buffered = socket.socket?.bufferedAmount ?? 0;
-      if (buffered > maxBufferedBytes) onSlow(socket, buffered);
-    }
-  }, intervalMs);
+  limits: { readonly maxBuffered: number; readonly maxBufferedTotal: number; readonly maxPayload: number },
+  onSlow: (socket: ServerSocket, bufferedBytes: number, reason: SlowReason) => void,
+): { budget: OutboundBudget; stop(): void } {
+  const budget = new OutboundBudget(server, {
+    perSocketBytes: limits.maxBuffered,
+    perNodeBytes: limits.maxBufferedTotal,
+    behindBytes: limits.maxPayload,
+    onSlow: (socket, buffered, reason) => {
+      if (socket.state === socket.CLOSED) return;
+      onSlow(socket, buffered, reason);
+      socket.disconnect(CloseCode.SlowConsumer, 'Slow consumer: outbound buffer overflowed');
+      socket.terminate();
+    },
+  });
+  const timer = setInterval(() => budget.sweep(), SLOW_CONSUMER_SWEEP_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return { budget, stop: () => clearInterval(timer) };
 }

@@ -149,6 +149,11 @@ export interface RawSocket {
   call(event: string, data: unknown): Promise<RawAnswer>;
   /** Sends an event without a cid (no answer). */
   send(event: string, data: unknown): void;
+  /** Stops reading from the TCP connection (a client that does not consume), or starts again. */
+  pauseReading(): void;
+  resumeReading(): void;
+  /** Resolves the close code once the connection is closed. */
+  readonly closed: Promise<number>;
   close(): void;
 }
 
@@ -166,7 +171,10 @@ export async function rawSocket(gateway: Gateway, token: string | null): Promise
     const packet = JSON.parse(text) as RawAnswer & { rid?: number };
     if (packet.rid !== undefined) pending.get(packet.rid)?.(packet);
   });
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  ws.on('error', () => undefined);
+  const tcp = () => (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
   const call = (event: string, data: unknown) => new Promise<RawAnswer>((resolve, reject) => {
     const id = ++cid;
     const timer = setTimeout(() => reject(new Error(`${event} not answered within 2 s`)), 2000);
@@ -182,6 +190,9 @@ export async function rawSocket(gateway: Gateway, token: string | null): Promise
     id: (handshake.data as { id: string }).id,
     call,
     send: (event, data) => ws.send(JSON.stringify({ event, data })),
+    pauseReading: () => tcp().pause(),
+    resumeReading: () => tcp().resume(),
+    closed,
     close: () => ws.terminate(),
   };
 }

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
-import { CloseCode, ErrorName } from '../../shared';
+import { ErrorName } from '../../shared';
 import { collect, publishError, publishMarker, publishOutcome, rawSocket, serverSocketOf, subscribeOutcome } from '../helpers/channels';
 import { connectWithToken, mintHs256, nextEvent, sleep, startGateway, waitFor } from '../helpers/gateway';
 
@@ -188,10 +188,11 @@ test('a consumer that stops reading is closed with SlowConsumer once its buffer 
   assert.ok(published > maxBuffered);
   assert.is(gw.channels.denials.get('slow_consumer'), 1);
 
-  // Reading again, the client gets what was buffered, then the final close code.
+  // The connection was destroyed, not closed politely: a client that does not read would never take the close
+  // frame, and ws would hold its buffer meanwhile (slow-consumer-memory.test.ts). Reading again, it sees the drop.
   tcp.resume();
-  const code = await within(slow.closed, 10_000, 'the close frame');
-  assert.is(code, CloseCode.SlowConsumer);
+  const code = await within(slow.closed, 10_000, 'the connection to drop');
+  assert.is(code, 1006);
 
   // The client that kept reading is still connected and got the messages.
   await waitFor(() => healthyCount * chunk.length >= published, 5000, 'the healthy client to read everything');
