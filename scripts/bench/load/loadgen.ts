@@ -1,0 +1,342 @@
+/**
+ * The bench's load generator: a separate process (pinned to its own core) that the bench drives over IPC. It speaks
+ * SocketCluster's and Socket.IO's protocols on raw `ws` (./sc-wire.ts, ./sio-wire.ts), mints its own tokens, and reads
+ * the server's CPU time from /proc at the exact moments a phase starts and ends. Every wait is bounded.
+ *
+ * Message in: `{id, cmd, ...args}`; answer: `{id, result}` or `{id, error}`.
+ */
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { cpuMicros } from '../proc';
+import { quantile, Reservoir } from '../stats';
+import { ScWire, type WireOptions } from './sc-wire';
+import { SioWire } from './sio-wire';
+
+export interface Target {
+  readonly kind: 'sc' | 'sio';
+  /** SocketCluster: `ws://host:port/socketcluster/`; Socket.IO: `ws://host:port`. */
+  readonly url: string;
+  /** The server's pid, for its CPU time. */
+  readonly pid: number;
+}
+
+interface Wire {
+  publish(channel: string, data: unknown): void;
+  subscribe(channel: string): Promise<unknown>;
+  onPublish?: (channel: string, data: unknown) => void;
+  onEvent?: (event: string, data: unknown) => void;
+  readonly closed: Promise<number>;
+  close(): void;
+  terminate(): void;
+}
+
+let key: KeyObject;
+let tokenDefaults: { iss?: string; aud?: string } = {};
+
+const now = () => performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A token for the i-th socket of a phase: its own sub, sid and jti, a 1 h lifetime, grants on `bench:*`. */
+function mint(name: string, extra: Record<string, unknown> = {}): string {
+  const iat = Math.floor(Date.now() / 1000);
+  return jwt.sign({ sub: `user-${name}`, sid: `sid-${name}`, jti: `jti-${name}`, channels: ['bench:*'], iat, exp: iat + 3600, ...tokenDefaults, ...extra }, key, { algorithm: 'HS256' });
+}
+
+async function open(target: Target, token: string | null, timeoutMs = 10_000, options: WireOptions = {}): Promise<{ wire: Wire; ok: boolean }> {
+  if (target.kind === 'sio') {
+    const { wire, status } = await SioWire.open(target.url, token, timeoutMs, options);
+    return { wire, ok: status.isAuthenticated };
+  }
+  const { wire, status } = await ScWire.open(target.url, token, timeoutMs, options);
+  return { wire, ok: status.isAuthenticated === true };
+}
+
+/** Runs `n` jobs with at most `concurrency` at once. */
+async function pool(n: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, concurrency) }, async () => {
+    while (next < n) await job(next++);
+  }));
+}
+
+async function closeAll(wires: Wire[], waitMs = 5000): Promise<void> {
+  for (const w of wires) w.close();
+  await Promise.race([Promise.all(wires.map((w) => w.closed)), sleep(waitMs)]);
+  for (const w of wires) w.terminate();
+}
+
+const pct = (values: readonly number[]) => ({ p50: quantile(values, 0.5), p99: quantile(values, 0.99), max: quantile(values, 1), n: values.length });
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** `n` authenticated handshakes, `concurrency` at a time, each on a new connection kept open until the end. */
+async function handshakes({ target, n, concurrency, prefix }: { target: Target; n: number; concurrency: number; prefix: string }) {
+  const tokens = Array.from({ length: n }, (_, i) => mint(`${prefix}-${i}`));
+  const wires: Wire[] = [];
+  const latencies: number[] = [];
+  let failures = 0;
+  const cpu0 = cpuMicros(target.pid);
+  const t0 = now();
+  await pool(n, concurrency, async (i) => {
+    const started = now();
+    try {
+      const { wire, ok } = await open(target, tokens[i]);
+      wires.push(wire);
+      if (ok) latencies.push(now() - started);
+      else failures++;
+    } catch {
+      failures++;
+    }
+  });
+  const wallMs = now() - t0;
+  const cpuUs = cpuMicros(target.pid) - cpu0;
+  await closeAll(wires);
+  const ok = n - failures;
+  return { n, failures, wallMs, perSecond: (ok / wallMs) * 1000, serverCpuUsEach: cpuUs / Math.max(1, ok), latencyMs: pct(latencies) };
+}
+
+/** Idle authenticated connections kept open between commands, by group name. */
+const groups = new Map<string, { wires: Wire[]; setAuthToken: number; removeAuthToken: number }>();
+
+async function openGroup({ target, group, n, concurrency, prefix, extra, spreadSources }: {
+  target: Target; group: string; n: number; concurrency: number; prefix: string; extra?: Record<string, unknown>; spreadSources?: boolean;
+}) {
+  const entry = groups.get(group) ?? { wires: [], setAuthToken: 0, removeAuthToken: 0 };
+  groups.set(group, entry);
+  let failures = 0;
+  const t0 = now();
+  await pool(n, concurrency, async (i) => {
+    // Past ~28,000 sockets one source address runs out of ephemeral ports: spread over 127.0.0.2, .3, …
+    const localAddress = spreadSources ? `127.0.0.${2 + Math.floor(i / 20_000)}` : undefined;
+    try {
+      const { wire, ok } = await open(target, mint(`${prefix}-${i}`, extra), 20_000, { localAddress });
+      if (!ok) failures++;
+      wire.onEvent = (event) => {
+        if (event === '#setAuthToken') entry.setAuthToken++;
+        else if (event === '#removeAuthToken') entry.removeAuthToken++;
+      };
+      entry.wires.push(wire);
+    } catch {
+      failures++;
+    }
+  });
+  return { open: entry.wires.length, failures, wallMs: now() - t0 };
+}
+
+function groupStats({ group }: { group: string }) {
+  const entry = groups.get(group);
+  return entry ? { open: entry.wires.length, setAuthToken: entry.setAuthToken, removeAuthToken: entry.removeAuthToken } : { open: 0, setAuthToken: 0, removeAuthToken: 0 };
+}
+
+async function closeGroup({ group }: { group: string }) {
+  const entry = groups.get(group);
+  groups.delete(group);
+  if (entry) await closeAll(entry.wires, 10_000);
+  return { closed: entry?.wires.length ?? 0 };
+}
+
+/**
+ * Publish fan-out: `channels` channels with `fanout` subscribers each, `publishers` other sockets publishing round
+ * robin with at most `window` deliveries outstanding (a closed loop: the server's pace sets the rate). After
+ * `warmupMs`, counts deliveries, server CPU and publish-to-receive latency for `durationMs`.
+ */
+async function publish({ target, fanout, channels, publishers, window, warmupMs, durationMs, prefix }: {
+  target: Target; fanout: number; channels: number; publishers: number; window: number; warmupMs: number; durationMs: number; prefix: string;
+}) {
+  const names = Array.from({ length: channels }, (_, i) => `bench:${prefix}:${i}`);
+  const subscribers: Wire[] = [];
+  const pubs: Wire[] = [];
+  let received = 0;
+  let sent = 0;
+  let measuring = false;
+  let stopped = false;
+  let lastReceive = now();
+  const latencies = new Reservoir();
+
+  const pump = () => {
+    while (!stopped && sent * fanout - received < window) {
+      const i = sent++;
+      pubs[i % publishers].publish(names[i % channels], { t: now(), n: i });
+    }
+  };
+  const onPublish = (_channel: string, data: unknown) => {
+    received++;
+    lastReceive = now();
+    if (measuring) latencies.add(lastReceive - (data as { t: number }).t);
+    pump();
+  };
+
+  try {
+    await pool(channels * fanout, 32, async (i) => {
+      const { wire, ok } = await open(target, mint(`${prefix}-s${i}`));
+      subscribers.push(wire);
+      if (!ok) throw new Error('subscriber not authenticated');
+      await wire.subscribe(names[i % channels]);
+      wire.onPublish = onPublish;
+    });
+    await pool(publishers, 32, async (i) => {
+      const { wire, ok } = await open(target, mint(`${prefix}-p${i}`));
+      pubs.push(wire);
+      if (!ok) throw new Error('publisher not authenticated');
+    });
+    await sleep(100); // let every subscription settle (Redis SUBSCRIBE)
+
+    pump();
+    const deadline = now() + warmupMs + durationMs;
+    let cpu0 = 0;
+    let received0 = 0;
+    let t0 = 0;
+    const warmEnd = now() + warmupMs;
+    while (now() < deadline) {
+      await sleep(20);
+      if (!measuring && now() >= warmEnd) {
+        measuring = true;
+        cpu0 = cpuMicros(target.pid);
+        received0 = received;
+        t0 = now();
+      }
+      if (now() - lastReceive > 3000) throw new Error(`publish stalled: ${received} of ${sent * fanout} deliveries arrived`);
+    }
+    const cpuUs = cpuMicros(target.pid) - cpu0;
+    const wallMs = now() - t0;
+    const deliveries = received - received0;
+    measuring = false;
+    stopped = true;
+    // Drain what is in flight before closing, so the next phase starts on a quiet server.
+    const drainBy = now() + 3000;
+    while (received < sent * fanout && now() < drainBy) await sleep(10);
+    return {
+      fanout, channels, publishers, window, deliveries, wallMs,
+      deliveriesPerSecond: (deliveries / wallMs) * 1000,
+      serverCpuUsPerDelivery: cpuUs / Math.max(1, deliveries),
+      latencyMs: pct(latencies.values),
+      lost: sent * fanout - received,
+    };
+  } finally {
+    stopped = true;
+    await closeAll([...subscribers, ...pubs]);
+  }
+}
+
+/**
+ * Revocation node to node: one socket at a time on node B (the target), revoked by session through node A's admin
+ * API; the time from sending the revoke to the socket's close on B.
+ */
+async function revocation({ target, adminUrl, adminKey, n, prefix }: { target: Target; adminUrl: string; adminKey: string; n: number; prefix: string }) {
+  const latencies: number[] = [];
+  const codes: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    const name = `${prefix}-${i}`;
+    const { wire, ok } = await open(target, mint(name));
+    if (!ok) throw new Error('revocation socket not authenticated');
+    await sleep(2);
+    const closedAt = wire.closed.then((code) => {
+      codes[code] = (codes[code] ?? 0) + 1;
+      return now();
+    });
+    const started = now();
+    const answer = await fetch(`${adminUrl}/admin/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sid: `sid-${name}` }),
+      signal: AbortSignal.timeout(5000),
+    });
+    await answer.body?.cancel();
+    if (answer.status !== 200) throw new Error(`admin revoke answered ${answer.status}`);
+    const closed = await Promise.race([closedAt, sleep(5000).then(() => undefined)]);
+    if (closed === undefined) {
+      wire.terminate();
+      throw new Error(`socket ${name} not closed within 5 s of its revocation`);
+    }
+    latencies.push(closed - started);
+  }
+  return { latencyMs: pct(latencies), closeCodes: codes };
+}
+
+/**
+ * Expiry enforcement: `n` sockets whose tokens expire `inSeconds` from now (a session at its maximum age, so Gatehouse
+ * cannot renew it); the lag from `exp` to the server's `#removeAuthToken` (or the close) on each.
+ */
+async function expiry({ target, n, inSeconds, waitMs, prefix, sessionMaxAgeSeconds }: {
+  target: Target; n: number; inSeconds: number; waitMs: number; prefix: string; sessionMaxAgeSeconds: number;
+}) {
+  const exp = Math.floor(Date.now() / 1000) + inSeconds;
+  const expMs = exp * 1000;
+  const lags: number[] = [];
+  const wires: Wire[] = [];
+  try {
+    await pool(n, 16, async (i) => {
+      const iat = Math.floor(Date.now() / 1000);
+      // auth_time puts the session's end at exp: no renewal can extend it.
+      const token = mint(`${prefix}-${i}`, { iat, exp, auth_time: exp - sessionMaxAgeSeconds });
+      const { wire, ok } = await open(target, token);
+      if (!ok) throw new Error('expiry socket not authenticated');
+      wires.push(wire);
+      let seen = false;
+      const note = () => {
+        if (seen) return;
+        seen = true;
+        lags.push(Date.now() - expMs);
+      };
+      wire.onEvent = (event) => { if (event === '#removeAuthToken') note(); };
+      void wire.closed.then(note);
+    });
+    const deadline = expMs + waitMs;
+    while (lags.length < n && Date.now() < deadline) await sleep(20);
+    return { n, enforced: lags.length, lagMs: pct(lags) };
+  } finally {
+    await closeAll(wires);
+  }
+}
+
+/** Logins over RPC from `concurrency` anonymous sockets, `n` in all. */
+async function login({ target, n, concurrency, username, password }: { target: Target; n: number; concurrency: number; username: string; password: string }) {
+  const wires: ScWire[] = [];
+  for (let i = 0; i < concurrency; i++) wires.push((await ScWire.open(target.url, null)).wire);
+  let failures = 0;
+  const latencies: number[] = [];
+  const cpu0 = cpuMicros(target.pid);
+  const t0 = now();
+  try {
+    await pool(n, concurrency, async (i) => {
+      const started = now();
+      try {
+        await wires[i % concurrency].invoke('login', { username, password }, 30_000);
+        latencies.push(now() - started);
+      } catch {
+        failures++;
+      }
+    });
+    const wallMs = now() - t0;
+    const cpuUs = cpuMicros(target.pid) - cpu0;
+    const ok = n - failures;
+    return { n, failures, concurrency, perSecond: (ok / wallMs) * 1000, serverCpuMsEach: cpuUs / 1000 / Math.max(1, ok), latencyMs: pct(latencies) };
+  } finally {
+    await closeAll(wires);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const commands: Record<string, (args: never) => unknown> = { handshakes, openGroup, groupStats, closeGroup, publish, revocation, expiry, login };
+
+process.on('message', (message: { id: number; cmd: string; secret?: string; iss?: string; aud?: string }) => {
+  if (message.cmd === 'init') {
+    key = createSecretKey(Buffer.from(message.secret ?? '', 'utf8'));
+    tokenDefaults = { ...(message.iss ? { iss: message.iss } : {}), ...(message.aud ? { aud: message.aud } : {}) };
+    process.send!({ id: message.id, result: { ok: true } });
+    return;
+  }
+  const run = commands[message.cmd];
+  if (!run) {
+    process.send!({ id: message.id, error: `unknown command ${message.cmd}` });
+    return;
+  }
+  Promise.resolve()
+    .then(() => run(message as never))
+    .then(
+      (result) => process.send!({ id: message.id, result }),
+      (err: Error) => process.send!({ id: message.id, error: err?.stack ?? String(err) }),
+    );
+});
+process.on('disconnect', () => process.exit(0));

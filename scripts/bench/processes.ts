@@ -1,0 +1,209 @@
+/**
+ * The processes a bench run starts, each owned and stopped by it: a benchmarked server (pinned to the server core),
+ * the load generator (pinned to the other core, driven over IPC), and the bench's own redis-server.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { freePort } from '../../test/helpers/redis-server';
+import { cpuMicros } from './proc';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every child the bench started and has not seen exit, so an aborted run can still end them all. */
+const live = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+/** Kills every child still running (SIGKILL): for a run that is being aborted. */
+export function killAllChildren(): void {
+  for (const child of live) child.kill('SIGKILL');
+  live.clear();
+}
+
+export { freePort };
+
+/** The command line that runs `argv` pinned to `cpu` (when pinning is possible). */
+function pinned(cpu: number | undefined, argv: string[]): [string, string[]] {
+  return cpu === undefined ? [argv[0], argv.slice(1)] : ['taskset', ['-c', String(cpu), ...argv]];
+}
+
+/** Sends a request over a child's IPC channel and waits for the answer with the same id. */
+class IpcClient {
+  private seq = 0;
+  private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+
+  constructor(private readonly child: ChildProcess, private readonly name: string) {
+    child.on('message', (m: { id?: number; result?: unknown; error?: string; mem?: unknown }) => {
+      const w = m.id === undefined ? undefined : this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id!);
+      if (m.error !== undefined) w.reject(new Error(`${this.name}: ${m.error}`));
+      else w.resolve(m.result ?? m.mem);
+    });
+    child.once('exit', (code, signal) => {
+      for (const w of this.waiting.values()) w.reject(new Error(`${this.name} exited (${code ?? signal})`));
+      this.waiting.clear();
+    });
+  }
+
+  call<T>(message: Record<string, unknown>, timeoutMs: number): Promise<T> {
+    const id = ++this.seq;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(`${this.name}: no answer to ${String(message.cmd)} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.waiting.set(id, {
+        resolve: (v) => { clearTimeout(timer); resolve(v as T); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      });
+      this.child.send({ ...message, id });
+    });
+  }
+}
+
+export interface MemoryFigures {
+  readonly heapUsed: number;
+  readonly rss: number;
+}
+
+/** One benchmarked server process. */
+export class ServerProcess {
+  private readonly child: ChildProcess;
+  private readonly ipc: IpcClient;
+  private stderr = '';
+
+  constructor(readonly name: string, readonly port: number, argv: string[], env: Record<string, string>, cpu: number | undefined) {
+    const [cmd, args] = pinned(cpu, argv);
+    this.child = track(spawn(cmd, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr = (this.stderr + d).slice(-4000); });
+    this.ipc = new IpcClient(this.child, name);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  /** What the server wrote on stderr lately (for error messages). */
+  get errors(): string {
+    return this.stderr;
+  }
+
+  /** Waits until GET /readyz answers 200. */
+  async ready(withinMs = 20_000): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    for (;;) {
+      if (this.exited) throw new Error(`${this.name} exited at start-up:\n${this.stderr}`);
+      const status = await fetch(`http://127.0.0.1:${this.port}/readyz`, { signal: AbortSignal.timeout(1000) })
+        .then(async (r) => { await r.body?.cancel(); return r.status; }, () => 0);
+      if (status === 200) return;
+      if (Date.now() > deadline) throw new Error(`${this.name} not ready within ${withinMs / 1000} s (last /readyz: ${status || 'no answer'})\n${this.stderr}`);
+      await sleep(50);
+    }
+  }
+
+  cpuMicros(): number {
+    return cpuMicros(this.pid);
+  }
+
+  /** Heap (after a full GC) and RSS, from the preloaded probe. */
+  memory(): Promise<MemoryFigures> {
+    return this.ipc.call<MemoryFigures>({ cmd: 'mem' }, 30_000);
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  async stop(graceMs = 3000): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+/** The load generator process. */
+export class LoadGenerator {
+  private readonly child: ChildProcess;
+  private readonly ipc: IpcClient;
+
+  constructor(script: string, cpu: number | undefined) {
+    const [cmd, args] = pinned(cpu, [process.execPath, script]);
+    this.child = track(spawn(cmd, args, { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    this.ipc = new IpcClient(this.child, 'load generator');
+  }
+
+  call<T>(cmd: string, args: Record<string, unknown> = {}, timeoutMs = 120_000): Promise<T> {
+    return this.ipc.call<T>({ cmd, ...args }, timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.disconnect();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+/** The bench's own redis-server: a free port on 127.0.0.1, nothing on disk. */
+export class BenchRedis {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-redis-'));
+  private child?: ChildProcess;
+
+  private constructor(readonly port: number) {}
+
+  static async start(cpu: number | undefined): Promise<BenchRedis> {
+    const redis = new BenchRedis(await freePort());
+    const [cmd, args] = pinned(cpu, ['redis-server', '--port', String(redis.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', redis.dir, '--logfile', '', '--loglevel', 'warning']);
+    redis.child = track(spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      if (redis.child.exitCode !== null) throw new Error(`redis-server exited with ${redis.child.exitCode}`);
+      const probe = new Redis(redis.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => undefined);
+      try {
+        await probe.connect();
+        await probe.ping();
+        probe.disconnect();
+        return redis;
+      } catch {
+        probe.disconnect();
+        if (Date.now() > deadline) {
+          await redis.close();
+          throw new Error('redis-server did not start within 5 s (is redis-server on PATH?)');
+        }
+        await sleep(50);
+      }
+    }
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async close(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child && child.exitCode === null) {
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      });
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Profiles one system under one bench phase, the way `npm run bench` runs it (compiled, pinned, separate load
+ * generator), to find where its time or memory goes:
+ *
+ *   npx tsx scripts/bench/profile.ts SYSTEM handshake|fanout1|fanout200 [N]   CPU profile (node --cpu-prof)
+ *   npx tsx scripts/bench/profile.ts SYSTEM memory [N]                         heap snapshot at N idle connections
+ *
+ * Prints the functions with the most self time (and the same grouped by package), or for a snapshot the object
+ * types holding the most memory, and leaves the raw .cpuprofile / .heapsnapshot under .tmp/bench-profiles/.
+ */
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { buildBench, ROOT } from './build';
+import { PLANS } from './plan';
+import { canPin } from './proc';
+import { BenchRedis, freePort, LoadGenerator, ServerProcess } from './processes';
+import { launch, type RunContext, type SystemName } from './systems';
+
+const [system, phase, count] = process.argv.slice(2) as [SystemName, string, string | undefined];
+const DIR = join(ROOT, '.tmp', 'bench-profiles');
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+/** Self time per function and per package from a .cpuprofile. */
+function summarizeProfile(file: string): void {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const byFunction = new Map<string, number>();
+  const byPackage = new Map<string, number>();
+  for (const [id, us] of self) {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    const where = url.replace(/^file:\/\//, '').replace(`${ROOT}/`, '');
+    const key = `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + us);
+    const pkg = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(where)?.[1]
+      ?? (where.includes('bench-build/') ? `gatehouse bundle (${where.split('/').pop()})` : where.startsWith('node:') ? 'node internals' : where || functionName);
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + us);
+  }
+  const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n)
+    .map(([k, us]) => `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`).join('\n');
+  process.stdout.write(`\n${file}\ntotal sampled ${(total / 1000).toFixed(0)} ms\n\nby package:\n${top(byPackage, 25)}\n\nby function (self):\n${top(byFunction, 40)}\n`);
+}
+
+const snapshots: string[] = [];
+
+/** Asks the server for a heap snapshot (after a GC, through the probe) and waits until the file is complete. */
+async function snapshot(server: ServerProcess, label: string): Promise<void> {
+  await server.memory();
+  const known = new Set(readdirSync(DIR));
+  process.kill(server.pid, 'SIGUSR2');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const fresh = readdirSync(DIR).find((f) => f.endsWith('.heapsnapshot') && !known.has(f));
+    if (fresh) {
+      let size = -1;
+      // Written in one go; done when its size stops changing.
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        const now = statSync(join(DIR, fresh)).size;
+        if (now === size && now > 0) break;
+        size = now;
+      }
+      snapshots.push(join(DIR, fresh));
+      process.stdout.write(`snapshot ${label}: ${fresh}\n`);
+      return;
+    }
+    if (Date.now() > deadline) throw new Error('no heap snapshot written');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Self size per (node type, constructor name) in a V8 heap snapshot. */
+function heapByType(file: string): Map<string, { size: number; count: number }> {
+  const snap = JSON.parse(readFileSync(file, 'utf8')) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
+  const fields = snap.snapshot.meta.node_fields;
+  const width = fields.length;
+  const typeAt = fields.indexOf('type');
+  const nameAt = fields.indexOf('name');
+  const sizeAt = fields.indexOf('self_size');
+  const types = snap.snapshot.meta.node_types[0];
+  const out = new Map<string, { size: number; count: number }>();
+  for (let i = 0; i < snap.nodes.length; i += width) {
+    const type = types[snap.nodes[i + typeAt]];
+    let name = snap.strings[snap.nodes[i + nameAt]];
+    if (type === 'string' || type === 'concatenated string' || type === 'sliced string') name = '(string)';
+    else if (type === 'code') name = '(code)';
+    else if (name.length > 60) name = `${name.slice(0, 57)}...`;
+    const key = `${type}:${name}`;
+    const e = out.get(key) ?? { size: 0, count: 0 };
+    e.size += snap.nodes[i + sizeAt];
+    e.count += 1;
+    out.set(key, e);
+  }
+  return out;
+}
+
+function diffSnapshots(before: string, after: string, connections: number): void {
+  const a = heapByType(before);
+  const b = heapByType(after);
+  const rows = [...b].map(([k, v]) => {
+    const base = a.get(k) ?? { size: 0, count: 0 };
+    return { k, size: v.size - base.size, count: v.count - base.count };
+  }).sort((x, y) => y.size - x.size);
+  const total = rows.reduce((s, r) => s + r.size, 0);
+  process.stdout.write(`\nheap growth for ${connections} connections: ${(total / connections).toFixed(0)} bytes each\n`);
+  for (const r of rows.slice(0, 45)) {
+    process.stdout.write(`${(r.size / connections).toFixed(0).padStart(7)} B/conn  ${(r.count / connections).toFixed(2).padStart(7)} obj/conn  ${r.k}\n`);
+  }
+}
+
+async function main(): Promise<void> {
+  if (!system || !phase) throw new Error('usage: profile.ts SYSTEM handshake|fanout1|fanout200|memory [N]');
+  mkdirSync(DIR, { recursive: true });
+  const built = await buildBench();
+  const pin = canPin(availableParallelism());
+  const cores = pin ? { server: availableParallelism() - 1, load: 0 } : { server: undefined, load: undefined };
+  const redis = system === 'gatehouse-redis' ? await BenchRedis.start(cores.load) : undefined;
+  const ctx: RunContext = {
+    secret: randomBytes(32).toString('base64url'), redisUrl: redis?.url, adminKey: randomBytes(24).toString('base64url'),
+    issuer: 'bench-issuer', audience: 'bench-audience',
+  };
+  const load = new LoadGenerator(built.loadgen, cores.load);
+  const port = await freePort();
+  const l = launch(system, built, port, ctx);
+  const stamp = `${system}-${phase}-${Date.now()}`;
+  const flags = phase === 'memory' ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${DIR}`] : ['--cpu-prof', `--cpu-prof-dir=${DIR}`, `--cpu-prof-name=${stamp}.cpuprofile`, '--cpu-prof-interval=100'];
+  const argv = [l.argv[0], ...flags, ...l.argv.slice(1)];
+  const server = new ServerProcess(system, port, argv, l.env, cores.server);
+  try {
+    await load.call('init', { secret: ctx.secret, iss: ctx.issuer, aud: ctx.audience });
+    await server.ready();
+    const target = { kind: l.protocol, url: l.protocol === 'sc' ? `ws://127.0.0.1:${port}/socketcluster/` : `ws://127.0.0.1:${port}`, pid: server.pid };
+    const plan = PLANS.quick;
+    const n = count ? Number(count) : undefined;
+    await load.call('handshakes', { target, n: 300, concurrency: 32, prefix: 'warm' });
+    if (phase === 'handshake') {
+      process.stdout.write(`${JSON.stringify(await load.call('handshakes', { target, n: n ?? 3000, concurrency: 32, prefix: 'hs' }))}\n`);
+    } else if (phase === 'fanout1' || phase === 'fanout200') {
+      const p = { ...plan[phase], ...(n ? { durationMs: n } : {}) };
+      process.stdout.write(`${JSON.stringify(await load.call('publish', { target, ...p, prefix: 'pub' }))}\n`);
+    } else if (phase === 'memory') {
+      await snapshot(server, 'before');
+      await load.call('openGroup', { target, group: 'm', n: n ?? 5000, concurrency: 32, prefix: 'mem' });
+      await snapshot(server, 'after');
+      const [before, after] = snapshots.slice(-2);
+      diffSnapshots(before, after, n ?? 5000);
+    }
+  } finally {
+    await server.stop(10_000);
+    await load.stop();
+    await redis?.close();
+  }
+  if (phase !== 'memory') summarizeProfile(join(DIR, `${stamp}.cpuprofile`));
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

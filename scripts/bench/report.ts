@@ -1,0 +1,162 @@
+/**
+ * Turns a bench run's per-pass figures into the printed table and the summary written to JSON: each figure as the
+ * median with its range over the passes, and each of issue 12's targets as a ratio computed within each pass (so
+ * both sides of a ratio always ran under the same machine load) with its median, range and verdict.
+ */
+import { spread, type Spread } from './stats';
+import { SYSTEMS, type SystemName } from './systems';
+
+export interface Percentiles {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly n: number;
+}
+
+export interface SystemFigures {
+  handshake?: { perSecond: number; serverCpuUsEach: number; latencyMs: Percentiles; failures: number };
+  fanout1?: PublishFigures;
+  fanout200?: PublishFigures;
+  memory?: { connections: number; heapPerConn: number; rssPerConn: number; baseHeap: number; baseRss: number };
+  expiry?: { n: number; enforced: number; lagMs: Percentiles };
+  revocation?: { latencyMs: Percentiles; closeCodes: Record<string, number> };
+  login?: { perSecond: number; serverCpuMsEach: number; latencyMs: Percentiles; failures: number };
+}
+
+export interface PublishFigures {
+  deliveriesPerSecond: number;
+  serverCpuUsPerDelivery: number;
+  latencyMs: Percentiles;
+  deliveries: number;
+  lost: number;
+}
+
+export interface PassResult {
+  readonly pass: number;
+  readonly system: SystemName;
+  readonly figures: SystemFigures;
+  readonly error?: string;
+}
+
+interface Row {
+  readonly path: string;
+  readonly label: string;
+  readonly digits: number;
+}
+
+/** The figures of the table, in order. */
+export const ROWS: readonly Row[] = [
+  { path: 'handshake.perSecond', label: 'handshakes/s (wall clock)', digits: 0 },
+  { path: 'handshake.serverCpuUsEach', label: 'server CPU µs per handshake', digits: 0 },
+  { path: 'handshake.latencyMs.p50', label: 'handshake latency p50 ms', digits: 2 },
+  { path: 'handshake.latencyMs.p99', label: 'handshake latency p99 ms', digits: 2 },
+  { path: 'fanout1.deliveriesPerSecond', label: 'fan-out 1: deliveries/s', digits: 0 },
+  { path: 'fanout1.serverCpuUsPerDelivery', label: 'fan-out 1: server CPU µs per delivery', digits: 1 },
+  { path: 'fanout1.latencyMs.p50', label: 'fan-out 1: publish→receive p50 ms', digits: 2 },
+  { path: 'fanout1.latencyMs.p99', label: 'fan-out 1: publish→receive p99 ms', digits: 2 },
+  { path: 'fanout200.deliveriesPerSecond', label: 'fan-out 200: deliveries/s', digits: 0 },
+  { path: 'fanout200.serverCpuUsPerDelivery', label: 'fan-out 200: server CPU µs per delivery', digits: 1 },
+  { path: 'fanout200.latencyMs.p50', label: 'fan-out 200: publish→receive p50 ms', digits: 2 },
+  { path: 'fanout200.latencyMs.p99', label: 'fan-out 200: publish→receive p99 ms', digits: 2 },
+  { path: 'memory.heapPerConn', label: 'heap bytes per idle auth. connection', digits: 0 },
+  { path: 'memory.rssPerConn', label: 'RSS bytes per idle auth. connection', digits: 0 },
+  { path: 'expiry.lagMs.p50', label: 'expiry enforcement lag p50 ms', digits: 0 },
+  { path: 'expiry.lagMs.p99', label: 'expiry enforcement lag p99 ms', digits: 0 },
+  { path: 'revocation.latencyMs.p50', label: 'revocation node→node p50 ms', digits: 2 },
+  { path: 'revocation.latencyMs.p99', label: 'revocation node→node p99 ms', digits: 2 },
+  { path: 'login.perSecond', label: 'login RPC/s (scrypt)', digits: 2 },
+  { path: 'login.serverCpuMsEach', label: 'server CPU ms per login', digits: 1 },
+];
+
+export interface Target {
+  readonly label: string;
+  readonly path: string;
+  readonly system: SystemName;
+  readonly base: SystemName;
+  readonly max: number;
+}
+
+/** Issue 12's targets. */
+export const TARGETS: readonly Target[] = [
+  { label: 'server CPU per authenticated handshake, with the revocation check', path: 'handshake.serverCpuUsEach', system: 'gatehouse-redis', base: 'stock-keyobject', max: 1.1 },
+  { label: 'server CPU per authenticated handshake, one node', path: 'handshake.serverCpuUsEach', system: 'gatehouse-local', base: 'stock-keyobject', max: 1.1 },
+  { label: 'server CPU per delivery, fan-out 1, one node', path: 'fanout1.serverCpuUsPerDelivery', system: 'gatehouse-local', base: 'stock-keyobject', max: 1.05 },
+  { label: 'server CPU per delivery, fan-out 1, with the Redis bridge', path: 'fanout1.serverCpuUsPerDelivery', system: 'gatehouse-redis', base: 'stock-keyobject', max: 1.4 },
+  { label: 'server CPU per delivery, fan-out 200', path: 'fanout200.serverCpuUsPerDelivery', system: 'gatehouse-redis', base: 'stock-keyobject', max: 1.05 },
+  { label: 'server CPU per delivery, fan-out 200, against Socket.IO rooms', path: 'fanout200.serverCpuUsPerDelivery', system: 'gatehouse-redis', base: 'socketio', max: 1.0 },
+  { label: 'heap per idle authenticated connection', path: 'memory.heapPerConn', system: 'gatehouse-redis', base: 'stock-keyobject', max: 1.1 },
+  { label: 'RSS per idle authenticated connection', path: 'memory.rssPerConn', system: 'gatehouse-redis', base: 'stock-keyobject', max: 1.1 },
+  { label: 'heap per idle authenticated connection, one node', path: 'memory.heapPerConn', system: 'gatehouse-local', base: 'stock-keyobject', max: 1.1 },
+];
+
+export function valueAt(figures: SystemFigures, path: string): number {
+  let v: unknown = figures;
+  for (const part of path.split('.')) v = (v as Record<string, unknown> | undefined)?.[part];
+  return typeof v === 'number' ? v : NaN;
+}
+
+export interface Summary {
+  readonly figures: Record<string, Partial<Record<SystemName, Spread>>>;
+  readonly targets: (Target & { ratio: Spread; met: boolean | undefined })[];
+}
+
+export function summarize(passes: readonly PassResult[]): Summary {
+  const figures: Summary['figures'] = {};
+  for (const row of ROWS) {
+    const bySystem: Partial<Record<SystemName, Spread>> = {};
+    for (const system of SYSTEMS) {
+      const s = spread(passes.filter((p) => p.system === system).map((p) => valueAt(p.figures, row.path)));
+      if (s.n > 0) bySystem[system] = s;
+    }
+    figures[row.path] = bySystem;
+  }
+  const passNumbers = [...new Set(passes.map((p) => p.pass))];
+  const targets = TARGETS.map((t) => {
+    const ratios = passNumbers.map((n) => {
+      const mine = passes.find((p) => p.pass === n && p.system === t.system);
+      const base = passes.find((p) => p.pass === n && p.system === t.base);
+      return mine && base ? valueAt(mine.figures, t.path) / valueAt(base.figures, t.path) : NaN;
+    });
+    const ratio = spread(ratios);
+    return { ...t, ratio, met: ratio.n === 0 ? undefined : ratio.median <= t.max };
+  });
+  return { figures, targets };
+}
+
+function fmt(x: number, digits: number): string {
+  if (!Number.isFinite(x)) return '—';
+  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function cell(s: Spread | undefined, digits: number): string {
+  if (!s || s.n === 0) return '—';
+  return s.n === 1 ? fmt(s.median, digits) : `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
+}
+
+/** The summary as text tables (also used, as markdown, in BENCHMARKS.md). */
+export function formatSummary(summary: Summary, systems: readonly SystemName[], markdown = false): string {
+  const out: string[] = [];
+  const header = ['figure', ...systems];
+  const rows: string[][] = [];
+  for (const row of ROWS) {
+    const bySystem = summary.figures[row.path];
+    if (!systems.some((s) => bySystem[s])) continue;
+    rows.push([row.label, ...systems.map((s) => cell(bySystem[s], row.digits))]);
+  }
+  out.push(table(header, rows, markdown));
+  out.push('');
+  const targetRows = summary.targets
+    .filter((t) => systems.includes(t.system) && systems.includes(t.base))
+    .map((t) => [t.label, `${t.system} ÷ ${t.base}`, cell(t.ratio, 2), `≤ ${t.max}`, t.met === undefined ? '—' : t.met ? 'met' : 'NOT met']);
+  out.push(table(['target', 'ratio of', 'ratio', 'target', 'verdict'], targetRows, markdown));
+  return out.join('\n');
+}
+
+export function table(header: string[], rows: string[][], markdown: boolean): string {
+  if (markdown) {
+    return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,380 @@
+/**
+ * `npm run bench`: Gatehouse against stock SocketCluster and Socket.IO, side by side, in one go (BENCHMARKS.md has
+ * the method). Each system runs compiled under plain `node`, alone on one core; the load generator runs on the other;
+ * both are separate processes. Server CPU comes from /proc/<pid>/stat. Prints a table and writes JSON under
+ * bench-results/.
+ *
+ *   npm run bench                      quick mode (one pass, ≤ 8 minutes, scale run at 10,000 sockets)
+ *   npm run bench -- --full            three interleaved passes, medians with their range, scale run at 19,000
+ *   npm run bench -- --smoke           a few seconds: checks the harness works (npm test runs it), not speed
+ *   options: --systems=a,b  --no-scale  --no-micro  --out=DIR  --json (print the JSON summary last)
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hashPassword } from '../../server/login/password-hash';
+import { buildBench, ROOT, type Built } from './build';
+import { microBench, type MicroResult } from './micro';
+import { PLANS, type Mode, type Plan } from './plan';
+import { canPin } from './proc';
+import { BenchRedis, freePort, killAllChildren, LoadGenerator, ServerProcess } from './processes';
+import { formatSummary, summarize, table, type PassResult, type SystemFigures } from './report';
+import { isGatehouse, LABELS, launch, SYSTEMS, type RunContext, type SystemName } from './systems';
+import type { Target } from './load/loadgen';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Longest a whole run may take before it is aborted (every child killed), by mode. */
+const RUN_LIMIT_S: Record<Mode, number> = { smoke: 120, quick: 720, full: 3600 };
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Options {
+  readonly mode: Mode;
+  readonly systems: SystemName[];
+  readonly scale: boolean;
+  readonly micro: boolean;
+  readonly outDir: string;
+  readonly json: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const mode: Mode = argv.includes('--full') ? 'full' : argv.includes('--smoke') ? 'smoke' : 'quick';
+  const systems = (value('systems')?.split(',') ?? [...SYSTEMS]) as SystemName[];
+  for (const s of systems) if (!SYSTEMS.includes(s)) throw new Error(`unknown system "${s}"; choose from ${SYSTEMS.join(', ')}`);
+  return {
+    mode, systems,
+    scale: !argv.includes('--no-scale'),
+    micro: !argv.includes('--no-micro'),
+    outDir: value('out') ?? join(ROOT, 'bench-results'),
+    json: argv.includes('--json'),
+  };
+}
+
+/** Where the server and the load run: the server alone on the last core, everything else on the first. */
+interface Cores {
+  readonly server?: number;
+  readonly load?: number;
+}
+
+class Bench {
+  private readonly passes: PassResult[] = [];
+  private scaleFigures?: Record<string, unknown>;
+
+  constructor(
+    private readonly options: Options,
+    private readonly plan: Plan,
+    private readonly built: Built,
+    private readonly ctx: RunContext,
+    private readonly cores: Cores,
+    private readonly load: LoadGenerator,
+  ) {}
+
+  private target(system: SystemName, port: number, pid: number, protocol: 'sc' | 'sio'): Target {
+    return { kind: protocol, url: protocol === 'sc' ? `ws://127.0.0.1:${port}/socketcluster/` : `ws://127.0.0.1:${port}`, pid };
+  }
+
+  private async startServer(system: SystemName, cpu: number | undefined, extraEnv: Record<string, string> = {}) {
+    const port = await freePort();
+    const l = launch(system, this.built, port, this.ctx, extraEnv);
+    const server = new ServerProcess(system, port, l.argv, l.env, cpu);
+    try {
+      await server.ready();
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+    return { server, target: this.target(system, port, server.pid, l.protocol) };
+  }
+
+  async runPasses(): Promise<void> {
+    for (let pass = 1; pass <= this.plan.passes; pass++) {
+      // Interleaved: each pass starts with a different system, so none always runs first on a cold machine.
+      const order = this.options.systems.map((_, i) => this.options.systems[(i + pass - 1) % this.options.systems.length]);
+      for (const system of order) {
+        log(`pass ${pass}/${this.plan.passes}: ${system}`);
+        const started = Date.now();
+        try {
+          this.passes.push({ pass, system, figures: await this.measure(system, pass) });
+        } catch (err) {
+          log(`  ${system} failed: ${(err as Error).message}`);
+          this.passes.push({ pass, system, figures: {}, error: (err as Error).message });
+        }
+        log(`  ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      }
+    }
+  }
+
+  private async measure(system: SystemName, pass: number): Promise<SystemFigures> {
+    const { server, target } = await this.startServer(system, this.cores.server);
+    const p = this.plan;
+    const prefix = `p${pass}-${system}-${randomBytes(3).toString('hex')}`;
+    const figures: SystemFigures = {};
+    let mark = Date.now();
+    const lap = (phase: string) => {
+      const now = Date.now();
+      log(`  ${phase}: ${((now - mark) / 1000).toFixed(1)} s`);
+      mark = now;
+    };
+    try {
+      lap('start');
+      await this.load.call('handshakes', { target, n: p.warmHandshakes, concurrency: p.handshakes.concurrency, prefix: `${prefix}-warm` });
+      await sleep(p.settleMs);
+      lap('warm-up');
+
+      const base = await server.memory();
+      const opened = await this.load.call<{ open: number; failures: number }>('openGroup', {
+        target, group: 'memory', n: p.memoryConnections, concurrency: 32, prefix: `${prefix}-mem`,
+      });
+      if (opened.failures > 0) throw new Error(`${opened.failures} of ${p.memoryConnections} idle connections failed`);
+      await sleep(p.settleMs);
+      const loaded = await server.memory();
+      await this.load.call('closeGroup', { group: 'memory' });
+      figures.memory = {
+        connections: opened.open,
+        heapPerConn: (loaded.heapUsed - base.heapUsed) / opened.open,
+        rssPerConn: (loaded.rss - base.rss) / opened.open,
+        baseHeap: base.heapUsed,
+        baseRss: base.rss,
+      };
+      await sleep(p.settleMs);
+      lap('memory');
+
+      figures.handshake = await this.load.call('handshakes', { target, ...p.handshakes, prefix: `${prefix}-hs` });
+      await sleep(p.settleMs);
+      lap('handshakes');
+      figures.fanout1 = await this.load.call('publish', { target, ...p.fanout1, prefix: `${prefix}-f1` });
+      await sleep(p.settleMs);
+      lap('fan-out 1');
+      figures.fanout200 = await this.load.call('publish', { target, ...p.fanout200, prefix: `${prefix}-f200` });
+      await sleep(p.settleMs);
+      lap('fan-out 200');
+
+      if (isGatehouse(system) || (p.expiry.stock && system.startsWith('stock'))) {
+        figures.expiry = await this.load.call('expiry', {
+          target, n: p.expiry.n, inSeconds: p.expiry.inSeconds, waitMs: p.expiry.waitMs, prefix: `${prefix}-exp`, sessionMaxAgeSeconds: 86_400,
+        });
+        lap('expiry');
+      }
+      if (system === 'gatehouse-redis') {
+        figures.revocation = await this.revocation(target, prefix);
+        lap('revocation');
+        figures.login = await this.load.call('login', {
+          target, n: p.logins.n, concurrency: p.logins.concurrency, username: 'bench', password: 'bench-password',
+        }, 300_000);
+        lap('login');
+      }
+      return figures;
+    } finally {
+      await server.stop();
+      if (server.errors.trim()) log(`  ${system} stderr: ${server.errors.trim().split('\n').slice(-3).join(' | ')}`);
+    }
+  }
+
+  /** Node A (on the load core, with the admin API) revokes; the measured node B closes the socket. */
+  private async revocation(target: Target, prefix: string): Promise<SystemFigures['revocation']> {
+    const { server: nodeA } = await this.startServer('gatehouse-redis', this.cores.load, { GATEHOUSE_NODE_ID: 'bench-node-a' });
+    try {
+      return await this.load.call('revocation', {
+        target, adminUrl: `http://127.0.0.1:${nodeA.port}`, adminKey: this.ctx.adminKey, n: this.plan.revocations, prefix: `${prefix}-rv`,
+      });
+    } finally {
+      await nodeA.stop();
+    }
+  }
+
+  /**
+   * The scale run: N idle authenticated sockets on Gatehouse as deployed with renewal every `renewIntervalS`. Renewal
+   * starts 0.8 × the interval after a socket authenticated, so the CPU before that is the idle cost (pings, sweeps),
+   * and the CPU in the window where every socket renews once, minus that idle rate, is what renewal costs, with
+   * its revocation check (one Redis round trip per socket today).
+   */
+  async runScale(): Promise<void> {
+    const { sockets, renewIntervalS, stockIdleWindowMs } = this.plan.scale;
+    if (!this.options.systems.includes('gatehouse-redis')) return;
+    log(`scale: ${sockets.toLocaleString('en-US')} sockets, renewal every ${renewIntervalS} s`);
+    const intervalMs = renewIntervalS * 1000;
+    const { server, target } = await this.startServer('gatehouse-redis', this.cores.server, {
+      GATEHOUSE_RENEW_INTERVAL: `${renewIntervalS}s`,
+      GATEHOUSE_TOKEN_TTL: `${Math.max(renewIntervalS * 3, 900)}s`,
+    });
+    try {
+      const base = await server.memory();
+      const t0 = Date.now();
+      const opened = await this.load.call<{ open: number; failures: number; wallMs: number }>('openGroup', {
+        target, group: 'scale', n: sockets, concurrency: 64, prefix: `scale-${randomBytes(3).toString('hex')}`,
+      }, 600_000);
+      const tOpened = Date.now();
+      const held = await server.memory();
+      // Idle window: from now until just before the first renewals are due.
+      const quietEnd = t0 + intervalMs * 0.78;
+      const q0 = { cpu: server.cpuMicros(), at: Date.now() };
+      if (quietEnd - q0.at > 500) await sleep(quietEnd - q0.at);
+      const q1 = { cpu: server.cpuMicros(), at: Date.now() };
+      const r0 = (await this.load.call<{ setAuthToken: number }>('groupStats', { group: 'scale' })).setAuthToken;
+      // Renewal window: until every socket has had its first renewal (due by 1.0 × the interval after it authenticated).
+      const renewEnd = tOpened + intervalMs * 1.02 + 1500;
+      await sleep(Math.max(0, renewEnd - Date.now()));
+      const q2 = { cpu: server.cpuMicros(), at: Date.now() };
+      const stats = await this.load.call<{ setAuthToken: number; removeAuthToken: number }>('groupStats', { group: 'scale' });
+      const renewals = stats.setAuthToken - r0;
+      const idleCpuPerSecond = (q1.cpu - q0.cpu) / Math.max(1, (q1.at - q0.at) / 1000);
+      const renewalCpu = (q2.cpu - q1.cpu) - idleCpuPerSecond * ((q2.at - q1.at) / 1000);
+      const perRenewalUs = renewalCpu / Math.max(1, renewals);
+      const rssPerSocket = (held.rss - base.rss) / opened.open;
+      this.scaleFigures = {
+        sockets: opened.open,
+        failures: opened.failures,
+        openSeconds: opened.wallMs / 1000,
+        renewIntervalS,
+        heapPerSocket: (held.heapUsed - base.heapUsed) / opened.open,
+        rssPerSocket,
+        rssAtScaleMiB: held.rss / 2 ** 20,
+        socketsWithin4GiB: Math.floor((4 * 2 ** 30 - base.rss) / rssPerSocket),
+        idleCpuMsPerSecondPer10k: (idleCpuPerSecond / 1000) * (10_000 / opened.open),
+        renewals,
+        renewalCpuUsEach: perRenewalUs,
+        renewalCpuMsPerIntervalPer10k: (perRenewalUs * 10_000) / 1000,
+        renewalCorePercentPer10k: ((perRenewalUs * 10_000) / (intervalMs * 1000)) * 100,
+        deauthenticated: stats.removeAuthToken,
+      };
+    } finally {
+      await this.load.call('closeGroup', { group: 'scale' }, 120_000).catch(() => undefined);
+      await server.stop();
+    }
+    if (stockIdleWindowMs > 0 && this.options.systems.includes('stock-keyobject')) {
+      const { server: stock, target: stockTarget } = await this.startServer('stock-keyobject', this.cores.server);
+      try {
+        const opened = await this.load.call<{ open: number }>('openGroup', {
+          target: stockTarget, group: 'scale-stock', n: sockets, concurrency: 64, prefix: 'scale-stock',
+        }, 600_000);
+        await sleep(2000);
+        const a = { cpu: stock.cpuMicros(), at: Date.now() };
+        await sleep(stockIdleWindowMs);
+        const b = { cpu: stock.cpuMicros(), at: Date.now() };
+        this.scaleFigures.stockIdleCpuMsPerSecondPer10k = ((b.cpu - a.cpu) / ((b.at - a.at) / 1000) / 1000) * (10_000 / opened.open);
+      } finally {
+        await this.load.call('closeGroup', { group: 'scale-stock' }, 120_000).catch(() => undefined);
+        await stock.stop();
+      }
+    }
+  }
+
+  results() {
+    return { passes: this.passes, scale: this.scaleFigures, summary: summarize(this.passes) };
+  }
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function formatScale(scale: Record<string, unknown> | undefined): string {
+  if (!scale) return '';
+  const n = (k: string, d = 0) => (typeof scale[k] === 'number' ? (scale[k] as number).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
+  return table(['scale run (gatehouse-redis)', 'value'], [
+    ['idle authenticated sockets held', n('sockets')],
+    ['heap / RSS bytes per socket at that scale', `${n('heapPerSocket')} / ${n('rssPerSocket')}`],
+    ['RSS at that scale, MiB', n('rssAtScaleMiB')],
+    ['sockets within 4 GiB RSS (extrapolated)', n('socketsWithin4GiB')],
+    ['idle CPU ms per second per 10,000 sockets (Gatehouse)', n('idleCpuMsPerSecondPer10k', 2)],
+    ['idle CPU ms per second per 10,000 sockets (stock KeyObject)', n('stockIdleCpuMsPerSecondPer10k', 2)],
+    [`renewals seen in the window (interval ${n('renewIntervalS')} s)`, n('renewals')],
+    ['CPU µs per renewal (sign + revocation check + send)', n('renewalCpuUsEach', 1)],
+    ['renewal CPU ms per interval per 10,000 sockets', n('renewalCpuMsPerIntervalPer10k', 0)],
+    ['renewal, % of one core per 10,000 sockets', n('renewalCorePercentPer10k', 2)],
+  ], false);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const plan = PLANS[options.mode];
+  const cpuCount = availableParallelism();
+  const pin = canPin(cpuCount);
+  const cores: Cores = pin ? { server: cpuCount - 1, load: 0 } : {};
+  const startedAt = new Date();
+  const abort = (why: string) => {
+    log(`bench: ${why}; stopping every process it started`);
+    killAllChildren();
+    process.exit(1);
+  };
+  setTimeout(() => abort(`over ${RUN_LIMIT_S[options.mode]} s`), RUN_LIMIT_S[options.mode] * 1000).unref();
+  process.once('SIGINT', () => abort('interrupted'));
+  process.once('SIGTERM', () => abort('terminated'));
+  log(`Gatehouse bench, ${options.mode} mode: ${options.systems.join(', ')}; ${pin ? `server on CPU ${cores.server}, load on CPU ${cores.load}` : 'no taskset or one CPU: not pinned'}`);
+
+  const micro: MicroResult[] = options.micro && plan.micro > 0 ? microBench(plan.micro) : [];
+  const built = await buildBench();
+  const work = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  const needsRedis = options.systems.includes('gatehouse-redis');
+  const redis = needsRedis ? await BenchRedis.start(cores.load) : undefined;
+  const usersFile = join(work, 'users.json');
+  const passwordHash = await hashPassword('bench-password', { ln: plan.logins.scryptLn, r: 8, p: 1 });
+  writeFileSync(usersFile, JSON.stringify([{ username: 'bench', passwordHash, sub: 'bench-user', channels: ['bench:*'] }]));
+  const ctx: RunContext = {
+    secret: randomBytes(32).toString('base64url'),
+    redisUrl: redis?.url,
+    adminKey: randomBytes(24).toString('base64url'),
+    issuer: 'bench-issuer',
+    audience: 'bench-audience',
+    usersFile,
+  };
+  const load = new LoadGenerator(built.loadgen, cores.load);
+  const loadAvgStart = loadavg();
+  try {
+    await load.call('init', { secret: ctx.secret, iss: ctx.issuer, aud: ctx.audience }, 10_000);
+    const bench = new Bench(options, plan, built, ctx, cores, load);
+    await bench.runPasses();
+    if (options.scale) await bench.runScale();
+    const { passes, scale, summary } = bench.results();
+    const loadAvgEnd = loadavg();
+    const seconds = (Date.now() - startedAt.getTime()) / 1000;
+
+    const out: string[] = [''];
+    out.push(`Gatehouse bench — ${options.mode} mode, ${plan.passes} pass(es), ${seconds.toFixed(0)} s, node ${process.version}, ${cpus()[0]?.model ?? '?'} ×${cpuCount}`);
+    out.push(`commit ${gitCommit() ?? '?'}; ${pin ? 'server pinned alone to one core, load generator and Redis on the other' : 'NOT pinned'}; load average ${loadAvgStart.map((x) => x.toFixed(2)).join(' ')} at start, ${loadAvgEnd.map((x) => x.toFixed(2)).join(' ')} at the end`);
+    out.push('Cells: median (min–max) over passes. Ratios are taken within each pass, then summarized.');
+    out.push('');
+    for (const s of options.systems) out.push(`  ${s}: ${LABELS[s]}`);
+    out.push('');
+    if (micro.length > 0) {
+      out.push(table(['operation (in-process)', 'µs/op', 'ops'], micro.map((r) => [r.name, r.usPerOp.toFixed(2), String(r.ops)]), false));
+      out.push('');
+    }
+    out.push(formatSummary(summary, options.systems));
+    out.push('');
+    out.push(formatScale(scale));
+    const failed = passes.filter((p) => p.error);
+    for (const f of failed) out.push(`FAILED: pass ${f.pass} ${f.system}: ${f.error}`);
+    process.stdout.write(`${out.join('\n')}\n`);
+
+    const result = {
+      meta: {
+        mode: options.mode, startedAt: startedAt.toISOString(), seconds, node: process.version, cpus: cpuCount, cpuModel: cpus()[0]?.model,
+        pinned: pin, cores, commit: gitCommit(), loadAvgStart, loadAvgEnd, plan, systems: options.systems,
+      },
+      micro, passes, scale, summary,
+    };
+    mkdirSync(options.outDir, { recursive: true });
+    const file = join(options.outDir, `bench-${options.mode}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(join(options.outDir, `latest-${options.mode}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    log(`\nwrote ${file}`);
+    if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.exitCode = failed.length > 0 ? 1 : 0;
+  } finally {
+    await load.stop();
+    await redis?.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

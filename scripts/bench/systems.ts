@@ -1,0 +1,64 @@
+/** The systems a bench run compares, each started the same way: a compiled server under plain `node`, pinned. */
+import type { Built } from './build';
+
+export type SystemName = 'gatehouse-redis' | 'gatehouse-local' | 'stock-string' | 'stock-keyobject' | 'socketio';
+
+export const SYSTEMS: readonly SystemName[] = ['gatehouse-redis', 'gatehouse-local', 'stock-string', 'stock-keyobject', 'socketio'];
+
+export const LABELS: Record<SystemName, string> = {
+  'gatehouse-redis': 'Gatehouse as deployed (Redis, revocation check, claims, channel rules, renewal)',
+  'gatehouse-local': 'Gatehouse, one node without Redis',
+  'stock-string': 'stock AGServer as documented (string authKey, inbound middleware on authToken.channels)',
+  'stock-keyobject': 'stock AGServer tuned (KeyObject authKey, same middleware)',
+  socketio: 'Socket.IO 4 (io.use JWT middleware, rooms)',
+};
+
+/** Settings shared by every run. */
+export interface RunContext {
+  readonly secret: string;
+  readonly redisUrl?: string;
+  readonly adminKey: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly usersFile?: string;
+}
+
+export interface SystemLaunch {
+  readonly argv: string[];
+  readonly env: Record<string, string>;
+  readonly protocol: 'sc' | 'sio';
+}
+
+/** How to start a system on a port; `extraEnv` adds Gatehouse settings (the scale run's renewal interval, a node id). */
+export function launch(system: SystemName, built: Built, port: number, ctx: RunContext, extraEnv: Record<string, string> = {}): SystemLaunch {
+  const node = [process.execPath, '--expose-gc', '-r', built.probe];
+  if (system === 'gatehouse-redis' || system === 'gatehouse-local') {
+    const env: Record<string, string> = {
+      GATEHOUSE_HOST: '127.0.0.1',
+      GATEHOUSE_PORT: String(port),
+      GATEHOUSE_AUTH_KEY: ctx.secret,
+      GATEHOUSE_ISSUER: ctx.issuer,
+      GATEHOUSE_AUDIENCE: ctx.audience,
+      // The bench publishes far faster than a person: the limiter still runs on every publish, it just never refuses.
+      GATEHOUSE_PUBLISH_RATE: '1000000',
+      GATEHOUSE_PUBLISH_BURST: '1000000',
+      GATEHOUSE_LOG_LEVEL: 'info',
+      GATEHOUSE_SHUTDOWN_TIMEOUT: '2s',
+      ...(ctx.usersFile ? { GATEHOUSE_USERS_FILE: ctx.usersFile } : {}),
+      ...extraEnv,
+    };
+    if (system === 'gatehouse-redis') {
+      if (!ctx.redisUrl) throw new Error('gatehouse-redis needs the bench Redis');
+      env.GATEHOUSE_REDIS_URL = ctx.redisUrl;
+      env.GATEHOUSE_ADMIN_KEY = ctx.adminKey;
+    }
+    return { argv: [...node, built.gatehouse, 'start'], env, protocol: 'sc' };
+  }
+  const env = { BENCH_PORT: String(port), BENCH_SECRET: ctx.secret };
+  if (system === 'socketio') return { argv: [...node, built.socketio], env, protocol: 'sio' };
+  return { argv: [...node, built.stock], env: { ...env, BENCH_KEY: system === 'stock-keyobject' ? 'keyobject' : 'string' }, protocol: 'sc' };
+}
+
+export function isGatehouse(system: SystemName): boolean {
+  return system === 'gatehouse-redis' || system === 'gatehouse-local';
+}
