@@ -38,7 +38,7 @@ export const PLANS: Record<Mode, Plan> = {
     handshakes: { n: 40, concurrency: 8 },
     fanout1: { fanout: 1, channels: 4, publishers: 2, window: 16, warmupMs: 100, durationMs: 300 },
     fanout200: { fanout: 20, channels: 1, publishers: 1, window: 40, warmupMs: 100, durationMs: 300 },
-    expiry: { n: 3, inSeconds: 1, waitMs: 2000, stock: false },
+    expiry: { n: 3, inSeconds: 2, waitMs: 2000, stock: false },
     revocations: 5,
     logins: { n: 2, concurrency: 2, scryptLn: 12 },
     scale: { sockets: 100, renewIntervalS: 1, stockIdleWindowMs: 0 },

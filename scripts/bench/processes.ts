@@ -122,6 +122,16 @@ export class ServerProcess {
     return this.ipc.call<MemoryFigures>({ cmd: 'mem' }, 30_000);
   }
 
+  /** Starts a CPU profile in the server (sampling every `intervalUs`). */
+  startProfile(intervalUs = 200): Promise<unknown> {
+    return this.ipc.call({ cmd: 'profile-start', intervalUs }, 10_000);
+  }
+
+  /** Stops the CPU profile and has the server write it to `file`. */
+  stopProfile(file: string): Promise<unknown> {
+    return this.ipc.call({ cmd: 'profile-stop', file }, 60_000);
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`. */
   async stop(graceMs = 3000): Promise<void> {
     if (this.exited) return;

@@ -45,9 +45,24 @@ function summarizeProfile(file: string): void {
       ?? (where.includes('bench-build/') ? `gatehouse bundle (${where.split('/').pop()})` : where.startsWith('node:') ? 'node internals' : where || functionName);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + us);
   }
+  // Inclusive time of the gateway's own functions: every sample whose stack passes through them, counted once.
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const inclusive = new Map<string, number>();
+  for (const [id, us] of self) {
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const { functionName, url, lineNumber } = byId.get(at)!.callFrame;
+      if (!url.includes('bench-build/')) continue;
+      const key = `${functionName || '(anonymous)'} ${url.split('/').pop()}:${lineNumber + 1}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      inclusive.set(key, (inclusive.get(key) ?? 0) + us);
+    }
+  }
   const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n)
     .map(([k, us]) => `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`).join('\n');
-  process.stdout.write(`\n${file}\ntotal sampled ${(total / 1000).toFixed(0)} ms\n\nby package:\n${top(byPackage, 25)}\n\nby function (self):\n${top(byFunction, 40)}\n`);
+  process.stdout.write(`\n${file}\ntotal sampled ${(total / 1000).toFixed(0)} ms\n\nby package:\n${top(byPackage, 25)}\n\nby function (self):\n${top(byFunction, 40)}\n\nbundle functions (inclusive):\n${top(inclusive, 40)}\n`);
 }
 
 const snapshots: string[] = [];
@@ -132,7 +147,8 @@ async function main(): Promise<void> {
   const port = await freePort();
   const l = launch(system, built, port, ctx);
   const stamp = `${system}-${phase}-${Date.now()}`;
-  const flags = phase === 'memory' ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${DIR}`] : ['--cpu-prof', `--cpu-prof-dir=${DIR}`, `--cpu-prof-name=${stamp}.cpuprofile`, '--cpu-prof-interval=100'];
+  const flags = phase === 'memory' ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${DIR}`] : [];
+  const profileFile = join(DIR, `${stamp}.cpuprofile`);
   const argv = [l.argv[0], ...flags, ...l.argv.slice(1)];
   const server = new ServerProcess(system, port, argv, l.env, cores.server);
   try {
@@ -143,10 +159,16 @@ async function main(): Promise<void> {
     const n = count ? Number(count) : undefined;
     await load.call('handshakes', { target, n: 300, concurrency: 32, prefix: 'warm' });
     if (phase === 'handshake') {
-      process.stdout.write(`${JSON.stringify(await load.call('handshakes', { target, n: n ?? 3000, concurrency: 32, prefix: 'hs' }))}\n`);
+      // Only the handshakes are profiled: the connections stay open until the profile is written.
+      await server.startProfile();
+      process.stdout.write(`${JSON.stringify(await load.call('openGroup', { target, group: 'hs', n: n ?? 3000, concurrency: 32, prefix: 'hs' }))}\n`);
+      await server.stopProfile(profileFile);
+      await load.call('closeGroup', { group: 'hs' });
     } else if (phase === 'fanout1' || phase === 'fanout200') {
       const p = { ...plan[phase], ...(n ? { durationMs: n } : {}) };
+      await server.startProfile();
       process.stdout.write(`${JSON.stringify(await load.call('publish', { target, ...p, prefix: 'pub' }))}\n`);
+      await server.stopProfile(profileFile);
     } else if (phase === 'memory') {
       await snapshot(server, 'before');
       await load.call('openGroup', { target, group: 'm', n: n ?? 5000, concurrency: 32, prefix: 'mem' });
@@ -159,7 +181,7 @@ async function main(): Promise<void> {
     await load.stop();
     await redis?.close();
   }
-  if (phase !== 'memory') summarizeProfile(join(DIR, `${stamp}.cpuprofile`));
+  if (phase !== 'memory') summarizeProfile(profileFile);
 }
 
 main().catch((err) => {

@@ -260,7 +260,8 @@ async function revocation({ target, adminUrl, adminKey, n, prefix }: { target: T
 async function expiry({ target, n, inSeconds, waitMs, prefix, sessionMaxAgeSeconds }: {
   target: Target; n: number; inSeconds: number; waitMs: number; prefix: string; sessionMaxAgeSeconds: number;
 }) {
-  const exp = Math.floor(Date.now() / 1000) + inSeconds;
+  // At least `inSeconds` away, so every socket is authenticated before its token lapses.
+  const exp = Math.ceil((Date.now() + inSeconds * 1000) / 1000);
   const expMs = exp * 1000;
   const lags: number[] = [];
   const wires: Wire[] = [];
