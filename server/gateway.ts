@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import type WebSocket from 'ws';
 import * as socketClusterServer from 'socketcluster-server';
 import type { AGServer } from 'socketcluster-server';
-import type AGAction from 'socketcluster-server/action';
 import { CloseCode } from '../shared';
 import { GatehouseAuthEngine } from './auth/auth-engine';
 import { AuthWatch } from './auth/auth-watch';
@@ -12,10 +11,11 @@ import { installTokenErrorBridge } from './auth/token-errors';
 import { systemClock, type Clock } from './clock';
 import { installChannelRules, type ChannelGuard } from './channels/install';
 import { ClusterBroker, installClusterBus, type ChannelBridge } from './cluster';
-import { normalizeOrigin, type GatewayConfig } from './config';
+import type { GatewayConfig } from './config';
 import type { Disposer, GatewayHost } from './host';
 import { healthRoutes, type Route } from './http/health';
 import { createRequestHandler } from './http/router';
+import { UpgradeGate } from './http/upgrade-gate';
 import type { Logger } from './log';
 import { installOperations, type Operations } from './admin/install';
 import { installLogin } from './login/install';
@@ -62,13 +62,14 @@ export class Gateway implements GatewayHost {
   readonly clusterBus?: ChannelBridge;
   /** Metrics, the node registry and the admin API. */
   readonly operations: Operations;
+  /** Who may open a WebSocket: refuses upgrades while not ready, and closes refused browser origins with 4504. */
+  readonly upgrades: UpgradeGate;
   private readonly routes: Route[] = [];
   private readonly connectionHooks: ((socket: ServerSocket) => void)[] = [];
   private readonly readinessChecks: (() => string | undefined)[] = [];
   private readonly reloadHooks: (() => void)[] = [];
   private readonly disposers: Disposer[] = [];
   private readonly startHooks: (() => Promise<void>)[] = [];
-  private readonly allowedOrigins?: ReadonlySet<string>;
   private closing?: Promise<void>;
   state: GatewayState = 'starting';
 
@@ -83,7 +84,6 @@ export class Gateway implements GatewayHost {
     this.authWatch = new AuthWatch((err, change) => this.log.error({ err, change: change.kind }, 'auth change listener failed'));
     this.keys = new KeyRing({ secret: config.authKey, jwks: config.jwks, signingKey: config.signingKey });
     this.engine = new GatehouseAuthEngine(this.keys, config, this.clock);
-    this.allowedOrigins = config.origins ? new Set(config.origins) : undefined;
     this.procedures = new ProcedureRegistry(this.dispatcher, this.log);
 
     this.http = createServer(createRequestHandler(this.routes, this.log));
@@ -96,7 +96,9 @@ export class Gateway implements GatewayHost {
       middlewareEmitFailures: false,
       brokerEngine: this.broker,
     });
-    this.installHandshakeMiddleware();
+    this.upgrades = new UpgradeGate(config.origins, () => (this.state === 'ready' ? undefined : this.state), this.log);
+    this.upgrades.install(this.agServer);
+    this.disposers.push(() => this.upgrades.close());
     this.dispatcher.attach(this.agServer);
     this.authWatch.attach(this.agServer);
     this.disposers.push(() => this.authWatch.close());
@@ -114,6 +116,7 @@ export class Gateway implements GatewayHost {
       renewal: this.renewal.counters,
       bridge: this.clusterBus,
       login,
+      upgradeRefusals: this.upgrades.refusals,
     });
   }
 
@@ -202,33 +205,6 @@ export class Gateway implements GatewayHost {
     } catch (err) {
       this.log.error({ file: this.config.jwksFile, reason: (err as Error).message }, 'JWK Set reload failed; keeping the previous keys');
     }
-  }
-
-  private installHandshakeMiddleware(): void {
-    this.agServer.setMiddleware(this.agServer.MIDDLEWARE_HANDSHAKE, async (stream) => {
-      for await (const action of stream as AsyncIterable<AGAction>) {
-        if (action.type !== action.HANDSHAKE_WS) {
-          action.allow(undefined);
-          continue;
-        }
-        const refusal = this.refuseUpgrade(action.request?.headers.origin);
-        if (refusal) action.block(new Error(refusal));
-        else action.allow(undefined);
-      }
-    });
-  }
-
-  private refuseUpgrade(origin: string | undefined): string | undefined {
-    if (this.state !== 'ready') return `node is ${this.state}`;
-    // No Origin header: not a browser, so the origin rule (a browser protection) does not apply.
-    if (!this.allowedOrigins || origin === undefined) return undefined;
-    let normalized: string;
-    try {
-      normalized = normalizeOrigin(origin);
-    } catch {
-      return 'origin not allowed';
-    }
-    return this.allowedOrigins.has(normalized) ? undefined : 'origin not allowed';
   }
 
   private watchServer(): void {

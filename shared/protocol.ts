@@ -7,9 +7,25 @@ export const Procedure = {
 export type Procedure = (typeof Procedure)[keyof typeof Procedure];
 
 export const ServerEvent = {
-  /** Sent when the gateway will not renew the token itself; payload `{exp}` (Unix seconds). */
+  /**
+   * Sent when the gateway will not renew the token itself; payload {@link TokenExpiry}, a quarter of the token's
+   * lifetime (at most 60 s) before it expires.
+   */
   AuthExpiring: 'gatehouse:authExpiring',
+  /**
+   * Sent whenever a socket's token is set or renewed (handshake, authenticate, login, renewal); payload
+   * {@link TokenExpiry}. A client schedules from `expiresIn`, never from its own clock.
+   */
+  TokenExpiry: 'gatehouse:tokenExpiry',
 } as const;
+
+/** How long a socket's token has left, as the gateway sees it. */
+export interface TokenExpiry {
+  /** The token's `exp`, Unix seconds (which token this is about). */
+  readonly exp: number;
+  /** Seconds the token has left by the gateway's clock, to the millisecond. */
+  readonly expiresIn: number;
+}
 
 /** Largest signed token the gateway will parse, in bytes. */
 export const MAX_TOKEN_BYTES = 8192;

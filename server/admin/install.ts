@@ -9,6 +9,7 @@ import type { GatewayHost } from '../host';
 import type { Route } from '../http/health';
 import { createRequestHandler } from '../http/router';
 import { createRedisConnection, redisTarget, type RedisConnection } from '../redis/connection';
+import type { UpgradeRefusalReason } from '../http/upgrade-gate';
 import type { LoginService } from '../login/login-service';
 import { GatewayMetrics, handshakeOutcome } from '../observability/metrics';
 import { metricsRoute } from '../observability/metrics-route';
@@ -44,6 +45,8 @@ export interface OperationsDeps {
   readonly bridge?: ChannelBridge;
   /** Undefined when login is not configured. */
   readonly login?: LoginService;
+  /** WebSocket upgrades refused before any handshake, by reason. */
+  readonly upgradeRefusals: Readonly<Record<UpgradeRefusalReason, number>>;
 }
 
 /**
@@ -62,6 +65,7 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
     login: deps.login,
     bridge: deps.bridge,
     outboundBytes: () => deps.outbound.measure(),
+    upgradeRefusals: deps.upgradeRefusals,
   });
   countHandshakes(host, metrics);
   // Runs after the channel rules: reached only by publishes they let through.

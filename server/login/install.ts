@@ -3,6 +3,7 @@ import type { GatehouseAuthEngine } from '../auth/auth-engine';
 import type { GatewayConfig } from '../config';
 import type { GatewayHost } from '../host';
 import { ProxyTrust } from '../http/client-ip';
+import { Cors } from '../http/cors';
 import type { Logger } from '../log';
 import { createRedisConnection, isClusterTarget, redisTarget, type RedisConnection, type RedisTarget } from '../redis/connection';
 import type { CredentialVerifier } from './credential-verifier';
@@ -14,7 +15,7 @@ import { LoginService } from './login-service';
 import type { LoginSettings } from './settings';
 import { UsersFileVerifier } from './users-file-verifier';
 
-export type LoginHostSettings = LoginSettings & Pick<GatewayConfig, 'redisUrl' | 'redisCluster' | 'redisTimeoutMs'>;
+export type LoginHostSettings = LoginSettings & Pick<GatewayConfig, 'redisUrl' | 'redisCluster' | 'redisTimeoutMs' | 'origins'>;
 
 /** What login needs besides the host: the engine that signs tokens for POST /auth/login, and whether it can sign. */
 export interface LoginDeps {
@@ -58,8 +59,8 @@ export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, can
   const service = new LoginService(verifier, limiter, canSign, log);
   const trust = new ProxyTrust(config.trustProxy);
 
-  host.procedures.register(Procedure.Login, loginProcedure(service, trust));
-  host.addRoute(loginRoute(service, engine, trust));
+  host.procedures.register(Procedure.Login, loginProcedure(service, trust, host.clock));
+  host.addRoute(loginRoute(service, engine, trust, new Cors(config.origins, ['POST']), host.clock));
   return service;
 }
 

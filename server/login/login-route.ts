@@ -1,7 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import { ErrorName, GatehouseError, RateLimitedError } from '../../shared';
 import type { GatehouseAuthEngine } from '../auth/auth-engine';
+import { tokenExpiry } from '../auth/token-expiry';
+import type { Clock } from '../clock';
 import { clientIp, type ProxyTrust } from '../http/client-ip';
+import type { Cors } from '../http/cors';
 import { sendJson, type Route } from '../http/health';
 import { readJson, sendError } from '../http/read-body';
 import { tokenPayloadOf } from './credential-verifier';
@@ -22,14 +25,21 @@ const STATUS: Partial<Record<string, number>> = {
 
 /**
  * `POST /auth/login` for apps that log in before they connect: the same JSON `{username, password}` as the RPC.
- * 200 `{token, expiresAt}`; failures `{error: {name, message}}` with 400, 401, 429 (and Retry-After) or 503. Only
- * `application/json` is accepted, which also keeps plain cross-site HTML forms from posting here.
+ * 200 `{token, expiresAt, expiresIn}`; failures `{error: {name, message}}` with 400, 401, 429 (and Retry-After) or
+ * 503. Only `application/json` is accepted, which also keeps plain cross-site HTML forms from posting here. Pages on
+ * the origins in GATEHOUSE_ORIGINS may call it cross-origin (CORS, with its preflight); no other origin gets a CORS
+ * header.
  */
-export function loginRoute(service: LoginService, engine: Pick<GatehouseAuthEngine, 'issue'>, trust: ProxyTrust): Route {
+export function loginRoute(service: LoginService, engine: Pick<GatehouseAuthEngine, 'issue'>, trust: ProxyTrust, cors: Cors, clock: Clock): Route {
   return async (req, res) => {
     if ((req.url ?? '').split('?')[0] !== LOGIN_PATH) return false;
+    if (req.method === 'OPTIONS') {
+      cors.preflight(req, res);
+      return true;
+    }
+    const corsHeaders = cors.headers(req);
     if (req.method !== 'POST') {
-      sendJson(res, 405, { error: { name: 'MethodNotAllowedError', message: 'Use POST' } }, { allow: 'POST' });
+      sendJson(res, 405, { error: { name: 'MethodNotAllowedError', message: 'Use POST' } }, { allow: 'POST, OPTIONS', ...corsHeaders });
       return true;
     }
     try {
@@ -37,18 +47,22 @@ export function loginRoute(service: LoginService, engine: Pick<GatehouseAuthEngi
       const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trust);
       const identity = await service.attempt(data, { ip, via: 'http' });
       const { token, claims } = engine.issue(tokenPayloadOf(identity));
-      sendJson(res, 200, { token, expiresAt: claims.exp });
+      sendJson(res, 200, { token, expiresAt: claims.exp, expiresIn: tokenExpiry(claims, clock.now()).expiresIn }, corsHeaders);
     } catch (err) {
       // Anything unnamed is a bug: the router logs it and answers 500.
       if (!(err instanceof GatehouseError)) throw err;
-      sendLoginError(res, err);
+      sendLoginError(res, err, corsHeaders);
     }
     return true;
   };
 }
 
-function sendLoginError(res: ServerResponse, err: GatehouseError): void {
-  const headers: Record<string, string> = {};
-  if (err instanceof RateLimitedError) headers['retry-after'] = String(err.retryAfter);
+function sendLoginError(res: ServerResponse, err: GatehouseError, corsHeaders: Record<string, string>): void {
+  const headers: Record<string, string> = { ...corsHeaders };
+  if (err instanceof RateLimitedError) {
+    headers['retry-after'] = String(err.retryAfter);
+    // Without this a cross-origin page could not read how long to wait.
+    if (corsHeaders['access-control-allow-origin']) headers['access-control-expose-headers'] = 'Retry-After';
+  }
   sendError(res, STATUS[err.name] ?? 500, err, headers);
 }

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ERROR_CATALOGUE } from '../../shared';
 import { DENIAL_REASONS, type DenialCounter } from '../channels/denials';
 import type { ChannelBridge } from '../cluster/channel-bridge';
+import { UPGRADE_REFUSAL_REASONS, type UpgradeRefusalReason } from '../http/upgrade-gate';
 import type { LoginService } from '../login/login-service';
 import type { RenewalCounters } from '../renewal/renewal-manager';
 
@@ -32,6 +33,7 @@ export interface MetricSources {
   readonly bridge?: ChannelBridge;
   /** Bytes the node holds for clients that have not read them yet. */
   outboundBytes(): number;
+  readonly upgradeRefusals: Readonly<Record<UpgradeRefusalReason, number>>;
 }
 
 /**
@@ -55,6 +57,13 @@ export class GatewayMetrics {
     new Gauge({ name: 'gatehouse_outbound_buffered_bytes', help: 'Bytes queued for clients and not yet taken by them (bounded by GATEHOUSE_MAX_BUFFERED_TOTAL)', registers, collect() { this.set(sources.outboundBytes()); } });
     new Gauge({ name: 'gatehouse_authenticated_sockets', help: 'Connections currently authenticated', registers, collect() { this.set(sources.authenticated()); } });
     this.handshakes = new Counter({ name: 'gatehouse_handshakes_total', help: 'Completed handshakes by outcome: authenticated, anonymous, or the auth error name', labelNames: ['outcome'], registers });
+    new Counter({
+      name: 'gatehouse_upgrades_refused_total', help: 'WebSocket upgrades refused before any handshake, by reason: origin (closed with 4504), not_ready', labelNames: ['reason'], registers,
+      collect() {
+        this.reset();
+        for (const reason of UPGRADE_REFUSAL_REASONS) this.labels(reason).inc(sources.upgradeRefusals[reason]);
+      },
+    });
     new Counter({
       name: 'gatehouse_logins_total', help: 'Login attempts by outcome', labelNames: ['outcome'], registers,
       collect() {

@@ -1,5 +1,6 @@
 import type { GatewayConfig } from '../config';
 import type { GatewayHost } from '../host';
+import { installExpiryNotice } from './expiry-notice';
 import { RenewalManager, type RevocationProbe } from './renewal-manager';
 
 export type RenewalSettings = Pick<GatewayConfig, 'renewIntervalMs' | 'tokenTtlMs' | 'sessionMaxAgeMs'>;
@@ -10,7 +11,10 @@ export interface RenewalDeps {
   readonly isRevoked: RevocationProbe;
 }
 
-/** Starts token renewal and on-time expiry; the manager is closed with the host. */
+/**
+ * Starts token renewal, on-time expiry and the expiry notices (`gatehouse:tokenExpiry`); the manager is closed with
+ * the host.
+ */
 export function installRenewal(host: GatewayHost<RenewalSettings>, { canSign, isRevoked }: RenewalDeps): RenewalManager {
   const { config } = host;
   const manager = new RenewalManager(
@@ -25,6 +29,7 @@ export function installRenewal(host: GatewayHost<RenewalSettings>, { canSign, is
     isRevoked,
   );
   manager.attach(host.authWatch);
+  installExpiryNotice(host.authWatch, host.clock);
   host.own(() => manager.close());
   return manager;
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import { closeAsRevoked } from '../revocation/deauthenticate-now';
 import { claimsOf, isOpen, transmit, type ServerSocket } from '../sc/facade';
 import { DeadlineScheduler } from './deadline-scheduler';
+import { tokenExpiry } from '../auth/token-expiry';
 import { expiryTime, planNext, sessionEnd, type RenewalPolicy, type Step } from './renewal-plan';
 
 /** Answers whether a token was revoked; rejects when that cannot be known (Redis down). */
@@ -104,7 +105,7 @@ export class RenewalManager {
     switch (step.kind) {
       case 'warn':
         this.counters.warnings++;
-        transmit(socket, ServerEvent.AuthExpiring, { exp: claims.exp });
+        transmit(socket, ServerEvent.AuthExpiring, tokenExpiry(claims, now));
         this.plan(socket, claims, { kind: 'expire', at: expiryTime(claims) });
         return;
       case 'expire':

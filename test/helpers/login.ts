@@ -38,7 +38,7 @@ export async function startLoginGateway(env: Record<string, string | undefined>,
 
 /** The outcome of an RPC login: the answer, or the error name the client saw. */
 export interface InvokeOutcome {
-  readonly answer?: { sub: string; sid: string; expiresAt: number };
+  readonly answer?: { sub: string; sid: string; expiresAt: number; expiresIn: number };
   readonly error?: { name: string; message: string; retryAfter?: number };
 }
 
@@ -53,7 +53,7 @@ export async function invokeLogin(client: AGClientSocket, data: unknown): Promis
 /** The outcome of POST /auth/login. */
 export interface HttpOutcome {
   readonly status: number;
-  readonly body: { token?: string; expiresAt?: number; error?: { name: string; message: string } };
+  readonly body: { token?: string; expiresAt?: number; expiresIn?: number; error?: { name: string; message: string } };
   readonly headers: Headers;
 }
 

@@ -91,7 +91,7 @@ test('a huge body is refused without being read to the end', async () => {
 test('GET /auth/login → 405', async () => {
   const res = await fetch(`http://127.0.0.1:${gw.address().port}/auth/login`, { signal: AbortSignal.timeout(3000) });
   assert.is(res.status, 405);
-  assert.is(res.headers.get('allow'), 'POST');
+  assert.is(res.headers.get('allow'), 'POST, OPTIONS');
   await res.text();
 });
 

@@ -64,6 +64,25 @@ test('login authenticates the socket with a gateway-signed token', async () => {
   assert.is((token.exp as number) - (token.iat as number), 15 * 60);
 });
 
+test('when login resolves, the stock client already holds the token and is authenticated (50 in a row)', async () => {
+  for (let i = 0; i < 50; i++) {
+    const client = await anonymous();
+    const answer = (await client.invoke('login', { username: 'bob', password: 'bob-password' })) as { sid: string; expiresIn: number };
+    // Read synchronously, in the same tick the call resolved.
+    assert.is(client.authState, 'authenticated', `login ${i + 1}`);
+    assert.type(client.signedAuthToken, 'string', `login ${i + 1}`);
+    assert.is((client.authToken as { sid?: string }).sid, answer.sid, `login ${i + 1}`);
+    client.disconnect();
+  }
+});
+
+test('login answers expiresIn: the seconds the token has left by the gateway\'s clock', async () => {
+  const client = await anonymous();
+  const { answer } = await invokeLogin(client, { username: 'bob', password: 'bob-password' });
+  assert.type(answer?.expiresIn, 'number');
+  assert.ok(answer!.expiresIn > 15 * 60 - 3 && answer!.expiresIn <= 15 * 60, String(answer!.expiresIn));
+});
+
 test('the token a login gives is accepted at a later handshake; each login is a new session', async () => {
   const client = await anonymous();
   const first = await invokeLogin(client, { username: 'bob', password: 'bob-password' });

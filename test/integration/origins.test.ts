@@ -1,8 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AGClientSocket } from 'socketcluster-client';
+import WebSocket from 'ws';
+import { CloseCode } from '../../shared';
 import type { Gateway } from '../../server/gateway';
-import { connectClient, mintHs256, startGateway, storedToken } from '../helpers/gateway';
+import { connectClient, mintHs256, nextEvent, sleep, startGateway, storedToken } from '../helpers/gateway';
 
 let gw: Gateway;
 let open: Gateway;
@@ -72,6 +74,44 @@ test('a refused origin never reaches the WebSocket layer', async () => {
   const before = gw.agServer.clientsCount + gw.agServer.pendingClientsCount;
   assert.is(await tryOrigin(gw, 'https://evil.example'), 'refused');
   assert.is(gw.agServer.clientsCount + gw.agServer.pendingClientsCount, before);
+});
+
+test('a refused origin is closed with the final code 4504 OriginNotAllowed, and the stock client does not retry', async () => {
+  const client = connectClient(gw, { autoReconnect: true, wsOptions: { origin: 'https://evil.example' } });
+  clients.push(client);
+  const abort = await nextEvent<{ code: number; reason: string }>(client, 'connectAbort');
+  assert.is(abort.code, CloseCode.OriginNotAllowed);
+  assert.is(abort.reason, 'Origin not allowed');
+  let attempts = 0;
+  void (async () => { for await (const _ of (client as unknown as { listener(n: string): AsyncIterable<unknown> }).listener('connecting')) attempts++; })();
+  await sleep(1500);
+  assert.is(attempts, 0, 'no reconnect attempt');
+  assert.is(client.state, client.CLOSED);
+});
+
+test('nothing a refused socket sends is read: a #handshake with a valid token gets no answer and authenticates nothing', async () => {
+  const seen: string[] = [];
+  const server = gw.agServer as unknown as { listener(n: string): AsyncIterable<unknown>; closeListener(n: string): void };
+  for (const name of ['handshake', 'connection', 'authentication']) void (async () => { for await (const _ of server.listener(name)) seen.push(name); })();
+  const ws = new WebSocket(gw.url, { origin: 'https://evil.example' });
+  const frames: string[] = [];
+  ws.on('open', () => ws.send(JSON.stringify({ event: '#handshake', data: { authToken: mintHs256({ sub: 'mallory' }) }, cid: 1 })));
+  ws.on('message', (d) => frames.push(String(d)));
+  const [code, reason] = await new Promise<[number, string]>((resolve) => ws.on('close', (c, r) => resolve([c, String(r)])));
+  assert.is(code, CloseCode.OriginNotAllowed);
+  assert.is(reason, 'Origin not allowed');
+  assert.equal(frames, []);
+  await sleep(100);
+  assert.equal(seen, []);
+  for (const name of ['handshake', 'connection', 'authentication']) server.closeListener(name);
+});
+
+test('refused origins are counted by reason in gatehouse_upgrades_refused_total', async () => {
+  const before = gw.upgrades.refusals.origin;
+  assert.is(await tryOrigin(gw, 'https://evil.example'), 'refused');
+  assert.is(gw.upgrades.refusals.origin, before + 1);
+  const { body } = await gw.operations.metrics.expose();
+  assert.match(body, new RegExp(`gatehouse_upgrades_refused_total\\{reason="origin",node="[^"]+"\\} ${before + 1}`));
 });
 
 test('without GATEHOUSE_ORIGINS any origin connects', async () => {

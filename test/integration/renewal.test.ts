@@ -5,9 +5,9 @@ import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
-import { CloseCode, ErrorName, Procedure, ServerEvent, type GatehouseClaims } from '../../shared';
+import { CloseCode, ErrorName, Procedure, ServerEvent, type GatehouseClaims, type TokenExpiry } from '../../shared';
 import { subscribeOutcome } from '../helpers/channels';
-import { connectWithToken, mintHs256, nextEvent, SECRET, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { connectClient, connectWithToken, mintHs256, nextEvent, SECRET, sleep, startGateway, waitFor } from '../helpers/gateway';
 
 const gateways: Gateway[] = [];
 const clients: AGClientSocket[] = [];
@@ -67,6 +67,23 @@ test('renews within the interval, keeping sub, sid, auth_time and channels; the 
   assert.is(renewed[renewed.length - 1].auth_time, first.iat);
 });
 
+test('gatehouse:tokenExpiry tells the client how long each token has left: at the handshake and at every renewal', async () => {
+  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  const { token } = gw.engine.issue({ sub: 'dora' });
+  const auth = { saveToken: async (_n: string, t: string) => t, loadToken: async () => token, removeToken: async () => null };
+  const client = connectClient(gw, { authEngine: auth as never });
+  clients.push(client);
+  const notices: { exp: number; expiresIn: number; at: number }[] = [];
+  void (async () => {
+    for await (const n of (client as unknown as { receiver(n: string): AsyncIterable<TokenExpiry> }).receiver(ServerEvent.TokenExpiry)) notices.push({ ...n, at: Date.now() });
+  })();
+  await waitFor(() => notices.length >= 2, 3000, 'the handshake notice and a renewal notice');
+  assert.is(notices[0].exp, decode(token).exp);
+  assert.is(notices[1].exp, decode(client.signedAuthToken).exp);
+  for (const n of notices) assert.ok(Math.abs(n.exp * 1000 - n.at - n.expiresIn * 1000) < 250, JSON.stringify(n));
+  for (const n of notices) assert.ok(n.expiresIn > 0 && n.expiresIn <= 3);
+});
+
 test('a token that came without a sid gets one at its first renewal', async () => {
   const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
   const { client } = await connect(gw, mintHs256({ sub: 'bob' }));
@@ -100,9 +117,11 @@ test('renewal stops at the session maximum age; authExpiring arrives before exp;
   const renewed = recordTokens(client);
   const warning = (client as unknown as { receiver(n: string): { once(ms: number): Promise<{ exp: number }> } })
     .receiver(ServerEvent.AuthExpiring).once(6000);
-  const { exp } = await warning;
+  const { exp, expiresIn } = (await warning) as TokenExpiry;
   const warnedAt = Date.now();
   assert.ok(warnedAt < exp * 1000, 'the warning comes before exp');
+  // The relative figure agrees with exp (same clock here) within the delivery time.
+  assert.ok(expiresIn > 0 && Math.abs(exp * 1000 - warnedAt - expiresIn * 1000) < 250, `expiresIn ${expiresIn}`);
   const sessionEnd = (decode(token).iat! + 3) * 1000;
   for (const t of renewed) assert.ok(t.exp * 1000 <= sessionEnd, 'no renewal reaches past the session end');
   await waitFor(() => client.authState === 'unauthenticated', exp * 1000 - Date.now() + 1500, 'expiry');

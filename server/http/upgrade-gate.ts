@@ -1,0 +1,105 @@
+import type { IncomingMessage } from 'node:http';
+import type { AGServer } from 'socketcluster-server';
+import type AGAction from 'socketcluster-server/action';
+import type WebSocket from 'ws';
+import { CloseCode } from '../../shared';
+import { normalizeOrigin } from '../config';
+import type { Logger } from '../log';
+
+/** Why a WebSocket upgrade was refused: the `reason` label of `gatehouse_upgrades_refused_total`. */
+export const UPGRADE_REFUSAL_REASONS = ['origin', 'not_ready'] as const;
+export type UpgradeRefusalReason = (typeof UPGRADE_REFUSAL_REASONS)[number];
+
+/** How long a refused socket has to answer our close frame before it is cut off, ms. */
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * UpgradeGate decides who may open a WebSocket. While the node is not ready the upgrade is refused outright (HTTP 401).
+ * A browser Origin outside GATEHOUSE_ORIGINS is different: a refused upgrade reaches a page only as a bare 1006, which
+ * a client cannot tell from a network failure and retries forever. So the upgrade is accepted and closed at once with
+ * the final code OriginNotAllowed (4504); the socket never reaches SocketCluster, so nothing it sends is read. Each
+ * refusal is logged and counted by reason.
+ */
+export class UpgradeGate {
+  readonly refusals: Record<UpgradeRefusalReason, number> = { origin: 0, not_ready: 0 };
+  private readonly allowed?: ReadonlySet<string>;
+  private readonly refusedRequests = new WeakSet<IncomingMessage>();
+  private readonly closing = new Map<WebSocket, () => void>();
+
+  constructor(origins: readonly string[] | undefined, private readonly notReady: () => string | undefined, private readonly log: Logger) {
+    this.allowed = origins ? new Set(origins) : undefined;
+  }
+
+  install(agServer: AGServer): void {
+    agServer.setMiddleware(agServer.MIDDLEWARE_HANDSHAKE, async (stream) => {
+      for await (const action of stream as AsyncIterable<AGAction>) {
+        if (action.type !== action.HANDSHAKE_WS) {
+          action.allow(undefined);
+          continue;
+        }
+        const request = (action as unknown as { request: IncomingMessage }).request;
+        const notReady = this.notReady();
+        if (notReady) {
+          this.refusals.not_ready++;
+          action.block(new Error(`node is ${notReady}`));
+          continue;
+        }
+        if (!this.originAllowed(request.headers.origin)) this.refusedRequests.add(request);
+        action.allow(undefined);
+      }
+    });
+    // AGServer turns every accepted upgrade into a socket in its own 'connection' listener: refused ones go around it.
+    const wsServer = (agServer as unknown as { wsServer: import('ws').WebSocketServer }).wsServer;
+    const accept = wsServer.listeners('connection') as ((ws: WebSocket, req: IncomingMessage) => void)[];
+    if (accept.length === 0) throw new Error('socketcluster-server no longer listens for ws connections; review server/http/upgrade-gate.ts');
+    wsServer.removeAllListeners('connection');
+    wsServer.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+      if (this.refusedRequests.has(req)) this.refuseOrigin(agServer, ws, req);
+      else for (const listener of accept) listener.call(wsServer, ws, req);
+    });
+  }
+
+  /** Cuts off every refused socket still closing. */
+  close(): void {
+    for (const cutOff of this.closing.values()) cutOff();
+    this.closing.clear();
+  }
+
+  private originAllowed(origin: string | undefined): boolean {
+    // No Origin header: not a browser, so the origin rule (a browser protection) does not apply.
+    if (!this.allowed || origin === undefined) return true;
+    try {
+      return this.allowed.has(normalizeOrigin(origin));
+    } catch {
+      return false;
+    }
+  }
+
+  private refuseOrigin(agServer: AGServer, ws: WebSocket, req: IncomingMessage): void {
+    this.refusals.origin++;
+    // The handshake stream SocketCluster opened for this request would otherwise wait for a socket that never comes.
+    const streams = req as unknown as Record<symbol, { close(): void } | undefined>;
+    streams[(agServer as unknown as { SYMBOL_MIDDLEWARE_HANDSHAKE_STREAM: symbol }).SYMBOL_MIDDLEWARE_HANDSHAKE_STREAM]?.close();
+    this.log.warn({ origin: String(req.headers.origin).slice(0, 200), ip: req.socket.remoteAddress }, 'WebSocket refused: origin not allowed');
+    ws.on('error', () => undefined);
+    // Closing on the spot would race the client's #handshake: the stock client then sends on a closing socket and
+    // reports 1005 instead of our code. So the close waits for its first frame (never read) or the grace period.
+    let timer = setTimeout(close, CLOSE_GRACE_MS);
+    const cutOff = () => {
+      clearTimeout(timer);
+      ws.terminate();
+    };
+    this.closing.set(ws, cutOff);
+    ws.once('message', close);
+    ws.once('close', () => {
+      clearTimeout(timer);
+      this.closing.delete(ws);
+    });
+    function close(): void {
+      if (ws.readyState !== ws.OPEN) return;
+      ws.close(CloseCode.OriginNotAllowed, 'Origin not allowed');
+      clearTimeout(timer);
+      timer = setTimeout(cutOff, CLOSE_GRACE_MS);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import type { Gateway } from '../../server/gateway';
+import { startGateway } from '../helpers/gateway';
+import { writeUsersFile } from '../helpers/login';
+
+let gw: Gateway;
+let noList: Gateway;
+
+test.before(async () => {
+  const usersFile = await writeUsersFile([{ username: 'bob', password: 'bob-password', sub: 'user-bob' }]);
+  gw = await startGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_ORIGINS: 'https://app.example.com' });
+  noList = await startGateway({ GATEHOUSE_USERS_FILE: usersFile });
+});
+test.after(async () => {
+  await gw.close();
+  await noList.close();
+});
+
+function send(target: Gateway, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: target.address().port, path: '/auth/login', method, headers, timeout: 5000 }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const preflight = (origin: string, method = 'POST') => ({ origin, 'access-control-request-method': method, 'access-control-request-headers': 'content-type' });
+const login = JSON.stringify({ username: 'bob', password: 'bob-password' });
+
+test('a preflight from an allowed origin is answered: POST with Content-Type, cached', async () => {
+  const res = await send(gw, 'OPTIONS', preflight('https://app.example.com'));
+  assert.is(res.status, 204);
+  assert.is(res.headers['access-control-allow-origin'], 'https://app.example.com');
+  assert.is(res.headers['access-control-allow-methods'], 'POST');
+  assert.is(res.headers['access-control-allow-headers'], 'Content-Type');
+  assert.ok(Number(res.headers['access-control-max-age']) > 0);
+  assert.match(String(res.headers.vary), /Origin/);
+  assert.is(res.headers['access-control-allow-credentials'], undefined);
+});
+
+test('the login answer from an allowed origin carries Access-Control-Allow-Origin, and expiresIn', async () => {
+  const res = await send(gw, 'POST', { origin: 'https://app.example.com', 'content-type': 'application/json' }, login);
+  assert.is(res.status, 200);
+  assert.is(res.headers['access-control-allow-origin'], 'https://app.example.com');
+  const body = JSON.parse(res.body) as { expiresIn: number };
+  assert.ok(body.expiresIn > 15 * 60 - 3 && body.expiresIn <= 15 * 60);
+});
+
+test('a failed login from an allowed origin is readable too (its error name)', async () => {
+  const res = await send(gw, 'POST', { origin: 'https://app.example.com', 'content-type': 'application/json' }, JSON.stringify({ username: 'bob', password: 'nope' }));
+  assert.is(res.status, 401);
+  assert.is(res.headers['access-control-allow-origin'], 'https://app.example.com');
+  assert.is((JSON.parse(res.body) as { error: { name: string } }).error.name, 'LoginError');
+});
+
+for (const origin of ['https://evil.example', 'http://app.example.com', 'null', 'https://app.example.com.evil.example']) {
+  test(`origin ${origin} gets no CORS header, on the preflight or the answer`, async () => {
+    const pre = await send(gw, 'OPTIONS', preflight(origin));
+    assert.is(pre.status, 204);
+    assert.equal(Object.keys(pre.headers).filter((h) => h.startsWith('access-control-')), []);
+    const res = await send(gw, 'POST', { origin, 'content-type': 'application/json' }, login);
+    assert.equal(Object.keys(res.headers).filter((h) => h.startsWith('access-control-')), []);
+  });
+}
+
+test('a preflight for another method gets no CORS header', async () => {
+  const res = await send(gw, 'OPTIONS', preflight('https://app.example.com', 'DELETE'));
+  assert.equal(Object.keys(res.headers).filter((h) => h.startsWith('access-control-')), []);
+});
+
+test('without GATEHOUSE_ORIGINS no origin gets CORS headers (same-origin pages only)', async () => {
+  const pre = await send(noList, 'OPTIONS', preflight('https://app.example.com'));
+  assert.equal(Object.keys(pre.headers).filter((h) => h.startsWith('access-control-')), []);
+});
+
+test.run();
