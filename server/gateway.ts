@@ -222,6 +222,8 @@ export class Gateway implements GatewayHost {
     })();
     void (async () => {
       for await (const { error } of serverListener(this.agServer, 'error')) {
+        // A failed listen reaches AGServer through the HTTP server too; listen()'s caller reports it, in one line.
+        if ((error as { syscall?: unknown } | undefined)?.syscall === 'listen') continue;
         this.log.warn({ err: error }, 'server error');
       }
     })();

@@ -1,7 +1,17 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config';
+import { loadConfig, type GatewayConfig } from '../config';
 import { Gateway } from '../gateway';
-import { createLogger } from '../log';
+import { createLogger, type Logger } from '../log';
+import { stdoutLogDestination } from '../log-destination';
+import { listenProblem } from './listen-problem';
+import { notice } from './notices';
+import { startSummary } from './start-summary';
+import { StartError } from './usage';
+
+/** How long the last log lines get to leave the process before it exits, ms. */
+const LOG_FLUSH_MS = 500;
+/** The backstop fires this long after the shutdown timeout, ms. */
+const BACKSTOP_GRACE_MS = 2000;
 
 /** `gatehouse start`: runs one gateway node until SIGTERM or SIGINT. */
 export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -9,43 +19,63 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const config = loadConfig({ env, configFile: values.config });
   const log = createLogger(config.logLevel, { service: 'gatehouse', nodeId: config.nodeId });
   const gateway = new Gateway(config, { log });
-  await gateway.listen();
-
-  log.info({ url: gateway.url, devMode: config.devMode }, 'listening');
-  process.stderr.write(`Gatehouse listening on ${gateway.url} (health: http://${config.host}:${gateway.address().port}/healthz)\n`);
-  if (config.devMode) {
-    const { token } = gateway.engine.issue({ sub: 'dev-user', channels: ['*'] });
-    process.stderr.write([
-      '',
-      'DEVELOPMENT MODE: no key is configured, so this node made an ephemeral random HS256 key and listens on',
-      '127.0.0.1 only. Tokens die with the process. For production set GATEHOUSE_AUTH_KEY (or _FILE) or',
-      'GATEHOUSE_JWKS_FILE; with NODE_ENV=production a missing key refuses to start.',
-      '',
-      `Sample token (sub "dev-user", every channel, ${config.tokenTtlMs / 60_000} min):`,
-      `GATEHOUSE_SAMPLE_TOKEN=${token}`,
-      '',
-    ].join('\n'));
+  try {
+    await gateway.listen();
+  } catch (err) {
+    const problem = listenProblem(err, config);
+    // Whatever the constructor started (Redis connections, timers) must not keep the process alive.
+    await gateway.close().catch(() => undefined);
+    if (problem) throw new StartError(problem);
+    throw err;
   }
 
+  log.info({ url: gateway.url, devMode: config.devMode }, 'listening');
+  notice(startSummary(gateway));
+  if (config.devMode) notice(devModeNotice(gateway, config));
+  handleSignals(gateway, config, log);
+}
+
+function devModeNotice(gateway: Gateway, config: GatewayConfig): string {
+  const { token } = gateway.engine.issue({ sub: 'dev-user', channels: ['*'] });
+  return [
+    '',
+    'DEVELOPMENT MODE: no key is configured, so this node made an ephemeral random HS256 key and listens on',
+    '127.0.0.1 only. Tokens die with the process. For production set GATEHOUSE_AUTH_KEY (or _FILE) or',
+    'GATEHOUSE_JWKS_FILE; with NODE_ENV=production a missing key refuses to start.',
+    '',
+    `Sample token (sub "dev-user", every channel, ${config.tokenTtlMs / 60_000} min); in another shell:`,
+    `export GATEHOUSE_SAMPLE_TOKEN=${token}`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * SIGTERM and SIGINT start one graceful shutdown; a second signal changes nothing. The backstop timer is armed before
+ * anything else happens, and nothing on the way out can block it: log lines go through a destination that never
+ * blocks or throws (log-destination.ts), and no exit handler writes.
+ */
+function handleSignals(gateway: Gateway, config: GatewayConfig, log: Logger): void {
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    setTimeout(() => process.exit(1), config.shutdownTimeoutMs + BACKSTOP_GRACE_MS).unref();
     log.info({ signal }, 'shutting down');
-    // A backstop in case something refuses to close: the process still ends shortly after the timeout.
-    setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 2000).unref();
     gateway.close().then(
-      () => {
-        log.info('shut down');
-        process.exit(0);
-      },
-      (err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
+      () => exitAfterLog(0, () => log.info('shut down')),
+      (err) => exitAfterLog(1, () => log.error({ err }, 'shutdown failed')),
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => gateway.reload());
+}
+
+function exitAfterLog(status: number, lastWords: () => void): void {
+  try {
+    lastWords();
+  } catch {
+    // The process ends either way.
+  }
+  void stdoutLogDestination().flush(LOG_FLUSH_MS).then(() => process.exit(status));
 }

@@ -213,9 +213,9 @@ export class ChannelBridge implements ClusterBus {
     const now = Date.now();
     if (now - this.lastErrorLog >= ERROR_LOG_INTERVAL_MS) {
       this.lastErrorLog = now;
-      this.log.warn({ err: { name: err.name, message: err.message } }, 'cluster bus: Redis error');
+      this.log.warn({ err }, 'cluster bus: Redis error');
     } else {
-      this.log.debug({ err: { name: err.name, message: err.message } }, 'cluster bus: Redis error');
+      this.log.debug({ err }, 'cluster bus: Redis error');
     }
   }
 }

@@ -22,7 +22,7 @@ export function installClusterBus(
   installSubscribeErrorBridge(AGServerSocket);
   const transport = createRedisPubSub(host.config, host.nodeId);
   if (!transport) return undefined;
-  const bridge = new ChannelBridge(broker, transport, host.log.child({ nodeId: host.nodeId }), host.nodeId);
+  const bridge = new ChannelBridge(broker, transport, host.log, host.nodeId);
   broker.attachBus(bridge);
   bridge.start();
   host.addReadinessCheck(() => (bridge.everUp ? undefined : 'cluster bus: Redis not reached yet'));

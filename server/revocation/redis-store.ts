@@ -211,18 +211,22 @@ export class RedisRevocationStore implements RevocationStore {
    */
   private watchConnection(connection: RedisConnection): void {
     let down = false;
-    let lastError: string | undefined;
+    let everReady = false;
+    let lastError: Error | undefined;
     connection.on('error', (err: Error) => {
-      lastError = err.message;
+      lastError = err;
     });
     connection.on('reconnecting', () => {
       if (down || this.closed) return;
       down = true;
-      this.options.log?.warn({ err: lastError }, 'redis connection lost; reconnecting');
+      // A connection that never came up was not lost: say that Redis has not been reached yet.
+      const msg = everReady ? 'redis connection lost; reconnecting' : 'redis not reached yet; retrying';
+      this.options.log?.warn(lastError ? { err: lastError } : {}, msg);
     });
     connection.on('ready', () => {
-      if (down) this.options.log?.info('redis connection back');
+      if (down) this.options.log?.info(everReady ? 'redis connection back' : 'redis reached');
       down = false;
+      everReady = true;
       lastError = undefined;
     });
   }

@@ -55,14 +55,23 @@ export class GatehouseProcess {
   }
 
   /** Waits until stderr matches; fails after `ms` or when the process exits first. */
-  async waitForStderr(pattern: RegExp, ms = 8000): Promise<RegExpMatchArray> {
+  waitForStderr(pattern: RegExp, ms = 8000): Promise<RegExpMatchArray> {
+    return this.waitFor('stderr', pattern, ms);
+  }
+
+  /** Waits until stdout (the JSON log) matches; fails after `ms` or when the process exits first. */
+  waitForStdout(pattern: RegExp, ms = 8000): Promise<RegExpMatchArray> {
+    return this.waitFor('stdout', pattern, ms);
+  }
+
+  private async waitFor(stream: 'stdout' | 'stderr', pattern: RegExp, ms: number): Promise<RegExpMatchArray> {
     const deadline = Date.now() + ms;
     for (;;) {
-      const m = pattern.exec(this.stderr);
+      const m = pattern.exec(this[stream]);
       if (m) return m;
-      if (!this.running) throw new Error(`process exited before stderr matched ${pattern}:\n${this.stderr}`);
+      if (!this.running) throw new Error(`process exited before ${stream} matched ${pattern}:\n${this.stderr}\n${this.stdout}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`stderr did not match ${pattern} within ${ms}ms:\n${this.stderr}`);
+      if (left <= 0) throw new Error(`${stream} did not match ${pattern} within ${ms}ms:\n${this.stderr}\n${this.stdout}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.min(left, 200));
         function done() { clearTimeout(timer); resolve(); }
@@ -75,6 +84,12 @@ export class GatehouseProcess {
   async listeningPort(ms = 8000): Promise<number> {
     const m = await this.waitForStderr(/listening on ws:\/\/[^:]+:(\d+)\//, ms);
     return Number(m[1]);
+  }
+
+  /** Closes this side of the child's stdout and stderr, as a log collector that died would: its writes then fail (EPIPE). */
+  closePipes(): void {
+    this.child.stdout!.destroy();
+    this.child.stderr!.destroy();
   }
 
   signal(name: NodeJS.Signals): void {

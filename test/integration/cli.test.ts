@@ -129,7 +129,6 @@ test('gatehouse keys generate --alg RS256 --kid: an RSA key under the given kid'
 });
 
 const badArgs: [string, string[], Record<string, string>][] = [
-  ['an unknown command', ['frobnicate'], {}],
   ['an unknown option', ['start', '--bogus'], {}],
   ['a stray positional argument', ['start', 'now'], {}],
   ['token without --sub', ['token'], { GATEHOUSE_AUTH_KEY: SECRET }],
@@ -158,22 +157,37 @@ async function runInProcess(args: string[], env: Record<string, string>) {
 }
 
 for (const [name, args, env] of badArgs) {
-  test(`bad arguments print usage and exit 2: ${name}`, async () => {
+  test(`bad arguments print one line and that command's usage, and exit 2: ${name}`, async () => {
     const r = await runInProcess(args, env);
+    const command = args[0];
     assert.is(r.code, 2, `${name}: exit ${r.code}\n${r.stderr}`);
-    assert.match(r.stderr, /^gatehouse: .+/);
-    assert.match(r.stderr, 'Usage: gatehouse');
+    const [first, blank, usage] = r.stderr.split('\n');
+    assert.match(first, new RegExp(`^gatehouse ${command}: .+`));
+    assert.is(blank, '');
+    assert.match(usage, new RegExp(`^Usage: gatehouse ${command} `));
+    assert.not.match(r.stderr, 'Commands:', 'not the whole usage');
+    for (const other of ['token --sub', 'revoke --jti', 'keys generate', 'hash-password']) {
+      if (!other.startsWith(command)) assert.not.match(r.stderr, other, `only the usage of ${command}`);
+    }
     assert.is(r.stdout, '');
   });
 }
+
+test('an unknown command is one line naming the commands, status 2', async () => {
+  const r = await runInProcess(['frobnicate'], {});
+  assert.is(r.code, 2);
+  assert.is(r.stderr, 'gatehouse: unknown command "frobnicate" (commands: start, token, revoke, keys, hash-password; see gatehouse --help)\n');
+  assert.is(r.stdout, '');
+});
 
 test('bad arguments exit the real process with status 2', async () => {
   const results = await Promise.all([runCli(['frobnicate']), runCli(['token', '--sub'], { GATEHOUSE_AUTH_KEY: SECRET })]);
   for (const r of results) {
     assert.is(r.code, 2, r.stderr);
-    assert.match(r.stderr, 'Usage: gatehouse');
+    assert.match(r.stderr, /^gatehouse/);
     assert.is(r.stdout, '');
   }
+  assert.match(results[1].stderr, 'Usage: gatehouse token');
   assert.not.ok(existsSync(join(process.cwd(), 'unused')), 'nothing was written for refused arguments');
 });
 
@@ -181,6 +195,28 @@ test('help prints usage and exits 0', async () => {
   const r = await runInProcess(['--help'], {});
   assert.is(r.code, 0);
   assert.match(r.stdout, 'Usage: gatehouse');
+  for (const command of ['start', 'token', 'revoke', 'keys', 'hash-password']) assert.match(r.stdout, `  ${command}`);
+});
+
+for (const command of ['start', 'token', 'revoke', 'keys', 'hash-password']) {
+  test(`gatehouse ${command} --help prints that command's usage and exits 0, doing nothing else`, async () => {
+    for (const args of [[command, '--help'], [command, '-h'], ['help', command]]) {
+      const r = await runInProcess(args, {});
+      assert.is(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^Usage: gatehouse ${command}`));
+      assert.not.match(r.stdout, 'Commands:');
+      assert.is(r.stderr, '');
+    }
+  });
+}
+
+test('gatehouse --version prints the package version, in the real process and through the bin', async () => {
+  const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  for (const entry of ['main', 'bin'] as const) {
+    const r = await runCli(['--version'], {}, { entry });
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, `${version}\n`);
+  }
 });
 
 test.run();

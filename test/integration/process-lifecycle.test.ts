@@ -46,7 +46,7 @@ async function connect(port: number, token: string | null) {
 
 test('development mode: no key, listens on 127.0.0.1, says so, and its sample token authenticates', async () => {
   const { p, port } = await start({ GATEHOUSE_HOST: '0.0.0.0' });
-  const token = (await p.waitForStderr(/^GATEHOUSE_SAMPLE_TOKEN=(\S+)$/m))[1];
+  const token = (await p.waitForStderr(/^export GATEHOUSE_SAMPLE_TOKEN=(\S+)$/m))[1];
   assert.match(p.stderr, `listening on ws://127.0.0.1:${port}/`);
   assert.match(p.stderr, 'DEVELOPMENT MODE');
 
