@@ -14,6 +14,7 @@ import { ClusterBroker, installClusterBus, type ChannelBridge } from './cluster'
 import type { GatewayConfig } from './config';
 import type { Disposer, GatewayHost } from './host';
 import { healthRoutes, type Route } from './http/health';
+import { homeRoute } from './http/home-route';
 import { createRequestHandler } from './http/router';
 import { UpgradeGate } from './http/upgrade-gate';
 import type { Logger } from './log';
@@ -96,6 +97,7 @@ export class Gateway implements GatewayHost {
       middlewareEmitFailures: false,
       brokerEngine: this.broker,
     });
+    this.routes.push(homeRoute(this.agServer.getPath()));
     this.upgrades = new UpgradeGate(config.origins, () => (this.state === 'ready' ? undefined : this.state), this.log);
     this.upgrades.install(this.agServer);
     this.disposers.push(() => this.upgrades.close());

@@ -35,6 +35,23 @@ export class AdminUnavailableError extends Error {
   override readonly name = 'UnavailableError';
 }
 
+/** Whether a request path is under /admin. */
+function isAdminPath(path: string): boolean {
+  return path === '/admin' || path.startsWith('/admin/');
+}
+
+/**
+ * adminOffRoute answers every /admin path of a node without GATEHOUSE_ADMIN_KEY: a 404 that names the setting which
+ * turns the admin API on, and says nothing else about the node.
+ */
+export function adminOffRoute(): Route {
+  return (req, res) => {
+    if (!isAdminPath((req.url ?? '').split('?')[0])) return false;
+    sendJson(res, 404, { error: { name: 'NotFoundError', message: 'The admin API is off; GATEHOUSE_ADMIN_KEY turns it on' } });
+    return true;
+  };
+}
+
 /**
  * The admin API under /admin/*. Only present when GATEHOUSE_ADMIN_KEY is set (otherwise every admin path is a 404,
  * like any unknown path); every request needs `Authorization: Bearer KEY`. Bodies are strict: unknown fields, wrong
@@ -43,7 +60,7 @@ export class AdminUnavailableError extends Error {
 export function adminRoutes(isAuthorized: (req: IncomingMessage) => boolean, actions: AdminActions): Route {
   return async (req, res) => {
     const path = (req.url ?? '').split('?')[0];
-    if (path !== '/admin' && !path.startsWith('/admin/')) return false;
+    if (!isAdminPath(path)) return false;
     if (!isAuthorized(req)) {
       sendJson(res, 401, { error: { name: 'UnauthorizedError', message: 'Authorization: Bearer <admin key> required' } }, { 'www-authenticate': 'Bearer' });
       return true;

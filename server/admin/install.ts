@@ -17,7 +17,7 @@ import type { RenewalCounters } from '../renewal/renewal-manager';
 import type { RevocationService } from '../revocation/install';
 import { claimsOf, closeServerListener, serverListener } from '../sc/facade';
 import { makeAdminAuthenticator } from './admin-auth';
-import { AdminUnavailableError, adminRoutes, type AdminActions } from './admin-routes';
+import { AdminUnavailableError, adminOffRoute, adminRoutes, type AdminActions } from './admin-routes';
 import { ControlBus, type ControlAction } from './control-bus';
 import { LocalNodeRegistry, RedisNodeRegistry, type NodeRegistry, type NodeSnapshot } from './node-registry';
 
@@ -102,6 +102,8 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
     bus.start();
     host.own(() => bus.close());
     routes.push(adminRoutes(makeAdminAuthenticator(config.adminKey), adminActions(host, revocation, bus, registry)));
+  } else {
+    routes.push(adminOffRoute());
   }
 
   let adminServer: HttpServer | undefined;

@@ -34,6 +34,8 @@ test('without GATEHOUSE_ADMIN_KEY every admin route answers 404', async () => {
   for (const [method, path] of [['POST', '/admin/revoke'], ['POST', '/admin/disconnect'], ['POST', '/admin/publish'], ['GET', '/admin/nodes']] as const) {
     const r = await admin(port(keyless), method, path, method === 'POST' ? { sub: 'x' } : undefined);
     assert.is(r.status, 404, path);
+    // It says what turns the API on, and nothing else about the node.
+    assert.equal(r.body, { error: { name: 'NotFoundError', message: 'The admin API is off; GATEHOUSE_ADMIN_KEY turns it on' } });
   }
 });
 
@@ -184,7 +186,9 @@ test('GATEHOUSE_ADMIN_PORT moves /admin and /metrics off the public port', async
   try {
     const adminPort = split.operations.adminAddress()!.port;
     assert.is.not(adminPort, port(split));
-    assert.is((await admin(port(split), 'GET', '/admin/nodes')).status, 404);
+    const moved = await admin(port(split), 'GET', '/admin/nodes');
+    assert.is(moved.status, 404);
+    assert.equal(moved.body, { error: { name: 'NotFoundError', message: 'Not found' } }, 'nothing says where the admin API went');
     assert.is((await admin(port(split), 'GET', '/metrics', undefined, null)).status, 404);
     assert.is((await admin(adminPort, 'GET', '/admin/nodes')).status, 200);
     assert.is((await admin(adminPort, 'GET', '/admin/nodes', undefined, 'wrong')).status, 401);

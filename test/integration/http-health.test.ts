@@ -61,6 +61,13 @@ test('an unknown path, or another method, answers a JSON 404', async () => {
   }
 });
 
+test('GET / without a page there says where WebSocket clients connect, and nothing about the configuration', async () => {
+  const gw = await gateway();
+  const r = await httpRequest(gw.address().port, '/');
+  assert.is(r.status, 404);
+  assert.equal(r.body, { error: { name: 'NotFoundError', message: 'This is a Gatehouse gateway: WebSocket clients connect to /socketcluster/. No page is served at /.' } });
+});
+
 test('/readyz answers 503 with the reasons a readiness check gives', async () => {
   const gw = await gateway();
   let redisDown = true;
