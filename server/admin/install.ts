@@ -91,6 +91,7 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
   const registry: NodeRegistry = redis
     ? new RedisNodeRegistry(redis, snapshot, clock, log, (ms) => metrics.redisRoundTrip.labels('heartbeat').observe(ms / 1000))
     : new LocalNodeRegistry(snapshot, clock);
+  host.addReadinessCheck(() => (registry.listed ? undefined : 'node registry: first heartbeat not written yet'));
   host.own(async () => {
     await registry.close();
     redis?.disconnect();

@@ -22,11 +22,15 @@ export type NodeSnapshot = () => Omit<NodeInfo, 'lastSeen'>;
  */
 export interface NodeRegistry {
   list(): Promise<NodeInfo[]>;
+  /** True once this node is on the list others read (its first heartbeat was written). */
+  readonly listed: boolean;
   close(): Promise<void>;
 }
 
 /** A single node without Redis: the list is this node. */
 export class LocalNodeRegistry implements NodeRegistry {
+  readonly listed = true;
+
   constructor(private readonly snapshot: NodeSnapshot, private readonly clock: Clock) {}
 
   async list(): Promise<NodeInfo[]> {
@@ -54,6 +58,7 @@ const INFO_KEY = '{gatehouse}:nodes:info';
 export class RedisNodeRegistry implements NodeRegistry {
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  listed = false;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -64,6 +69,9 @@ export class RedisNodeRegistry implements NodeRegistry {
   ) {
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.timer.unref();
+    // The first beat is written as soon as the connection is up, not up to HEARTBEAT_MS later: until it is, the node
+    // is missing from /admin/nodes, so it reports itself not ready (see `listed`).
+    redis.on('ready', () => void this.beat());
     void this.beat();
   }
 
@@ -77,6 +85,7 @@ export class RedisNodeRegistry implements NodeRegistry {
         .zadd(SEEN_KEY, now, info.nodeId)
         .hset(INFO_KEY, info.nodeId, JSON.stringify(info))
         .exec();
+      this.listed = true;
       this.onRoundTrip?.(performance.now() - started);
     } catch (err) {
       this.log.debug({ reason: (err as Error).message }, 'node heartbeat failed');
