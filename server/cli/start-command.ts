@@ -30,7 +30,9 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   }
 
   log.info({ url: gateway.url, devMode: config.devMode }, 'listening');
-  notice(startSummary(gateway));
+  notice(startSummary({
+    config, nodeId: gateway.nodeId, url: gateway.url, address: gateway.address(), adminAddress: gateway.operations.adminAddress(),
+  }));
   if (config.devMode) notice(devModeNotice(gateway, config));
   handleSignals(gateway, config, log);
 }

@@ -1,16 +1,28 @@
-import type { Gateway } from '../gateway';
+import type { AddressInfo } from 'node:net';
+import type { GatewayConfig } from '../config';
 import { describeRedisTarget, redisTarget } from '../redis/connection';
 import { packageVersion } from './version';
+
+/** What the summary reports of a node that has started. */
+export interface StartedNode {
+  readonly config: Pick<GatewayConfig, 'usersFile' | 'loginUrl' | 'channelsFile' | 'redisUrl' | 'redisCluster' | 'adminKey'>;
+  readonly nodeId: string;
+  /** The WebSocket URL. */
+  readonly url: string;
+  readonly address: AddressInfo;
+  /** Where the admin listener listens, when GATEHOUSE_ADMIN_PORT moved it off the public port. */
+  readonly adminAddress?: AddressInfo;
+}
 
 /**
  * startSummary is what a node tells the person who started it, on stderr: where clients connect, and which parts are
  * on (login, channel rules, shared state, admin API, metrics), each "off" naming the setting that turns it on.
  */
-export function startSummary(gateway: Gateway): string {
-  const { config } = gateway;
-  const http = `http://${hostOf(gateway)}:${gateway.address().port}`;
-  const admin = gateway.operations.adminAddress();
-  const adminBase = admin ? `http://${hostOf(gateway)}:${admin.port}` : http;
+export function startSummary(node: StartedNode): string {
+  const { config } = node;
+  const host = hostOf(node.address);
+  const http = `http://${host}:${node.address.port}`;
+  const adminBase = node.adminAddress ? `http://${host}:${node.adminAddress.port}` : http;
   const redis = redisTarget(config);
   const rows: [string, string][] = [
     ['health', `${http}/healthz and ${http}/readyz`],
@@ -25,12 +37,11 @@ export function startSummary(gateway: Gateway): string {
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   return [
-    `Gatehouse ${packageVersion()} (node ${gateway.nodeId}) listening on ${gateway.url}`,
+    `Gatehouse ${packageVersion()} (node ${node.nodeId}) listening on ${node.url}`,
     ...rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`),
   ].join('\n');
 }
 
-function hostOf(gateway: Gateway): string {
-  const { address, family } = gateway.address();
+function hostOf({ address, family }: AddressInfo): string {
   return family === 'IPv6' ? `[${address}]` : address;
 }
