@@ -111,7 +111,7 @@ test('gatehouse keys generate --alg ES256 writes a PEM and a JWK Set a gateway c
 
 test('gatehouse keys generate --alg RS256 --kid: an RSA key under the given kid', async () => {
   const out = join(dir, 'rs256');
-  const r = await runCli(['keys', 'generate', '--alg', 'RS256', '--out', out, '--kid', 'rsa-2024']);
+  const r = await runCli(['keys', 'generate', '--alg', 'RS256', '--out', out, '--kid', 'rsa-2024'], {}, { ms: 30_000 });
   assert.is(r.code, 0, r.stderr);
   const jwksFile = join(out, 'jwks.json');
   assert.equal(JSON.parse(readFileSync(jwksFile, 'utf8')).keys.map((k: { kid: string; alg: string }) => [k.kid, k.alg]), [['rsa-2024', 'RS256']]);

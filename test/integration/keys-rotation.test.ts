@@ -24,7 +24,7 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The CLI as `npx gatehouse` runs it: bin/gatehouse.js on the build (npm test builds first). */
 async function cli(args: string[], env: Record<string, string> = {}) {
-  const r = await runCli(args, env, { entry: 'bin' });
+  const r = await runCli(args, env, { entry: 'bin', ms: 30_000 });
   assert.is(r.code, 0, `gatehouse ${args.join(' ')}: ${r.stderr}`);
   return r;
 }
