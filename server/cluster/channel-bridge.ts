@@ -20,7 +20,10 @@ export interface LocalChannels {
 export interface BridgeStats {
   /** Publishes sent to Redis. */
   published: number;
-  /** Publishes Redis never took (unreachable): they reached this node's subscribers only. */
+  /**
+   * Publishes Redis never took (unreachable, or not answering with MAX_UNANSWERED_PUBLISH_BYTES already waiting):
+   * they reached this node's subscribers only.
+   */
   publishFailed: number;
   /** Messages from other nodes delivered here. */
   received: number;
@@ -29,6 +32,14 @@ export interface BridgeStats {
   /** Messages on our prefix that were not ours to read (not an envelope), dropped. */
   malformed: number;
 }
+
+/**
+ * Bytes of publishes sent to Redis and not yet answered beyond which further publishes are not sent to other nodes
+ * (counted as failed; local subscribers still get them). A Redis that is connected but not answering keeps every
+ * publish, payload included, in the client's queue until it answers: at 1,000 publishes of 64 KiB a second a 10 s
+ * stall would hold 640 MiB.
+ */
+export const MAX_UNANSWERED_PUBLISH_BYTES = 16 * 1024 * 1024;
 
 /** Logged at most this often (ms) at warn level; the rest of an outage's error flood goes to debug. */
 const ERROR_LOG_INTERVAL_MS = 10_000;
@@ -59,6 +70,7 @@ export class ChannelBridge implements ClusterBus {
   private wasDown = false;
   private lastErrorLog = 0;
   private closed = false;
+  private unansweredBytes = 0;
 
   constructor(
     private readonly local: LocalChannels,
@@ -66,12 +78,18 @@ export class ChannelBridge implements ClusterBus {
     private readonly log: Logger,
     nodeId: string,
     private readonly prefix = CHANNEL_PREFIX,
+    private readonly maxUnansweredBytes = MAX_UNANSWERED_PUBLISH_BYTES,
   ) {
     this.senderId = `${nodeId}/${randomBytes(4).toString('hex')}`;
   }
 
   get connected(): boolean {
     return this.transport.up;
+  }
+
+  /** Bytes of publishes sent to Redis and not answered yet. */
+  get unansweredPublishBytes(): number {
+    return this.unansweredBytes;
   }
 
   /** Channels whose Redis subscription currently holds (for tests and metrics). */
@@ -91,9 +109,20 @@ export class ChannelBridge implements ClusterBus {
   publish(channel: string, json: string): void {
     if (this.closed) return;
     const text = `{"s":${JSON.stringify(this.senderId)},"d":${json}}`;
+    const bytes = text.length;
+    if (this.unansweredBytes + bytes > this.maxUnansweredBytes) {
+      this.stats.publishFailed++;
+      this.noteError(new Error(`redis is not answering: ${this.unansweredBytes} bytes of publishes unanswered`));
+      return;
+    }
+    this.unansweredBytes += bytes;
     this.transport.publish(this.prefix + channel, text).then(
-      () => { this.stats.published++; },
+      () => {
+        this.unansweredBytes -= bytes;
+        this.stats.published++;
+      },
       (err: Error) => {
+        this.unansweredBytes -= bytes;
         this.stats.publishFailed++;
         this.noteError(err);
       },

@@ -42,6 +42,14 @@ return at
 /** Checks per pipeline in `checkMany`. */
 const CHECK_BATCH = 500;
 
+/**
+ * Commands sent and not yet answered beyond which a call fails at once instead of being sent. A Redis that is
+ * connected but not answering (paused, swapping, a long script) keeps every command in the client's queue until it
+ * answers, timed out or not: at 1,000 handshakes a second a 60 s stall would queue 60,000. Past this bound the node
+ * answers AuthUnavailableError without growing the queue.
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 1000;
+
 export interface RedisStoreOptions {
   /** One Redis (GATEHOUSE_REDIS_URL) or a Redis Cluster (GATEHOUSE_REDIS_CLUSTER). */
   readonly target: RedisTarget;
@@ -54,6 +62,8 @@ export interface RedisStoreOptions {
   readonly subscribe: boolean;
   readonly log?: Logger;
   readonly clock?: Clock;
+  /** Commands unanswered beyond which calls fail at once; default DEFAULT_MAX_IN_FLIGHT. */
+  readonly maxInFlight?: number;
 }
 
 type RevokeCommand = (key: string, at: string, ttl: string, channel: string, message: string) => Promise<string>;
@@ -73,6 +83,8 @@ export class RedisRevocationStore implements RevocationStore {
   private readonly revocationListeners: ((revocation: Revocation) => void)[] = [];
   private readonly resyncListeners: (() => void)[] = [];
   private closed = false;
+  /** Commands sent to Redis and not answered yet (timed out or not: they stay in the client's queue until answered). */
+  private unanswered = 0;
 
   constructor(private readonly options: RedisStoreOptions) {
     this.clock = options.clock ?? systemClock;
@@ -81,7 +93,8 @@ export class RedisRevocationStore implements RevocationStore {
       connectionName: `gatehouse:${options.origin}`,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: options.timeoutMs,
+      // No commandTimeout: `call` bounds the wait, and a command's own promise then settles only when Redis answers
+      // (or the connection drops), which is what `unanswered` counts.
       connectTimeout,
     });
     this.watchConnection(this.commands);
@@ -113,7 +126,7 @@ export class RedisRevocationStore implements RevocationStore {
     const until = entryDeadline(target, options, at, this.options.policy);
     const revocation: Revocation = { kind: target.kind, id: target.id, at, until, origin: this.options.origin };
     const message = JSON.stringify(revocation);
-    await this.call(this.revokeCommand(
+    await this.call(1, () => this.revokeCommand(
       revocationKey(target.kind, target.id), String(at), String(Math.max(1, Math.ceil(until - at))), REVOCATION_CHANNEL, message,
     ));
     return revocation;
@@ -121,7 +134,7 @@ export class RedisRevocationStore implements RevocationStore {
 
   async check(claims: GatehouseClaims): Promise<boolean> {
     const keys = keysFor(claims);
-    const values = await this.call(this.commands.mget(...keys.map((k) => k.key)));
+    const values = await this.call(1, () => this.commands.mget(...keys.map((k) => k.key)));
     return isHit(keys, values, claims);
   }
 
@@ -129,10 +142,12 @@ export class RedisRevocationStore implements RevocationStore {
     const out: boolean[] = [];
     for (let start = 0; start < claims.length; start += CHECK_BATCH) {
       const batch = claims.slice(start, start + CHECK_BATCH);
-      const pipeline = this.commands.pipeline();
       const keySets = batch.map((c) => keysFor(c));
-      for (const keys of keySets) pipeline.mget(...keys.map((k) => k.key));
-      const results = await this.call(pipeline.exec());
+      const results = await this.call(batch.length, () => {
+        const pipeline = this.commands.pipeline();
+        for (const keys of keySets) pipeline.mget(...keys.map((k) => k.key));
+        return pipeline.exec();
+      });
       if (!results) throw new StoreUnavailableError('redis pipeline was aborted');
       results.forEach(([err, values], i) => {
         if (err) throw new StoreUnavailableError(err.message);
@@ -174,14 +189,31 @@ export class RedisRevocationStore implements RevocationStore {
     this.commands.disconnect();
   }
 
-  /** Bounds a Redis call by the timeout and turns every failure into StoreUnavailableError. */
-  private async call<T>(operation: Promise<T>): Promise<T> {
+  /** Commands sent to Redis and not answered yet. */
+  get unansweredCommands(): number {
+    return this.unanswered;
+  }
+
+  /**
+   * Sends `commands` Redis commands (made by `send`) unless too many are unanswered already, bounds the wait by the
+   * timeout, and turns every failure into StoreUnavailableError.
+   */
+  private async call<T>(commands: number, send: () => Promise<T>): Promise<T> {
+    const limit = this.options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    if (this.unanswered + commands > limit) throw new StoreUnavailableError(`redis is not answering: ${this.unanswered} commands unanswered`);
+    let operation: Promise<T>;
+    try {
+      operation = send();
+    } catch (err) {
+      throw new StoreUnavailableError((err as Error).message);
+    }
+    this.unanswered += commands;
+    // The loser of the race must not surface as an unhandled rejection later.
+    operation.then(() => { this.unanswered -= commands; }, () => { this.unanswered -= commands; });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new StoreUnavailableError(`redis did not answer within ${this.options.timeoutMs}ms`)), this.options.timeoutMs);
     });
-    // The loser of the race must not surface as an unhandled rejection later.
-    operation.catch(() => {});
     try {
       return await Promise.race([operation, timeout]);
     } catch (err) {
