@@ -5,6 +5,7 @@ import type { GatewayHost } from '../host';
 import { logoutProcedure } from '../procedures/logout';
 import { redisTarget } from '../redis/connection';
 import { revocationAdmission } from './admission';
+import { durabilityWarnings } from './durability';
 import { RevocationEnforcer } from './enforcer';
 import { MemoryRevocationStore } from './memory-store';
 import { RedisRevocationStore } from './redis-store';
@@ -40,9 +41,10 @@ export function installRevocation(host: GatewayHost<RevocationSettings>, engine:
   const nodeId = host.nodeId;
   const policy = { maxTokenLifetimeMs: config.maxTokenLifetimeMs, clockToleranceMs: config.clockToleranceMs };
   const target = redisTarget(config);
-  const store: RevocationStore = target
+  const redisStore = target
     ? new RedisRevocationStore({ target, timeoutMs: config.redisTimeoutMs, policy, origin: nodeId, subscribe: true, log, clock })
-    : new MemoryRevocationStore({ policy, origin: nodeId, clock });
+    : undefined;
+  const store: RevocationStore = redisStore ?? new MemoryRevocationStore({ policy, origin: nodeId, clock });
   const enforcer = new RevocationEnforcer(store, clock, log);
 
   engine.setAdmissionCheck(revocationAdmission(store, enforcer));
@@ -57,6 +59,9 @@ export function installRevocation(host: GatewayHost<RevocationSettings>, engine:
   host.onStart(async () => {
     if (!(await store.ready(READY_WAIT_MS))) {
       log.warn({ reason: store.unavailableReason() }, 'revocation store not ready; listening anyway and refusing tokens until it is');
+    } else if (redisStore) {
+      const settings = await redisStore.durability();
+      for (const warning of durabilityWarnings(settings)) log.warn({ redis: settings }, warning);
     }
   });
   host.own(async () => {

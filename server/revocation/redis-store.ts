@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
 import { createRedisConnection, knownClusterNodes, type RedisConnection, type RedisTarget } from '../redis/connection';
 import { subscribeChannel, type RedisSubscription } from '../redis/subscription';
+import type { RedisDurability } from './durability';
 import {
   entryDeadline, isRevocation, isRevocationTarget, StoreUnavailableError, subRevocationCovers, tokenIds, type Revocation,
   type RevocationKind, type RevocationPolicy, type RevocationStore, type RevocationTarget, type RevokeOptions,
@@ -187,6 +188,23 @@ export class RedisRevocationStore implements RevocationStore {
     this.resyncListeners.length = 0;
     this.subscription?.close();
     this.commands.disconnect();
+  }
+
+  /**
+   * The server's persistence and eviction settings (CONFIG GET, on one node of a cluster). A setting CONFIG refuses to
+   * show (renamed or forbidden on managed services) is left out.
+   */
+  async durability(): Promise<RedisDurability> {
+    const read = async (name: string): Promise<string | undefined> => {
+      try {
+        const pair = (await this.call(1, () => this.commands.config('GET', name))) as unknown;
+        return Array.isArray(pair) && typeof pair[1] === 'string' ? pair[1] : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const [appendonly, save, maxmemory, maxmemoryPolicy] = await Promise.all(['appendonly', 'save', 'maxmemory', 'maxmemory-policy'].map(read));
+    return { appendonly, save, maxmemory, maxmemoryPolicy };
   }
 
   /** Commands sent to Redis and not answered yet. */

