@@ -35,14 +35,14 @@ export const ERROR_CATALOGUE: readonly ErrorInfo[] = [
   { name: ErrorName.AuthTokenInvalid, meaning: 'any other defect: signature, algorithm, kid, claims, size, format', removesToken: true },
   { name: ErrorName.AuthTokenRevoked, meaning: 'the token, its session or its user was revoked', removesToken: true },
   { name: ErrorName.AuthUnavailable, meaning: 'revocations could not be checked in time; the client keeps its token and may retry', removesToken: false },
-  { name: ErrorName.ProcedureNotFound, meaning: 'invoke of a procedure the gateway does not have' },
-  { name: ErrorName.PublishForbidden, meaning: 'no grant to publish on that channel, or an invalid channel name' },
-  { name: ErrorName.SubscribeForbidden, meaning: 'no grant to subscribe to that channel, an invalid name, or too many channels' },
+  { name: ErrorName.ProcedureNotFound, meaning: 'invoke of a procedure the gateway does not have (for `login`, the message names the settings that turn it on)' },
+  { name: ErrorName.PublishForbidden, meaning: 'no grant to publish on that channel, or an invalid channel name; the message and its `channel` property name it' },
+  { name: ErrorName.SubscribeForbidden, meaning: 'no grant to subscribe to that channel, an invalid name, or too many channels; the message and its `channel` property name it' },
   { name: ErrorName.SubscribeUnavailable, meaning: 'the subscription could not be confirmed across nodes within 1 s (Redis unreachable); retry later' },
   { name: ErrorName.RateLimited, meaning: 'too many publishes or failed logins; `retryAfter` says how many seconds to wait' },
   { name: ErrorName.BadRequest, meaning: 'a malformed request payload' },
   { name: ErrorName.Login, meaning: 'unknown user or wrong password (deliberately the same)' },
-  { name: ErrorName.LoginUnavailable, meaning: 'the login could not be checked: the login backend or the limiter\'s Redis did not answer in time, too many logins at once, or the node has no signing key; retry later' },
+  { name: ErrorName.LoginUnavailable, meaning: 'the login could not be checked: the login backend or the limiter\'s Redis did not answer in time, or too many logins at once; retry later' },
 ];
 
 /** Base of every Gatehouse error. Own enumerable fields travel to the client (sc-errors `dehydrateError`). */
@@ -96,21 +96,34 @@ export class AuthUnavailableError extends AuthError {
   }
 }
 
+/** `hint`, when given, says what would make the procedure exist (e.g. which settings turn login on). */
 export class ProcedureNotFoundError extends GatehouseError {
-  constructor(readonly procedure: string) {
-    super(ErrorName.ProcedureNotFound, `No procedure named ${JSON.stringify(procedure.slice(0, 64))}`);
+  constructor(readonly procedure: string, hint?: string) {
+    super(ErrorName.ProcedureNotFound, `No procedure named ${JSON.stringify(procedure.slice(0, 64))}${hint ? `: ${hint}` : ''}`);
   }
 }
 
+/** How a refused channel is quoted in a message: JSON, cut at 128 characters. */
+export function quoteChannel(channel: unknown): string {
+  if (typeof channel !== 'string') return `(a ${channel === null ? 'null' : typeof channel}, not a string)`;
+  return JSON.stringify(channel.length > 128 ? `${channel.slice(0, 128)}…` : channel);
+}
+
+/** A refused publish; `channel` (also an own property the client receives) is the channel it was refused on. */
 export class PublishForbiddenError extends GatehouseError {
-  constructor(message: string) {
+  readonly channel?: string;
+  constructor(message: string, channel?: unknown) {
     super(ErrorName.PublishForbidden, message);
+    if (typeof channel === 'string') this.channel = channel.slice(0, 256);
   }
 }
 
+/** A refused subscribe; `channel` (also an own property the client receives) is the channel it was refused on. */
 export class SubscribeForbiddenError extends GatehouseError {
-  constructor(message: string) {
+  readonly channel?: string;
+  constructor(message: string, channel?: unknown) {
     super(ErrorName.SubscribeForbidden, message);
+    if (typeof channel === 'string') this.channel = channel.slice(0, 256);
   }
 }
 

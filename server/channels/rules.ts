@@ -1,4 +1,4 @@
-import { PublishForbiddenError, RateLimitedError, SubscribeForbiddenError, type GatehouseClaims } from '../../shared';
+import { PublishForbiddenError, RateLimitedError, SubscribeForbiddenError, quoteChannel, type GatehouseClaims } from '../../shared';
 import { channelNameProblem } from '../../shared/channel-pattern';
 import type { Clock } from '../clock';
 import type { DenialCounter } from './denials';
@@ -33,11 +33,11 @@ export function publishRule({ policy, denials, limiter, clock }: RuleDeps): Chan
     const problem = channelNameProblem(channel);
     if (problem) {
       denials.count('invalid_channel');
-      return new PublishForbiddenError(`Invalid channel name: it ${problem}`);
+      return new PublishForbiddenError(`Invalid channel name ${quoteChannel(channel)}: it ${problem}`, channel);
     }
     if (!policy.matcherFor(claims).allows('publish', channel as string)) {
       denials.count('publish_forbidden');
-      return new PublishForbiddenError('No grant to publish on this channel');
+      return new PublishForbiddenError(`No grant to publish on ${quoteChannel(channel)}`, channel);
     }
     const retryAfter = limiter.take(socket, clock.now());
     if (retryAfter !== undefined) {
@@ -54,18 +54,18 @@ export function subscribeRule({ policy, denials, maxChannels }: RuleDeps): Chann
     const problem = channelNameProblem(channel);
     if (problem) {
       denials.count('invalid_channel');
-      return new SubscribeForbiddenError(`Invalid channel name: it ${problem}`);
+      return new SubscribeForbiddenError(`Invalid channel name ${quoteChannel(channel)}: it ${problem}`, channel);
     }
     const name = channel as string;
     if (!policy.matcherFor(claims).allows('subscribe', name)) {
       denials.count('subscribe_forbidden');
-      return new SubscribeForbiddenError('No grant to subscribe to this channel');
+      return new SubscribeForbiddenError(`No grant to subscribe to ${quoteChannel(name)}`, name);
     }
     // Inbound actions run one at a time per socket and SocketCluster counts a subscription before its broker
     // call finishes, so this count includes every subscription this socket could have in flight.
     if (!socket.isSubscribed(name) && (socket.channelSubscriptionsCount ?? 0) >= maxChannels) {
       denials.count('channel_limit');
-      return new SubscribeForbiddenError(`Too many channels: a connection may hold at most ${maxChannels}`);
+      return new SubscribeForbiddenError(`Cannot subscribe to ${quoteChannel(name)}: a connection may hold at most ${maxChannels} channels`, name);
     }
     return undefined;
   };

@@ -1,4 +1,5 @@
 import type { SettingsReader } from '../config/reader';
+import { formatBytes } from '../config/units';
 import { NO_CHANNEL_RULES, readChannelRulesFile, type ChannelRules } from './rules-file';
 
 /** The channel rules' slice of the configuration. */
@@ -32,7 +33,8 @@ export function readChannelSettings(r: SettingsReader, maxPayload: number): Chan
   const maxChannels = r.integer('GATEHOUSE_MAX_CHANNELS', 100, 1, 100_000);
   const maxBuffered = r.bytes('GATEHOUSE_MAX_BUFFERED', 1024 * 1024, 1024, 1024 * 1024 * 1024);
   if (maxBuffered < maxPayload) {
-    r.problem('GATEHOUSE_MAX_BUFFERED', `must be at least GATEHOUSE_MAX_PAYLOAD (${maxPayload} bytes), or one relayed message could close a healthy client`);
+    const buffered = r.raw('GATEHOUSE_MAX_BUFFERED') ?? '1MiB';
+    r.problem('GATEHOUSE_MAX_BUFFERED', `${buffered} is less than GATEHOUSE_MAX_PAYLOAD (${r.raw('GATEHOUSE_MAX_PAYLOAD') ?? formatBytes(maxPayload)}), so one relayed message could close a healthy client`);
   }
   const maxBufferedTotal = r.bytes('GATEHOUSE_MAX_BUFFERED_TOTAL', 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024);
   if (maxBufferedTotal < maxBuffered) {

@@ -86,12 +86,12 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   const port = r.integer('GATEHOUSE_PORT', 8000, 0, 65535);
   let host = r.string('GATEHOUSE_HOST') ?? '0.0.0.0';
   if (isIP(host) === 0 && host !== 'localhost') {
-    r.problem('GATEHOUSE_HOST', `${JSON.stringify(host)} is not an IP address (e.g. 0.0.0.0, 127.0.0.1, ::)`);
+    r.problem('GATEHOUSE_HOST', `${JSON.stringify(host)} is neither an IP address (e.g. 0.0.0.0, 127.0.0.1, ::) nor localhost`);
   }
 
   let authKey = r.secret('GATEHOUSE_AUTH_KEY');
   if (authKey !== undefined && authKey.length < MIN_SECRET_BYTES) {
-    r.problem('GATEHOUSE_AUTH_KEY', `is ${authKey.length} bytes; an HS256 secret needs at least ${MIN_SECRET_BYTES} (try: openssl rand -base64 48)`);
+    r.problem(r.sourceOf('GATEHOUSE_AUTH_KEY'), `is ${authKey.length} bytes; an HS256 secret needs at least ${MIN_SECRET_BYTES} (try: openssl rand -base64 48)`);
   }
 
   const jwksFile = r.string('GATEHOUSE_JWKS_FILE');
@@ -125,8 +125,10 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   const clockToleranceMs = r.duration('GATEHOUSE_CLOCK_TOLERANCE', '5s', { max: 300_000 });
   const maxTokenLifetimeMs = r.duration('GATEHOUSE_MAX_TOKEN_LIFETIME', '24h', { min: 1000 });
   const tokenTtlMs = r.duration('GATEHOUSE_TOKEN_TTL', '15m', { min: 1000 });
+  // Cross-setting problems show both values as the operator wrote them (or the defaults), so the fix is obvious.
+  const shown = (name: string, fallback: string) => r.raw(name) ?? fallback;
   if (tokenTtlMs > maxTokenLifetimeMs) {
-    r.problem('GATEHOUSE_TOKEN_TTL', 'must not exceed GATEHOUSE_MAX_TOKEN_LIFETIME, or the gateway would refuse its own tokens');
+    r.problem('GATEHOUSE_TOKEN_TTL', `${shown('GATEHOUSE_TOKEN_TTL', '15m')} is longer than GATEHOUSE_MAX_TOKEN_LIFETIME (${shown('GATEHOUSE_MAX_TOKEN_LIFETIME', '24h')}), so the gateway would refuse its own tokens`);
   }
 
   const origins = r.list('GATEHOUSE_ORIGINS');
@@ -147,7 +149,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   const renewIntervalMs = r.duration('GATEHOUSE_RENEW_INTERVAL', '5m');
   const sessionMaxAgeMs = r.duration('GATEHOUSE_SESSION_MAX_AGE', '24h', { min: 1000 });
   if (renewIntervalMs > 0 && tokenTtlMs <= renewIntervalMs) {
-    r.problem('GATEHOUSE_TOKEN_TTL', `must exceed GATEHOUSE_RENEW_INTERVAL (${renewIntervalMs / 1000}s), or tokens lapse between renewals; or set GATEHOUSE_RENEW_INTERVAL=0`);
+    r.problem('GATEHOUSE_TOKEN_TTL', `${shown('GATEHOUSE_TOKEN_TTL', '15m')} must be longer than GATEHOUSE_RENEW_INTERVAL (${shown('GATEHOUSE_RENEW_INTERVAL', '5m')}), or tokens lapse between renewals; or set GATEHOUSE_RENEW_INTERVAL=0`);
   }
 
   // --- revocation (issue 4) ---
@@ -175,7 +177,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   // --- admin API and metrics (issue 6) ---
   const adminKey = r.secret('GATEHOUSE_ADMIN_KEY');
   if (adminKey !== undefined && adminKey.length < MIN_ADMIN_KEY_BYTES) {
-    r.problem('GATEHOUSE_ADMIN_KEY', `is ${adminKey.length} bytes; use at least ${MIN_ADMIN_KEY_BYTES} (try: openssl rand -base64 32)`);
+    r.problem(r.sourceOf('GATEHOUSE_ADMIN_KEY'), `is ${adminKey.length} bytes; use at least ${MIN_ADMIN_KEY_BYTES} (try: openssl rand -base64 32)`);
   }
   const adminPort = r.raw('GATEHOUSE_ADMIN_PORT') === undefined ? undefined : r.integer('GATEHOUSE_ADMIN_PORT', 0, 0, 65535);
   if (adminPort !== undefined && adminPort !== 0 && adminPort === port) {
@@ -191,6 +193,14 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
 
   const devMode = authKey === undefined && jwksFile === undefined && signingKeyFile === undefined
     && r.problems.every((p) => !p.startsWith('GATEHOUSE_AUTH_KEY'));
+  if (jwksFile !== undefined && jwks.length === 0 && !r.problems.some((p) => p.startsWith('GATEHOUSE_JWKS_FILE'))
+    && authKey === undefined && signingKeyFile === undefined) {
+    r.problem('GATEHOUSE_JWKS_FILE', `${jwksFile} holds no keys and is the only key configured, so every token would be refused; add one (gatehouse keys add) or set GATEHOUSE_AUTH_KEY`);
+  }
+  const loginSetting = login.usersFile !== undefined ? 'GATEHOUSE_USERS_FILE' : login.loginUrl !== undefined ? 'GATEHOUSE_LOGIN_URL' : undefined;
+  if (loginSetting && !devMode && authKey === undefined && signingKeyFile === undefined) {
+    r.problem(loginSetting, 'login needs a key to sign the tokens it issues: set GATEHOUSE_SIGNING_KEY_FILE (a PEM private key; its public half is accepted with the JWK Set) or GATEHOUSE_AUTH_KEY (HS256)');
+  }
   if (devMode && production) {
     r.problem('GATEHOUSE_AUTH_KEY', 'NODE_ENV=production needs a key: set GATEHOUSE_AUTH_KEY (or GATEHOUSE_AUTH_KEY_FILE), or GATEHOUSE_JWKS_FILE');
   }

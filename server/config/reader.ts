@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseBytes, parseDuration, parseInteger, parseList } from './units';
+import { editDistance, formatBytes, formatDuration, parseBytes, parseDuration, parseInteger, parseList } from './units';
 
 /** Raised once at start-up with every configuration problem found. */
 export class ConfigError extends Error {
@@ -18,6 +18,8 @@ export type Source = Readonly<Record<string, string | undefined>>;
 export class SettingsReader {
   readonly problems: string[] = [];
   private readonly known = new Set<string>();
+  /** Secrets read from a file: NAME → the file's path, so a problem with the value can name the file. */
+  private readonly secretFiles = new Map<string, string>();
 
   constructor(
     private readonly env: Source,
@@ -51,7 +53,8 @@ export class SettingsReader {
       return parseDuration(fallback)!;
     }
     if ((opts.min !== undefined && value < opts.min) || (opts.max !== undefined && value > opts.max)) {
-      this.problem(name, `${JSON.stringify(text)} is out of range (${rangeText(opts.min, opts.max, 'ms')})`);
+      const limit = (ms: number) => formatDuration(ms, text);
+      this.problem(name, `${JSON.stringify(text)} is out of range: ${rangeText(opts.min, opts.max, limit)}`);
       return parseDuration(fallback)!;
     }
     return value;
@@ -72,8 +75,13 @@ export class SettingsReader {
     const text = this.raw(name);
     if (text === undefined) return fallback;
     const value = parseBytes(text);
-    if (value === undefined || value < min || value > max) {
-      this.problem(name, `${JSON.stringify(text)} is not a size from ${min} to ${max} bytes (e.g. 65536, 64KiB, 1MiB)`);
+    const range = rangeText(min, max, (n) => formatBytes(n, text));
+    if (value === undefined) {
+      this.problem(name, `${JSON.stringify(text)} is not a size such as 65536, 64KiB or 1MiB (${range})`);
+      return fallback;
+    }
+    if (value < min || value > max) {
+      this.problem(name, `${JSON.stringify(text)} is out of range: ${range}`);
       return fallback;
     }
     return value;
@@ -119,6 +127,7 @@ export class SettingsReader {
     }
     if (direct !== undefined) return Buffer.from(direct, 'utf8');
     if (path === undefined) return undefined;
+    this.secretFiles.set(name, path);
     try {
       const content = readFileSync(path);
       const end = content.length > 0 && content[content.length - 1] === 0x0a
@@ -131,25 +140,53 @@ export class SettingsReader {
     }
   }
 
-  /** Reports GATEHOUSE_* names in the environment or file that no setting reads: usually a typo. */
+  /**
+   * How to name a secret's source in a problem with its value: `NAME_FILE (path)` when it came from a file, so the
+   * operator knows which file to fix, else `NAME`.
+   */
+  sourceOf(name: string): string {
+    const path = this.secretFiles.get(name);
+    return path === undefined ? name : `${name}_FILE (${path})`;
+  }
+
+  /** Reports GATEHOUSE_* names in the environment or file that no setting reads: usually a typo, so the nearest is suggested. */
   checkUnknown(prefix: string): void {
     for (const name of Object.keys(this.env)) {
       if (name.startsWith(prefix) && !this.known.has(name)) {
-        this.problems.push(`${name}: unknown setting (check the spelling against the README's table)`);
+        this.problems.push(`${name}: unknown setting; ${this.suggestion(name)}`);
       }
     }
     for (const name of Object.keys(this.fileSource)) {
       if (!this.known.has(name)) {
-        this.problems.push(`${name} in ${this.fileName ?? 'the config file'}: unknown setting`);
+        this.problems.push(`${name} in ${this.fileName ?? 'the config file'}: unknown setting; ${this.suggestion(name)}`);
       }
     }
   }
+
+  /** "did you mean X?" for the known setting nearest to `name`, when one is near enough; else a pointer to the README. */
+  private suggestion(name: string): string {
+    const upper = name.toUpperCase();
+    let best: string | undefined;
+    let bestDistance = Infinity;
+    for (const known of this.known) {
+      const distance = editDistance(upper, known);
+      if (distance < bestDistance) {
+        best = known;
+        bestDistance = distance;
+      }
+    }
+    // Close in spelling (a typo, a transposition), or a known name that merely adds a suffix (GATEHOUSE_REDIS → _URL).
+    if (best !== undefined && bestDistance <= Math.max(2, Math.floor(upper.length / 8))) return `did you mean ${best}?`;
+    const extended = [...this.known].find((k) => k.startsWith(upper));
+    return extended ? `did you mean ${extended}?` : "check the spelling against the README's table";
+  }
 }
 
-function rangeText(min: number | undefined, max: number | undefined, unit: string): string {
-  if (min !== undefined && max !== undefined) return `${min}${unit} to ${max}${unit}`;
-  if (min !== undefined) return `at least ${min}${unit}`;
-  return `at most ${max}${unit}`;
+/** A range in the operator's terms, e.g. `from 10KiB to 64MiB`, `at most 5m`. */
+function rangeText(min: number | undefined, max: number | undefined, show: (n: number) => string): string {
+  if (min !== undefined && max !== undefined) return `from ${show(min)} to ${show(max)}`;
+  if (min !== undefined) return `at least ${show(min)}`;
+  return `at most ${show(max!)}`;
 }
 
 /** Reads a JSON config file into the same flat NAME → text shape as the environment. */

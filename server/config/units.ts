@@ -35,3 +35,45 @@ export function parseInteger(text: string, min: number, max: number): number | u
 export function parseList(text: string): string[] {
   return text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
+
+const DURATION_ORDER: readonly [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
+
+/**
+ * formatDuration writes `ms` as the operator would: in the unit of `like` (their own text: `10m` → minutes, `600` →
+ * whole seconds, no suffix) when it is a whole number of that unit, else in the largest unit that is (`300000` → `5m`).
+ */
+export function formatDuration(ms: number, like?: string): string {
+  const m = like === undefined ? null : /^\s*\d+\s*(ms|s|m|h|d)?\s*$/.exec(like);
+  if (m) {
+    const unit = DURATION_UNITS[m[1] ?? 's'];
+    if (ms % unit === 0) return `${ms / unit}${m[1] ?? ''}`;
+  }
+  const [suffix, unit] = DURATION_ORDER.find(([, u]) => ms % u === 0) ?? ['ms', 1];
+  return `${ms / unit}${suffix}`;
+}
+
+const BYTE_ORDER: readonly [string, number][] = [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]];
+
+/** formatBytes writes a size in the unit of `like` (the operator's text) when it is whole in it, else in KiB/MiB/GiB or bytes. */
+export function formatBytes(bytes: number, like?: string): string {
+  const m = like === undefined ? null : /^\s*\d+\s*([a-zA-Z]*)\s*$/.exec(like);
+  if (m && m[1] !== '') {
+    const unit = BYTE_UNITS[m[1].toLowerCase()];
+    if (unit !== undefined && bytes % unit === 0) return `${bytes / unit}${m[1]}`;
+  }
+  const found = BYTE_ORDER.find(([, u]) => bytes % u === 0);
+  return found ? `${bytes / found[1]}${found[0]}` : `${bytes} bytes`;
+}
+
+/** The Levenshtein distance of two strings (for "did you mean"). */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}

@@ -10,7 +10,7 @@ import type { CredentialVerifier } from './credential-verifier';
 import { HttpVerifier } from './http-verifier';
 import { LoginLimiter } from './login-limiter';
 import { loginProcedure } from './login-procedure';
-import { loginRoute } from './login-route';
+import { LOGIN_OFF, loginOffRoute, loginRoute } from './login-route';
 import { LoginService } from './login-service';
 import type { LoginSettings } from './settings';
 import { UsersFileVerifier } from './users-file-verifier';
@@ -38,6 +38,8 @@ export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, can
   } else if (config.loginUrl !== undefined) {
     verifier = new HttpVerifier(config.loginUrl, log, config.loginTimeoutMs);
   } else {
+    host.procedures.explainAbsent(Procedure.Login, LOGIN_OFF);
+    host.addRoute(loginOffRoute());
     return undefined;
   }
   if (!canSign()) {

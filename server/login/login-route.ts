@@ -15,6 +15,18 @@ export const LOGIN_PATH = '/auth/login';
 /** Largest login request body, in bytes. */
 export const MAX_LOGIN_BODY_BYTES = 8 * 1024;
 
+/** What a node without login says about it: which settings turn it on, nothing more. */
+export const LOGIN_OFF = 'login is not configured on this gateway (GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL turns it on)';
+
+/** `POST /auth/login` on a node without login: a 404 that says which settings turn login on. */
+export function loginOffRoute(): Route {
+  return (req, res) => {
+    if ((req.url ?? '').split('?')[0] !== LOGIN_PATH) return false;
+    sendJson(res, 404, { error: { name: 'NotFoundError', message: `No ${LOGIN_PATH}: ${LOGIN_OFF}` } });
+    return true;
+  };
+}
+
 /** HTTP status for each login failure the client can see. */
 const STATUS: Partial<Record<string, number>> = {
   [ErrorName.BadRequest]: 400,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { readGrants } from '../../shared/channel-pattern';
 import { z } from 'zod';
 import { MAX_CREDENTIAL_LENGTH, describeIssues, identityShape, identitySchema, parseUntrustedJson, type Identity } from './credential-verifier';
 import { parsePasswordHash, type PasswordHash } from './password-hash';
@@ -39,6 +40,8 @@ export function parseUsersFile(text: string): UserRecord[] {
   doc.forEach((raw: unknown, i: number) => {
     const name = (raw as { username?: unknown } | null)?.username;
     const where = typeof name === 'string' ? `entry ${i} (${JSON.stringify(name.slice(0, 64))})` : `entry ${i}`;
+    const plain = entryProblems(raw);
+    if (plain.length > 0) return void problems.push(...plain.map((p) => `${where} ${p}`));
     const parsed = entrySchema.safeParse(raw);
     if (!parsed.success) return void problems.push(`${where}: ${describeIssues(parsed.error)}`);
     const sized = identitySchema.safeParse(parsed.data);
@@ -59,6 +62,29 @@ export function parseUsersFile(text: string): UserRecord[] {
     throw new Error(problems.slice(0, MAX_REPORTED).join('; ') + more);
   }
   return users;
+}
+
+/**
+ * The mistakes people make in a users file, each as a sentence that says what to do: a plain `password` where the hash
+ * belongs, and channel grants that grant nothing (which entry, which grant and why). Zod's checks handle the rest.
+ */
+function entryProblems(raw: unknown): string[] {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return ['is not an object like {"username", "passwordHash", "sub"}'];
+  }
+  const entry = raw as Record<string, unknown>;
+  const problems: string[] = [];
+  if ('password' in entry) {
+    problems.push('has a "password" field, but the users file holds password hashes only: replace it with a "passwordHash" '
+      + "made by `printf '%s\\n' 'the password' | npx gatehouse hash-password`");
+  }
+  if (entry.channels !== undefined) {
+    const { problems: grants } = readGrants(entry.channels);
+    for (const { label, problem } of grants) {
+      problems.push(label === '' ? `has "channels" that ${problem}` : `has a channel grant channels${label} that grants nothing: ${problem}`);
+    }
+  }
+  return problems;
 }
 
 /** Reads and parses the users file; throws an Error saying what is wrong. */

@@ -32,6 +32,7 @@ export type InboundRule = (action: InboundAction) => Decision;
 export class InboundDispatcher {
   private readonly rules = new Map<InboundActionType, InboundRule[]>();
   private readonly procedures = new Set<string>();
+  private readonly absentHints = new Map<string, string>();
 
   use(type: InboundActionType, rule: InboundRule): void {
     const list = this.rules.get(type) ?? [];
@@ -44,9 +45,15 @@ export class InboundDispatcher {
     this.procedures.add(name);
   }
 
+  /** Says, in the ProcedureNotFoundError of a procedure this node does not have, what would give it one. */
+  explainAbsentProcedure(name: string, hint: string): void {
+    this.absentHints.set(name, hint);
+  }
+
   decide(action: InboundAction): Decision {
     if (action.type === 'invoke' && !this.procedures.has(String(action.procedure))) {
-      return new ProcedureNotFoundError(String(action.procedure));
+      const name = String(action.procedure);
+      return new ProcedureNotFoundError(name, this.absentHints.get(name));
     }
     for (const rule of this.rules.get(action.type) ?? []) {
       const decision = rule(action);

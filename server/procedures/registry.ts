@@ -20,6 +20,11 @@ export class ProcedureRegistry {
     this.dispatcher.allowProcedure(name);
   }
 
+  /** Records why a procedure is absent on this node (e.g. login is not configured): its ProcedureNotFoundError says so. */
+  explainAbsent(name: string, hint: string): void {
+    this.dispatcher.explainAbsentProcedure(name, hint);
+  }
+
   /** Starts serving a newly connected socket. */
   serve(socket: ServerSocket): void {
     for (const [name, handler] of this.handlers) {

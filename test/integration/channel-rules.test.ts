@@ -8,7 +8,7 @@ import { REVOKED_SUBSCRIPTION_MESSAGE } from '../../server/channels/install';
 import type { Gateway } from '../../server/gateway';
 import { ErrorName } from '../../shared';
 import {
-  collect, exchangeCollect, publishMarker, publishOutcome, rawSocket, serverSocketOf, subscribeOutcome,
+  collect, exchangeCollect, publishError, publishMarker, publishOutcome, rawSocket, serverSocketOf, subscribeError, subscribeOutcome,
 } from '../helpers/channels';
 import { connectWithToken, mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
 
@@ -170,6 +170,21 @@ test('256 characters (even as emoji) is a valid name', async () => {
     assert.is(await publishOutcome(watcher, name, 'ok'), PUBLISHED);
     watcher.unsubscribe(name);
   }
+});
+
+test('a refused publish or subscribe names the channel, in its message and as its channel property', async () => {
+  const anon = await as('anonymous');
+  const sub = await subscribeError(anon, 'chat:secret') as Error & { channel?: string };
+  assert.is(sub.name, ErrorName.SubscribeForbidden);
+  assert.is(sub.message, 'No grant to subscribe to "chat:secret"');
+  assert.is(sub.channel, 'chat:secret');
+  const pub = (await publishError(anon, 'public:news', 1))!;
+  assert.is(pub.name, ErrorName.PublishForbidden);
+  assert.is(pub.message, 'No grant to publish on "public:news"');
+  assert.is(pub.channel, 'public:news');
+  const bad = (await publishError(anon, 'x\u0000y', 1))!;
+  assert.is(bad.name, ErrorName.PublishForbidden);
+  assert.match(bad.message, /^Invalid channel name "x\\u0000y": /);
 });
 
 test('refusals are counted by reason', async () => {

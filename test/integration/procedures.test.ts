@@ -57,6 +57,18 @@ for (const [who, token] of [['an anonymous socket', null], ['an authenticated so
   });
 }
 
+test('login on a node without login says which settings turn it on, over RPC and over HTTP', async () => {
+  const c = await client();
+  const { err } = await invokeError(c, 'login', { username: 'a', password: 'b' });
+  assert.is(err.name, ErrorName.ProcedureNotFound);
+  assert.is(err.message, 'No procedure named "login": login is not configured on this gateway (GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL turns it on)');
+  const http = await fetch(`http://127.0.0.1:${gw.address().port}/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"a","password":"b"}',
+  });
+  assert.is(http.status, 404);
+  assert.equal(await http.json(), { error: { name: 'NotFoundError', message: 'No /auth/login: login is not configured on this gateway (GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL turns it on)' } });
+});
+
 test('odd names are refused the same way', async () => {
   const c = await client();
   for (const name of ['#nope', 'Echo', 'echo ', '', 'x'.repeat(5000), '__proto__', 'constructor']) {

@@ -185,7 +185,8 @@ test('GATEHOUSE_AUTH_KEY_FILE: an unreadable file is an error naming it (and is 
 });
 
 test('GATEHOUSE_AUTH_KEY_FILE: a short secret in the file is refused', () => {
-  assert.equal(namesOf(problemsOf({ GATEHOUSE_AUTH_KEY_FILE: file('short\n') })), ['GATEHOUSE_AUTH_KEY']);
+  const path = file('short\n');
+  assert.equal(namesOf(problemsOf({ GATEHOUSE_AUTH_KEY_FILE: path })), [`GATEHOUSE_AUTH_KEY_FILE (${path})`]);
 });
 
 test('GATEHOUSE_AUTH_KEY and GATEHOUSE_AUTH_KEY_FILE together are an error', () => {
