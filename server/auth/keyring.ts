@@ -55,7 +55,12 @@ export class KeyRing {
 
   /** Replaces the JWK Set keys; the gateway's own signing key stays. Throws (keeping the old keys) on a bad file. */
   reloadJwks(path: string): string[] {
-    this.publicKeys = this.withSigningKey(readJwksFile(path));
+    const jwks = readJwksFile(path);
+    // Start-up refuses such a set too (config): with no other key, every token would be refused from now on.
+    if (jwks.length === 0 && !this.secret && !this.signingKey) {
+      throw new Error('the JWK Set holds no keys and is the only key configured: every token would be refused');
+    }
+    this.publicKeys = this.withSigningKey(jwks);
     return this.kids;
   }
 

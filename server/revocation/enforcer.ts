@@ -171,7 +171,7 @@ export class RevocationEnforcer {
     } catch (err) {
       this.recheckState = 'idle';
       if (this.closed) return;
-      this.log.debug({ err: (err as Error).message }, 'revocation re-check failed; retrying');
+      this.log.debug({ err }, 'revocation re-check failed; retrying');
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         this.recheckAll();

@@ -65,6 +65,22 @@ for (const [name, spoil] of badFiles) {
   });
 }
 
+test('a set emptied while it is the only key keeps the old keys (every token would be refused); beside HS256 it loads', async () => {
+  const only = join(dir, 'only.json');
+  writeFileSync(only, jwksOf(old));
+  const verifyOnly = await startGateway({ GATEHOUSE_AUTH_KEY: undefined, GATEHOUSE_JWKS_FILE: only });
+  try {
+    writeFileSync(only, '{"keys": []}');
+    verifyOnly.reloadKeys();
+    assert.equal(verifyOnly.keys.kids, ['old']);
+  } finally {
+    await verifyOnly.close();
+  }
+  writeFileSync(jwksFile, '{"keys": []}');
+  gw.reloadKeys();
+  assert.equal(gw.keys.kids, [], 'the HS256 secret still verifies, so an empty set is a choice');
+});
+
 test('reloadKeys() without GATEHOUSE_JWKS_FILE does nothing', async () => {
   const plain = await startGateway();
   try {
