@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, type GatewayConfig } from '../config';
 import { Gateway } from '../gateway';
-import { createLogger, type Logger } from '../log';
+import { createLogger } from '../log';
 import { stdoutLogDestination } from '../log-destination';
 import { listenProblem } from './listen-problem';
 import { notice } from './notices';
+import { stopOnSignals } from './signals';
 import { startSummary } from './start-summary';
 import { StartError } from './usage';
 
@@ -34,7 +35,14 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     config, nodeId: gateway.nodeId, url: gateway.url, address: gateway.address(), adminAddress: gateway.operations.adminAddress(),
   }));
   if (config.devMode) notice(devModeNotice(gateway, config));
-  handleSignals(gateway, config, log);
+  stopOnSignals(gateway, {
+    log,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    backstopGraceMs: BACKSTOP_GRACE_MS,
+    flushLog: () => stdoutLogDestination().flush(LOG_FLUSH_MS),
+    exit: (status) => process.exit(status),
+    signals: process,
+  });
 }
 
 function devModeNotice(gateway: Gateway, config: GatewayConfig): string {
@@ -49,35 +57,4 @@ function devModeNotice(gateway: Gateway, config: GatewayConfig): string {
     `export GATEHOUSE_SAMPLE_TOKEN=${token}`,
     '',
   ].join('\n');
-}
-
-/**
- * SIGTERM and SIGINT start one graceful shutdown; a second signal changes nothing. The backstop timer is armed before
- * anything else happens, and nothing on the way out can block it: log lines go through a destination that never
- * blocks or throws (log-destination.ts), and no exit handler writes.
- */
-function handleSignals(gateway: Gateway, config: GatewayConfig, log: Logger): void {
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    setTimeout(() => process.exit(1), config.shutdownTimeoutMs + BACKSTOP_GRACE_MS).unref();
-    log.info({ signal }, 'shutting down');
-    gateway.close().then(
-      () => exitAfterLog(0, () => log.info('shut down')),
-      (err) => exitAfterLog(1, () => log.error({ err }, 'shutdown failed')),
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => gateway.reload());
-}
-
-function exitAfterLog(status: number, lastWords: () => void): void {
-  try {
-    lastWords();
-  } catch {
-    // The process ends either way.
-  }
-  void stdoutLogDestination().flush(LOG_FLUSH_MS).then(() => process.exit(status));
 }
