@@ -109,11 +109,11 @@ export async function nextEvent<T = unknown>(socket: AGClientSocket, name: strin
   return stream.once(ms);
 }
 
-/** Connects a client with a token and resolves its connect status. */
-export async function connectWithToken(gateway: Gateway, token: string | null, opts: Partial<AGClientSocket.ClientOptions> = {}) {
+/** Connects a client with a token and resolves its connect status, failing after `waitMs`. */
+export async function connectWithToken(gateway: Gateway, token: string | null, opts: Partial<AGClientSocket.ClientOptions> = {}, waitMs = 3000) {
   const auth = storedToken(token);
   const client = connectClient(gateway, { authEngine: auth as never, ...opts });
-  const status = await nextEvent<ConnectStatus>(client, 'connect');
+  const status = await nextEvent<ConnectStatus>(client, 'connect', waitMs);
   return { client, status, auth };
 }
 
