@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type WebSocket from 'ws';
@@ -57,6 +58,11 @@ export class Gateway implements GatewayHost {
   readonly revocation: RevocationService;
   /** This node's id (GATEHOUSE_NODE_ID, else random). */
   readonly nodeId: string;
+  /**
+   * This process's own name: the node id plus a random suffix. Two processes given one GATEHOUSE_NODE_ID (an operator
+   * error the node registry reports) still tell their own messages from each other's by it.
+   */
+  readonly instanceId: string;
   /** SocketCluster's brokerEngine: local fan-out, plus cross-node delivery when Redis is configured. */
   readonly broker = new ClusterBroker();
   /** The Redis bridge to the other nodes; undefined without Redis. */
@@ -68,6 +74,7 @@ export class Gateway implements GatewayHost {
   private readonly routes: Route[] = [];
   private readonly connectionHooks: ((socket: ServerSocket) => void)[] = [];
   private readonly readinessChecks: (() => string | undefined)[] = [];
+  private readonly readinessWarnings: (() => string | undefined)[] = [];
   private readonly reloadHooks: (() => void)[] = [];
   private readonly disposers: Disposer[] = [];
   private readonly startHooks: (() => Promise<void>)[] = [];
@@ -78,6 +85,7 @@ export class Gateway implements GatewayHost {
     this.log = deps.log;
     this.clock = deps.clock ?? systemClock;
     this.nodeId = config.nodeId;
+    this.instanceId = `${config.nodeId}/${randomBytes(4).toString('hex')}`;
     installTokenErrorBridge(socketClusterServer.AGServerSocket);
     installRepeatHandshakeGuard(socketClusterServer.AGServerSocket);
     installDeauthenticationHook(socketClusterServer.AGServerSocket);
@@ -88,7 +96,7 @@ export class Gateway implements GatewayHost {
     this.procedures = new ProcedureRegistry(this.dispatcher, this.log);
 
     this.http = createServer(createRequestHandler(this.routes, this.log));
-    this.routes.push(healthRoutes(() => this.notReadyReasons()));
+    this.routes.push(healthRoutes(() => this.notReadyReasons(), () => this.warnings()));
     this.agServer = socketClusterServer.attach(this.http, {
       // The engine's signatures are wider than @types' (it ignores the key SocketCluster passes).
       authEngine: this.engine as unknown as socketClusterServer.AGServer.AGServerOptions['authEngine'],
@@ -135,6 +143,16 @@ export class Gateway implements GatewayHost {
   /** Adds a readiness condition: returns a reason while the node should not receive traffic. */
   addReadinessCheck(check: () => string | undefined): void {
     this.readinessChecks.push(check);
+  }
+
+  /** Adds an operator warning /readyz lists without turning 503: returns it while it holds. */
+  addReadinessWarning(check: () => string | undefined): void {
+    this.readinessWarnings.push(check);
+  }
+
+  /** The operator warnings that hold now. */
+  warnings(): string[] {
+    return this.readinessWarnings.flatMap((check) => check() ?? []);
   }
 
   /** Runs once the port is bound and before the node turns ready (e.g. waiting for Redis); awaited in order. */

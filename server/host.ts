@@ -22,6 +22,11 @@ export interface GatewayHost<C = GatewayConfig> {
   readonly clock: Clock;
   /** This node's id (GATEHOUSE_NODE_ID, else random). */
   readonly nodeId: string;
+  /**
+   * This process's own name: the node id plus a random suffix. Two processes given one GATEHOUSE_NODE_ID (an operator
+   * error the node registry reports) still tell their own messages from each other's by it.
+   */
+  readonly instanceId: string;
   readonly agServer: AGServer;
   /** The one inbound middleware: features add rules per action type. */
   readonly dispatcher: InboundDispatcher;
@@ -33,6 +38,8 @@ export interface GatewayHost<C = GatewayConfig> {
   addRoute(route: Route): void;
   /** Adds a readiness condition: returns a reason while the node should not receive traffic. */
   addReadinessCheck(check: () => string | undefined): void;
+  /** Adds an operator warning /readyz lists without turning 503: returns it while it holds. */
+  addReadinessWarning(check: () => string | undefined): void;
   /** Runs once the port is bound and before the node turns ready (e.g. waiting for Redis); awaited in order. */
   onStart(hook: () => Promise<void>): void;
   /** Runs on every reload (SIGHUP); a hook logs its own failures and keeps its previous state. */

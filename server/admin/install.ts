@@ -89,9 +89,10 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
   });
   const redis = commandConnection(host);
   const registry: NodeRegistry = redis
-    ? new RedisNodeRegistry(redis, snapshot, clock, log, (ms) => metrics.redisRoundTrip.labels('heartbeat').observe(ms / 1000))
+    ? new RedisNodeRegistry(redis, snapshot, clock, log, host.instanceId, (ms) => metrics.redisRoundTrip.labels('heartbeat').observe(ms / 1000))
     : new LocalNodeRegistry(snapshot, clock);
   host.addReadinessCheck(() => (registry.listed ? undefined : 'node registry: first heartbeat not written yet'));
+  host.addReadinessWarning(() => registry.warning());
   host.own(async () => {
     await registry.close();
     redis?.disconnect();

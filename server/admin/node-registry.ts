@@ -11,10 +11,15 @@ export interface NodeInfo {
   readonly startedAt: number;
   /** Unix ms of its last heartbeat. */
   readonly lastSeen: number;
+  /**
+   * How many live processes heartbeat under this node id: 1, or more when GATEHOUSE_NODE_ID is shared (an operator
+   * error: the figures above are then one process's, whichever wrote last).
+   */
+  readonly processes: number;
 }
 
 /** This node's own figures, read at each heartbeat. */
-export type NodeSnapshot = () => Omit<NodeInfo, 'lastSeen'>;
+export type NodeSnapshot = () => Omit<NodeInfo, 'lastSeen' | 'processes'>;
 
 /**
  * NodeRegistry knows the live gateway nodes. Two implementations: one node alone (no Redis), and Redis, where each
@@ -24,6 +29,12 @@ export interface NodeRegistry {
   list(): Promise<NodeInfo[]>;
   /** True once this node is on the list others read (its first heartbeat was written). */
   readonly listed: boolean;
+  /**
+   * Why this node's registration is suspect, or undefined: other live processes heartbeat under its node id
+   * (reported on /readyz and logged; the node keeps serving, since every process tells its own messages apart by
+   * its instance id).
+   */
+  warning(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -34,7 +45,11 @@ export class LocalNodeRegistry implements NodeRegistry {
   constructor(private readonly snapshot: NodeSnapshot, private readonly clock: Clock) {}
 
   async list(): Promise<NodeInfo[]> {
-    return [{ ...this.snapshot(), lastSeen: this.clock.now() }];
+    return [{ ...this.snapshot(), lastSeen: this.clock.now(), processes: 1 }];
+  }
+
+  warning(): string | undefined {
+    return undefined;
   }
 
   async close(): Promise<void> {}
@@ -50,21 +65,29 @@ const FORGET_MS = 60_000;
 // One hash tag, so the registry lives in one slot of a Redis Cluster.
 const SEEN_KEY = '{gatehouse}:nodes:seen';
 const INFO_KEY = '{gatehouse}:nodes:info';
+/** Sorted set of `nodeId instanceId` → last heartbeat (ms): tells two processes sharing one node id apart. */
+const PROCESSES_KEY = '{gatehouse}:nodes:processes';
 
 /**
- * Heartbeats in Redis: a sorted set of node id → last heartbeat (ms) and a hash of node id → figures. Listing reads
- * the nodes seen within NODE_TTL_MS. The heartbeat's round trip is reported for the metrics.
+ * Heartbeats in Redis: a sorted set of node id → last heartbeat (ms), a hash of node id → figures, and a sorted set
+ * of processes (node id and instance id) → last heartbeat. Listing reads the nodes seen within NODE_TTL_MS. Each
+ * heartbeat also reads how many live processes share this node's id: more than one is logged as an error at once
+ * and reported by `warning()` until it ends. The heartbeat's round trip is reported for the metrics.
  */
 export class RedisNodeRegistry implements NodeRegistry {
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   listed = false;
+  /** Live processes under this node's id at the last heartbeat (1 when all is well). */
+  private sharing = 1;
 
   constructor(
     private readonly redis: RedisConnection,
     private readonly snapshot: NodeSnapshot,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** This process's own name (`nodeId/suffix`), unique even when node ids are not. */
+    private readonly instanceId: string,
     private readonly onRoundTrip?: (ms: number) => void,
   ) {
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
@@ -80,15 +103,41 @@ export class RedisNodeRegistry implements NodeRegistry {
     const now = this.clock.now();
     const info = { ...this.snapshot(), lastSeen: now };
     const started = performance.now();
+    let live: string[];
     try {
-      await this.redis.multi()
+      const results = await this.redis.multi()
         .zadd(SEEN_KEY, now, info.nodeId)
         .hset(INFO_KEY, info.nodeId, JSON.stringify(info))
+        .zadd(PROCESSES_KEY, now, processMember(info.nodeId, this.instanceId))
+        .zremrangebyscore(PROCESSES_KEY, '-inf', now - FORGET_MS)
+        .zrangebyscore(PROCESSES_KEY, now - NODE_TTL_MS, '+inf')
         .exec();
       this.listed = true;
       this.onRoundTrip?.(performance.now() - started);
+      live = (results?.[4]?.[1] as string[] | undefined) ?? [];
     } catch (err) {
       this.log.debug({ reason: (err as Error).message }, 'node heartbeat failed');
+      return;
+    }
+    if (this.closed) return;
+    this.noteSharing(processesOf(live).get(info.nodeId) ?? 1);
+  }
+
+  warning(): string | undefined {
+    return this.sharing > 1
+      ? `GATEHOUSE_NODE_ID ${JSON.stringify(this.snapshot().nodeId)} is used by ${this.sharing} live processes; give each node its own`
+      : undefined;
+  }
+
+  /** Logs the start and the end of a shared node id, once each. */
+  private noteSharing(count: number): void {
+    const before = this.sharing;
+    this.sharing = count;
+    const nodeId = this.snapshot().nodeId;
+    if (count > 1 && before <= 1) {
+      this.log.error({ nodeId, processes: count }, 'GATEHOUSE_NODE_ID is shared by several live processes: give every node its own id (its metrics, admin figures and log lines are mixed up with the others\')');
+    } else if (count <= 1 && before > 1) {
+      this.log.info({ nodeId }, 'GATEHOUSE_NODE_ID is no longer shared');
     }
   }
 
@@ -101,10 +150,11 @@ export class RedisNodeRegistry implements NodeRegistry {
     }
     if (ids.length === 0) return [];
     const values = await this.redis.hmget(INFO_KEY, ...ids);
+    const processes = processesOf(await this.redis.zrangebyscore(PROCESSES_KEY, now - NODE_TTL_MS, '+inf'));
     // Another writer's junk in our key is skipped rather than failing the listing.
     const nodes = values.flatMap((value) => {
       const info = value === null ? undefined : parseNodeInfo(value);
-      return info ? [info] : [];
+      return info ? [{ ...info, processes: Math.max(1, processes.get(info.nodeId) ?? 1) }] : [];
     });
     return nodes.sort((a, b) => a.nodeId.localeCompare(b.nodeId));
   }
@@ -115,8 +165,28 @@ export class RedisNodeRegistry implements NodeRegistry {
     this.closed = true;
     clearInterval(this.timer);
     const { nodeId } = this.snapshot();
-    await this.redis.multi().zrem(SEEN_KEY, nodeId).hdel(INFO_KEY, nodeId).exec().catch(() => undefined);
+    // The node id's entries stay while another process still heartbeats under it (its next beat would restore them).
+    const multi = this.redis.multi().zrem(PROCESSES_KEY, processMember(nodeId, this.instanceId));
+    if (this.sharing <= 1) multi.zrem(SEEN_KEY, nodeId).hdel(INFO_KEY, nodeId);
+    await multi.exec().catch(() => undefined);
   }
+}
+
+/** A process's member in PROCESSES_KEY: node id, a space (never in a node id), instance id. */
+function processMember(nodeId: string, instanceId: string): string {
+  return `${nodeId} ${instanceId}`;
+}
+
+/** How many live processes each node id has, from PROCESSES_KEY's members. */
+function processesOf(members: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const member of members) {
+    const space = member.indexOf(' ');
+    if (space <= 0) continue;
+    const nodeId = member.slice(0, space);
+    counts.set(nodeId, (counts.get(nodeId) ?? 0) + 1);
+  }
+  return counts;
 }
 
 /** A heartbeat's figures as stored, or undefined when the text is not a NodeInfo. */
@@ -132,5 +202,5 @@ function parseNodeInfo(text: string): NodeInfo | undefined {
   const figures = [v.connections, v.authenticated, v.startedAt, v.lastSeen];
   if (!figures.every((n) => typeof n === 'number' && Number.isFinite(n))) return undefined;
   const { nodeId, connections, authenticated, startedAt, lastSeen } = v as NodeInfo;
-  return { nodeId, connections, authenticated, startedAt, lastSeen };
+  return { nodeId, connections, authenticated, startedAt, lastSeen, processes: 1 };
 }

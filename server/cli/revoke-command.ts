@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { describeRedisTarget, redisTarget } from '../redis/connection';
@@ -32,7 +33,7 @@ export async function revokeCommand(args: string[], env: NodeJS.ProcessEnv): Pro
     throw new UsageError('revoke needs GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER, as the nodes have: revocations are shared through Redis (a node without Redis keeps them in its own memory)');
   }
   const store = new RedisRevocationStore({
-    target: redis, timeoutMs: config.redisTimeoutMs, origin: 'cli', subscribe: false,
+    target: redis, timeoutMs: config.redisTimeoutMs, origin: cliOrigin(), subscribe: false,
     policy: { maxTokenLifetimeMs: config.maxTokenLifetimeMs, clockToleranceMs: config.clockToleranceMs },
   });
   try {
@@ -51,4 +52,12 @@ export async function revokeCommand(args: string[], env: NodeJS.ProcessEnv): Pro
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The origin this run announces with: `cli/` and a random suffix, so no node can take it for its own echo (node ids
+ * never contain `/`; a node may well be named `cli`).
+ */
+function cliOrigin(): string {
+  return `cli/${randomBytes(4).toString('hex')}`;
 }

@@ -15,9 +15,11 @@ export type Route = (req: IncomingMessage, res: ServerResponse) => boolean | Pro
 
 /**
  * /healthz answers 200 while the process serves; /readyz answers 200 only when the node accepts connections, else
- * 503 with the reasons (starting, draining, Redis unreachable).
+ * 503 with the reasons (starting, draining, Redis unreachable). `warnings` are operator errors that do not stop the
+ * node serving (a node id shared by several processes): listed in the body either way, without changing the status,
+ * since taking every process of a misconfigured id out of service would be worse than the misconfiguration.
  */
-export function healthRoutes(readiness: ReadinessProbe): Route {
+export function healthRoutes(readiness: ReadinessProbe, warnings: ReadinessProbe = () => []): Route {
   return (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
@@ -27,7 +29,9 @@ export function healthRoutes(readiness: ReadinessProbe): Route {
     }
     if (path === '/readyz') {
       const reasons = readiness();
-      sendJson(res, reasons.length === 0 ? 200 : 503, reasons.length === 0 ? { status: 'ready' } : { status: 'unavailable', reasons });
+      const warned = warnings();
+      const body = reasons.length === 0 ? { status: 'ready' } : { status: 'unavailable', reasons };
+      sendJson(res, reasons.length === 0 ? 200 : 503, warned.length === 0 ? body : { ...body, warnings: warned });
       return true;
     }
     return false;

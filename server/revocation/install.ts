@@ -18,8 +18,8 @@ const READY_WAIT_MS = 5000;
 export interface RevocationService {
   readonly store: RevocationStore;
   readonly enforcer: RevocationEnforcer;
-  /** This node's id in announcements. */
-  readonly nodeId: string;
+  /** This process's name in announcements (the node id and a random suffix: unique even when node ids are not). */
+  readonly origin: string;
   /** Revokes everywhere and applies it on this node at once. Rejects with StoreUnavailableError. */
   revoke(target: RevocationTarget, options?: RevokeOptions): Promise<Revocation>;
 }
@@ -38,20 +38,22 @@ export interface AdmissionSlot {
  */
 export function installRevocation(host: GatewayHost<RevocationSettings>, engine: AdmissionSlot): RevocationService {
   const { config, log, clock } = host;
-  const nodeId = host.nodeId;
+  // Not the node id: two processes sharing one would each drop the other's announcements as their own echo.
+  const origin = host.instanceId;
   const policy = { maxTokenLifetimeMs: config.maxTokenLifetimeMs, clockToleranceMs: config.clockToleranceMs };
   const target = redisTarget(config);
   const redisStore = target
-    ? new RedisRevocationStore({ target, timeoutMs: config.redisTimeoutMs, policy, origin: nodeId, subscribe: true, log, clock })
+    ? new RedisRevocationStore({ target, timeoutMs: config.redisTimeoutMs, policy, origin, subscribe: true, log, clock })
     : undefined;
-  const store: RevocationStore = redisStore ?? new MemoryRevocationStore({ policy, origin: nodeId, clock });
+  const store: RevocationStore = redisStore ?? new MemoryRevocationStore({ policy, origin, clock });
   const enforcer = new RevocationEnforcer(store, clock, log);
 
   engine.setAdmissionCheck(revocationAdmission(store, enforcer));
   host.authWatch.subscribe((change) => enforcer.track(change));
-  // A node applies its own revocations when it makes them; the echo would only repeat that.
+  // A process applies its own revocations when it makes them; the echo would only repeat that. Anything else, even
+  // from a process with the same node id, is applied once (applyOnce: the admin bus may bring it too).
   store.onRevocation((revocation) => {
-    if (revocation.origin !== nodeId) enforcer.apply(revocation);
+    if (revocation.origin !== origin) enforcer.applyOnce(revocation);
   });
   store.onResync(() => enforcer.recheckAll());
   host.addReadinessCheck(() => store.unavailableReason() ?? enforcer.unavailableReason());
@@ -70,7 +72,7 @@ export function installRevocation(host: GatewayHost<RevocationSettings>, engine:
   });
 
   return {
-    store, enforcer, nodeId,
+    store, enforcer, origin,
     async revoke(target, options) {
       const revocation = await store.revoke(target, options);
       enforcer.apply(revocation);

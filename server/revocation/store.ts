@@ -20,7 +20,10 @@ export interface Revocation extends RevocationTarget {
   readonly at: number;
   /** Unix milliseconds after which the entry is gone, because no token it could match can still be valid. */
   readonly until: number;
-  /** Who revoked: a node id, or `cli`. A node skips its own announcements: it applied them when it revoked. */
+  /**
+   * Who revoked: the revoking process's instance id (`nodeId/suffix`), or `cli/suffix`. A process skips only its own
+   * announcements (it applied them when it revoked); node ids need not be unique for that to hold.
+   */
   readonly origin: string;
 }
 
