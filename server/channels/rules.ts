@@ -21,7 +21,8 @@ export interface RuleDeps {
  */
 export interface ChannelHolder {
   isSubscribed(channel: string): boolean;
-  readonly channelSubscriptionsCount?: number;
+  /** The channels it holds, those whose subscribe is in flight included. */
+  subscriptions(): string[];
 }
 
 /** A rule's verdict: undefined allows, an error refuses with that error. */
@@ -61,9 +62,12 @@ export function subscribeRule({ policy, denials, maxChannels }: RuleDeps): Chann
       denials.count('subscribe_forbidden');
       return new SubscribeForbiddenError(`No grant to subscribe to ${quoteChannel(name)}`, name);
     }
-    // Inbound actions run one at a time per socket and SocketCluster counts a subscription before its broker
-    // call finishes, so this count includes every subscription this socket could have in flight.
-    if (!socket.isSubscribed(name) && (socket.channelSubscriptionsCount ?? 0) >= maxChannels) {
+    // What the socket holds, not SocketCluster's channelSubscriptionsCount: that counter drops once per finished
+    // unsubscribe, and interleaved unsubscribes and failed subscribes of one channel have driven it below (even
+    // under) the real number. Inbound actions run one at a time per socket and SocketCluster records a
+    // subscription before its broker call finishes, so this includes every subscription in flight. O(channels
+    // held), which the limit bounds.
+    if (!socket.isSubscribed(name) && socket.subscriptions().length >= maxChannels) {
       denials.count('channel_limit');
       return new SubscribeForbiddenError(`Cannot subscribe to ${quoteChannel(name)}: a connection may hold at most ${maxChannels} channels`, name);
     }

@@ -1,11 +1,16 @@
 /**
- * Refuses to unsubscribe a socket from a channel it does not hold.
+ * Refuses to unsubscribe a socket from a channel it does not hold, or from one whose unsubscribe is in flight.
  *
  * SocketCluster v20 tests `!this.channelSubscriptions[channel]` (serversocket.js `_unsubscribe`), a plain-object lookup
  * that also finds Object.prototype's members: `#unsubscribe "constructor"` passes it and decrements
  * `channelSubscriptionsCount` for a channel never held. `#unsubscribe` reaches no middleware, so a client could send it
  * again and again and push the count, which GATEHOUSE_MAX_CHANNELS is checked against, as low as it liked. This makes
  * the test an own-property one; SocketCluster answers the refusal as any failed unsubscribe (a BrokerError).
+ *
+ * The entry is deleted, and the count lowered, only once the broker's unsubscribe has finished, so two unsubscribes
+ * of one channel started before the first finishes both pass that test and lower the count twice. One frame does
+ * it: `#removeAuthToken` (whose deauthentication kicks the socket out of its private channels, an unsubscribe this
+ * does not await) then `#unsubscribe` of one of them. A second unsubscribe while one is in flight is refused here.
  * Installed once, idempotently.
  */
 
@@ -15,13 +20,25 @@ interface GuardedSocket {
   readonly channelSubscriptions: object;
 }
 
+/** The channels each socket is being unsubscribed from right now. */
+const leaving = new WeakMap<object, Set<string>>();
+
 export function installUnsubscribeGuard(AGServerSocket: { prototype: unknown }): void {
   patchSocketMethods(AGServerSocket, { name: 'unsubscribeGuard', file: 'server/sc/unsubscribe-guard.ts' }, ['_unsubscribe'], (original) => ({
-    _unsubscribe(this: GuardedSocket, channel: unknown) {
+    async _unsubscribe(this: GuardedSocket, channel: unknown) {
       if (typeof channel !== 'string' || !Object.prototype.hasOwnProperty.call(this.channelSubscriptions, channel)) {
-        return Promise.reject(new Error('the socket is not subscribed to this channel'));
+        throw new Error('the socket is not subscribed to this channel');
       }
-      return original._unsubscribe.call(this, channel);
+      let inFlight = leaving.get(this);
+      if (inFlight?.has(channel)) throw new Error('the socket is already leaving this channel');
+      if (!inFlight) leaving.set(this, (inFlight = new Set()));
+      inFlight.add(channel);
+      try {
+        return await original._unsubscribe.call(this, channel);
+      } finally {
+        inFlight.delete(channel);
+        if (inFlight.size === 0) leaving.delete(this);
+      }
     },
   }));
 }

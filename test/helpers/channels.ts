@@ -154,6 +154,8 @@ export interface RawSocket {
   resumeReading(): void;
   /** Resolves the close code once the connection is closed. */
   readonly closed: Promise<number>;
+  /** Sends packets (without cids) in one frame: SocketCluster runs a JSON array's packets one after another. */
+  sendBatch(packets: readonly { event: string; data?: unknown }[]): void;
   close(): void;
 }
 
@@ -168,8 +170,12 @@ export async function rawSocket(gateway: Gateway, token: string | null): Promise
   ws.on('message', (message) => {
     const text = message.toString();
     if (text === '#1') return void ws.send('#2');
-    const packet = JSON.parse(text) as RawAnswer & { rid?: number };
-    if (packet.rid !== undefined) pending.get(packet.rid)?.(packet);
+    // SocketCluster v20's ping is an empty message; its pong is one too.
+    if (text === '') return void ws.send('');
+    const parsed = JSON.parse(text) as (RawAnswer & { rid?: number }) | (RawAnswer & { rid?: number })[];
+    for (const packet of Array.isArray(parsed) ? parsed : [parsed]) {
+      if (packet.rid !== undefined) pending.get(packet.rid)?.(packet);
+    }
   });
   const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
@@ -193,6 +199,7 @@ export async function rawSocket(gateway: Gateway, token: string | null): Promise
     pauseReading: () => tcp().pause(),
     resumeReading: () => tcp().resume(),
     closed,
+    sendBatch: (packets) => ws.send(JSON.stringify(packets)),
     close: () => ws.terminate(),
   };
 }
