@@ -4,7 +4,10 @@
  *
  * A pattern is an exact channel name, or a prefix when it ends in `*` (`chat:*`; `*` alone is every channel). A `*`
  * anywhere else is an ordinary character. `{sub}` stands for the token's `sub`, inserted literally: a `*` inside a
- * sub never becomes a wildcard. A compiled matcher decides in time proportional to the channel name's length,
+ * sub never becomes a wildcard. `{sub}` fills one whole segment (segments are separated by `:`): in a pattern it is
+ * followed by `:` or ends an exact pattern, and a sub containing `:` fills no `{sub}` at all (those grants grant it
+ * nothing). Otherwise one user's prefix would cover another's channels: with `user:{sub}:*`, sub `bob` would hold
+ * `user:bob:admin:…`, the channels of sub `bob:admin`; with `user:{sub}*`, those of sub `bobby`. A compiled matcher decides in time proportional to the channel name's length,
  * however many patterns it holds.
  */
 import type { Capability } from './claims';
@@ -15,6 +18,8 @@ export const MAX_CHANNEL_NAME_LENGTH = 256;
 export const MAX_PATTERN_LENGTH = 256;
 /** The one placeholder a pattern may hold. */
 export const SUB_PLACEHOLDER = '{sub}';
+/** What separates the segments of a channel name; `{sub}` fills one whole segment, so a sub holding it fills none. */
+export const SEGMENT_SEPARATOR = ':';
 export const CAPABILITIES: readonly Capability[] = ['subscribe', 'publish'];
 
 /**
@@ -50,6 +55,11 @@ export function patternProblem(pattern: unknown): string | undefined {
   const placeholder = /\{[A-Za-z_][A-Za-z0-9_]*\}/g;
   for (let m = placeholder.exec(pattern); m !== null; m = placeholder.exec(pattern)) {
     if (m[0] !== SUB_PLACEHOLDER) return `unknown placeholder ${m[0]} (only ${SUB_PLACEHOLDER} is substituted)`;
+    const after = pattern.slice(m.index + m[0].length);
+    if (after !== '' && !after.startsWith(SEGMENT_SEPARATOR)) {
+      return `${SUB_PLACEHOLDER} must fill a whole segment: follow it with "${SEGMENT_SEPARATOR}" or end the pattern with it `
+        + `(as written, one user's channels would cover another's: "user:${SUB_PLACEHOLDER}*" gives sub "bob" the channels of "bobby")`;
+    }
   }
   return undefined;
 }
@@ -113,14 +123,19 @@ export interface ChannelMatcher {
 /** Grants nothing. */
 export const DENY_ALL: ChannelMatcher = { allows: () => false };
 
+/** Whether `sub` can fill a `{sub}` segment: it must not hold the segment separator. */
+export function fillsSubSegment(sub: string): boolean {
+  return !sub.includes(SEGMENT_SEPARATOR);
+}
+
 /**
- * Compiles grant entries into a matcher. `{sub}` is replaced by `sub`; without a `sub`, entries using it grant
- * nothing.
+ * Compiles grant entries into a matcher. `{sub}` is replaced by `sub`; without a `sub`, or with one that cannot fill
+ * a segment (it holds `:`), entries using it grant nothing.
  */
 export function compileGrants(entries: readonly GrantEntry[], sub?: string): ChannelMatcher {
   const sets: Record<Capability, PatternSet> = { subscribe: new PatternSet(), publish: new PatternSet() };
   for (const { pattern, capabilities } of entries) {
-    if (usesSub(pattern) && sub === undefined) continue;
+    if (usesSub(pattern) && (sub === undefined || !fillsSubSegment(sub))) continue;
     const isPrefix = pattern.endsWith('*');
     // Substitute after the wildcard is decided, so a `*` at the end of a sub stays literal.
     const template = isPrefix ? pattern.slice(0, -1) : pattern;

@@ -82,6 +82,26 @@ test('{sub} patterns grant nothing without a sub', () => {
   assert.not.ok(sub(m, 'user:x'));
 });
 
+test('{sub} fills one whole segment: a sub holding ":" fills none, so no user\'s prefix covers another\'s channels', () => {
+  const bob = compileClaimGrants(['user:{sub}:*', 'inbox:{sub}'], 'bob');
+  assert.ok(sub(bob, 'user:bob:x'));
+  assert.ok(sub(bob, 'inbox:bob'));
+  // The other way round: a sub holding the separator fills no {sub} segment, so it reaches neither its own nor bob's.
+  const admin = compileClaimGrants(['user:{sub}:*', 'inbox:{sub}', 'chat:*'], 'bob:admin');
+  assert.not.ok(sub(admin, 'user:bob:admin:x'));
+  assert.not.ok(sub(admin, 'user:bob:x'));
+  assert.not.ok(sub(admin, 'inbox:bob:admin'));
+  assert.ok(sub(admin, 'chat:1'), 'grants without {sub} still hold');
+});
+
+test('a pattern whose {sub} is not followed by ":" or the end of an exact pattern is refused', () => {
+  for (const bad of ['user:{sub}*', 'user:{sub}x', 'dm:{sub}-{sub}', '{sub}.inbox']) {
+    assert.match(patternProblem(bad) ?? '', 'whole segment', bad);
+    assert.not.ok(sub(compileClaimGrants([bad], 'bob'), 'user:bobby'), bad);
+  }
+  for (const good of ['user:{sub}', 'user:{sub}:*', 'dm:{sub}:{sub}', '{sub}', 'team-{sub}:*']) assert.is(patternProblem(good), undefined, good);
+});
+
 test('array form grants both; map form grants only what it lists', () => {
   const arr = compileClaimGrants(['a']);
   assert.ok(sub(arr, 'a') && pub(arr, 'a'));
