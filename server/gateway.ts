@@ -250,7 +250,8 @@ export class Gateway implements GatewayHost {
     void (async () => {
       // Per-socket protocol errors (malformed frames, refused tokens) arrive here; debug only, so abuse cannot flood.
       for await (const { warning } of serverListener(this.agServer, 'warning')) {
-        this.log.debug({ name: warning?.name, message: warning?.message }, 'socket warning');
+        const detail = (warning as { detail?: unknown } | undefined)?.detail;
+        this.log.debug({ name: warning?.name, message: warning?.message, ...(detail === undefined ? {} : { detail }) }, 'socket warning');
       }
     })();
     this.disposers.push(() => {

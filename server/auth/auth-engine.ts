@@ -3,13 +3,22 @@ import { AuthTokenInvalidError, type GatehouseClaims } from '../../shared';
 import type { Clock } from '../clock';
 import type { KeyRing } from './keyring';
 import { signClaims, stampClaims, type SignPolicy } from './sign';
-import { verifyToken, type VerifyPolicy } from './verify';
+import { claimsProblem, verifyToken, type VerifyPolicy } from './verify';
 
 /**
  * A check run on every verified token before the socket is marked authenticated (the revocation look-up). Throws a
  * shared AuthError to refuse.
  */
 export type AdmissionCheck = (claims: GatehouseClaims, socket: AGServerSocket | undefined) => Promise<void>;
+
+/**
+ * Thrown to server code that asks the gateway to sign claims its verifier would refuse (`socket.setAuthToken({username})`
+ * without a `sub`): such a token would authenticate nowhere, so it is never signed. SocketCluster then closes that
+ * socket (4002) and `setAuthToken` rejects with this error.
+ */
+export class UnsignableClaimsError extends Error {
+  override readonly name = 'UnsignableClaimsError';
+}
 
 /**
  * GatehouseAuthEngine is AGServer's `authEngine`. SocketCluster calls `verifyToken` at the handshake and at every
@@ -46,7 +55,7 @@ export class GatehouseAuthEngine {
     // `expiresIn` (seconds) may shorten a token (renewal near the session's end), never lengthen it past the TTL.
     const cap = typeof options?.expiresIn === 'number' ? options.expiresIn * 1000 : Infinity;
     const policy = { ...this.policy, tokenTtlMs: Math.min(this.policy.tokenTtlMs, cap) };
-    const claims = stampClaims(payload, policy, this.clock.now());
+    const claims = this.stamp(payload, policy);
     for (const key of Object.keys(payload)) if (!(key in claims)) delete payload[key];
     Object.assign(payload, claims);
     return signClaims(claims, signer);
@@ -56,7 +65,16 @@ export class GatehouseAuthEngine {
   issue(payload: Record<string, unknown>): { token: string; claims: GatehouseClaims } {
     const signer = this.keys.signer;
     if (!signer) throw new AuthTokenInvalidError('this gateway has no key to sign tokens with');
-    const claims = stampClaims(payload, this.policy, this.clock.now());
+    const claims = this.stamp(payload, this.policy);
     return { token: signClaims(claims, signer), claims };
+  }
+
+  /** Stamps a payload into fresh claims, refusing (UnsignableClaimsError) any the verifier would refuse. */
+  private stamp(payload: Record<string, unknown>, policy: VerifyPolicy & SignPolicy): GatehouseClaims {
+    const now = this.clock.now();
+    const claims = stampClaims(payload, policy, now);
+    const problem = claimsProblem(claims as unknown as Record<string, unknown>, policy, Math.floor(now / 1000));
+    if (problem) throw new UnsignableClaimsError(`refusing to sign a token every node would refuse: ${problem.message}`);
+    return claims;
   }
 }

@@ -50,26 +50,44 @@ export function verifyToken(signed: unknown, keys: KeyRing, policy: VerifyPolicy
   // JSON.parse keeps a `__proto__` claim as an own key; any later copy by assignment (SocketCluster clones the claims
   // on renewal) would make it the claims' prototype, and its members (`channels`) claims of their own.
   if (Object.prototype.hasOwnProperty.call(payload, '__proto__')) delete (payload as Record<string, unknown>)['__proto__'];
+  const problem = claimsProblem(payload, policy, nowSec);
+  if (problem) throw problem;
+  return payload as GatehouseClaims;
+}
+
+/**
+ * What the verifier refuses in a token's claims besides its signature, issuer and audience, as the error it throws;
+ * undefined when nothing. The signer runs the same rules (`signToken`), so the gateway never signs a token it would
+ * refuse.
+ */
+export function claimsProblem(payload: Record<string, unknown>, policy: VerifyPolicy, nowSec: number): AuthError | undefined {
   const toleranceSec = policy.clockToleranceMs / 1000;
-  const { sub, exp, iat, nbf } = payload;
+  const { sub, exp, iat, nbf, auth_time: authTime } = payload;
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH) {
-    throw new AuthTokenInvalidError(`sub must be a string of 1 to ${MAX_SUB_LENGTH} characters`);
+    return new AuthTokenInvalidError(`sub must be a string of 1 to ${MAX_SUB_LENGTH} characters`);
   }
-  if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new AuthTokenInvalidError('exp is required');
-  const dateProblem = numericDateProblem('exp', exp) ?? numericDateProblem('nbf', nbf) ?? numericDateProblem('iat', iat);
-  if (dateProblem !== undefined) throw new AuthTokenInvalidError(dateProblem);
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) return new AuthTokenInvalidError('exp is required');
+  const dateProblem = numericDateProblem('exp', exp) ?? numericDateProblem('nbf', nbf) ?? numericDateProblem('iat', iat)
+    ?? numericDateProblem('auth_time', authTime);
+  if (dateProblem !== undefined) return new AuthTokenInvalidError(dateProblem);
+  const issuedAt = iat as number | undefined;
   if (nbf !== undefined) {
     // A token whose nbf is after its exp is never valid: refused as invalid, so the client drops it instead of
     // keeping it (AuthTokenNotBeforeError keeps the token) and retrying it forever.
-    if (nbf > exp) throw new AuthTokenInvalidError('nbf is after exp');
-    if (nbf > nowSec + toleranceSec) throw new AuthTokenNotBeforeError('jwt not active', nbf * 1000);
+    if ((nbf as number) > exp) return new AuthTokenInvalidError('nbf is after exp');
+    if ((nbf as number) > nowSec + toleranceSec) return new AuthTokenNotBeforeError('jwt not active', (nbf as number) * 1000);
   }
-  if (iat !== undefined && iat > nowSec + toleranceSec) throw new AuthTokenInvalidError('iat is in the future');
-  const lifetimeSec = exp - (iat ?? nowSec);
+  if (issuedAt !== undefined && issuedAt > nowSec + toleranceSec) return new AuthTokenInvalidError('iat is in the future');
+  // The session cannot have started after the token was issued: a later auth_time would stretch
+  // GATEHOUSE_SESSION_MAX_AGE, which counts from it, as far as the signer liked.
+  if (authTime !== undefined && (authTime as number) > (issuedAt ?? nowSec) + toleranceSec) {
+    return new AuthTokenInvalidError('auth_time is later than iat');
+  }
+  const lifetimeSec = exp - (issuedAt ?? nowSec);
   if (lifetimeSec * 1000 > policy.maxTokenLifetimeMs) {
-    throw new AuthTokenInvalidError(`token lifetime exceeds the maximum of ${policy.maxTokenLifetimeMs / 1000}s`);
+    return new AuthTokenInvalidError(`token lifetime exceeds the maximum of ${policy.maxTokenLifetimeMs / 1000}s`);
   }
-  return payload as GatehouseClaims;
+  return undefined;
 }
 
 /**
@@ -92,7 +110,22 @@ function translateJwtError(err: unknown): AuthError {
       return new AuthTokenExpiredError('jwt expired', e.expiredAt?.getTime());
     case 'NotBeforeError':
       return new AuthTokenNotBeforeError('jwt not active', e.date?.getTime());
-    default:
-      return new AuthTokenInvalidError(typeof e?.message === 'string' ? e.message : 'invalid token');
+    default: {
+      const message = typeof e?.message === 'string' ? e.message : 'invalid token';
+      // jsonwebtoken's messages name the configured issuer and every accepted audience: the client learns only that
+      // its own was not accepted; the operator's log (`detail`, never sent) keeps the rest.
+      if (message.startsWith('jwt issuer invalid')) return withDetail(new AuthTokenInvalidError('issuer not accepted'), message);
+      if (message.startsWith('jwt audience invalid')) return withDetail(new AuthTokenInvalidError('audience not accepted'), message);
+      return new AuthTokenInvalidError(message);
+    }
   }
+}
+
+/**
+ * Adds what the operator may read but the client must not: a non-enumerable `detail` (SocketCluster sends an
+ * error's name, message and own enumerable properties only).
+ */
+function withDetail<E extends Error>(err: E, detail: string): E {
+  Object.defineProperty(err, 'detail', { value: detail, enumerable: false });
+  return err;
 }

@@ -8,7 +8,8 @@
  * drops the socket to unauthenticated without any event at all (serversocket.js), so nothing would ever take its old
  * channels away. This wraps `deauthenticateSelf` (which `deauthenticate()` also calls) to run the hook registered for
  * the socket's server right after the state change, and `_processAuthentication` to deauthenticate a socket it left
- * unauthenticated that way. Installed once, idempotently.
+ * unauthenticated that way (for a bad token, which SocketCluster deauthenticates itself a moment later, only the
+ * hook runs, so its events fire once). Installed once, idempotently.
  */
 
 import { patchSocketMethods } from './patch';
@@ -44,16 +45,20 @@ export function installDeauthenticationHook(AGServerSocket: { prototype: unknown
     _processAuthentication(this: HookedSocket, authInfo: unknown) {
       const wasAuthenticated = this.authState === this.AUTHENTICATED;
       let told = false;
-      const tell = () => {
+      const tell = (err: unknown) => {
         if (told || !wasAuthenticated || this.authState === this.AUTHENTICATED) return;
         told = true;
-        this.deauthenticateSelf();
+        // For a bad token SocketCluster calls deauthenticate() itself once this rejects (_processAuthenticateRequest),
+        // and that emits the events: here only the hook runs, now, so the socket's grants go at once and the
+        // `deauthentication` and `deauthenticate` events fire once, not twice.
+        if ((err as { isBadToken?: unknown } | undefined)?.isBadToken === true) hooks.get(this.server)?.(this);
+        else this.deauthenticateSelf();
       };
       // A refused token drops the state before this call returns; a blocked AUTHENTICATE action drops it later.
       const processed: Promise<void> = original._processAuthentication.call(this, authInfo);
-      tell();
+      tell((authInfo as { authTokenError?: unknown } | undefined)?.authTokenError);
       return processed.catch((err: unknown) => {
-        tell();
+        tell(err);
         throw err;
       });
     },

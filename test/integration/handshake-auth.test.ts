@@ -103,6 +103,8 @@ const refused: [string, () => string, string][] = [
   ['lifetime over the cap', () => mintHs256({ ...good, iat: now(), exp: now() + 25 * 3600 }), ErrorName.AuthTokenInvalid],
   ['no iat and exp beyond the cap', () => jwt.sign({ ...good, exp: now() + 25 * 3600 }, SECRET, { algorithm: 'HS256', noTimestamp: true }), ErrorName.AuthTokenInvalid],
   ['iat far in the future', () => mintHs256({ ...good, iat: now() + 3600, exp: now() + 7200 }), ErrorName.AuthTokenInvalid],
+  ['auth_time later than iat', () => mintHs256({ ...good, auth_time: now() + 10 * 365 * 86400 }), ErrorName.AuthTokenInvalid],
+  ['auth_time not a number', () => mintHs256({ ...good, auth_time: 'yesterday' }), ErrorName.AuthTokenInvalid],
   ['over 8 KiB', () => mintHs256({ ...good, pad: 'x'.repeat(9000) }), ErrorName.AuthTokenInvalid],
   ['garbage', () => 'not.a.token', ErrorName.AuthTokenInvalid],
   ['garbage base64 header', () => '!!!.###.$$$', ErrorName.AuthTokenInvalid],
@@ -126,6 +128,27 @@ for (const [name, mint, expected] of refused) {
     assert.is(r.name, expected);
   });
 }
+
+test('a refused issuer or audience is named to the client only as "not accepted": the configured values stay private', async () => {
+  for (const [token, message] of [
+    [mintHs256({ ...good, iss: 'https://evil.test' }), 'issuer not accepted'],
+    [mintHs256({ ...good, aud: 'other' }), 'audience not accepted'],
+  ] as const) {
+    const { status } = await handshake(token);
+    assert.is(status.authError?.name, ErrorName.AuthTokenInvalid);
+    assert.is(status.authError?.message, message);
+    const later = await authenticateLater(token);
+    assert.is(later.name, ErrorName.AuthTokenInvalid);
+    for (const secret of ['https://auth.test', 'gatehouse']) {
+      assert.not.ok(JSON.stringify(status.authError).includes(secret), `the handshake's error names ${secret}`);
+    }
+  }
+});
+
+test('a token whose auth_time is within the tolerance of its iat is accepted', async () => {
+  const { status } = await handshake(mintHs256({ ...good, iat: now(), auth_time: now() + 2 }));
+  assert.is(status.isAuthenticated, true);
+});
 
 test('no handler sees a socket authenticated by a refused token', async () => {
   const seen: string[] = [];

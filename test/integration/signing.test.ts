@@ -130,4 +130,26 @@ test('a gateway with a signing key and an HS256 secret signs with the signing ke
   assert.is(r.status.isAuthenticated, true);
 });
 
+test('server code cannot have the gateway sign what its verifier would refuse: setAuthToken({username}) is refused by name and no token reaches the client', async () => {
+  const gw = await gatewayWithIssuer();
+  const { client } = await connect(gw);
+  let authenticated = false;
+  void (async () => {
+    for await (const _ of client.listener('authenticate')) authenticated = true;
+  })();
+  const closed = nextEvent<{ code: number }>(client, 'close', 3000);
+  const refusal = await client.invoke('test:setAuthToken', { username: 'upstream-suite' }).then(() => undefined, (err: Error) => err);
+  assert.ok(refusal, 'the call fails');
+  assert.is((await closed).code, 4002, 'SocketCluster closes a socket whose token could not be signed');
+  assert.is(authenticated, false, 'the client never held a token');
+  assert.is(client.signedAuthToken, null);
+
+  for (const payload of [{ username: 'x' }, { sub: '' }, { sub: 'x'.repeat(129) }, { sub: 'ok', auth_time: Math.floor(Date.now() / 1000) + 3600 }]) {
+    const err = await gw.engine.signToken({ ...payload }, null, {}).then(() => undefined, (e: Error) => e);
+    assert.is(err?.name, 'UnsignableClaimsError', JSON.stringify(payload));
+    assert.match(err!.message, 'refusing to sign');
+    assert.throws(() => gw.engine.issue({ ...payload }), (e: Error) => e.name === 'UnsignableClaimsError');
+  }
+});
+
 test.run();
