@@ -7,6 +7,7 @@ import type { AGServer } from 'socketcluster-server';
 import { CloseCode } from '../shared';
 import { GatehouseAuthEngine } from './auth/auth-engine';
 import { AuthWatch } from './auth/auth-watch';
+import { closeRetiredSessions, isKeyRetired } from './auth/key-retirement';
 import { KeyRing } from './auth/keyring';
 import { installTokenErrorBridge } from './auth/token-errors';
 import { systemClock, type Clock } from './clock';
@@ -116,7 +117,11 @@ export class Gateway implements GatewayHost {
     this.watchServer();
     this.revocation = installRevocation(this, this.engine);
     const canSign = () => this.keys.signer !== undefined;
-    this.renewal = installRenewal(this, { canSign: canSign(), isRevoked: (claims) => this.revocation.store.check(claims) });
+    this.renewal = installRenewal(this, {
+      canSign: canSign(),
+      isRevoked: (claims) => this.revocation.store.check(claims),
+      isKeyRetired: (claims) => isKeyRetired(claims, this.keys),
+    });
     const login = installLogin(this, { engine: this.engine, canSign });
     this.clusterBus = installClusterBus(this, this.broker);
     this.operations = installOperations(this, {
@@ -216,12 +221,16 @@ export class Gateway implements GatewayHost {
     }
   }
 
-  /** Re-reads the JWK Set (SIGHUP). A bad file keeps the old keys; the reason is logged. */
+  /**
+   * Re-reads the JWK Set (SIGHUP) and ends the live sessions of keys it no longer lists (KeyRetired). A bad file keeps
+   * the old keys; the reason is logged.
+   */
   reloadKeys(): void {
     if (!this.config.jwksFile) return;
     try {
       const kids = this.keys.reloadJwks(this.config.jwksFile);
       this.log.info({ kids }, 'JWK Set reloaded');
+      closeRetiredSessions(this.revocation.enforcer.index.entries(), this.keys, this.log);
     } catch (err) {
       this.log.error({ file: this.config.jwksFile, reason: (err as Error).message }, 'JWK Set reload failed; keeping the previous keys');
     }

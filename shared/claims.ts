@@ -15,6 +15,10 @@ export interface GatehouseClaims {
   readonly iss?: string;
   readonly aud?: string | string[];
   readonly auth_time?: number;
+  /** Set by the gateway on sessions it opened or derived: the latest exp of their tokens it did not sign (Unix s). */
+  readonly sxp?: number;
+  /** Set by the gateway: the kid of the JWK Set key that verified the session's first token. */
+  readonly okid?: string;
   readonly channels?: ChannelGrants;
   readonly [claim: string]: unknown;
 }

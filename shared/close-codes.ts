@@ -18,6 +18,7 @@ export const CloseCode = {
   SlowConsumer: 4502,
   TokenExpired: 4503,
   OriginNotAllowed: 4504,
+  KeyRetired: 4505,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -29,6 +30,7 @@ export const CLOSE_CODES: readonly CloseCodeInfo[] = [
   { code: CloseCode.SlowConsumer, name: 'SlowConsumer', meaning: 'the client read too slowly and its outbound buffer overflowed', reconnect: false },
   { code: CloseCode.TokenExpired, name: 'TokenExpired', meaning: 'reserved: the session can no longer be renewed', reconnect: false },
   { code: CloseCode.OriginNotAllowed, name: 'OriginNotAllowed', meaning: 'the page\'s origin is not in GATEHOUSE_ORIGINS; the upgrade is accepted only to say so, and nothing the socket sends is read', reconnect: false },
+  { code: CloseCode.KeyRetired, name: 'KeyRetired', meaning: 'the key that verified the session was removed from the JWK Set (reload); get a token signed with a current key', reconnect: false },
 ];
 
 /** Whether a client should reconnect after a close with this code (ours, SocketCluster's and the standard ones). */

@@ -2,23 +2,17 @@ import type { AGServerSocket } from 'socketcluster-server';
 import { AuthTokenInvalidError, type GatehouseClaims } from '../../shared';
 import type { Clock } from '../clock';
 import type { KeyRing } from './keyring';
-import { signClaims, stampClaims, type SignPolicy } from './sign';
-import { claimsProblem, verifyToken, type VerifyPolicy } from './verify';
+import { signClaims, stampClaims, UnsignableClaimsError, type SignPolicy } from './sign';
+
+export { UnsignableClaimsError };
+import { completeSessionClaims } from './session-claims';
+import { claimsProblem, verifyTokenAndKey, type VerifyPolicy } from './verify';
 
 /**
  * A check run on every verified token before the socket is marked authenticated (the revocation look-up). Throws a
  * shared AuthError to refuse.
  */
 export type AdmissionCheck = (claims: GatehouseClaims, socket: AGServerSocket | undefined) => Promise<void>;
-
-/**
- * Thrown to server code that asks the gateway to sign claims its verifier would refuse (`socket.setAuthToken({username})`
- * without a `sub`): such a token would authenticate nowhere, so it is never signed. SocketCluster then closes that
- * socket (4002) and `setAuthToken` rejects with this error.
- */
-export class UnsignableClaimsError extends Error {
-  override readonly name = 'UnsignableClaimsError';
-}
 
 /**
  * GatehouseAuthEngine is AGServer's `authEngine`. SocketCluster calls `verifyToken` at the handshake and at every
@@ -40,7 +34,8 @@ export class GatehouseAuthEngine {
   }
 
   async verifyToken(signed: unknown, _key: unknown, options?: { socket?: AGServerSocket }): Promise<GatehouseClaims> {
-    const claims = verifyToken(signed, this.keys, this.policy, this.clock.now());
+    const { claims, kid } = verifyTokenAndKey(signed, this.keys, this.policy, this.clock.now());
+    completeSessionClaims(claims, signed as string, kid, this.keys);
     if (this.admission) await this.admission(claims, options?.socket);
     return claims;
   }
@@ -75,6 +70,10 @@ export class GatehouseAuthEngine {
     const claims = stampClaims(payload, policy, now);
     const problem = claimsProblem(claims as unknown as Record<string, unknown>, policy, Math.floor(now / 1000));
     if (problem) throw new UnsignableClaimsError(`refusing to sign a token every node would refuse: ${problem.message}`);
+    const okid = (claims as Record<string, unknown>).okid;
+    if (okid !== undefined && (typeof okid !== 'string' || !this.keys.has(okid))) {
+      throw new UnsignableClaimsError('refusing to sign a token every node would refuse: the key that verified this session was retired');
+    }
     return claims;
   }
 }

@@ -49,6 +49,16 @@ export class KeyRing {
     return entry ? { key: entry.key, algorithms: [entry.alg] } : 'unknown kid';
   }
 
+  /** Whether a key with this kid verifies tokens now (a JWK Set key, or the gateway's own signing key). */
+  has(kid: string): boolean {
+    return this.publicKeys.has(kid);
+  }
+
+  /** The kid of the gateway's own signing key, which no reload removes; undefined when it signs with the secret. */
+  get signingKid(): string | undefined {
+    return this.signingKey?.kid;
+  }
+
   get kids(): string[] {
     return [...this.publicKeys.keys()];
   }

@@ -19,6 +19,11 @@ export interface VerifyPolicy {
  * AuthErrors. Synchronous and free of I/O: it runs on the handshake path.
  */
 export function verifyToken(signed: unknown, keys: KeyRing, policy: VerifyPolicy, nowMs: number): GatehouseClaims {
+  return verifyTokenAndKey(signed, keys, policy, nowMs).claims;
+}
+
+/** `verifyToken`, also answering the kid of the key that verified the token (undefined: the HS256 secret). */
+export function verifyTokenAndKey(signed: unknown, keys: KeyRing, policy: VerifyPolicy, nowMs: number): { claims: GatehouseClaims; kid?: string } {
   if (typeof signed !== 'string' || signed.length === 0) throw new AuthTokenInvalidError('token must be a non-empty string');
   // Length before any parsing: an attacker's megabyte of base64 costs nothing to refuse.
   if (signed.length > MAX_TOKEN_BYTES) throw new AuthTokenInvalidError(`token is longer than ${MAX_TOKEN_BYTES} bytes`);
@@ -52,7 +57,7 @@ export function verifyToken(signed: unknown, keys: KeyRing, policy: VerifyPolicy
   if (Object.prototype.hasOwnProperty.call(payload, '__proto__')) delete (payload as Record<string, unknown>)['__proto__'];
   const problem = claimsProblem(payload, policy, nowSec);
   if (problem) throw problem;
-  return payload as GatehouseClaims;
+  return { claims: payload as GatehouseClaims, kid: header.kid as string | undefined };
 }
 
 /**

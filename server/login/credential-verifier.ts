@@ -32,7 +32,7 @@ export const MAX_IDENTITY_BYTES = 4096;
  * Claims the gateway sets itself: an identity's extra claims with these names are dropped. `channels` comes from the
  * identity's own field; `auth_time` is reserved for the gateway.
  */
-export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'exp', 'iat', 'nbf', 'jti', 'sid', 'iss', 'aud', 'channels', 'auth_time']);
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'exp', 'iat', 'nbf', 'jti', 'sid', 'iss', 'aud', 'channels', 'auth_time', 'sxp', 'okid']);
 
 const pattern = z.string().min(1).max(256);
 const channelGrantsSchema = z.union([

@@ -26,7 +26,8 @@ export function logoutProcedure(store: RevocationStore, enforcer: RevocationEnfo
     if (target) {
       let revocation;
       try {
-        revocation = await store.revoke(target, { exp: claims.exp });
+        const sessionExp = target.kind === 'sid' && typeof claims.sxp === 'number' ? claims.sxp : undefined;
+        revocation = await store.revoke(target, { exp: claims.exp, sessionExp });
       } catch {
         throw new AuthUnavailableError('The logout could not be recorded; retry later');
       }

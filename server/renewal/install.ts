@@ -1,21 +1,23 @@
 import type { GatewayConfig } from '../config';
 import type { GatewayHost } from '../host';
 import { installExpiryNotice } from './expiry-notice';
-import { RenewalManager, type RevocationProbe } from './renewal-manager';
+import { RenewalManager, type RetiredKeyProbe, type RevocationProbe } from './renewal-manager';
 
 export type RenewalSettings = Pick<GatewayConfig, 'renewIntervalMs' | 'tokenTtlMs' | 'sessionMaxAgeMs'>;
 
-/** What renewal needs besides the host: whether the node can sign tokens, and the revocation check. */
+/** What renewal needs besides the host: whether the node can sign tokens, the revocation check, the key check. */
 export interface RenewalDeps {
   readonly canSign: boolean;
   readonly isRevoked: RevocationProbe;
+  /** Whether the key that verified a session is gone (a reload removed it): such a session is never renewed. */
+  readonly isKeyRetired: RetiredKeyProbe;
 }
 
 /**
  * Starts token renewal, on-time expiry and the expiry notices (`gatehouse:tokenExpiry`); the manager is closed with
  * the host.
  */
-export function installRenewal(host: GatewayHost<RenewalSettings>, { canSign, isRevoked }: RenewalDeps): RenewalManager {
+export function installRenewal(host: GatewayHost<RenewalSettings>, { canSign, isRevoked, isKeyRetired }: RenewalDeps): RenewalManager {
   const { config } = host;
   const manager = new RenewalManager(
     {
@@ -27,6 +29,7 @@ export function installRenewal(host: GatewayHost<RenewalSettings>, { canSign, is
     host.clock,
     host.log,
     isRevoked,
+    isKeyRetired,
   );
   manager.attach(host.authWatch);
   installExpiryNotice(host.authWatch, host.clock);

@@ -2,14 +2,16 @@ import { ServerEvent, type GatehouseClaims } from '../../shared';
 import type { AuthChange, AuthWatch } from '../auth/auth-watch';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
-import { closeAsRevoked } from '../revocation/deauthenticate-now';
+import { closeAsKeyRetired, closeAsRevoked } from '../revocation/deauthenticate-now';
 import { claimsOf, isOpen, transmit, type ServerSocket } from '../sc/facade';
 import { DeadlineScheduler } from './deadline-scheduler';
 import { tokenExpiry } from '../auth/token-expiry';
-import { expiryTime, planNext, sessionEnd, type RenewalPolicy, type Step } from './renewal-plan';
+import { expiryTime, planNext, sessionEnd, sessionStart, type RenewalPolicy, type Step } from './renewal-plan';
 
 /** Answers whether a token was revoked; rejects when that cannot be known (Redis down). */
 export type RevocationProbe = (claims: GatehouseClaims) => Promise<boolean>;
+/** Answers whether the key that verified a session is gone from the key ring (a reload removed it). */
+export type RetiredKeyProbe = (claims: GatehouseClaims) => boolean;
 
 /** Counters for the metrics endpoint. */
 export interface RenewalCounters {
@@ -47,6 +49,7 @@ export class RenewalManager {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly isRevoked: RevocationProbe,
+    private readonly isKeyRetired: RetiredKeyProbe = () => false,
   ) {
     this.scheduler = new DeadlineScheduler(clock, (socket) => void this.run(socket));
   }
@@ -124,6 +127,13 @@ export class RenewalManager {
   }
 
   private async renew(socket: ServerSocket, claims: GatehouseClaims): Promise<void> {
+    if (this.isKeyRetired(claims)) {
+      // Normally the reload already closed it; this catches a socket that was between steps then.
+      this.counters.renewalsRefused++;
+      this.forget(socket);
+      closeAsKeyRetired(socket);
+      return;
+    }
     let revoked: boolean;
     try {
       revoked = await this.isRevoked(claims);
@@ -147,7 +157,10 @@ export class RenewalManager {
     }
     const payload: Record<string, unknown> = { ...claims };
     for (const name of RESTAMPED) delete payload[name];
-    if (typeof payload.auth_time !== 'number') payload.auth_time = typeof claims.iat === 'number' ? claims.iat : Math.floor(this.clock.now() / 1000);
+    // The session's start, never later than the first token's iat; sid (derived at verification when the token had
+    // none), okid and the original aud are carried in the copy, so the renewed token stays inside the same session,
+    // the same key's life and the same audience.
+    payload.auth_time = sessionStart(claims, this.clock.now());
     const untilSessionEnd = sessionEnd(claims, this.policy, this.clock.now()) - this.clock.now();
     const ttlMs = Math.min(this.policy.tokenTtlMs, untilSessionEnd);
     this.counters.renewals++;

@@ -20,11 +20,14 @@ export const MAX_WARNING_MS = 60_000;
 /** Renew at least this long before exp, so a slow round trip never lets the token lapse. */
 const RENEW_MARGIN_MS = 2_000;
 
-/** The session's start (Unix seconds): auth_time carried through renewals, else the first token's iat. */
+/**
+ * The session's start (Unix seconds): auth_time carried through renewals, else the first token's iat. A token's
+ * auth_time is never taken as later than its iat (the session cannot start after its token was issued; verification
+ * already refuses one later by more than the clock tolerance), so no signer can push GATEHOUSE_SESSION_MAX_AGE back.
+ */
 export function sessionStart(claims: GatehouseClaims, nowMs: number): number {
-  if (typeof claims.auth_time === 'number') return claims.auth_time;
-  if (typeof claims.iat === 'number') return claims.iat;
-  return Math.floor(nowMs / 1000);
+  const iat = typeof claims.iat === 'number' ? claims.iat : Math.floor(nowMs / 1000);
+  return typeof claims.auth_time === 'number' ? Math.min(claims.auth_time, iat) : iat;
 }
 
 /** When the session's maximum age is reached, epoch ms. */

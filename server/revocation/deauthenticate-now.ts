@@ -17,3 +17,9 @@ export function closeAsRevoked(socket: ServerSocket): void {
   deauthenticateNow(socket);
   socket.disconnect(CloseCode.TokenRevoked, 'Token revoked');
 }
+
+/** Closes a socket whose session was verified by a key the operator removed: its client drops the token, then KeyRetired. */
+export function closeAsKeyRetired(socket: ServerSocket): void {
+  deauthenticateNow(socket);
+  socket.disconnect(CloseCode.KeyRetired, 'The key that verified this session was retired');
+}

@@ -63,6 +63,8 @@ export class RevocationEnforcer {
     private readonly store: RevocationStore,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** GATEHOUSE_CLOCK_TOLERANCE: a user revocation covers tokens issued up to this much after it (subRevocationCovers). */
+    private readonly clockToleranceMs = 0,
   ) {}
 
   observe(observer: EnforcementObserver): void {
@@ -85,7 +87,7 @@ export class RevocationEnforcer {
 
   /** Whether a revocation applied after `mark` hits these claims (it raced the admission check). */
   hitSince(mark: number, claims: GatehouseClaims): boolean {
-    return this.recent.some((r) => r.seq > mark && revocationHits(r.revocation, claims));
+    return this.recent.some((r) => r.seq > mark && revocationHits(r.revocation, claims, this.clockToleranceMs));
   }
 
   /** Whether revocations applied after `mark` were already forgotten, so `hitSince` cannot tell. */
@@ -127,7 +129,7 @@ export class RevocationEnforcer {
     let closed = 0;
     for (const [socket] of this.index.find(revocation)) {
       const current = claimsOf(socket);
-      if (!current || !revocationHits(revocation, current)) continue;
+      if (!current || !revocationHits(revocation, current, this.clockToleranceMs)) continue;
       this.revokeSocket(socket, revocation.at);
       closed += 1;
     }

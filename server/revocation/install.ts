@@ -24,7 +24,7 @@ export interface RevocationService {
   revoke(target: RevocationTarget, options?: RevokeOptions): Promise<Revocation>;
 }
 
-export type RevocationSettings = Pick<GatewayConfig, 'maxTokenLifetimeMs' | 'clockToleranceMs' | 'redisTimeoutMs' | 'redisUrl' | 'redisCluster'>;
+export type RevocationSettings = Pick<GatewayConfig, 'maxTokenLifetimeMs' | 'clockToleranceMs' | 'tokenTtlMs' | 'redisTimeoutMs' | 'redisUrl' | 'redisCluster'>;
 
 /** Where the auth engine takes its admission check from: revocation sets the one that consults the store. */
 export interface AdmissionSlot {
@@ -40,13 +40,13 @@ export function installRevocation(host: GatewayHost<RevocationSettings>, engine:
   const { config, log, clock } = host;
   // Not the node id: two processes sharing one would each drop the other's announcements as their own echo.
   const origin = host.instanceId;
-  const policy = { maxTokenLifetimeMs: config.maxTokenLifetimeMs, clockToleranceMs: config.clockToleranceMs };
+  const policy = { maxTokenLifetimeMs: config.maxTokenLifetimeMs, clockToleranceMs: config.clockToleranceMs, tokenTtlMs: config.tokenTtlMs };
   const target = redisTarget(config);
   const redisStore = target
     ? new RedisRevocationStore({ target, timeoutMs: config.redisTimeoutMs, policy, origin, subscribe: true, log, clock })
     : undefined;
   const store: RevocationStore = redisStore ?? new MemoryRevocationStore({ policy, origin, clock });
-  const enforcer = new RevocationEnforcer(store, clock, log);
+  const enforcer = new RevocationEnforcer(store, clock, log, config.clockToleranceMs);
 
   engine.setAdmissionCheck(revocationAdmission(store, enforcer));
   host.authWatch.subscribe((change) => enforcer.track(change));

@@ -96,7 +96,7 @@ export class MemoryRevocationStore implements RevocationStore {
       ids.sid === undefined ? undefined : this.live(keyOf('sid', ids.sid)),
       this.live(keyOf('sub', ids.sub)),
     ];
-    return candidates.some((entry) => entry !== undefined && revocationHits(entry, claims));
+    return candidates.some((entry) => entry !== undefined && revocationHits(entry, claims, this.options.policy.clockToleranceMs));
   }
 
   private live(key: string): Revocation | undefined {

@@ -136,7 +136,7 @@ export class RedisRevocationStore implements RevocationStore {
   async check(claims: GatehouseClaims): Promise<boolean> {
     const keys = keysFor(claims);
     const values = await this.call(1, () => this.commands.mget(...keys.map((k) => k.key)));
-    return isHit(keys, values, claims);
+    return isHit(keys, values, claims, this.options.policy.clockToleranceMs);
   }
 
   async checkMany(claims: readonly GatehouseClaims[]): Promise<boolean[]> {
@@ -152,7 +152,7 @@ export class RedisRevocationStore implements RevocationStore {
       if (!results) throw new StoreUnavailableError('redis pipeline was aborted');
       results.forEach(([err, values], i) => {
         if (err) throw new StoreUnavailableError(err.message);
-        out.push(isHit(keySets[i], values as (string | null)[], batch[i]));
+        out.push(isHit(keySets[i], values as (string | null)[], batch[i], this.options.policy.clockToleranceMs));
       });
     }
     return out;
@@ -295,13 +295,13 @@ function keysFor(claims: GatehouseClaims): KeyOfToken[] {
   return keys;
 }
 
-function isHit(keys: readonly KeyOfToken[], values: readonly (string | null)[], claims: GatehouseClaims): boolean {
+function isHit(keys: readonly KeyOfToken[], values: readonly (string | null)[], claims: GatehouseClaims, clockToleranceMs: number): boolean {
   return keys.some(({ kind }, i) => {
     const value = values[i];
     if (value === null || value === undefined) return false;
     if (kind !== 'sub') return true;
     const at = Number(value);
     // An unreadable moment cannot prove the token newer: treat it as covering everything.
-    return !Number.isFinite(at) || subRevocationCovers(at, claims);
+    return !Number.isFinite(at) || subRevocationCovers(at, claims, clockToleranceMs);
   });
 }

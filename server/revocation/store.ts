@@ -14,8 +14,8 @@ export interface RevocationTarget {
 export interface Revocation extends RevocationTarget {
   /**
    * When it was revoked, Unix milliseconds; announcements carry it so a node can tell how long the news took. A `sub`
-   * revocation covers the user's tokens with `iat` ≤ floor(at / 1000): whole seconds, so a token minted in the same
-   * second is revoked too.
+   * revocation covers the user's tokens with `iat` ≤ floor(at / 1000) + the clock tolerance in seconds: whole
+   * seconds, so a token minted in the same second is revoked too, and a margin for signers whose clock runs ahead.
    */
   readonly at: number;
   /** Unix milliseconds after which the entry is gone, because no token it could match can still be valid. */
@@ -30,12 +30,21 @@ export interface Revocation extends RevocationTarget {
 export interface RevokeOptions {
   /** `exp` (Unix seconds) of the token being revoked, when known: a `jti` entry then lives only until it. */
   readonly exp?: number;
+  /**
+   * For a `sid`: the session's `sxp` claim (Unix seconds), when it has one. It says the session was opened by this
+   * gateway (login, or a token without sid whose session id it derived): its only tokens are the first one, which
+   * expires by `sxp`, and the gateway's own renewals, which expire within GATEHOUSE_TOKEN_TTL. The entry then lives
+   * until the later of the two instead of the longest lifetime any token may have.
+   */
+  readonly sessionExp?: number;
 }
 
 /** How long entries must live: the token rules of the gateway's config. Milliseconds. */
 export interface RevocationPolicy {
   readonly maxTokenLifetimeMs: number;
   readonly clockToleranceMs: number;
+  /** GATEHOUSE_TOKEN_TTL: the lifetime of tokens the gateway signs (needed to shorten a session's entry by `sessionExp`). */
+  readonly tokenTtlMs?: number;
 }
 
 /** Raised when the store cannot answer in time; authentication then fails closed (AuthUnavailableError). */
@@ -70,21 +79,33 @@ export interface RevocationStore {
 
 /** When an entry for a revocation made at `atMs` may be dropped, Unix milliseconds. */
 export function entryDeadline(target: RevocationTarget, options: RevokeOptions, atMs: number, policy: RevocationPolicy): number {
-  // The latest any token alive now can expire: verify caps exp − iat, and iat may run ahead by the tolerance.
-  const longest = atMs + policy.maxTokenLifetimeMs + policy.clockToleranceMs;
-  // A node whose clock lags by up to the tolerance still accepts a token until exp + tolerance by its own clock.
-  const known = options.exp === undefined ? undefined : options.exp * 1000 + policy.clockToleranceMs;
+  const tolerance = policy.clockToleranceMs;
+  // The latest any token it covers can expire: verify caps exp − iat, iat may run ahead by the tolerance (and a user
+  // revocation covers iat up to a tolerance after it), and a node whose clock lags by up to the tolerance still
+  // accepts a token until exp + tolerance by its own clock.
+  const longest = atMs + policy.maxTokenLifetimeMs + 3 * tolerance;
+  const known = options.exp === undefined ? undefined : options.exp * 1000 + tolerance;
   if (target.kind === 'jti' && known !== undefined) return Math.max(atMs + 1, known);
+  if (target.kind === 'sid' && options.sessionExp !== undefined && policy.tokenTtlMs !== undefined) {
+    // A session the gateway opened: its first token expires by sessionExp; a renewal of it signed up to now (by a
+    // clock up to a tolerance ahead, and a second of slack for one racing this revocation) expires within the TTL.
+    const renewed = atMs + 1000 + policy.tokenTtlMs + 2 * tolerance;
+    return Math.max(renewed, options.sessionExp * 1000 + tolerance, known ?? 0);
+  }
   // Other tokens of a session or user may have been renewed to a later exp than the one known here.
   return Math.max(longest, known ?? 0);
 }
 
 /**
- * Whether a stored `sub` revocation moment (Unix ms) covers a token. A token without `iat` cannot show it was minted
- * after the revocation, so it is covered.
+ * Whether a stored `sub` revocation moment (Unix ms) covers a token: every token of the user issued up to that second
+ * plus the clock tolerance. `iat` comes from whichever clock signed the token, and a node or backend whose clock runs
+ * ahead by up to the tolerance (which verification accepts) issues tokens that many seconds "later": without the
+ * margin, a token renewed on such a node just before the revocation would escape it, and keep renewing. The price: a
+ * token issued within the tolerance after the revocation is covered too. A token without `iat` cannot show it was
+ * minted after the revocation, so it is covered.
  */
-export function subRevocationCovers(revokedAtMs: number, claims: GatehouseClaims): boolean {
-  return claims.iat === undefined || claims.iat <= Math.floor(revokedAtMs / 1000);
+export function subRevocationCovers(revokedAtMs: number, claims: GatehouseClaims, clockToleranceMs: number): boolean {
+  return claims.iat === undefined || claims.iat <= Math.floor(revokedAtMs / 1000) + Math.ceil(clockToleranceMs / 1000);
 }
 
 /** The ids a token can be revoked by. A `jti` or `sid` that is not a string is not an id (it cannot be revoked by). */
@@ -102,8 +123,8 @@ export function tokenIds(claims: GatehouseClaims): TokenIds {
   };
 }
 
-/** Whether a revocation hits a token. */
-export function revocationHits(revocation: Revocation, claims: GatehouseClaims): boolean {
+/** Whether a revocation hits a token (`clockToleranceMs`: GATEHOUSE_CLOCK_TOLERANCE, see subRevocationCovers). */
+export function revocationHits(revocation: Revocation, claims: GatehouseClaims, clockToleranceMs: number): boolean {
   const ids = tokenIds(claims);
   switch (revocation.kind) {
     case 'jti':
@@ -111,7 +132,7 @@ export function revocationHits(revocation: Revocation, claims: GatehouseClaims):
     case 'sid':
       return ids.sid === revocation.id;
     case 'sub':
-      return claims.sub === revocation.id && subRevocationCovers(revocation.at, claims);
+      return claims.sub === revocation.id && subRevocationCovers(revocation.at, claims, clockToleranceMs);
   }
 }
 

@@ -169,15 +169,18 @@ function contract(backend: Backend): void {
     assert.is(await store.check(otherSession), false);
   });
 
-  t('revoking a sub refuses tokens issued up to that second (the same second included), not later ones', async () => {
+  t('revoking a sub refuses tokens issued up to that second plus the clock tolerance (a signer ahead by it), not later ones', async () => {
     const at = 1_900_000_000_500; // 0.5 s into the second 1_900_000_000
     const store = await backend.open({ clock: fixedClock(at) });
     const sec = Math.floor(at / 1000);
+    const tolerance = DAY.clockToleranceMs / 1000;
     const user = token().sub;
     await store.revoke({ kind: 'sub', id: user });
     assert.is(await store.check(token({ sub: user, iat: sec - 100, exp: sec + 200 })), true, 'earlier');
     assert.is(await store.check(token({ sub: user, iat: sec, exp: sec + 200 })), true, 'same second');
-    assert.is(await store.check(token({ sub: user, iat: sec + 1, exp: sec + 200 })), false, 'next second');
+    assert.is(await store.check(token({ sub: user, iat: sec + 3, exp: sec + 200 })), true, 'renewed by a node 3 s ahead');
+    assert.is(await store.check(token({ sub: user, iat: sec + tolerance, exp: sec + 200 })), true, 'the tolerance included');
+    assert.is(await store.check(token({ sub: user, iat: sec + tolerance + 1, exp: sec + 200 })), false, 'after the tolerance');
     assert.is(await store.check(token({ sub: user, iat: undefined, exp: sec + 200 })), true, 'no iat: cannot prove it newer');
     assert.is(await store.check(token({ iat: sec - 100 })), false, 'another user');
   });

@@ -84,14 +84,17 @@ test('logout revokes the session: the caller stays connected as anonymous, the s
   assert.is(retry.status.authError?.name, ErrorName.AuthTokenRevoked, 'the logged-out token is refused on every node');
 });
 
-test('logout with a token without sid revokes that token (jti) only', async () => {
+test('logout with a token without sid revokes that token\'s session (sid jti:<jti>) only', async () => {
   const sub = id('dave');
-  const caller = await connect('A', mintHs256({ sub, jti: id('jti') }));
+  const jti = id('jti');
+  const caller = await connect('A', mintHs256({ sub, jti }));
   const sibling = await connect('B', mintHs256({ sub, jti: id('jti') }));
-  assert.equal(await caller.client.invoke(Procedure.Logout, {}), { revoked: 'jti' });
+  assert.equal(await caller.client.invoke(Procedure.Logout, {}), { revoked: 'sid' });
   assert.is(caller.client.authState, 'unauthenticated');
   await new Promise((r) => setTimeout(r, 200));
   assert.is(sibling.client.authState, 'authenticated');
+  const again = await connect('B', mintHs256({ sub, jti }));
+  assert.is(again.status.authError?.name, ErrorName.AuthTokenRevoked, 'the logged-out token');
 });
 
 test('logout refuses a malformed payload with BadRequestError and changes nothing', async () => {

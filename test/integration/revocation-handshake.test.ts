@@ -31,7 +31,7 @@ let other: RedisRevocationStore | undefined;
 const setups: Setup[] = [
   {
     name: 'memory',
-    start: () => startGateway(),
+    start: () => startGateway({ GATEHOUSE_CLOCK_TOLERANCE: '1s' }),
     async stop() {},
     revokeElsewhere: (gw, target) => gw.revocation.revoke(target),
   },
@@ -41,7 +41,7 @@ const setups: Setup[] = [
       redis = await TestRedis.start();
       const policy = { maxTokenLifetimeMs: 86_400_000, clockToleranceMs: 5000 };
       other = new RedisRevocationStore({ target: { url: redis.url }, timeoutMs: 500, policy, origin: 'other-node', subscribe: false });
-      return startGateway({ GATEHOUSE_REDIS_URL: redis.url });
+      return startGateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_CLOCK_TOLERANCE: '1s' });
     },
     async stop() {
       await other?.close();
@@ -122,10 +122,14 @@ for (const setup of setups) {
     await expectRefused(mintHs256({ ...claims, iat: Math.floor(revocation.at / 1000) }));
   });
 
-  t('a token issued after the user revocation is accepted, at the handshake and through authenticate()', async () => {
+  t('a token issued after the user revocation and its clock tolerance (1 s here) is accepted, at the handshake and through authenticate()', async () => {
     const claims = fresh();
     const revocation = await gw.revocation.revoke({ kind: 'sub', id: claims.sub });
-    const newer = mintHs256({ ...claims, iat: Math.floor(revocation.at / 1000) + 1 });
+    const within = mintHs256({ ...claims, iat: Math.floor(revocation.at / 1000) + 1 });
+    assert.is((await handshake(within)).status.authError?.name, ErrorName.AuthTokenRevoked, 'issued within the tolerance: covered');
+    const newer = mintHs256({ ...claims, iat: Math.floor(revocation.at / 1000) + 2 });
+    // Not before its iat has come (by more than the tolerance it would be refused as issued in the future).
+    await waitFor(() => Date.now() >= (Math.floor(revocation.at / 1000) + 1) * 1000, 3000, 'iat within the tolerance of now');
     const { status } = await handshake(newer);
     assert.is(status.isAuthenticated, true);
     assert.is(status.authError, undefined);

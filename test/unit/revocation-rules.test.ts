@@ -13,13 +13,27 @@ const at = 1_900_000_000_000;
 
 test('entry deadlines: a jti lives until its exp (plus tolerance), everything else as long as any token can', () => {
   const exp = at / 1000 + 600;
+  const longest = at + 3_600_000 + 3 * 5000; // lifetime cap, iat ahead by the tolerance, user revocations' margin, lagging verifiers
   assert.is(entryDeadline({ kind: 'jti', id: 'j' }, { exp }, at, policy), exp * 1000 + 5000);
-  assert.is(entryDeadline({ kind: 'jti', id: 'j' }, {}, at, policy), at + 3_600_000 + 5000);
+  assert.is(entryDeadline({ kind: 'jti', id: 'j' }, {}, at, policy), longest);
   assert.is(entryDeadline({ kind: 'jti', id: 'j' }, { exp: at / 1000 - 60 }, at, policy), at + 1, 'an expired token: gone at once');
-  assert.is(entryDeadline({ kind: 'sid', id: 's' }, { exp }, at, policy), at + 3_600_000 + 5000, 'renewed tokens of the session may outlive this exp');
-  assert.is(entryDeadline({ kind: 'sub', id: 'u' }, {}, at, policy), at + 3_600_000 + 5000);
+  assert.is(entryDeadline({ kind: 'sid', id: 's' }, { exp }, at, policy), longest, 'renewed tokens of the session may outlive this exp');
+  assert.is(entryDeadline({ kind: 'sub', id: 'u' }, {}, at, policy), longest);
   const farExp = at / 1000 + 7200; // a token without iat may carry a later exp
   assert.is(entryDeadline({ kind: 'sid', id: 's' }, { exp: farExp }, at, policy), farExp * 1000 + 5000);
+});
+
+test('entry deadlines: a session the gateway opened (sxp) lives only as long as its first token and the renewals of the TTL', () => {
+  const ttl = { ...policy, tokenTtlMs: 900_000 };
+  const exp = at / 1000 + 600;
+  // Its first token expired already: the renewals bound it, signed up to now by a clock a tolerance ahead, plus a second.
+  assert.is(entryDeadline({ kind: 'sid', id: 's' }, { exp, sessionExp: at / 1000 - 100 }, at, ttl), at + 1000 + 900_000 + 2 * 5000);
+  // A first token that lives longer than any renewal: until it expires, for a node whose clock lags.
+  const firstExp = at / 1000 + 3000;
+  assert.is(entryDeadline({ kind: 'sid', id: 's' }, { exp, sessionExp: firstExp }, at, ttl), firstExp * 1000 + 5000);
+  // Without the TTL (the CLI) or without sxp (a session named by its issuer), as long as any token can live.
+  assert.is(entryDeadline({ kind: 'sid', id: 's' }, { exp, sessionExp: firstExp }, at, policy), at + 3_600_000 + 3 * 5000);
+  assert.is(entryDeadline({ kind: 'sid', id: 's' }, { exp }, at, ttl), at + 3_600_000 + 3 * 5000);
 });
 
 test('logout payloads: nothing, {} or {everywhere: boolean}; anything else is a BadRequestError', () => {
