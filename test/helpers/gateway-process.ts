@@ -20,9 +20,14 @@ export class GatewayProcess {
     child.stderr?.on('data', (d) => { this.output += d; });
   }
 
-  static async start(env: Record<string, string>, readyWithinMs = 15_000): Promise<GatewayProcess> {
+  /**
+   * `clockOffsetMs` runs the process's clock (Date.now) that far off the machine's, as a node whose clock is wrong
+   * (test/helpers/clock-offset.mjs, preloaded).
+   */
+  static async start(env: Record<string, string>, readyWithinMs = 15_000, opts: { clockOffsetMs?: number } = {}): Promise<GatewayProcess> {
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server', 'main.ts'), 'start'], {
+    const skew = opts.clockOffsetMs ? ['--import', join(ROOT, 'test', 'helpers', 'clock-offset.mjs')] : [];
+    const child = spawn(process.execPath, [...skew, '--import', 'tsx', join(ROOT, 'server', 'main.ts'), 'start'], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',
@@ -31,6 +36,7 @@ export class GatewayProcess {
         GATEHOUSE_AUTH_KEY: SECRET,
         GATEHOUSE_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
         GATEHOUSE_SHUTDOWN_TIMEOUT: '2s',
+        ...(opts.clockOffsetMs ? { TEST_CLOCK_OFFSET_MS: String(opts.clockOffsetMs) } : {}),
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
