@@ -11,7 +11,8 @@ export interface LogoutResult {
 }
 
 /**
- * The `logout` procedure. Revokes the socket's session (its `sid`; a token without one: its `jti`), or with
+ * The `logout` procedure. Revokes the socket's session (its `sid`: every verified token has one, derived from its jti
+ * or signature when it came without, so the original token of a renewed session is revoked too), or with
  * `{everywhere: true}` the user (`sub`), then deauthenticates this socket, which stays connected as anonymous (its
  * client drops the token). Every other socket the revocation hits, on this node and, through the announcement, on
  * every other, is closed as revoked. If the revocation cannot be stored the call fails with AuthUnavailableError and
@@ -35,7 +36,8 @@ export function logoutProcedure(store: RevocationStore, enforcer: RevocationEnfo
       if (isOpen(socket) && claimsOf(socket)) deauthenticateNow(socket);
       enforcer.apply(revocation);
     } else if (isOpen(socket)) {
-      // Neither sid nor jti: this token cannot be named in a revocation; it can only leave this socket.
+      // Claims set without a sid or jti (server code's setAuthToken skips verification): nothing to name in a
+      // revocation; the token can only leave this socket.
       deauthenticateNow(socket);
     }
     return { revoked: target?.kind ?? null };
