@@ -44,6 +44,9 @@ export async function startFuzzTarget(env: Record<string, string> = {}): Promise
     GATEHOUSE_MAX_CHANNELS: '8',
     GATEHOUSE_PUBLISH_RATE: '1000',
     GATEHOUSE_PUBLISH_BURST: '1000',
+    // Each raw connection comes from its own address through the trusted loopback proxy: the fuzz is about frames,
+    // not about one address's connection rate.
+    GATEHOUSE_TRUST_PROXY: '127.0.0.1',
     ...env,
   });
   gateway.procedures.register('echo', async (data) => data);
@@ -193,8 +196,11 @@ export async function runScenario(target: FuzzTarget, scenario: Scenario): Promi
   return sent;
 }
 
+let connectionsOpened = 0;
+
 async function openRaw(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url);
+  const n = connectionsOpened++;
+  const ws = new WebSocket(url, { headers: { 'x-forwarded-for': `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` } });
   ws.on('error', () => undefined);
   ws.on('message', (message) => {
     if (message.toString() === '#1' && ws.readyState === WebSocket.OPEN) ws.send('#2');

@@ -177,7 +177,8 @@ const authenticatedSubs: string[] = [];
 const serverErrors: unknown[] = [];
 
 test.before(async () => {
-  gw = await startGateway({ GATEHOUSE_JWKS_FILE: jwksFile });
+  // Each connection comes from its own address through the trusted loopback proxy: ~160 handshakes in a few seconds.
+  gw = await startGateway({ GATEHOUSE_JWKS_FILE: jwksFile, GATEHOUSE_TRUST_PROXY: '127.0.0.1' });
   gw.procedures.register('echo', async (data) => data);
   const server = gw.agServer as unknown as { listener(n: string): AsyncIterable<{ socket: { authToken?: { sub?: unknown } }; error?: unknown }> };
   void (async () => {
@@ -196,8 +197,11 @@ test.after(async () => {
   await gw.close();
 });
 
+let connections = 0;
+
 async function handshake(signed: string | null) {
-  const r = await connectWithToken(gw, signed);
+  const n = ++connections;
+  const r = await connectWithToken(gw, signed, { wsOptions: { headers: { 'x-forwarded-for': `10.0.${n >> 8}.${n & 255}` } } });
   clients.push(r.client);
   return r;
 }
