@@ -96,7 +96,8 @@ export class Gateway implements GatewayHost {
     this.engine = new GatehouseAuthEngine(this.keys, config, this.clock);
     this.procedures = new ProcedureRegistry(this.dispatcher, this.log);
 
-    this.http = createServer(createRequestHandler(this.routes, this.log));
+    // The home route is a fallback: a page a feature serves at `/` (the demo) wins over it.
+    this.http = createServer(createRequestHandler(this.routes, this.log, [homeRoute(() => this.agServer.getPath())]));
     this.routes.push(healthRoutes(() => this.notReadyReasons(), () => this.warnings()));
     this.agServer = socketClusterServer.attach(this.http, {
       // The engine's signatures are wider than @types' (it ignores the key SocketCluster passes).
@@ -106,7 +107,6 @@ export class Gateway implements GatewayHost {
       middlewareEmitFailures: false,
       brokerEngine: this.broker,
     });
-    this.routes.push(homeRoute(this.agServer.getPath()));
     this.upgrades = new UpgradeGate(config.origins, () => (this.state === 'ready' ? undefined : this.state), this.log);
     this.upgrades.install(this.agServer);
     this.disposers.push(() => this.upgrades.close());

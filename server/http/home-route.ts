@@ -5,13 +5,13 @@ import { sendJson, type Route } from './health';
  * who opens the node's address in a browser learns what it is. It tells nothing about how the node is configured.
  * (The demo page, when served, takes `/` instead of this route.)
  */
-export function homeRoute(wsPath: string): Route {
+export function homeRoute(wsPath: () => string): Route {
   return (req, res) => {
     if ((req.url ?? '').split('?')[0] !== '/' || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
     sendJson(res, 404, {
       error: {
         name: 'NotFoundError',
-        message: `This is a Gatehouse gateway: WebSocket clients connect to ${wsPath}. No page is served at /.`,
+        message: `This is a Gatehouse gateway: WebSocket clients connect to ${wsPath()}. No page is served at /.`,
       },
     });
     return true;

@@ -2,11 +2,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log';
 import { sendJson, type Route } from './health';
 
-/** Tries routes in order; anything unclaimed is a JSON 404. A route that throws answers 500 and is logged. */
-export function createRequestHandler(routes: readonly Route[], log: Logger) {
+/**
+ * Tries routes in order, then the fallbacks (routes that answer only what no feature claimed, such as the 404 at `/`
+ * that a demo page replaces); anything unclaimed is a JSON 404. A route that throws answers 500 and is logged.
+ */
+export function createRequestHandler(routes: readonly Route[], log: Logger, fallbacks: readonly Route[] = []) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       for (const route of routes) {
+        if (await route(req, res)) return;
+      }
+      for (const route of fallbacks) {
         if (await route(req, res)) return;
       }
       sendJson(res, 404, { error: { name: 'NotFoundError', message: 'Not found' } });

@@ -66,6 +66,15 @@ test('GET / without a page there says where WebSocket clients connect, and nothi
   const r = await httpRequest(gw.address().port, '/');
   assert.is(r.status, 404);
   assert.equal(r.body, { error: { name: 'NotFoundError', message: 'This is a Gatehouse gateway: WebSocket clients connect to /socketcluster/. No page is served at /.' } });
+  // A page a feature serves at / (the demo) wins over that answer, whenever its route was added.
+  gw.addRoute((req, res) => {
+    if (req.url !== '/') return false;
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('a page');
+    return true;
+  });
+  const page = await fetch(`http://127.0.0.1:${gw.address().port}/`);
+  assert.is(page.status, 200);
+  assert.is(await page.text(), 'a page');
 });
 
 test('/readyz answers 503 with the reasons a readiness check gives', async () => {
