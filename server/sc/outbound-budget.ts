@@ -52,6 +52,8 @@ export class OutboundBudget {
    * `queued` once SocketCluster has it); when not, the socket has been closed as slow.
    */
   admit(socket: ServerSocket, bytes: number): boolean {
+    // The server's own exchange subscribes like a socket but is no connection: it holds no buffer.
+    if (!isConnection(socket)) return true;
     const own = this.pendingOf(socket);
     if (own + bytes > this.options.perSocketBytes) {
       this.options.onSlow(socket, own, 'socket');
@@ -71,6 +73,7 @@ export class OutboundBudget {
 
   /** Records a message of `bytes` that SocketCluster has just put in the socket's outbound stream. */
   queued(socket: ServerSocket, bytes: number): void {
+    if (!isConnection(socket)) return;
     let ledger = this.ledgers.get(socket);
     if (!ledger) {
       ledger = { seqs: [], sizes: [], head: 0, bytes: 0 };
@@ -153,4 +156,9 @@ export class OutboundBudget {
     }
     return ledger.bytes;
   }
+}
+
+/** Whether a broker subscriber is a client's connection (a server socket), not an in-process one such as the exchange. */
+function isConnection(subscriber: ServerSocket): boolean {
+  return typeof (subscriber as { outboundPreparedMessageCount?: unknown }).outboundPreparedMessageCount === 'number';
 }

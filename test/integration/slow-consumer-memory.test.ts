@@ -9,7 +9,7 @@ import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
 import type { ServerSocket } from '../../server/sc/facade';
 import { CloseCode } from '../../shared';
-import { rawSocket, subscribe, type RawSocket } from '../helpers/channels';
+import { exchangeCollect, rawSocket, subscribe, type RawSocket } from '../helpers/channels';
 import { connectWithToken, mintHs256, startGateway, waitFor } from '../helpers/gateway';
 
 const KiB = 1024;
@@ -133,6 +133,19 @@ test('a node-wide cap: the furthest-behind readers are closed first, readers tha
   assert.ok(gauge, 'the gauge is exported');
   assert.ok(Number(gauge![1]) < MAX_PAYLOAD, `after the close the node holds ${gauge![1]} bytes`);
   assert.match(text, /gatehouse_denials_total\{reason="node_buffer_full"[^}]*\} [1-9]/);
+});
+
+test('a server-side exchange subscriber is not a socket: it gets every message, however many bytes pass', async () => {
+  gw = await startGateway({ GATEHOUSE_MAX_PAYLOAD: `${MAX_PAYLOAD}`, GATEHOUSE_MAX_BUFFERED: '1MiB' });
+  const { seen, stop } = exchangeCollect(gw, 'server-side');
+  try {
+    for (let round = 0; round < 3; round++) {
+      for (const message of BURST) await gw.agServer.exchange.invokePublish('server-side', message);
+    }
+    await waitFor(() => seen.length === 3 * BURST.length, 5000, `every message (${seen.length} of ${3 * BURST.length})`);
+  } finally {
+    stop();
+  }
 });
 
 test.run();
