@@ -122,7 +122,11 @@ export class Gateway implements GatewayHost {
       isRevoked: (claims) => this.revocation.store.check(claims),
       isKeyRetired: (claims) => isKeyRetired(claims, this.keys),
     });
-    const login = installLogin(this, { engine: this.engine, canSign });
+    const login = installLogin(this, {
+      engine: this.engine,
+      canSign,
+      pastUserRevocation: (sub) => this.revocation.waitPastUserRevocation(sub),
+    });
     this.clusterBus = installClusterBus(this, this.broker);
     this.operations = installOperations(this, {
       revocation: this.revocation,

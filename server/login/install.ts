@@ -21,6 +21,11 @@ export type LoginHostSettings = LoginSettings & Pick<GatewayConfig, 'redisUrl' |
 export interface LoginDeps {
   readonly engine: Pick<GatehouseAuthEngine, 'issue'>;
   readonly canSign: () => boolean;
+  /**
+   * Resolves once a token issued now for this sub would not be covered by a recent user revocation (a login right
+   * after "logout everywhere" waits those few seconds instead of getting a token that is closed at once).
+   */
+  readonly pastUserRevocation?: (sub: string) => Promise<void>;
 }
 
 /**
@@ -28,7 +33,7 @@ export interface LoginDeps {
  * file or the login backend, the failed-login limiter, proxy trust). Without GATEHOUSE_USERS_FILE or
  * GATEHOUSE_LOGIN_URL nothing is installed and `login` answers ProcedureNotFoundError.
  */
-export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, canSign }: LoginDeps): LoginService | undefined {
+export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, canSign, pastUserRevocation }: LoginDeps): LoginService | undefined {
   const { config, log } = host;
   let verifier: CredentialVerifier;
   if (config.usersFile !== undefined) {
@@ -58,7 +63,7 @@ export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, can
     maxFailuresPerIp: config.loginMaxFailuresPerIp,
     windowMs: config.loginFailureWindowMs,
   }, log, redis);
-  const service = new LoginService(verifier, limiter, canSign, log);
+  const service = new LoginService(verifier, limiter, canSign, log, pastUserRevocation);
   const trust = new ProxyTrust(config.trustProxy);
 
   host.procedures.register(Procedure.Login, loginProcedure(service, trust, host.clock));

@@ -46,6 +46,8 @@ export class LoginService {
     private readonly limiter: LoginLimiter,
     private readonly canSign: () => boolean,
     private readonly log: Logger,
+    /** See LoginDeps.pastUserRevocation. */
+    private readonly pastUserRevocation: (sub: string) => Promise<void> = async () => undefined,
   ) {}
 
   async attempt(data: unknown, origin: LoginOrigin): Promise<Identity> {
@@ -91,6 +93,7 @@ export class LoginService {
       throw new LoginUnavailableError();
     }
     await reservation.settle('success');
+    await this.pastUserRevocation(identity.sub);
     this.log.info({ ...who, sub: identity.sub, outcome: 'success' }, 'login succeeded');
     return identity;
   }

@@ -10,6 +10,7 @@ import { RevocationEnforcer } from './enforcer';
 import { MemoryRevocationStore } from './memory-store';
 import { RedisRevocationStore } from './redis-store';
 import type { Revocation, RevocationStore, RevocationTarget, RevokeOptions } from './store';
+import { waitPastUserRevocation } from './user-revocation-wait';
 
 /** How long start-up waits for Redis before the node listens anyway (not ready, failing closed), ms. */
 const READY_WAIT_MS = 5000;
@@ -22,6 +23,8 @@ export interface RevocationService {
   readonly origin: string;
   /** Revokes everywhere and applies it on this node at once. Rejects with StoreUnavailableError. */
   revoke(target: RevocationTarget, options?: RevokeOptions): Promise<Revocation>;
+  /** Resolves once a token issued now for `sub` is past any user revocation (bounded: see waitPastUserRevocation). */
+  waitPastUserRevocation(sub: string): Promise<void>;
 }
 
 export type RevocationSettings = Pick<GatewayConfig, 'maxTokenLifetimeMs' | 'clockToleranceMs' | 'tokenTtlMs' | 'redisTimeoutMs' | 'redisUrl' | 'redisCluster'>;
@@ -78,5 +81,7 @@ export function installRevocation(host: GatewayHost<RevocationSettings>, engine:
       enforcer.apply(revocation);
       return revocation;
     },
+    // Within the stock client's default ackTimeout (10 s) however large the tolerance.
+    waitPastUserRevocation: (sub) => waitPastUserRevocation(store, clock, sub, Math.min(config.clockToleranceMs + 2000, 8000)),
   };
 }
