@@ -21,8 +21,9 @@ test.before(async () => {
   redis = await TestRedis.start();
   const shared = { GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_ADMIN_KEY: ADMIN_KEY };
   // One at a time, with room: three processes compiling TypeScript at once on a loaded machine take a while.
-  twinA = await GatewayProcess.start({ ...shared, GATEHOUSE_NODE_ID: 'twin' }, 40_000);
-  twinB = await GatewayProcess.start({ ...shared, GATEHOUSE_NODE_ID: 'twin' }, 40_000);
+  // Errors only: the shared node id must be logged as one.
+  twinA = await GatewayProcess.start({ ...shared, GATEHOUSE_NODE_ID: 'twin', GATEHOUSE_LOG_LEVEL: 'error' }, 40_000);
+  twinB = await GatewayProcess.start({ ...shared, GATEHOUSE_NODE_ID: 'twin', GATEHOUSE_LOG_LEVEL: 'error' }, 40_000);
   cli = await GatewayProcess.start({ ...shared, GATEHOUSE_NODE_ID: 'cli' }, 40_000);
 });
 test.after.each(() => {
@@ -104,6 +105,11 @@ test('a shared node id is reported on /readyz (still 200) and /admin/nodes of bo
     const nodes = await admin(node.port, 'GET', '/admin/nodes');
     const twin = (nodes.body.nodes as { nodeId: string; processes: number }[]).find((n) => n.nodeId === 'twin');
     assert.is(twin?.processes, 2);
+  }
+  for (const node of [twinA, twinB]) {
+    const line = node.log.split('\n').find((l) => l.includes('GATEHOUSE_NODE_ID is shared'));
+    assert.ok(line, 'logged');
+    assert.is((JSON.parse(line!) as { level: number }).level, 50, 'at error level');
   }
   const single = await httpRequest(cli.port, '/readyz');
   assert.equal(single.body, { status: 'ready' });
