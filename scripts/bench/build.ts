@@ -3,7 +3,8 @@
  * operator deploys it (server/main.ts, run with `node`, not tsx), the peer servers, the memory probe and the load
  * generator. npm packages stay external and load from node_modules as in production.
  */
-import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -16,6 +17,37 @@ export interface Built {
   readonly socketio: string;
   readonly probe: string;
   readonly loadgen: string;
+  /** Gatehouse at the `--baseline` commit, when asked for. */
+  readonly baseline?: string;
+}
+
+/** The paths of an existing build (`--no-build`). */
+export function builtBench(): Built {
+  const out = (name: string) => join(BUILD_DIR, `${name}.cjs`);
+  const baseline = out('gatehouse-baseline');
+  return {
+    gatehouse: out('gatehouse'), stock: out('stock'), socketio: out('socketio'), probe: out('probe'), loadgen: out('loadgen'),
+    ...(existsSync(baseline) ? { baseline } : {}),
+  };
+}
+
+/**
+ * Compiles Gatehouse as it was at a git commit (its server/ and shared/, taken with `git archive`) to
+ * gatehouse-baseline.cjs, beside today's build, so one run can interleave a change's before and after. Its npm
+ * packages load from today's node_modules.
+ */
+export async function buildBaseline(ref: string): Promise<string> {
+  const src = join(ROOT, '.tmp', 'bench-baseline');
+  rmSync(src, { recursive: true, force: true });
+  mkdirSync(src, { recursive: true });
+  const archive = execFileSync('git', ['archive', '--format=tar', ref, 'server', 'shared'], { cwd: ROOT, maxBuffer: 256 * 2 ** 20 });
+  execFileSync('tar', ['-x', '-C', src], { input: archive });
+  const outfile = join(BUILD_DIR, 'gatehouse-baseline.cjs');
+  await build({
+    entryPoints: [join(src, 'server', 'main.ts')], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
+    packages: 'external', sourcemap: false, logLevel: 'warning',
+  });
+  return outfile;
 }
 
 export async function buildBench(): Promise<Built> {
@@ -39,6 +71,6 @@ export async function buildBench(): Promise<Built> {
     sourcemap: false,
     logLevel: 'warning',
   });
-  const out = (name: keyof typeof entryPoints) => join(BUILD_DIR, `${name}.cjs`);
-  return { gatehouse: out('gatehouse'), stock: out('stock'), socketio: out('socketio'), probe: out('probe'), loadgen: out('loadgen') };
+  rmSync(join(BUILD_DIR, 'gatehouse-baseline.cjs'), { force: true });
+  return builtBench();
 }

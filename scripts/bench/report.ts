@@ -4,7 +4,7 @@
  * both sides of a ratio always ran under the same machine load) with its median, range and verdict.
  */
 import { spread, type Spread } from './stats';
-import { SYSTEMS, type SystemName } from './systems';
+import { ALL_SYSTEMS, type SystemName } from './systems';
 
 export interface Percentiles {
   readonly p50: number;
@@ -87,6 +87,16 @@ export const TARGETS: readonly Target[] = [
   { label: 'heap per idle authenticated connection', path: 'memory.heapPerConn', system: 'gatehouse-redis', base: 'stock-keyobject', max: 1.1 },
   { label: 'RSS per idle authenticated connection', path: 'memory.rssPerConn', system: 'gatehouse-redis', base: 'stock-keyobject', max: 1.1 },
   { label: 'heap per idle authenticated connection, one node', path: 'memory.heapPerConn', system: 'gatehouse-local', base: 'stock-keyobject', max: 1.1 },
+  // A change against the --baseline commit: "met" means no worse.
+  ...(['redis', 'local'] as const).flatMap((kind) => ([
+    ['handshake.serverCpuUsEach', 'server CPU per handshake'],
+    ['fanout1.serverCpuUsPerDelivery', 'server CPU per delivery, fan-out 1'],
+    ['fanout200.serverCpuUsPerDelivery', 'server CPU per delivery, fan-out 200'],
+    ['memory.heapPerConn', 'heap per idle connection'],
+    ['memory.rssPerConn', 'RSS per idle connection'],
+  ] as const).map(([path, what]) => ({
+    label: `${what}: now against the baseline (${kind})`, path, system: `gatehouse-${kind}` as SystemName, base: `baseline-${kind}` as SystemName, max: 1,
+  }))),
 ];
 
 export function valueAt(figures: SystemFigures, path: string): number {
@@ -104,7 +114,7 @@ export function summarize(passes: readonly PassResult[]): Summary {
   const figures: Summary['figures'] = {};
   for (const row of ROWS) {
     const bySystem: Partial<Record<SystemName, Spread>> = {};
-    for (const system of SYSTEMS) {
+    for (const system of ALL_SYSTEMS) {
       const s = spread(passes.filter((p) => p.system === system).map((p) => valueAt(p.figures, row.path)));
       if (s.n > 0) bySystem[system] = s;
     }

@@ -7,7 +7,9 @@
  *   npm run bench                      quick mode (one pass, ≤ 8 minutes, scale run at 10,000 sockets)
  *   npm run bench -- --full            three interleaved passes, medians with their range, scale run at 19,000
  *   npm run bench -- --smoke           a few seconds: checks the harness works (npm test runs it), not speed
- *   options: --systems=a,b  --no-scale  --no-micro  --out=DIR  --json (print the JSON summary last)
+ *   before/after: --baseline=REF --systems=gatehouse-local,baseline-local,… interleaves Gatehouse at REF with today's
+ *   options: --passes=N  --systems=a,b  --phases=memory,handshake,fanout1,fanout200,expiry,revocation,login  --no-scale  --no-micro
+ *            --out=DIR  --json (print the JSON summary last)  --no-build (reuse .tmp/bench-build/ as it is)
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,13 +17,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashPassword } from '../../server/login/password-hash';
-import { buildBench, ROOT, type Built } from './build';
+import { buildBaseline, buildBench, builtBench, ROOT, type Built } from './build';
 import { microBench, type MicroResult } from './micro';
 import { PLANS, type Mode, type Plan } from './plan';
 import { canPin } from './proc';
 import { BenchRedis, freePort, killAllChildren, LoadGenerator, ServerProcess } from './processes';
 import { formatSummary, summarize, table, type PassResult, type SystemFigures } from './report';
-import { isGatehouse, LABELS, launch, SYSTEMS, type RunContext, type SystemName } from './systems';
+import { ALL_SYSTEMS, isGatehouse, LABELS, launch, SYSTEMS, usesRedis, type RunContext, type SystemName } from './systems';
 import type { Target } from './load/loadgen';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,19 +38,37 @@ interface Options {
   readonly micro: boolean;
   readonly outDir: string;
   readonly json: boolean;
+  /** Which figures to measure (default all): for quick before/after comparisons of one figure. */
+  readonly phases: ReadonlySet<Phase>;
+  /** Reuse .tmp/bench-build/ as it is (to measure an experiment made on the compiled bundle). */
+  readonly build: boolean;
+  /** A git commit to compile Gatehouse from for the baseline-* systems. */
+  readonly baseline?: string;
 }
+
+const PHASES = ['memory', 'handshake', 'fanout1', 'fanout200', 'expiry', 'revocation', 'login'] as const;
+type Phase = (typeof PHASES)[number];
 
 function parseOptions(argv: string[]): Options {
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const mode: Mode = argv.includes('--full') ? 'full' : argv.includes('--smoke') ? 'smoke' : 'quick';
   const systems = (value('systems')?.split(',') ?? [...SYSTEMS]) as SystemName[];
-  for (const s of systems) if (!SYSTEMS.includes(s)) throw new Error(`unknown system "${s}"; choose from ${SYSTEMS.join(', ')}`);
+  for (const s of systems) if (!ALL_SYSTEMS.includes(s)) throw new Error(`unknown system "${s}"; choose from ${ALL_SYSTEMS.join(', ')}`);
+  const baseline = value('baseline');
+  if (systems.some((s) => s.startsWith('baseline')) !== (baseline !== undefined)) {
+    throw new Error('--baseline=REF and the systems baseline-redis / baseline-local go together');
+  }
+  const phases = (value('phases')?.split(',') ?? [...PHASES]) as Phase[];
+  for (const p of phases) if (!PHASES.includes(p)) throw new Error(`unknown phase "${p}"; choose from ${PHASES.join(', ')}`);
   return {
     mode, systems,
     scale: !argv.includes('--no-scale'),
     micro: !argv.includes('--no-micro'),
     outDir: value('out') ?? join(ROOT, 'bench-results'),
     json: argv.includes('--json'),
+    phases: new Set(phases),
+    build: !argv.includes('--no-build'),
+    baseline,
   };
 }
 
@@ -123,43 +143,54 @@ class Bench {
       await sleep(p.settleMs);
       lap('warm-up');
 
-      const base = await server.memory();
-      const opened = await this.load.call<{ open: number; failures: number }>('openGroup', {
-        target, group: 'memory', n: p.memoryConnections, concurrency: 32, prefix: `${prefix}-mem`,
-      });
-      if (opened.failures > 0) throw new Error(`${opened.failures} of ${p.memoryConnections} idle connections failed`);
-      await sleep(p.settleMs);
-      const loaded = await server.memory();
-      await this.load.call('closeGroup', { group: 'memory' });
-      figures.memory = {
-        connections: opened.open,
-        heapPerConn: (loaded.heapUsed - base.heapUsed) / opened.open,
-        rssPerConn: (loaded.rss - base.rss) / opened.open,
-        baseHeap: base.heapUsed,
-        baseRss: base.rss,
-      };
-      await sleep(p.settleMs);
-      lap('memory');
+      const want = this.options.phases;
+      if (want.has('memory')) {
+        const base = await server.memory();
+        const opened = await this.load.call<{ open: number; failures: number }>('openGroup', {
+          target, group: 'memory', n: p.memoryConnections, concurrency: 32, prefix: `${prefix}-mem`,
+        });
+        if (opened.failures > 0) throw new Error(`${opened.failures} of ${p.memoryConnections} idle connections failed`);
+        await sleep(p.settleMs);
+        const loaded = await server.memory();
+        await this.load.call('closeGroup', { group: 'memory' });
+        figures.memory = {
+          connections: opened.open,
+          heapPerConn: (loaded.heapUsed - base.heapUsed) / opened.open,
+          rssPerConn: (loaded.rss - base.rss) / opened.open,
+          baseHeap: base.heapUsed,
+          baseRss: base.rss,
+        };
+        await sleep(p.settleMs);
+        lap('memory');
+      }
 
-      figures.handshake = await this.load.call('handshakes', { target, ...p.handshakes, prefix: `${prefix}-hs` });
-      await sleep(p.settleMs);
-      lap('handshakes');
-      figures.fanout1 = await this.load.call('publish', { target, ...p.fanout1, prefix: `${prefix}-f1` });
-      await sleep(p.settleMs);
-      lap('fan-out 1');
-      figures.fanout200 = await this.load.call('publish', { target, ...p.fanout200, prefix: `${prefix}-f200` });
-      await sleep(p.settleMs);
-      lap('fan-out 200');
+      if (want.has('handshake')) {
+        figures.handshake = await this.load.call('handshakes', { target, ...p.handshakes, prefix: `${prefix}-hs` });
+        await sleep(p.settleMs);
+        lap('handshakes');
+      }
+      if (want.has('fanout1')) {
+        figures.fanout1 = await this.load.call('publish', { target, ...p.fanout1, prefix: `${prefix}-f1` });
+        await sleep(p.settleMs);
+        lap('fan-out 1');
+      }
+      if (want.has('fanout200')) {
+        figures.fanout200 = await this.load.call('publish', { target, ...p.fanout200, prefix: `${prefix}-f200` });
+        await sleep(p.settleMs);
+        lap('fan-out 200');
+      }
 
-      if (isGatehouse(system) || (p.expiry.stock && system.startsWith('stock'))) {
+      if (want.has('expiry') && (isGatehouse(system) || (p.expiry.stock && system.startsWith('stock')))) {
         figures.expiry = await this.load.call('expiry', {
           target, n: p.expiry.n, inSeconds: p.expiry.inSeconds, waitMs: p.expiry.waitMs, prefix: `${prefix}-exp`, sessionMaxAgeSeconds: 86_400,
         });
         lap('expiry');
       }
-      if (system === 'gatehouse-redis') {
+      if (usesRedis(system) && want.has('revocation')) {
         figures.revocation = await this.revocation(target, prefix);
         lap('revocation');
+      }
+      if (usesRedis(system) && want.has('login')) {
         figures.login = await this.load.call('login', {
           target, n: p.logins.n, concurrency: p.logins.concurrency, username: 'bench', password: 'bench-password',
         }, 300_000);
@@ -293,7 +324,8 @@ function formatScale(scale: Record<string, unknown> | undefined): string {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const plan = PLANS[options.mode];
+  const passes = Number(process.argv.find((a) => a.startsWith('--passes='))?.slice('--passes='.length));
+  const plan = Number.isInteger(passes) && passes > 0 ? { ...PLANS[options.mode], passes } : PLANS[options.mode];
   const cpuCount = availableParallelism();
   const pin = canPin(cpuCount);
   const cores: Cores = pin ? { server: cpuCount - 1, load: 0 } : {};
@@ -309,9 +341,10 @@ async function main(): Promise<void> {
   log(`Gatehouse bench, ${options.mode} mode: ${options.systems.join(', ')}; ${pin ? `server on CPU ${cores.server}, load on CPU ${cores.load}` : 'no taskset or one CPU: not pinned'}`);
 
   const micro: MicroResult[] = options.micro && plan.micro > 0 ? microBench(plan.micro) : [];
-  const built = await buildBench();
+  let built = options.build ? await buildBench() : builtBench();
+  if (options.baseline && options.build) built = { ...built, baseline: await buildBaseline(options.baseline) };
   const work = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
-  const needsRedis = options.systems.includes('gatehouse-redis');
+  const needsRedis = options.systems.some(usesRedis);
   const redis = needsRedis ? await BenchRedis.start(cores.load) : undefined;
   const usersFile = join(work, 'users.json');
   const passwordHash = await hashPassword('bench-password', { ln: plan.logins.scryptLn, r: 8, p: 1 });
@@ -355,7 +388,7 @@ async function main(): Promise<void> {
 
     const result = {
       meta: {
-        mode: options.mode, startedAt: startedAt.toISOString(), seconds, node: process.version, cpus: cpuCount, cpuModel: cpus()[0]?.model,
+        mode: options.mode, baseline: options.baseline, startedAt: startedAt.toISOString(), seconds, node: process.version, cpus: cpuCount, cpuModel: cpus()[0]?.model,
         pinned: pin, cores, commit: gitCommit(), loadAvgStart, loadAvgEnd, plan, systems: options.systems,
       },
       micro, passes, scale, summary,

@@ -1,9 +1,15 @@
 /** The systems a bench run compares, each started the same way: a compiled server under plain `node`, pinned. */
 import type { Built } from './build';
 
-export type SystemName = 'gatehouse-redis' | 'gatehouse-local' | 'stock-string' | 'stock-keyobject' | 'socketio';
+export type SystemName = 'gatehouse-redis' | 'gatehouse-local' | 'stock-string' | 'stock-keyobject' | 'socketio' | 'baseline-redis' | 'baseline-local';
 
+/** The systems a run compares unless told otherwise. */
 export const SYSTEMS: readonly SystemName[] = ['gatehouse-redis', 'gatehouse-local', 'stock-string', 'stock-keyobject', 'socketio'];
+/**
+ * Also Gatehouse as it was at another commit (`--baseline=REF`), Redis and one node: a change's before and after,
+ * interleaved in the same run.
+ */
+export const ALL_SYSTEMS: readonly SystemName[] = [...SYSTEMS, 'baseline-redis', 'baseline-local'];
 
 export const LABELS: Record<SystemName, string> = {
   'gatehouse-redis': 'Gatehouse as deployed (Redis, revocation check, claims, channel rules, renewal)',
@@ -11,6 +17,8 @@ export const LABELS: Record<SystemName, string> = {
   'stock-string': 'stock AGServer as documented (string authKey, inbound middleware on authToken.channels)',
   'stock-keyobject': 'stock AGServer tuned (KeyObject authKey, same middleware)',
   socketio: 'Socket.IO 4 (io.use JWT middleware, rooms)',
+  'baseline-redis': 'Gatehouse at the --baseline commit, as deployed (Redis)',
+  'baseline-local': 'Gatehouse at the --baseline commit, one node without Redis',
 };
 
 /** Settings shared by every run. */
@@ -32,7 +40,7 @@ export interface SystemLaunch {
 /** How to start a system on a port; `extraEnv` adds Gatehouse settings (the scale run's renewal interval, a node id). */
 export function launch(system: SystemName, built: Built, port: number, ctx: RunContext, extraEnv: Record<string, string> = {}): SystemLaunch {
   const node = [process.execPath, '--expose-gc', '-r', built.probe];
-  if (system === 'gatehouse-redis' || system === 'gatehouse-local') {
+  if (isGatehouse(system)) {
     const env: Record<string, string> = {
       GATEHOUSE_HOST: '127.0.0.1',
       GATEHOUSE_PORT: String(port),
@@ -47,12 +55,14 @@ export function launch(system: SystemName, built: Built, port: number, ctx: RunC
       ...(ctx.usersFile ? { GATEHOUSE_USERS_FILE: ctx.usersFile } : {}),
       ...extraEnv,
     };
-    if (system === 'gatehouse-redis') {
+    if (usesRedis(system)) {
       if (!ctx.redisUrl) throw new Error('gatehouse-redis needs the bench Redis');
       env.GATEHOUSE_REDIS_URL = ctx.redisUrl;
       env.GATEHOUSE_ADMIN_KEY = ctx.adminKey;
     }
-    return { argv: [...node, built.gatehouse, 'start'], env, protocol: 'sc' };
+    const bundle = system.startsWith('baseline') ? built.baseline : built.gatehouse;
+    if (!bundle) throw new Error(`${system} needs --baseline=REF`);
+    return { argv: [...node, bundle, 'start'], env, protocol: 'sc' };
   }
   const env = { BENCH_PORT: String(port), BENCH_SECRET: ctx.secret };
   if (system === 'socketio') return { argv: [...node, built.socketio], env, protocol: 'sio' };
@@ -60,5 +70,10 @@ export function launch(system: SystemName, built: Built, port: number, ctx: RunC
 }
 
 export function isGatehouse(system: SystemName): boolean {
-  return system === 'gatehouse-redis' || system === 'gatehouse-local';
+  return system.startsWith('gatehouse') || system.startsWith('baseline');
+}
+
+/** Gatehouse as deployed, with Redis (now or at the baseline). */
+export function usesRedis(system: SystemName): boolean {
+  return system === 'gatehouse-redis' || system === 'baseline-redis';
 }
