@@ -250,7 +250,6 @@ export class Gateway implements GatewayHost {
             this.log.error({ err }, 'connection hook failed');
           }
         }
-        this.procedures.serve(socket);
       }
     })();
     void (async () => {

@@ -101,4 +101,24 @@ test('any other error from a procedure is an InternalError that leaks nothing', 
   assert.not.match(err.message, 'postgres');
 });
 
+test('a socket is served each procedure from its first call: calls sent together, to two procedures, are all answered in order', async () => {
+  const c = await client(mintHs256({ sub: 'alice' }));
+  const answers = await Promise.all([
+    c.invoke('echo', 1),
+    c.invoke('echo', 2),
+    c.invoke('picky', undefined).then(() => 'answered', (err: Error) => err.name),
+    c.invoke('echo', 3),
+  ]);
+  assert.equal(answers, [{ echoed: 1 }, { echoed: 2 }, ErrorName.BadRequest, { echoed: 3 }]);
+  // A second socket gets its own consumers.
+  const d = await client();
+  assert.equal(await d.invoke('echo', 'd'), { echoed: 'd' });
+});
+
+test('a procedure registered after sockets connected is served to them too', async () => {
+  const c = await client();
+  gw.procedures.register('late', async () => 'late answer');
+  assert.is(await c.invoke('late', undefined), 'late answer');
+});
+
 test.run();
