@@ -59,6 +59,11 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
 export class ChannelBridge implements ClusterBus {
   /** Identifies this process's messages: the node id plus a per-process random part, so a duplicated id stays safe. */
   readonly senderId: string;
+  /**
+   * How every envelope this process sends begins. Redis hands each publish back to its own sender too; recognising
+   * that echo by its first bytes drops it without parsing the whole message (issue 12).
+   */
+  private readonly echoPrefix: string;
   readonly stats: BridgeStats = { published: 0, publishFailed: 0, received: 0, echoes: 0, malformed: 0 };
   /** True once Redis was reached the first time. */
   everUp = false;
@@ -81,6 +86,7 @@ export class ChannelBridge implements ClusterBus {
     private readonly maxUnansweredBytes = MAX_UNANSWERED_PUBLISH_BYTES,
   ) {
     this.senderId = `${nodeId}/${randomBytes(4).toString('hex')}`;
+    this.echoPrefix = `{"s":${JSON.stringify(this.senderId)},"d":`;
   }
 
   get connected(): boolean {
@@ -108,7 +114,7 @@ export class ChannelBridge implements ClusterBus {
 
   publish(channel: string, json: string): void {
     if (this.closed) return;
-    const text = `{"s":${JSON.stringify(this.senderId)},"d":${json}}`;
+    const text = `${this.echoPrefix}${json}}`;
     const bytes = text.length;
     if (this.unansweredBytes + bytes > this.maxUnansweredBytes) {
       this.stats.publishFailed++;
@@ -202,6 +208,10 @@ export class ChannelBridge implements ClusterBus {
 
   private receive(name: string, text: string): void {
     if (!name.startsWith(this.prefix)) return;
+    if (text.startsWith(this.echoPrefix)) {
+      this.stats.echoes++;
+      return;
+    }
     let envelope: unknown;
     try {
       envelope = JSON.parse(text);

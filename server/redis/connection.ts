@@ -69,6 +69,8 @@ export interface RedisConnectionOptions {
   readonly connectTimeout?: number;
   /** Delay before reconnect attempt n, ms (a cluster: before it rediscovers the nodes); default DEFAULT_RETRY_DELAY. */
   readonly retryDelay?: (attempt: number) => number;
+  /** Send the commands issued while earlier ones are in flight together, in one write (default false). */
+  readonly enableAutoPipelining?: boolean;
   /** A cluster only: sharded pub/sub (SSUBSCRIBE) through one subscriber connection per shard (default false). */
   readonly shardedSubscribers?: boolean;
 }
@@ -95,12 +97,14 @@ export function createRedisConnection(target: RedisTarget, options: RedisConnect
   if (!isClusterTarget(target)) {
     return new Redis(target.url, {
       ...perConnection,
-      ...withoutUndefined({ enableOfflineQueue: options.enableOfflineQueue }),
+      ...withoutUndefined({ enableOfflineQueue: options.enableOfflineQueue, enableAutoPipelining: options.enableAutoPipelining }),
       retryStrategy: retryDelay,
     });
   }
   const clusterOptions: ClusterOptions = {
-    ...withoutUndefined({ enableOfflineQueue: options.enableOfflineQueue, shardedSubscribers: options.shardedSubscribers }),
+    ...withoutUndefined({
+      enableOfflineQueue: options.enableOfflineQueue, shardedSubscribers: options.shardedSubscribers, enableAutoPipelining: options.enableAutoPipelining,
+    }),
     clusterRetryStrategy: retryDelay,
     redisOptions: { ...perConnection, lazyConnect: false },
   };
