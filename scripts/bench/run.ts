@@ -149,7 +149,8 @@ class Bench {
         const opened = await this.load.call<{ open: number; failures: number }>('openGroup', {
           target, group: 'memory', n: p.memoryConnections, concurrency: 32, prefix: `${prefix}-mem`,
         });
-        if (opened.failures > 0) throw new Error(`${opened.failures} of ${p.memoryConnections} idle connections failed`);
+        // A rare refused connection on a loaded machine changes nothing per connection; many mean something is wrong.
+        if (opened.failures > p.memoryConnections / 100) throw new Error(`${opened.failures} of ${p.memoryConnections} idle connections failed`);
         await sleep(p.settleMs);
         const loaded = await server.memory();
         await this.load.call('closeGroup', { group: 'memory' });
