@@ -1,7 +1,8 @@
 /**
- * Compiles what the bench runs into plain CommonJS under .tmp/bench-build/ with esbuild: Gatehouse's CLI as an
- * operator deploys it (server/main.ts, run with `node`, not tsx), the peer servers, the memory probe and the load
- * generator. npm packages stay external and load from node_modules as in production.
+ * Compiles what the bench runs into plain CommonJS under .tmp/bench-build/ with esbuild: Gatehouse's CLI
+ * (server/main.ts, run with `node`, not tsx), the peer servers, the memory probe and the load generator. npm packages
+ * stay external and load from node_modules as in production. A normal run measures Gatehouse from dist/ instead
+ * (`buildDeployed`); a `--baseline` run measures both commits from esbuild bundles, so the two differ only in code.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -48,6 +49,15 @@ export async function buildBaseline(ref: string): Promise<string> {
     packages: 'external', sourcemap: false, logLevel: 'warning',
   });
   return outfile;
+}
+
+/**
+ * Gatehouse as an operator deploys it: `npm run build:server` (tsc, which `npm ci` also runs) and then
+ * dist/server/main.js under plain node. Built here so the bench never measures a stale dist/.
+ */
+export function buildDeployed(): string {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+  return join(ROOT, 'dist', 'server', 'main.js');
 }
 
 export async function buildBench(): Promise<Built> {

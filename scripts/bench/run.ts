@@ -13,11 +13,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { hashPassword } from '../../server/login/password-hash';
-import { buildBaseline, buildBench, builtBench, ROOT, type Built } from './build';
+import { buildBaseline, buildBench, buildDeployed, builtBench, ROOT, type Built } from './build';
 import { microBench, type MicroResult } from './micro';
 import { PLANS, type Mode, type Plan } from './plan';
 import { canPin } from './proc';
@@ -344,6 +344,9 @@ async function main(): Promise<void> {
   const micro: MicroResult[] = options.micro && plan.micro > 0 ? microBench(plan.micro) : [];
   let built = options.build ? await buildBench() : builtBench();
   if (options.baseline && options.build) built = { ...built, baseline: await buildBaseline(options.baseline) };
+  // As deployed (dist/, tsc) unless comparing with a baseline, which is bundled the same way as today's code.
+  const deployed = options.build && !options.baseline && existsSync(join(ROOT, 'tsconfig.build.json'));
+  if (deployed) built = { ...built, gatehouse: buildDeployed() };
   const work = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const needsRedis = options.systems.some(usesRedis);
   const redis = needsRedis ? await BenchRedis.start(cores.load) : undefined;
@@ -372,7 +375,7 @@ async function main(): Promise<void> {
     const out: string[] = [''];
     out.push(`Gatehouse bench — ${options.mode} mode, ${plan.passes} pass(es), ${seconds.toFixed(0)} s, node ${process.version}, ${cpus()[0]?.model ?? '?'} ×${cpuCount}`);
     out.push(`commit ${gitCommit() ?? '?'}; ${pin ? 'server pinned alone to one core, load generator and Redis on the other' : 'NOT pinned'}; load average ${loadAvgStart.map((x) => x.toFixed(2)).join(' ')} at start, ${loadAvgEnd.map((x) => x.toFixed(2)).join(' ')} at the end`);
-    out.push('Cells: median (min–max) over passes. Ratios are taken within each pass, then summarized.');
+    out.push(`Gatehouse runs from ${relative(ROOT, built.gatehouse)} under plain node. Cells: median (min–max) over passes; ratios are taken within each pass, then summarized.`);
     out.push('');
     for (const s of options.systems) out.push(`  ${s}: ${LABELS[s]}`);
     out.push('');
@@ -390,7 +393,7 @@ async function main(): Promise<void> {
     const result = {
       meta: {
         mode: options.mode, baseline: options.baseline, startedAt: startedAt.toISOString(), seconds, node: process.version, cpus: cpuCount, cpuModel: cpus()[0]?.model,
-        pinned: pin, cores, commit: gitCommit(), loadAvgStart, loadAvgEnd, plan, systems: options.systems,
+        pinned: pin, cores, gatehouse: relative(ROOT, built.gatehouse), commit: gitCommit(), loadAvgStart, loadAvgEnd, plan, systems: options.systems,
       },
       micro, passes, scale, summary,
     };
