@@ -39,7 +39,7 @@ export const ERROR_CATALOGUE: readonly ErrorInfo[] = [
   { name: ErrorName.PublishForbidden, meaning: 'no grant to publish on that channel, or an invalid channel name; the message and its `channel` property name it' },
   { name: ErrorName.SubscribeForbidden, meaning: 'no grant to subscribe to that channel, an invalid name, or too many channels; the message and its `channel` property name it' },
   { name: ErrorName.SubscribeUnavailable, meaning: 'the subscription could not be confirmed across nodes within 1 s (Redis unreachable); retry later' },
-  { name: ErrorName.RateLimited, meaning: 'too many publishes or failed logins; `retryAfter` says how many seconds to wait' },
+  { name: ErrorName.RateLimited, meaning: 'too many publishes, logins or failed logins; `retryAfter` says how many seconds to wait' },
   { name: ErrorName.BadRequest, meaning: 'a malformed request payload' },
   { name: ErrorName.Login, meaning: 'unknown user or wrong password (deliberately the same)' },
   { name: ErrorName.LoginUnavailable, meaning: 'the login could not be checked: the login backend or the limiter\'s Redis did not answer in time, or too many logins at once; retry later' },

@@ -2,10 +2,17 @@
  * ConcurrencyGate runs at most `maxActive` tasks at once and lets at most `maxWaiting` more wait their turn; beyond
  * that `run` rejects with the error `refuse()` makes, at once. It bounds what a flood of logins can take: scrypt at
  * the default parameters holds 128 MiB and a libuv thread per hash.
+ *
+ * Waiters queue per key (the client address) and are served round-robin across keys, so one address with many
+ * attempts waits behind its own, not in front of everyone else. When the waiting room is full, a key with fewer
+ * waiters than the busiest key takes the busiest key's newest place (that waiter is refused instead): no key can hold
+ * the room against the others.
  */
 export class ConcurrencyGate {
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private waitingCount = 0;
+  /** Waiters by key; Map order is the round-robin order (a served key with more waiting moves to the back). */
+  private readonly queues = new Map<string, Waiter[]>();
 
   constructor(
     private readonly maxActive: number,
@@ -13,10 +20,9 @@ export class ConcurrencyGate {
     private readonly refuse: () => Error,
   ) {}
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
+  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
     if (this.active >= this.maxActive) {
-      if (this.waiting.length >= this.maxWaiting) throw this.refuse();
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      await new Promise<void>((resolve, reject) => this.enqueue(key, { resolve, reject }));
     } else {
       this.active++;
     }
@@ -24,9 +30,50 @@ export class ConcurrencyGate {
       return await task();
     } finally {
       // Hand the slot straight to the next waiter, so `active` never dips and lets a newcomer jump the queue.
-      const next = this.waiting.shift();
-      if (next) next();
+      const next = this.dequeue();
+      if (next) next.resolve();
       else this.active--;
     }
   }
+
+  /** Tasks running now and tasks waiting, for tests and metrics. */
+  get load(): { active: number; waiting: number } {
+    return { active: this.active, waiting: this.waitingCount };
+  }
+
+  private enqueue(key: string, waiter: Waiter): void {
+    const own = this.queues.get(key);
+    if (this.waitingCount >= this.maxWaiting) {
+      const busiest = this.busiestQueue();
+      // Only a key strictly worse off than the busiest may displace it, or two keys would take turns evicting each other.
+      if (!busiest || busiest.length <= (own?.length ?? 0) + 1) return waiter.reject(this.refuse());
+      busiest.pop()!.reject(this.refuse());
+      this.waitingCount--;
+    }
+    if (own) own.push(waiter);
+    else this.queues.set(key, [waiter]);
+    this.waitingCount++;
+  }
+
+  private dequeue(): Waiter | undefined {
+    for (const [key, queue] of this.queues) {
+      const next = queue.shift()!;
+      this.queues.delete(key);
+      if (queue.length > 0) this.queues.set(key, queue);
+      this.waitingCount--;
+      return next;
+    }
+    return undefined;
+  }
+
+  private busiestQueue(): Waiter[] | undefined {
+    let busiest: Waiter[] | undefined;
+    for (const queue of this.queues.values()) if (!busiest || queue.length > busiest.length) busiest = queue;
+    return busiest;
+  }
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: Error): void;
 }

@@ -16,7 +16,11 @@ export interface Identity {
  * Implementations: UsersFileVerifier (GATEHOUSE_USERS_FILE) and HttpVerifier (GATEHOUSE_LOGIN_URL).
  */
 export interface CredentialVerifier {
-  verify(username: string, password: string): Promise<Identity>;
+  /**
+   * `requester` is who the attempt is for (the client address's limiter key): attempts waiting for a hashing slot or
+   * a backend connection are served round-robin across requesters, so one address cannot crowd out the rest.
+   */
+  verify(username: string, password: string, requester: string): Promise<Identity>;
 }
 
 /** Longest username or password accepted, in characters. */

@@ -1,19 +1,27 @@
 import { LoginError, LoginUnavailableError } from '../../shared';
 import type { Logger } from '../log';
+import { ConcurrencyGate } from './concurrency-gate';
 import { describeIssues, identitySchema, parseUntrustedJson, type CredentialVerifier, type Identity } from './credential-verifier';
 import { DEFAULT_LOGIN_TIMEOUT_MS } from './settings';
 
 /** Largest answer read from the login backend, in bytes; a bigger one counts as a bad answer. */
 const MAX_ANSWER_BYTES = 64 * 1024;
+/** Requests to the login backend under way at once, per node: a slow backend must not collect a connection per login. */
+export const MAX_BACKEND_REQUESTS = 16;
+/** Logins allowed to wait for a backend request slot (within their timeout); beyond, LoginUnavailableError at once. */
+const MAX_WAITING_REQUESTS = 64;
 
 /**
  * HttpVerifier asks the app's own backend (GATEHOUSE_LOGIN_URL): it POSTs `{username, password}` as JSON. 200 with
- * `{sub, channels?, claims?}` is success; 401 or 403 is LoginError; any other status, a malformed answer, a redirect,
- * a network error or no complete answer within the timeout (3 s) is LoginUnavailableError.
+ * `{sub, channels?, claims?}` is success; every 4xx is LoginError (a 404 for an unknown user must not answer
+ * differently from a 401, and a 400 for a wrong password must count as a failure); any other status, a malformed
+ * answer, a redirect, a network error or no complete answer within the timeout (3 s, waiting for a slot included) is
+ * LoginUnavailableError. At most MAX_BACKEND_REQUESTS requests run at once; the rest wait fairly per requester.
  */
 export class HttpVerifier implements CredentialVerifier {
   /** The URL as logged: without its query, which might hold a key. */
   private readonly shownUrl: string;
+  private readonly gate = new ConcurrencyGate(MAX_BACKEND_REQUESTS, MAX_WAITING_REQUESTS, () => new LoginUnavailableError('Too many logins at once; retry shortly'));
 
   constructor(
     private readonly url: string,
@@ -24,8 +32,13 @@ export class HttpVerifier implements CredentialVerifier {
     this.shownUrl = `${u.origin}${u.pathname}`;
   }
 
-  async verify(username: string, password: string): Promise<Identity> {
+  async verify(username: string, password: string, requester: string): Promise<Identity> {
+    // Started before the wait for a slot: the timeout bounds the whole check, as the client sees it.
     const signal = AbortSignal.timeout(this.timeoutMs);
+    return this.gate.run(requester, () => this.ask(username, password, signal));
+  }
+
+  private async ask(username: string, password: string, signal: AbortSignal): Promise<Identity> {
     let response: Response;
     try {
       response = await fetch(this.url, {
@@ -40,7 +53,7 @@ export class HttpVerifier implements CredentialVerifier {
       this.log.warn({ url: this.shownUrl, reason: reasonOf(err) }, 'login backend did not answer');
       throw new LoginUnavailableError();
     }
-    if (response.status === 401 || response.status === 403) {
+    if (response.status >= 400 && response.status <= 499) {
       await response.body?.cancel().catch(() => {});
       throw new LoginError();
     }

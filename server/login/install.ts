@@ -62,6 +62,8 @@ export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, can
     maxFailuresPerUser: config.loginMaxFailuresPerUser,
     maxFailuresPerIp: config.loginMaxFailuresPerIp,
     windowMs: config.loginFailureWindowMs,
+    maxAttemptsPerUser: config.loginRatePerUser,
+    maxAttemptsPerIp: config.loginRatePerIp,
   }, log, redis);
   const service = new LoginService(verifier, limiter, canSign, log, pastUserRevocation);
   const trust = new ProxyTrust(config.trustProxy);

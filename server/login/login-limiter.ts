@@ -3,8 +3,9 @@ import { LoginUnavailableError, RateLimitedError } from '../../shared';
 import type { Logger } from '../log';
 import { ipLimiterKey } from '../http/client-ip';
 import type { RedisConnection } from '../redis/connection';
+import { canonicalUsername } from './username-key';
 
-/** How many failed logins are allowed, and over what window. */
+/** How many failed logins are allowed, and over what window; how many logins of any outcome, a minute. */
 export interface LoginLimits {
   /** Failed logins per username within a window (default 5). */
   readonly maxFailuresPerUser: number;
@@ -12,7 +13,14 @@ export interface LoginLimits {
   readonly maxFailuresPerIp: number;
   /** The fixed window, in milliseconds (default 15 minutes); whole seconds are used. */
   readonly windowMs: number;
+  /** Login attempts per username a minute, whatever their outcome (default 10). */
+  readonly maxAttemptsPerUser: number;
+  /** Login attempts per client IP a minute, whatever their outcome (default 60). */
+  readonly maxAttemptsPerIp: number;
 }
+
+/** The window attempts of any outcome are counted over, in seconds. */
+const ATTEMPT_WINDOW_SECONDS = 60;
 
 /** How a reserved login attempt ended. */
 export type AttemptOutcome = 'success' | 'failure' | 'unavailable';
@@ -23,41 +31,53 @@ export interface Reservation {
 }
 
 /**
- * LoginLimiter counts failed logins per username and per client IP (rate-limiter-flexible; Redis or the Redis
- * Cluster when the gateway has one, so every node shares the counts, else memory). Every attempt reserves a point on
- * both counters BEFORE the password is checked, so parallel attempts cannot slip past the limit and a refused attempt
- * costs no hashing; the IP's point is taken first, and an attempt refused for its IP takes nothing from the username.
- * Settling gives back what was not a failure: a success clears the username's counter and returns the IP's point,
- * an unavailable backend returns both. When the store cannot answer, logins fail closed with LoginUnavailableError.
+ * LoginLimiter counts logins per username and per client IP (rate-limiter-flexible; Redis or the Redis Cluster when
+ * the gateway has one, so every node shares the counts, else memory), on two kinds of counter:
+ * - failures, over GATEHOUSE_LOGIN_FAILURE_WINDOW: what guessing costs;
+ * - attempts of any outcome, a minute: successes and "unavailable" answers too, so an account the attacker owns, or
+ *   a login backend that is down, gives no free attempts.
+ *
+ * Every attempt reserves a point on each counter BEFORE the password is checked, so parallel attempts cannot slip
+ * past a limit and a refused attempt costs no hashing; the IP's points are taken first, and an attempt refused for
+ * its IP takes nothing from the username. Settling gives back the failure points of what was not a failure: a
+ * success clears the username's failure counter and returns the IP's failure point, an unavailable answer returns
+ * both; attempt points are never given back. When the store cannot answer, logins fail closed with
+ * LoginUnavailableError.
  */
 export class LoginLimiter {
-  private readonly perUser: RateLimiterAbstract;
-  private readonly perIp: RateLimiterAbstract;
+  private readonly failuresPerUser: RateLimiterAbstract;
+  private readonly failuresPerIp: RateLimiterAbstract;
+  private readonly attemptsPerUser: RateLimiterAbstract;
+  private readonly attemptsPerIp: RateLimiterAbstract;
   private storeFailing = false;
 
   constructor(limits: LoginLimits, private readonly log: Logger, redis?: RedisConnection) {
-    const duration = Math.max(1, Math.round(limits.windowMs / 1000));
-    const make = (keyPrefix: string, points: number) => redis
+    const make = (keyPrefix: string, points: number, duration: number) => redis
       ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration })
       : new RateLimiterMemory({ keyPrefix, points, duration });
-    this.perUser = make('gatehouse:login-fail:user', limits.maxFailuresPerUser);
-    this.perIp = make('gatehouse:login-fail:ip', limits.maxFailuresPerIp);
+    const window = Math.max(1, Math.round(limits.windowMs / 1000));
+    this.failuresPerUser = make('gatehouse:login-fail:user', limits.maxFailuresPerUser, window);
+    this.failuresPerIp = make('gatehouse:login-fail:ip', limits.maxFailuresPerIp, window);
+    this.attemptsPerUser = make('gatehouse:login-rate:user', limits.maxAttemptsPerUser, ATTEMPT_WINDOW_SECONDS);
+    this.attemptsPerIp = make('gatehouse:login-rate:ip', limits.maxAttemptsPerIp, ATTEMPT_WINDOW_SECONDS);
   }
 
   /** Reserves an attempt, or throws RateLimitedError (with retryAfter) or LoginUnavailableError. */
   async reserve(username: string, ip: string): Promise<Reservation> {
-    const userKey = usernameKey(username);
+    const userKey = canonicalUsername(username);
     const ipKey = ipLimiterKey(ip);
     // The address first: an attempt refused for its address never touches a username's count, so a blocked address
     // can neither lock its victims out nor make the limiter keep a counter for every username it makes up.
-    await this.consume(this.perIp, ipKey);
-    await this.consume(this.perUser, userKey);
+    await this.consume(this.attemptsPerIp, ipKey, 'Too many logins from this address; retry later');
+    await this.consume(this.failuresPerIp, ipKey, 'Too many failed logins; retry later');
+    await this.consume(this.attemptsPerUser, userKey, 'Too many logins for this username; retry later');
+    await this.consume(this.failuresPerUser, userKey, 'Too many failed logins; retry later');
     return {
       settle: async (outcome) => {
         if (outcome === 'failure') return;
         const undo = outcome === 'success'
-          ? [this.perUser.delete(userKey), this.perIp.reward(ipKey, 1)]
-          : [this.perUser.reward(userKey, 1), this.perIp.reward(ipKey, 1)];
+          ? [this.failuresPerUser.delete(userKey), this.failuresPerIp.reward(ipKey, 1)]
+          : [this.failuresPerUser.reward(userKey, 1), this.failuresPerIp.reward(ipKey, 1)];
         const results = await Promise.allSettled(undo);
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) this.storeTrouble(failed.reason);
@@ -66,7 +86,7 @@ export class LoginLimiter {
   }
 
   /** Takes one point, or throws RateLimitedError when the key is over its limit, LoginUnavailableError when the store fails. */
-  private async consume(limiter: RateLimiterAbstract, key: string): Promise<void> {
+  private async consume(limiter: RateLimiterAbstract, key: string, refusal: string): Promise<void> {
     try {
       await limiter.consume(key);
     } catch (reason) {
@@ -75,7 +95,7 @@ export class LoginLimiter {
         throw new LoginUnavailableError();
       }
       this.storeRecovered();
-      throw new RateLimitedError('Too many failed logins; retry later', reason.msBeforeNext / 1000);
+      throw new RateLimitedError(refusal, reason.msBeforeNext / 1000);
     }
     this.storeRecovered();
   }
@@ -91,9 +111,4 @@ export class LoginLimiter {
     this.storeFailing = false;
     this.log.info('login limiter store available again');
   }
-}
-
-/** Case variants of a username share one counter, so `Alice` and `alice` cannot double an attacker's budget. */
-function usernameKey(username: string): string {
-  return username.normalize('NFKC').toLowerCase();
 }

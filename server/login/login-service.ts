@@ -1,7 +1,15 @@
 import { BadRequestError, GatehouseError, LoginError, LoginUnavailableError, RateLimitedError } from '../../shared';
+import { ipLimiterKey } from '../http/client-ip';
 import type { Logger } from '../log';
 import { MAX_CREDENTIAL_LENGTH, type CredentialVerifier, type Identity } from './credential-verifier';
+import { InFlightCap } from './in-flight';
 import type { LoginLimiter, Reservation } from './login-limiter';
+
+/**
+ * Login attempts one client address may have under way on a node at once. Two lets a user retry a mistyped password
+ * while the first answer is on its way; more would let one address hold the hashing slots every user shares.
+ */
+export const MAX_LOGINS_IN_FLIGHT_PER_IP = 2;
 
 /** A login request's credentials, checked for shape. */
 export interface Credentials {
@@ -34,12 +42,14 @@ export function parseCredentials(data: unknown): Credentials {
 
 /**
  * LoginService is one login attempt from payload to identity, shared by the RPC procedure and POST /auth/login:
- * shape check, signing key present, limiter, verifier, log. Every failure is a named GatehouseError. Passwords and
- * tokens never reach the log; the username (trimmed to 64 characters) and the outcome do.
+ * shape check, signing key present, at most MAX_LOGINS_IN_FLIGHT_PER_IP per address at once, limiter, verifier
+ * (queued fairly per address), log. Every failure is a named GatehouseError. Passwords and tokens never reach the
+ * log; the username (trimmed to 64 characters) and the outcome do.
  */
 export class LoginService {
   /** Attempts since start-up by outcome, for the metrics endpoint. */
   readonly outcomes: Record<LoginOutcome, number> = { success: 0, failure: 0, rate_limited: 0, unavailable: 0, bad_request: 0 };
+  private readonly inFlight = new InFlightCap(MAX_LOGINS_IN_FLIGHT_PER_IP);
 
   constructor(
     private readonly verifier: CredentialVerifier,
@@ -68,16 +78,30 @@ export class LoginService {
       this.log.warn({ ...who, outcome: 'unavailable' }, 'login refused: this gateway has no key to sign tokens with');
       throw new LoginUnavailableError();
     }
+    const address = ipLimiterKey(origin.ip);
+    if (!this.inFlight.tryTake(address)) {
+      this.log.info({ ...who, outcome: 'rate-limited', reason: 'in-flight' }, 'login refused: too many at once from this address');
+      throw new RateLimitedError('Too many logins at once from this address; wait for the answers', 1);
+    }
+    try {
+      return await this.check({ username, password }, origin.ip, address, who);
+    } finally {
+      this.inFlight.release(address);
+    }
+  }
+
+  /** The limiter, then the verifier queued under `address` (the IP's limiter key). */
+  private async check({ username, password }: Credentials, ip: string, address: string, who: Record<string, string>): Promise<Identity> {
     let reservation: Reservation;
     try {
-      reservation = await this.limiter.reserve(username, origin.ip);
+      reservation = await this.limiter.reserve(username, ip);
     } catch (err) {
       if (err instanceof RateLimitedError) this.log.info({ ...who, outcome: 'rate-limited', retryAfter: err.retryAfter }, 'login refused');
       throw err;
     }
     let identity: Identity;
     try {
-      identity = await this.verifier.verify(username, password);
+      identity = await this.verifier.verify(username, password, address);
     } catch (err) {
       if (err instanceof LoginError) {
         await reservation.settle('failure');

@@ -25,6 +25,11 @@ const HASH_BYTES = 32;
 const LIMITS = { ln: [10, 20], r: [1, 32], p: [1, 16], saltBytes: [8, 64], hashBytes: [16, 64] } as const;
 /** Largest scrypt working set accepted (128·N·r bytes), in bytes. */
 const MAX_MEMORY_BYTES = 1024 * 1024 * 1024;
+/**
+ * Largest scrypt work accepted, N·r·p (the time a hash takes grows with it): 4 times the defaults' 2^20, about a
+ * second of one core. p multiplies the time without adding memory, so the memory cap alone let p=16 cost 16 times it.
+ */
+export const MAX_SCRYPT_WORK = 2 ** 22;
 
 /** A parsed PHC scrypt hash. */
 export interface PasswordHash {
@@ -45,6 +50,9 @@ export function parsePasswordHash(text: string): PasswordHash {
     if (params[name] < min || params[name] > max) throw new Error(`${name}=${params[name]} is out of range (${min} to ${max})`);
   }
   if (memoryOf(params) > MAX_MEMORY_BYTES) throw new Error(`ln=${params.ln},r=${params.r} needs more than ${MAX_MEMORY_BYTES / 2 ** 20} MiB per hash`);
+  if (scryptWork(params) > MAX_SCRYPT_WORK) {
+    throw new Error(`ln=${params.ln},r=${params.r},p=${params.p} costs more than N·r·p = 2^${Math.log2(MAX_SCRYPT_WORK)} per hash (the default ln=17,r=8,p=1 is 2^20)`);
+  }
   const salt = decodeB64(m[4]);
   const hash = decodeB64(m[5]);
   if (!salt || salt.length < LIMITS.saltBytes[0] || salt.length > LIMITS.saltBytes[1]) {
@@ -89,6 +97,11 @@ function derive(password: string, salt: Buffer, keylen: number, { ln, r, p }: Sc
     // Node's default maxmem (32 MiB) is below N = 2^17; allow exactly what these parameters need, with headroom.
     scrypt(bytes, salt, keylen, { N, r, p, maxmem: 2 * memoryOf({ ln, r, p }) }, (err, key) => (err ? reject(err) : resolve(key)));
   });
+}
+
+/** N·r·p: what one hash costs in time, in units of one block mix. */
+export function scryptWork({ ln, r, p }: ScryptParams): number {
+  return 2 ** ln * r * p;
 }
 
 function memoryOf({ ln, r }: ScryptParams): number {

@@ -21,6 +21,10 @@ export interface LoginSettings {
   readonly loginMaxFailuresPerIp: number;
   /** GATEHOUSE_LOGIN_FAILURE_WINDOW: the window failed logins are counted over, in ms (default 15m). */
   readonly loginFailureWindowMs: number;
+  /** GATEHOUSE_LOGIN_RATE_PER_USER: login attempts of any outcome per username a minute (default 10). */
+  readonly loginRatePerUser: number;
+  /** GATEHOUSE_LOGIN_RATE_PER_IP: login attempts of any outcome per client IP (IPv6: per /64) a minute (default 60). */
+  readonly loginRatePerIp: number;
   /** GATEHOUSE_TRUST_PROXY: proxies (IPs or CIDR ranges) whose X-Forwarded-For is believed (default none). */
   readonly trustProxy: readonly string[];
 }
@@ -47,6 +51,8 @@ export function readLoginSettings(r: SettingsReader): LoginSettings {
   const loginMaxFailuresPerUser = r.integer('GATEHOUSE_LOGIN_MAX_FAILURES', 5, 1, 1000);
   const loginMaxFailuresPerIp = r.integer('GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP', 20, 1, 100_000);
   const loginFailureWindowMs = r.duration('GATEHOUSE_LOGIN_FAILURE_WINDOW', '15m', { min: 1000, max: 86_400_000 });
+  const loginRatePerUser = r.integer('GATEHOUSE_LOGIN_RATE_PER_USER', 10, 1, 1_000_000);
+  const loginRatePerIp = r.integer('GATEHOUSE_LOGIN_RATE_PER_IP', 60, 1, 1_000_000);
   const trustProxy = r.list('GATEHOUSE_TRUST_PROXY') ?? [];
   for (const entry of trustProxy) {
     const parsed = parseTrustEntry(entry);
@@ -54,7 +60,7 @@ export function readLoginSettings(r: SettingsReader): LoginSettings {
   }
   return {
     usersFile, users, loginUrl, loginTimeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,
-    loginMaxFailuresPerUser, loginMaxFailuresPerIp, loginFailureWindowMs, trustProxy,
+    loginMaxFailuresPerUser, loginMaxFailuresPerIp, loginFailureWindowMs, loginRatePerUser, loginRatePerIp, trustProxy,
   };
 }
 

@@ -2,18 +2,22 @@ import { LoginError, LoginUnavailableError } from '../../shared';
 import type { Logger } from '../log';
 import { ConcurrencyGate } from './concurrency-gate';
 import type { CredentialVerifier, Identity } from './credential-verifier';
-import { DEFAULT_SCRYPT_PARAMS, dummyPasswordHash, verifyPassword, type PasswordHash, type ScryptParams } from './password-hash';
+import { DEFAULT_SCRYPT_PARAMS, dummyPasswordHash, scryptWork, verifyPassword, type PasswordHash, type ScryptParams } from './password-hash';
 import { readUsersFile, type UserRecord } from './users-file';
 
 /** Hashes allowed to run at once (each holds a libuv thread and, at the defaults, 128 MiB). */
 const MAX_ACTIVE_HASHES = 2;
 /** Logins allowed to wait for a hashing slot; beyond this they answer LoginUnavailableError at once. */
 const MAX_WAITING_HASHES = 16;
+/** Most usernames named in the mixed-parameters warning. */
+const MAX_REPORTED = 10;
 
 /**
  * UsersFileVerifier checks passwords against GATEHOUSE_USERS_FILE. An unknown username is checked against a dummy
- * hash with the file's usual scrypt parameters, so it costs the same time as a wrong password and answers the same
- * LoginError. `reload()` (SIGHUP) re-reads the file; a bad file keeps the previous users.
+ * hash with the file's strongest scrypt parameters and answers the same LoginError as a wrong password; a file that
+ * mixes parameters is logged at load with the users to rehash, since a user hashed more cheaply than the dummy
+ * answers faster than an unknown name. At most MAX_ACTIVE_HASHES hash at once, the rest wait fairly per requester.
+ * `reload()` (SIGHUP) re-reads the file; a bad file keeps the previous users.
  */
 export class UsersFileVerifier implements CredentialVerifier {
   private users = new Map<string, UserRecord>();
@@ -24,9 +28,9 @@ export class UsersFileVerifier implements CredentialVerifier {
     this.replace(users);
   }
 
-  async verify(username: string, password: string): Promise<Identity> {
+  async verify(username: string, password: string, requester: string): Promise<Identity> {
     const user = this.users.get(username);
-    const ok = await this.gate.run(() => verifyPassword(password, user?.passwordHash ?? this.dummy));
+    const ok = await this.gate.run(requester, () => verifyPassword(password, user?.passwordHash ?? this.dummy));
     if (!user || !ok) throw new LoginError();
     return user.identity;
   }
@@ -50,20 +54,32 @@ export class UsersFileVerifier implements CredentialVerifier {
 
   private replace(users: readonly UserRecord[]): void {
     this.users = new Map(users.map((u) => [u.username, u]));
-    this.dummy = dummyPasswordHash(commonParams(users));
+    const strongest = strongestParams(users);
+    this.dummy = dummyPasswordHash(strongest);
+    const weaker = users.filter((u) => !sameParams(u.passwordHash.params, strongest)).map((u) => u.username);
+    if (weaker.length > 0) {
+      this.log.warn({
+        file: this.path, strongest: describeParams(strongest), weaker: weaker.length, rehash: weaker.slice(0, MAX_REPORTED),
+      }, 'users file mixes scrypt parameters: these users answer faster than an unknown username, which tells them apart; rehash their passwords with `npx gatehouse hash-password`');
+    }
   }
 }
 
-/** The scrypt parameters most users' hashes have (the defaults for an empty file). */
-function commonParams(users: readonly UserRecord[]): ScryptParams {
-  const counts = new Map<string, { params: ScryptParams; n: number }>();
+/** The costliest parameters in the file (most work, then most memory); the defaults for an empty file. */
+export function strongestParams(users: readonly UserRecord[]): ScryptParams {
+  let best: ScryptParams | undefined;
   for (const { passwordHash: { params } } of users) {
-    const key = `${params.ln},${params.r},${params.p}`;
-    const slot = counts.get(key) ?? { params, n: 0 };
-    slot.n++;
-    counts.set(key, slot);
+    if (!best || scryptWork(params) > scryptWork(best) || (scryptWork(params) === scryptWork(best) && params.ln + Math.log2(params.r) > best.ln + Math.log2(best.r))) {
+      best = params;
+    }
   }
-  let best: { params: ScryptParams; n: number } | undefined;
-  for (const slot of counts.values()) if (!best || slot.n > best.n) best = slot;
-  return best?.params ?? DEFAULT_SCRYPT_PARAMS;
+  return best ?? DEFAULT_SCRYPT_PARAMS;
+}
+
+function sameParams(a: ScryptParams, b: ScryptParams): boolean {
+  return a.ln === b.ln && a.r === b.r && a.p === b.p;
+}
+
+function describeParams({ ln, r, p }: ScryptParams): string {
+  return `ln=${ln},r=${r},p=${p}`;
 }

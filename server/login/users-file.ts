@@ -3,6 +3,7 @@ import { readGrants } from '../../shared/channel-pattern';
 import { z } from 'zod';
 import { MAX_CREDENTIAL_LENGTH, describeIssues, identityShape, identitySchema, parseUntrustedJson, type Identity } from './credential-verifier';
 import { parsePasswordHash, type PasswordHash } from './password-hash';
+import { canonicalUsername } from './username-key';
 
 // The users file format (GATEHOUSE_USERS_FILE), read at start-up by config and on SIGHUP by the verifier.
 
@@ -24,7 +25,9 @@ const entrySchema = z.object({
 
 /**
  * Parses the users file: a JSON array of `{username, passwordHash, sub, channels?, claims?}`. Throws an Error naming
- * every bad entry (by index and username, never by hash).
+ * every bad entry (by index and username, never by hash). Usernames match exactly as written, but two that differ
+ * only by case, white space at the ends, compatibility forms or invisible characters are refused: the login limiter
+ * counts them as one (canonicalUsername), so one user's failures would lock the other out.
  */
 export function parseUsersFile(text: string): UserRecord[] {
   let doc: unknown;
@@ -36,7 +39,7 @@ export function parseUsersFile(text: string): UserRecord[] {
   if (!Array.isArray(doc)) throw new Error('must be a JSON array of {username, passwordHash, sub, channels?, claims?}');
   const users: UserRecord[] = [];
   const problems: string[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   doc.forEach((raw: unknown, i: number) => {
     const name = (raw as { username?: unknown } | null)?.username;
     const where = typeof name === 'string' ? `entry ${i} (${JSON.stringify(name.slice(0, 64))})` : `entry ${i}`;
@@ -47,8 +50,15 @@ export function parseUsersFile(text: string): UserRecord[] {
     const sized = identitySchema.safeParse(parsed.data);
     if (!sized.success) return void problems.push(`${where}: ${describeIssues(sized.error)}`);
     const entry = parsed.data;
-    if (seen.has(entry.username)) return void problems.push(`${where}: the username appears twice`);
-    seen.add(entry.username);
+    const key = canonicalUsername(entry.username);
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      const same = (doc[earlier] as { username: string }).username === entry.username;
+      return void problems.push(same
+        ? `${where}: the username appears twice`
+        : `${where}: the username differs from entry ${earlier}'s only by case, spacing or invisible characters; the login limit would count them as one user`);
+    }
+    seen.set(key, i);
     let passwordHash: PasswordHash;
     try {
       passwordHash = parsePasswordHash(entry.passwordHash);

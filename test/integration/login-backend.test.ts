@@ -23,7 +23,10 @@ function appBackend() {
 
 test.before(async () => {
   await backend.start();
-  gw = await startLoginGateway({ GATEHOUSE_LOGIN_URL: backend.url, GATEHOUSE_LOGIN_MAX_FAILURES: '1000', GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '1000' }, { loginTimeoutMs: TIMEOUT_MS });
+  gw = await startLoginGateway({
+    GATEHOUSE_LOGIN_URL: backend.url, GATEHOUSE_LOGIN_MAX_FAILURES: '1000', GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '1000',
+    GATEHOUSE_LOGIN_RATE_PER_USER: '1000', GATEHOUSE_LOGIN_RATE_PER_IP: '1000',
+  }, { loginTimeoutMs: TIMEOUT_MS });
   client = connectClient(gw);
   await nextEvent(client, 'connect');
 });
@@ -73,7 +76,9 @@ test('the backend receives exactly {username, password} as JSON', async () => {
   assert.is(type, 'application/json');
 });
 
-for (const [status, name] of [[401, 'wrong credentials'], [403, 'forbidden']] as const) {
+// Every 4xx is a failed login (issue 13, defect 4): a 404 for an unknown user must not answer differently from a 401,
+// and a 400 for a wrong password must count against the limit like any other failure.
+for (const [status, name] of [[401, 'wrong credentials'], [403, 'forbidden'], [404, 'unknown user'], [400, 'bad password'], [422, 'unprocessable'], [429, 'the backend\'s own limit']] as const) {
   test(`${status} from the backend (${name}) → LoginError / HTTP 401`, async () => {
     backend.handler = (_b, res) => reply(res, status, {});
     const { rpc, http } = await both({ username: 'alice', password: 'wrong' });
@@ -139,6 +144,49 @@ test('an unavailable backend does not count as a failed login', async () => {
   }
 });
 
+test('a wrong password answered 404 counts against the limit like a 401', async () => {
+  const g = await startLoginGateway({ GATEHOUSE_LOGIN_URL: backend.url, GATEHOUSE_LOGIN_MAX_FAILURES: '2' }, { loginTimeoutMs: TIMEOUT_MS });
+  try {
+    backend.handler = (_b, res) => reply(res, 404, { error: 'no such user' });
+    for (let i = 0; i < 2; i++) assert.is((await postLogin(g, { username: 'ghost', password: 'x' })).body.error?.name, ErrorName.Login);
+    assert.is((await postLogin(g, { username: 'ghost', password: 'x' })).body.error?.name, ErrorName.RateLimited);
+    assert.is(backend.calls, 2);
+  } finally {
+    await g.close();
+  }
+});
+
+test('while the backend is down, attempts are still rate-limited per address', async () => {
+  const g = await startLoginGateway({ GATEHOUSE_LOGIN_URL: backend.url, GATEHOUSE_LOGIN_RATE_PER_IP: '3' }, { loginTimeoutMs: TIMEOUT_MS });
+  try {
+    backend.handler = (_b, res) => reply(res, 503, {});
+    const names: unknown[] = [];
+    for (let i = 0; i < 5; i++) names.push((await postLogin(g, { username: `user-${i}`, password: 'x' })).body.error?.name);
+    assert.equal(names, [ErrorName.LoginUnavailable, ErrorName.LoginUnavailable, ErrorName.LoginUnavailable, ErrorName.RateLimited, ErrorName.RateLimited]);
+    assert.is(backend.calls, 3, 'refused attempts never reached the backend');
+  } finally {
+    await g.close();
+  }
+});
+
+test('at most 16 requests to the backend at once; the rest wait within the timeout', async () => {
+  const g = await startLoginGateway({ GATEHOUSE_LOGIN_URL: backend.url, GATEHOUSE_TRUST_PROXY: '127.0.0.1' }, { loginTimeoutMs: 5000 });
+  try {
+    let open = 0;
+    let peak = 0;
+    backend.handler = (_b, res) => {
+      open++;
+      peak = Math.max(peak, open);
+      backend.later(300, () => { open--; reply(res, 401, {}); });
+    };
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => postLogin(g, { username: `u${i}`, password: 'x' }, { 'x-forwarded-for': `198.51.100.${i + 1}` })));
+    assert.ok(results.every((r) => r.body.error?.name === ErrorName.Login), 'every login was answered by the backend in time');
+    assert.ok(peak <= 16 && peak >= 8, `peak ${peak}`);
+  } finally {
+    await g.close();
+  }
+});
+
 test('rate-limited attempts never reach the backend', async () => {
   const g = await startLoginGateway({ GATEHOUSE_LOGIN_URL: backend.url, GATEHOUSE_LOGIN_MAX_FAILURES: '2' }, { loginTimeoutMs: TIMEOUT_MS });
   try {
@@ -163,10 +211,11 @@ test('rate-limited attempts never reach the backend', async () => {
 });
 
 test('parallel attempts cannot slip past the limit', async () => {
-  const g = await startLoginGateway({ GATEHOUSE_LOGIN_URL: backend.url, GATEHOUSE_LOGIN_MAX_FAILURES: '3' }, { loginTimeoutMs: TIMEOUT_MS });
+  const g = await startLoginGateway({ GATEHOUSE_LOGIN_URL: backend.url, GATEHOUSE_LOGIN_MAX_FAILURES: '3', GATEHOUSE_TRUST_PROXY: '127.0.0.1' }, { loginTimeoutMs: TIMEOUT_MS });
   try {
     backend.handler = (_b, res) => backend.later(50, () => reply(res, 401, {}));
-    const results = await Promise.all(Array.from({ length: 10 }, () => postLogin(g, { username: 'alice', password: 'guess' })));
+    // From ten addresses: one address may only have two logins in flight at all.
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => postLogin(g, { username: 'alice', password: 'guess' }, { 'x-forwarded-for': `192.0.2.${i + 1}` })));
     assert.is(results.filter((r) => r.status === 401).length, 3);
     assert.is(results.filter((r) => r.status === 429).length, 7);
     assert.is(backend.calls, 3);

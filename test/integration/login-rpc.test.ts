@@ -169,6 +169,17 @@ test('failed logins for a username pass the limit: RateLimitedError with retryAf
   assert.ok((await invokeLogin(client, { username: 'bob', password: 'bob-password' })).answer);
 });
 
+// Issue 13, defect 5: " bob", "bob " and "\tbob" each had a budget of their own, multiplying an attacker's guesses.
+test('spellings of a username that differ by spacing, case or invisible characters share its failure budget', async () => {
+  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3' });
+  extraGateways.push(g);
+  const client = await anonymous(g);
+  for (const username of [' bob', 'bob ', '\tBOB\u200B']) {
+    assert.is((await invokeLogin(client, { username, password: 'bob-password' })).error?.name, ErrorName.Login, JSON.stringify(username));
+  }
+  assert.is((await invokeLogin(client, { username: 'bob', password: 'bob-password' })).error?.name, ErrorName.RateLimited);
+});
+
 test('a success resets the username counter', async () => {
   const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3' });
   extraGateways.push(g);

@@ -5,11 +5,13 @@ import { configProblems, testConfig } from '../helpers/gateway';
 import { writeUsersFile } from '../helpers/login';
 
 
-test('login defaults: 5 failures per username, 20 per IP, 15 minutes, no trusted proxy, 3 s backend timeout', () => {
+test('login defaults: 5 failures per username, 20 per IP, 15 minutes, 10 and 60 attempts a minute, no trusted proxy, 3 s backend timeout', () => {
   const c = testConfig();
   assert.is(c.loginMaxFailuresPerUser, 5);
   assert.is(c.loginMaxFailuresPerIp, 20);
   assert.is(c.loginFailureWindowMs, 15 * 60_000);
+  assert.is(c.loginRatePerUser, 10);
+  assert.is(c.loginRatePerIp, 60);
   assert.equal(c.trustProxy, []);
   assert.is(c.loginTimeoutMs, 3000);
   assert.is(c.usersFile, undefined);
@@ -47,9 +49,11 @@ test('every bad login setting is listed at once', () => {
     GATEHOUSE_LOGIN_MAX_FAILURES: '0',
     GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: 'many',
     GATEHOUSE_LOGIN_FAILURE_WINDOW: 'forever',
+    GATEHOUSE_LOGIN_RATE_PER_USER: '0',
+    GATEHOUSE_LOGIN_RATE_PER_IP: '-1',
     GATEHOUSE_TRUST_PROXY: '10.0.0.1,proxy.internal,10.0.0.0/40',
   }).join('\n');
-  for (const name of ['GATEHOUSE_LOGIN_URL', 'GATEHOUSE_LOGIN_MAX_FAILURES:', 'GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP', 'GATEHOUSE_LOGIN_FAILURE_WINDOW']) {
+  for (const name of ['GATEHOUSE_LOGIN_URL', 'GATEHOUSE_LOGIN_MAX_FAILURES:', 'GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP', 'GATEHOUSE_LOGIN_FAILURE_WINDOW', 'GATEHOUSE_LOGIN_RATE_PER_USER', 'GATEHOUSE_LOGIN_RATE_PER_IP']) {
     assert.ok(problems.includes(name), `${name} in:\n${problems}`);
   }
   assert.match(problems, /GATEHOUSE_TRUST_PROXY: "proxy.internal"/);
