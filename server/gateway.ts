@@ -21,6 +21,8 @@ import { createRequestHandler } from './http/router';
 import { UpgradeGate } from './http/upgrade-gate';
 import type { Logger } from './log';
 import { installOperations, type Operations } from './admin/install';
+import { installFloodGuards } from './floods/install';
+import type { FloodCounter } from './floods/flood-counter';
 import { installLogin } from './login/install';
 import { InboundDispatcher } from './middleware/inbound';
 import { ProcedureRegistry } from './procedures/registry';
@@ -72,6 +74,8 @@ export class Gateway implements GatewayHost {
   readonly operations: Operations;
   /** Who may open a WebSocket: refuses upgrades while not ready, and closes refused browser origins with 4504. */
   readonly upgrades: UpgradeGate;
+  /** Refusals by the per-address connection limits and the per-socket backlog bounds. */
+  readonly floods: FloodCounter;
   private readonly routes: Route[] = [];
   private readonly connectionHooks: ((socket: ServerSocket) => void)[] = [];
   private readonly readinessChecks: (() => string | undefined)[] = [];
@@ -111,6 +115,7 @@ export class Gateway implements GatewayHost {
     this.upgrades.install(this.agServer);
     this.disposers.push(() => this.upgrades.close());
     this.dispatcher.attach(this.agServer);
+    this.floods = installFloodGuards(this);
     this.authWatch.attach(this.agServer);
     this.disposers.push(() => this.authWatch.close());
     this.channels = installChannelRules(this, this.broker);
@@ -132,6 +137,7 @@ export class Gateway implements GatewayHost {
       revocation: this.revocation,
       denials: this.channels.denials,
       outbound: this.channels.outbound,
+      floods: this.floods,
       renewal: this.renewal.counters,
       bridge: this.clusterBus,
       login,

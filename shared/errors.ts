@@ -14,6 +14,7 @@ export const ErrorName = {
   SubscribeForbidden: 'SubscribeForbiddenError',
   SubscribeUnavailable: 'SubscribeUnavailableError',
   RateLimited: 'RateLimitedError',
+  TooManyRequests: 'TooManyRequestsError',
   BadRequest: 'BadRequestError',
   Login: 'LoginError',
   LoginUnavailable: 'LoginUnavailableError',
@@ -40,6 +41,7 @@ export const ERROR_CATALOGUE: readonly ErrorInfo[] = [
   { name: ErrorName.SubscribeForbidden, meaning: 'no grant to subscribe to that channel, an invalid name, or too many channels; the message and its `channel` property name it' },
   { name: ErrorName.SubscribeUnavailable, meaning: 'the subscription could not be confirmed across nodes within 1 s (Redis unreachable); retry later' },
   { name: ErrorName.RateLimited, meaning: 'too many publishes, logins or failed logins; `retryAfter` says how many seconds to wait' },
+  { name: ErrorName.TooManyRequests, meaning: 'the socket already has 4 calls of that procedure waiting for an answer; wait for them before sending more' },
   { name: ErrorName.BadRequest, meaning: 'a malformed request payload' },
   { name: ErrorName.Login, meaning: 'unknown user or wrong password (deliberately the same)' },
   { name: ErrorName.LoginUnavailable, meaning: 'the login could not be checked: the login backend or the limiter\'s Redis did not answer in time, or too many logins at once; retry later' },
@@ -143,6 +145,16 @@ export class RateLimitedError extends GatehouseError {
   constructor(message: string, retryAfterSeconds: number) {
     super(ErrorName.RateLimited, message);
     this.retryAfter = Math.max(1, Math.ceil(retryAfterSeconds));
+  }
+}
+
+/**
+ * The socket already has MAX_PENDING_REQUESTS calls of this procedure queued behind the one being answered. The call
+ * is refused at once instead of joining an unbounded queue (a slow login backend let one socket queue thousands).
+ */
+export class TooManyRequestsError extends GatehouseError {
+  constructor(readonly procedure: string, readonly pending: number) {
+    super(ErrorName.TooManyRequests, `${pending} calls of ${JSON.stringify(procedure.slice(0, 64))} are already waiting; wait for their answers`);
   }
 }
 

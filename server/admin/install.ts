@@ -11,6 +11,7 @@ import { createRequestHandler } from '../http/router';
 import { createRedisConnection, redisTarget, type RedisConnection } from '../redis/connection';
 import type { UpgradeRefusalReason } from '../http/upgrade-gate';
 import type { LoginService } from '../login/login-service';
+import type { FloodCounter } from '../floods/flood-counter';
 import { GatewayMetrics, handshakeOutcome } from '../observability/metrics';
 import { metricsRoute } from '../observability/metrics-route';
 import type { RenewalCounters } from '../renewal/renewal-manager';
@@ -40,6 +41,7 @@ export interface OperationsDeps {
   readonly denials: DenialCounter;
   /** Unsent output held for clients (the slow-consumer budget). */
   readonly outbound: { measure(): number };
+  readonly floods: FloodCounter;
   readonly renewal: RenewalCounters;
   /** Undefined without Redis. */
   readonly bridge?: ChannelBridge;
@@ -61,6 +63,7 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
     connections: () => agServer.clientsCount,
     authenticated: () => revocation.enforcer.index.size,
     denials: deps.denials,
+    floods: deps.floods,
     renewal: deps.renewal,
     login: deps.login,
     bridge: deps.bridge,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { readJwksFile, readSigningKey, type PublicKeyEntry, type SigningKey } from '../auth/jwks';
 import { readChannelSettings, type ChannelSettings } from '../channels/settings';
+import { readFloodSettings, type FloodSettings } from '../floods/settings';
 import { LOG_LEVELS, type LogLevel } from '../log';
 import { readLoginSettings, type LoginSettings } from '../login/settings';
 import { MAX_TOKEN_BYTES } from '../../shared';
@@ -24,7 +25,7 @@ export const MIN_MAX_PAYLOAD = MAX_TOKEN_BYTES + 2048;
  * The whole, validated, frozen configuration of one gateway node. Durations are milliseconds, sizes bytes. Features
  * own their slices (ChannelSettings, LoginSettings): their settings and file formats are read beside them.
  */
-export interface GatewayConfig extends ChannelSettings, LoginSettings {
+export interface GatewayConfig extends ChannelSettings, LoginSettings, FloodSettings {
   readonly port: number;
   readonly host: string;
   /** HS256 shared secret (in development mode an ephemeral random one). */
@@ -190,6 +191,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
 
   const channels = readChannelSettings(r, maxPayload);
   const login = readLoginSettings(r);
+  const floods = readFloodSettings(r);
 
   const devMode = authKey === undefined && jwksFile === undefined && signingKeyFile === undefined
     && r.problems.every((p) => !p.startsWith('GATEHOUSE_AUTH_KEY'));
@@ -221,7 +223,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     maxPayload, redisUrl,
     redisCluster: redisCluster && redisCluster.length > 0 ? redisCluster : undefined, nodeId,
     shutdownTimeoutMs, renewIntervalMs, sessionMaxAgeMs, logLevel, production, devMode,
-    ...channels, ...login, redisTimeoutMs, adminKey, adminPort,
+    ...channels, ...login, ...floods, redisTimeoutMs, adminKey, adminPort,
   });
 }
 

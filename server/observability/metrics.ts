@@ -3,6 +3,7 @@ import { ERROR_CATALOGUE } from '../../shared';
 import { DENIAL_REASONS, type DenialCounter } from '../channels/denials';
 import type { ChannelBridge } from '../cluster/channel-bridge';
 import { UPGRADE_REFUSAL_REASONS, type UpgradeRefusalReason } from '../http/upgrade-gate';
+import { FLOOD_REASONS, type FloodCounter } from '../floods/flood-counter';
 import type { LoginService } from '../login/login-service';
 import type { RenewalCounters } from '../renewal/renewal-manager';
 
@@ -28,6 +29,7 @@ export interface MetricSources {
   connections(): number;
   authenticated(): number;
   readonly denials: DenialCounter;
+  readonly floods: FloodCounter;
   readonly renewal: RenewalCounters;
   readonly login?: LoginService;
   readonly bridge?: ChannelBridge;
@@ -85,6 +87,13 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         for (const reason of DENIAL_REASONS) this.labels(reason).inc(sources.denials.get(reason));
+      },
+    });
+    new Counter({
+      name: 'gatehouse_flood_refusals_total', help: 'Connections refused or closed, and calls refused, by the per-address and per-socket flood limits, by reason', labelNames: ['reason'], registers,
+      collect() {
+        this.reset();
+        for (const reason of FLOOD_REASONS) this.labels(reason).inc(sources.floods.get(reason));
       },
     });
     this.revocationsApplied = new Counter({ name: 'gatehouse_revocations_applied_total', help: 'Sockets closed on this node because their token, session or user was revoked', registers });

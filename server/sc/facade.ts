@@ -28,6 +28,8 @@ export function remoteAddressOf(socket: ServerSocket): string | undefined {
 
 /** Server-level event payloads used by Gatehouse (the fields SocketCluster v20 really sends). */
 export interface ServerEvents {
+  /** A socket was created for an accepted upgrade; its `#handshake` has not been processed yet. */
+  handshake: { socket: ServerSocket };
   connection: { socket: ServerSocket; isAuthenticated: boolean };
   authentication: { socket: ServerSocket; authToken: unknown };
   deauthentication: { socket: ServerSocket; oldAuthToken: unknown };

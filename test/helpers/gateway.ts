@@ -16,6 +16,9 @@ export const BASE_ENV: Record<string, string> = {
   GATEHOUSE_AUTH_KEY: SECRET,
   GATEHOUSE_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   GATEHOUSE_SHUTDOWN_TIMEOUT: '2s',
+  // Tests open many sockets from 127.0.0.1 at once; the connection-flood tests set their own limits.
+  GATEHOUSE_MAX_CONNECTIONS_PER_IP: '100000',
+  GATEHOUSE_HANDSHAKE_RATE_PER_IP: '100000',
 };
 
 export function testConfig(env: Record<string, string | undefined> = {}): GatewayConfig {

@@ -1,12 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import type { AGClientSocket } from 'socketcluster-client';
 import { MIN_MAX_PAYLOAD } from '../../server/config';
 import type { Gateway } from '../../server/gateway';
-import { ErrorName } from '../../shared';
+import { CloseCode, ErrorName } from '../../shared';
 import { connectWithToken, httpRequest, mintHs256, startGateway, waitFor } from '../helpers/gateway';
+import { Raw } from '../helpers/raw-socket';
 
 let gw: Gateway;
 let bystander: AGClientSocket;
@@ -37,89 +38,21 @@ test.after(async () => {
   await gw.close();
 });
 
-/** A raw WebSocket speaking (or not) SocketCluster's protocol by hand. */
-class Raw {
-  readonly ws: WebSocket;
-  readonly received: unknown[] = [];
-  readonly closed: Promise<{ code: number }>;
-  private cid = 0;
-
-  constructor() {
-    this.ws = new WebSocket(`ws://127.0.0.1:${gw.address().port}/socketcluster/`);
-    raws.push(this.ws);
-    this.ws.on('error', () => {});
-    this.ws.on('message', (data) => {
-      const text = String(data);
-      if (text === '') {
-        this.ws.send(''); // SocketCluster's ping → pong
-        return;
-      }
-      try {
-        this.received.push(JSON.parse(text));
-      } catch {
-        this.received.push(text);
-      }
-    });
-    this.closed = new Promise((resolve) => this.ws.once('close', (code) => resolve({ code })));
-  }
-
-  /** The close code, failing after `ms`. */
-  async closeCode(ms = 3000): Promise<number> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the socket was not closed within ${ms}ms`)), ms);
-    });
-    try {
-      return (await Promise.race([this.closed, timeout])).code;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async open(): Promise<this> {
-    await new Promise<void>((resolve, reject) => {
-      this.ws.once('open', () => resolve());
-      this.ws.once('error', reject);
-    });
-    return this;
-  }
-
-  send(frame: string | Buffer): void {
-    this.ws.send(frame);
-  }
-
-  /** Sends an RPC and waits for its answer. */
-  async call(event: string, data: unknown): Promise<{ rid: number; data?: unknown; error?: { name: string } }> {
-    const cid = ++this.cid;
-    this.send(JSON.stringify({ event, data, cid }));
-    let answer: unknown;
-    await waitFor(() => {
-      answer = this.received.find((m) => (m as { rid?: number })?.rid === cid);
-      return answer !== undefined;
-    }, 3000, `the answer to ${event}`);
-    return answer as { rid: number; data?: unknown; error?: { name: string } };
-  }
-
-  get isOpen(): boolean {
-    return this.ws.readyState === WebSocket.OPEN;
-  }
-}
-
 async function handshaken(token: unknown = null): Promise<Raw> {
-  const raw = await new Raw().open();
+  const raw = await new Raw(gw.address().port, raws).open();
   await raw.call('#handshake', { authToken: token });
   return raw;
 }
 
 test('garbage before the handshake closes that socket only', async () => {
-  const raw = await new Raw().open();
+  const raw = await new Raw(gw.address().port, raws).open();
   raw.send('hello, is this HTTP?');
   assert.is(await raw.closeCode(), 4009);
 });
 
 test('a #handshake with a non-string token is answered as an invalid token', async () => {
   for (const token of [12345, { alg: 'none' }, ['a', 'b'], true, 'x'.repeat(20_000).slice(0, 12_000)]) {
-    const raw = await new Raw().open();
+    const raw = await new Raw(gw.address().port, raws).open();
     const answer = await raw.call('#handshake', { authToken: token });
     const status = answer.data as { isAuthenticated: boolean; authError?: { name: string } };
     assert.is(status.isAuthenticated, false, JSON.stringify(token).slice(0, 30));
@@ -129,14 +62,14 @@ test('a #handshake with a non-string token is answered as an invalid token', asy
 
 test('a #handshake with odd data shapes is survived', async () => {
   for (const data of [null, 'text', 42, [], { authToken: null, extra: 'x' }]) {
-    const raw = await new Raw().open();
+    const raw = await new Raw(gw.address().port, raws).open();
     const answer = await raw.call('#handshake', data);
     assert.is((answer.data as { isAuthenticated: boolean }).isAuthenticated, false);
   }
 });
 
 test('a #handshake without a cid closes that socket only', async () => {
-  const raw = await new Raw().open();
+  const raw = await new Raw(gw.address().port, raws).open();
   raw.send(JSON.stringify({ event: '#handshake', data: {} }));
   assert.is(await raw.closeCode(), 4008);
 });
@@ -169,11 +102,17 @@ test('a burst of malformed frames after the handshake does not take the process 
     randomBytes(512), randomBytes(1), Buffer.from('{"event":"echo","data":1,"cid":14}'), Buffer.alloc(0),
   ];
   for (const f of frames) raw.send(f);
-  for (let i = 0; i < 5000; i++) raw.send(i % 3 === 0 ? randomBytes(64) : `{"event":"x${i}","data":${i % 2 ? '{' : '[]'}`);
+  for (let i = 0; i < 150; i++) raw.send(i % 3 === 0 ? randomBytes(64) : `{"event":"x${i}","data":${i % 2 ? '{' : '[]'}`);
   // Drained in order: an echo after the storm is answered once the socket has chewed through it.
   const answer = await raw.call('echo', 'after the storm');
   assert.is(answer.data, 'after the storm');
   assert.is(({} as Record<string, unknown>).polluted, undefined);
+});
+
+test('a storm of thousands of frames sent without waiting closes that socket with InboundBacklog', async () => {
+  const raw = await handshaken(mintHs256({ sub: 'fuzzer' }));
+  for (let i = 0; i < 5000; i++) raw.send(i % 3 === 0 ? randomBytes(64) : `{"event":"x${i}","data":${i % 2 ? '{' : '[]'}`);
+  assert.is(await raw.closeCode(), CloseCode.InboundBacklog);
 });
 
 test('a frame over GATEHOUSE_MAX_PAYLOAD closes that socket with 1009', async () => {
@@ -204,7 +143,7 @@ test('many sockets sending junk at once', async () => {
 
 test('connections dropped mid-handshake are forgotten', async () => {
   const before = gw.agServer.pendingClientsCount + gw.agServer.clientsCount;
-  const dropped = await Promise.all(Array.from({ length: 20 }, () => new Raw().open()));
+  const dropped = await Promise.all(Array.from({ length: 20 }, () => new Raw(gw.address().port, raws).open()));
   for (const raw of dropped) raw.ws.terminate();
   await waitFor(() => gw.agServer.pendingClientsCount + gw.agServer.clientsCount === before, 3000, 'the dropped sockets to be forgotten');
 });

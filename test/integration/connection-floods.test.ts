@@ -1,0 +1,89 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { AGClientSocket } from 'socketcluster-client';
+import type { Gateway } from '../../server/gateway';
+import { CLOSE_CODES, CloseCode } from '../../shared';
+import { connectClient, httpRequest, nextEvent, startGateway, waitFor } from '../helpers/gateway';
+
+// Issue 13, connection floods: per client address, a cap on open connections and on handshakes a second. A refused
+// connection is accepted and closed at once with a named code, so the stock client reports why.
+const FLOODER = '203.0.113.9';
+const NEIGHBOUR = '198.51.100.20';
+const clients: AGClientSocket[] = [];
+const gateways: Gateway[] = [];
+
+test.after.each(async () => {
+  for (const c of clients.splice(0)) c.disconnect();
+  for (const g of gateways.splice(0)) await g.close();
+});
+
+async function gateway(env: Record<string, string>): Promise<Gateway> {
+  const g = await startGateway({ GATEHOUSE_TRUST_PROXY: '127.0.0.1', ...env });
+  gateways.push(g);
+  return g;
+}
+
+/** Connects a stock client from `ip` (through the trusted proxy's X-Forwarded-For): 'connect', or the close code. */
+async function connectFrom(g: Gateway, ip: string): Promise<{ client: AGClientSocket; outcome: number | 'connected' }> {
+  const client = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': ip } } });
+  clients.push(client);
+  const connected = nextEvent(client, 'connect').then(() => 'connected' as const);
+  const aborted = nextEvent<{ code: number }>(client, 'connectAbort').then((e) => e.code);
+  const outcome = await Promise.race([connected, aborted]);
+  return { client, outcome };
+}
+
+async function metric(g: Gateway, reason: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${g.address().port}/metrics`, { signal: AbortSignal.timeout(3000) });
+  const m = new RegExp(`^gatehouse_flood_refusals_total\\{reason="${reason}"[^}]*\\} (\\d+)`, 'm').exec(await res.text());
+  return Number(m?.[1] ?? NaN);
+}
+
+test('past GATEHOUSE_MAX_CONNECTIONS_PER_IP an address is closed with TooManyConnections; others connect; a freed place is reusable', async () => {
+  const g = await gateway({ GATEHOUSE_MAX_CONNECTIONS_PER_IP: '3' });
+  const held: AGClientSocket[] = [];
+  for (let i = 0; i < 3; i++) {
+    const { client, outcome } = await connectFrom(g, FLOODER);
+    assert.is(outcome, 'connected');
+    held.push(client);
+  }
+  const refused = await connectFrom(g, FLOODER);
+  assert.is(refused.outcome, CloseCode.TooManyConnections);
+  assert.is(CLOSE_CODES.find((c) => c.code === refused.outcome)?.name, 'TooManyConnections');
+  assert.is((await connectFrom(g, NEIGHBOUR)).outcome, 'connected', 'another address is served');
+  assert.is(await metric(g, 'connections_per_ip'), 1);
+
+  held[0].disconnect();
+  await waitFor(async () => (await connectFrom(g, FLOODER)).outcome === 'connected', 3000, 'the freed place');
+});
+
+test('past GATEHOUSE_HANDSHAKE_RATE_PER_IP an address is closed with HandshakeRateLimited; a neighbour connects throughout', async () => {
+  const g = await gateway({ GATEHOUSE_HANDSHAKE_RATE_PER_IP: '5' });
+  const flood = Promise.all(Array.from({ length: 40 }, () => connectFrom(g, FLOODER).then((r) => r.outcome)));
+  const neighbour = await connectFrom(g, NEIGHBOUR);
+  const outcomes = await flood;
+  assert.is(neighbour.outcome, 'connected');
+  const limited = outcomes.filter((o) => o === CloseCode.HandshakeRateLimited).length;
+  const connected = outcomes.filter((o) => o === 'connected').length;
+  assert.is(limited + connected, 40, outcomes.join(','));
+  // A one-second window: at most two windows' worth can fall in the test's span.
+  assert.ok(connected >= 5 && connected <= 10, `${connected} connected`);
+  assert.is(await metric(g, 'handshake_rate'), limited);
+  assert.is((await httpRequest(g.address().port, '/readyz')).status, 200);
+});
+
+test('X-Forwarded-For is not believed without GATEHOUSE_TRUST_PROXY: every client counts as its peer', async () => {
+  const g = await startGateway({ GATEHOUSE_MAX_CONNECTIONS_PER_IP: '2' });
+  gateways.push(g);
+  assert.is((await connectFrom(g, '192.0.2.1')).outcome, 'connected');
+  assert.is((await connectFrom(g, '192.0.2.2')).outcome, 'connected');
+  assert.is((await connectFrom(g, '192.0.2.3')).outcome, CloseCode.TooManyConnections);
+});
+
+test('0 turns the limits off', async () => {
+  const g = await gateway({ GATEHOUSE_MAX_CONNECTIONS_PER_IP: '0', GATEHOUSE_HANDSHAKE_RATE_PER_IP: '0' });
+  const outcomes = await Promise.all(Array.from({ length: 30 }, () => connectFrom(g, FLOODER).then((r) => r.outcome)));
+  assert.ok(outcomes.every((o) => o === 'connected'));
+});
+
+test.run();
