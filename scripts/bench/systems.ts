@@ -50,6 +50,12 @@ export function launch(system: SystemName, built: Built, port: number, ctx: RunC
       // The bench publishes far faster than a person: the limiter still runs on every publish, it just never refuses.
       GATEHOUSE_PUBLISH_RATE: '1000000',
       GATEHOUSE_PUBLISH_BURST: '1000000',
+      // Likewise the per-address flood and login limits: thousands of connections from a few loopback addresses, the
+      // same user logging in over and over.
+      GATEHOUSE_MAX_CONNECTIONS_PER_IP: '10000000',
+      GATEHOUSE_HANDSHAKE_RATE_PER_IP: '10000000',
+      GATEHOUSE_LOGIN_RATE_PER_USER: '1000000',
+      GATEHOUSE_LOGIN_RATE_PER_IP: '1000000',
       GATEHOUSE_LOG_LEVEL: 'info',
       GATEHOUSE_SHUTDOWN_TIMEOUT: '2s',
       ...(ctx.usersFile ? { GATEHOUSE_USERS_FILE: ctx.usersFile } : {}),

@@ -53,9 +53,4 @@ export class ConnectionLimits {
       },
     };
   }
-
-  /** Open connections counted for a client address's key (tests and diagnostics). */
-  openFor(key: string): number {
-    return this.open.get(key) ?? 0;
-  }
 }

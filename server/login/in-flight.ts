@@ -21,9 +21,4 @@ export class InFlightCap {
     if (n <= 1) this.counts.delete(key);
     else this.counts.set(key, n - 1);
   }
-
-  /** Keys with something under way (the map holds no idle key). */
-  get size(): number {
-    return this.counts.size;
-  }
 }

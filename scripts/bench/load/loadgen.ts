@@ -290,10 +290,13 @@ async function expiry({ target, n, inSeconds, waitMs, prefix, sessionMaxAgeSecon
   }
 }
 
-/** Logins over RPC from `concurrency` anonymous sockets, `n` in all. */
+/**
+ * Logins over RPC from `concurrency` anonymous sockets, `n` in all. Each socket has its own loopback source address:
+ * the gateway lets one client address have only two logins in flight.
+ */
 async function login({ target, n, concurrency, username, password }: { target: Target; n: number; concurrency: number; username: string; password: string }) {
   const wires: ScWire[] = [];
-  for (let i = 0; i < concurrency; i++) wires.push((await ScWire.open(target.url, null)).wire);
+  for (let i = 0; i < concurrency; i++) wires.push((await ScWire.open(target.url, null, 10_000, { localAddress: `127.0.1.${i + 1}` })).wire);
   let failures = 0;
   const latencies: number[] = [];
   const cpu0 = cpuMicros(target.pid);
