@@ -114,8 +114,8 @@ export class Gateway implements GatewayHost {
     this.upgrades = new UpgradeGate(config.origins, () => (this.state === 'ready' ? undefined : this.state), this.log);
     this.upgrades.install(this.agServer);
     this.disposers.push(() => this.upgrades.close());
+    this.floods = installFloodGuards(this, { upgrades: this.upgrades });
     this.dispatcher.attach(this.agServer);
-    this.floods = installFloodGuards(this);
     this.authWatch.attach(this.agServer);
     this.disposers.push(() => this.authWatch.close());
     this.channels = installChannelRules(this, this.broker);

@@ -1,56 +1,52 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { IncomingMessage } from 'node:http';
 import { CloseCode } from '../../shared';
 import { clientIp, ipLimiterKey, type ProxyTrust } from '../http/client-ip';
-import { remoteAddressOf, type ServerSocket } from '../sc/facade';
 import type { FloodSettings } from './settings';
-
 
 /** Why a connection was refused: the close code it gets. */
 export type ConnectionRefusal = typeof CloseCode.TooManyConnections | typeof CloseCode.HandshakeRateLimited;
 
 /**
- * ConnectionLimits admits or refuses each new connection by its client address (IPv6: its /64; behind a trusted
- * proxy, the X-Forwarded-For address): at most `maxConnectionsPerIp` open at once and `handshakeRatePerIp` opened a
- * second, on this node. A refused connection is not counted as open, so a flood cannot push its own count up.
+ * ConnectionLimits admits or refuses each WebSocket upgrade by its client address (IPv6: its /64; behind a trusted
+ * proxy, the X-Forwarded-For address): at most `maxConnectionsPerIp` open at once and `handshakeRatePerIp` opened in
+ * the current second, on this node. An admitted connection is counted from its upgrade request until its TCP
+ * connection closes (also when the upgrade fails half-way); a refused one is never counted, so a flood cannot push its
+ * own count up. `close()` stops the one-second timer.
  */
 export class ConnectionLimits {
   private readonly open = new Map<string, number>();
-  private readonly rate?: RateLimiterMemory;
+  /** Upgrades per address in the current one-second window (a fixed window: the map is emptied each second). */
+  private readonly recent = new Map<string, number>();
+  private readonly window?: NodeJS.Timeout;
 
   constructor(private readonly settings: FloodSettings, private readonly trust: ProxyTrust) {
     if (settings.handshakeRatePerIp > 0) {
-      this.rate = new RateLimiterMemory({ keyPrefix: 'gatehouse-handshake', points: settings.handshakeRatePerIp, duration: 1 });
+      this.window = setInterval(() => this.recent.clear(), 1000);
+      this.window.unref();
     }
   }
 
-  /**
-   * Decides on a new socket: `{release}` when admitted (call it when its connection closes), else `{refusal}`, the
-   * close code to refuse it with. `key` is the client address's key either way, for the log.
-   */
-  async admit(socket: ServerSocket): Promise<({ refusal: ConnectionRefusal } | { release: () => void }) & { key: string }> {
-    const key = ipLimiterKey(clientIp(remoteAddressOf(socket), socket.request?.headers['x-forwarded-for'], this.trust));
-    if (this.rate) {
-      try {
-        await this.rate.consume(key);
-      } catch (err) {
-        if (err instanceof RateLimiterRes) return { key, refusal: CloseCode.HandshakeRateLimited };
-        throw err;
-      }
+  /** Decides on an upgrade request: `{key}` when admitted (and counted), else also the close code to refuse it with. */
+  admit(request: IncomingMessage): { key: string; refusal?: ConnectionRefusal } {
+    const key = ipLimiterKey(clientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], this.trust));
+    const { maxConnectionsPerIp: maxOpen, handshakeRatePerIp: maxRate } = this.settings;
+    if (maxRate > 0) {
+      const n = (this.recent.get(key) ?? 0) + 1;
+      this.recent.set(key, n);
+      if (n > maxRate) return { key, refusal: CloseCode.HandshakeRateLimited };
     }
-    const max = this.settings.maxConnectionsPerIp;
-    const n = this.open.get(key) ?? 0;
-    if (max > 0 && n >= max) return { key, refusal: CloseCode.TooManyConnections };
-    this.open.set(key, n + 1);
-    let released = false;
-    return {
-      key,
-      release: () => {
-        if (released) return;
-        released = true;
-        const left = (this.open.get(key) ?? 1) - 1;
-        if (left <= 0) this.open.delete(key);
-        else this.open.set(key, left);
-      },
-    };
+    const open = this.open.get(key) ?? 0;
+    if (maxOpen > 0 && open >= maxOpen) return { key, refusal: CloseCode.TooManyConnections };
+    this.open.set(key, open + 1);
+    request.socket.once('close', () => {
+      const left = (this.open.get(key) ?? 1) - 1;
+      if (left <= 0) this.open.delete(key);
+      else this.open.set(key, left);
+    });
+    return { key };
+  }
+
+  close(): void {
+    clearInterval(this.window);
   }
 }

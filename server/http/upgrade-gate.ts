@@ -6,6 +6,8 @@ import { CloseCode } from '../../shared';
 import { normalizeOrigin } from '../config';
 import type { Logger } from '../log';
 
+const ORIGIN_REFUSAL: UpgradeRefusal = Object.freeze({ code: CloseCode.OriginNotAllowed, reason: 'Origin not allowed' });
+
 /** Why a WebSocket upgrade was refused: the `reason` label of `gatehouse_upgrades_refused_total`. */
 export const UPGRADE_REFUSAL_REASONS = ['origin', 'not_ready'] as const;
 export type UpgradeRefusalReason = (typeof UPGRADE_REFUSAL_REASONS)[number];
@@ -13,21 +15,40 @@ export type UpgradeRefusalReason = (typeof UPGRADE_REFUSAL_REASONS)[number];
 /** How long a refused socket has to answer our close frame before it is cut off, ms. */
 const CLOSE_GRACE_MS = 1000;
 
+/** Why an upgrade is refused: the close code (and reason text) its socket is closed with. */
+export interface UpgradeRefusal {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/**
+ * An admission rule another feature adds (the per-address connection limits): consulted for each upgrade the gate's own
+ * checks let through; returns a refusal, or undefined to admit. It does its own counting and logging.
+ */
+export type AdmissionRule = (request: IncomingMessage) => UpgradeRefusal | undefined;
+
 /**
  * UpgradeGate decides who may open a WebSocket. While the node is not ready the upgrade is refused outright (HTTP 401).
  * A browser Origin outside GATEHOUSE_ORIGINS is different: a refused upgrade reaches a page only as a bare 1006, which
  * a client cannot tell from a network failure and retries forever. So the upgrade is accepted and closed at once with
  * the final code OriginNotAllowed (4504); the socket never reaches SocketCluster, so nothing it sends is read. Each
- * refusal is logged and counted by reason.
+ * refusal is logged and counted by reason. Other features refuse the same way through `admit(rule)` (their own code,
+ * counts and log).
  */
 export class UpgradeGate {
   readonly refusals: Record<UpgradeRefusalReason, number> = { origin: 0, not_ready: 0 };
   private readonly allowed?: ReadonlySet<string>;
-  private readonly refusedRequests = new WeakSet<IncomingMessage>();
+  private readonly refusedRequests = new WeakMap<IncomingMessage, UpgradeRefusal>();
   private readonly closing = new Map<WebSocket, () => void>();
+  private readonly rules: AdmissionRule[] = [];
 
   constructor(origins: readonly string[] | undefined, private readonly notReady: () => string | undefined, private readonly log: Logger) {
     this.allowed = origins ? new Set(origins) : undefined;
+  }
+
+  /** Adds a rule consulted, in order, for every upgrade the gate itself admits. */
+  admit(rule: AdmissionRule): void {
+    this.rules.push(rule);
   }
 
   install(agServer: AGServer): void {
@@ -44,7 +65,8 @@ export class UpgradeGate {
           action.block(new Error(`node is ${notReady}`));
           continue;
         }
-        if (!this.originAllowed(request.headers.origin)) this.refusedRequests.add(request);
+        const refusal = this.originAllowed(request.headers.origin) ? this.ruleRefusal(request) : ORIGIN_REFUSAL;
+        if (refusal) this.refusedRequests.set(request, refusal);
         action.allow(undefined);
       }
     });
@@ -54,8 +76,9 @@ export class UpgradeGate {
     if (accept.length === 0) throw new Error('socketcluster-server no longer listens for ws connections; review server/http/upgrade-gate.ts');
     wsServer.removeAllListeners('connection');
     wsServer.on('connection', (ws: WebSocket, req: IncomingMessage) => {
-      if (this.refusedRequests.has(req)) this.refuseOrigin(agServer, ws, req);
-      else for (const listener of accept) listener.call(wsServer, ws, req);
+      const refusal = this.refusedRequests.get(req);
+      if (refusal) return this.refuse(agServer, ws, req, refusal);
+      for (const listener of accept) listener.call(wsServer, ws, req);
     });
   }
 
@@ -75,12 +98,22 @@ export class UpgradeGate {
     }
   }
 
-  private refuseOrigin(agServer: AGServer, ws: WebSocket, req: IncomingMessage): void {
-    this.refusals.origin++;
+  private ruleRefusal(request: IncomingMessage): UpgradeRefusal | undefined {
+    for (const rule of this.rules) {
+      const refusal = rule(request);
+      if (refusal) return refusal;
+    }
+    return undefined;
+  }
+
+  private refuse(agServer: AGServer, ws: WebSocket, req: IncomingMessage, refusal: UpgradeRefusal): void {
     // The handshake stream SocketCluster opened for this request would otherwise wait for a socket that never comes.
     const streams = req as unknown as Record<symbol, { close(): void } | undefined>;
     streams[(agServer as unknown as { SYMBOL_MIDDLEWARE_HANDSHAKE_STREAM: symbol }).SYMBOL_MIDDLEWARE_HANDSHAKE_STREAM]?.close();
-    this.log.warn({ origin: String(req.headers.origin).slice(0, 200), ip: req.socket.remoteAddress }, 'WebSocket refused: origin not allowed');
+    if (refusal === ORIGIN_REFUSAL) {
+      this.refusals.origin++;
+      this.log.warn({ origin: String(req.headers.origin).slice(0, 200), ip: req.socket.remoteAddress }, 'WebSocket refused: origin not allowed');
+    }
     ws.on('error', () => undefined);
     // Closing on the spot would race the client's #handshake: the stock client then sends on a closing socket and
     // reports 1005 instead of our code. So the close waits for its first frame (never read) or the grace period.
@@ -97,7 +130,7 @@ export class UpgradeGate {
     });
     function close(): void {
       if (ws.readyState !== ws.OPEN) return;
-      ws.close(CloseCode.OriginNotAllowed, 'Origin not allowed');
+      ws.close(refusal.code, refusal.reason);
       clearTimeout(timer);
       timer = setTimeout(cutOff, CLOSE_GRACE_MS);
     }

@@ -1,9 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AGClientSocket } from 'socketcluster-client';
+import type WebSocket from 'ws';
 import type { Gateway } from '../../server/gateway';
 import { CLOSE_CODES, CloseCode } from '../../shared';
-import { connectClient, httpRequest, nextEvent, startGateway, waitFor } from '../helpers/gateway';
+import { connectClient, httpRequest, mintHs256, nextEvent, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { Raw } from '../helpers/raw-socket';
 
 // Issue 13, connection floods: per client address, a cap on open connections and on handshakes a second. A refused
 // connection is accepted and closed at once with a named code, so the stock client reports why.
@@ -11,8 +13,10 @@ const FLOODER = '203.0.113.9';
 const NEIGHBOUR = '198.51.100.20';
 const clients: AGClientSocket[] = [];
 const gateways: Gateway[] = [];
+const raws: WebSocket[] = [];
 
 test.after.each(async () => {
+  for (const r of raws.splice(0)) r.terminate();
   for (const c of clients.splice(0)) c.disconnect();
   for (const g of gateways.splice(0)) await g.close();
 });
@@ -78,6 +82,20 @@ test('X-Forwarded-For is not believed without GATEHOUSE_TRUST_PROXY: every clien
   assert.is((await connectFrom(g, '192.0.2.1')).outcome, 'connected');
   assert.is((await connectFrom(g, '192.0.2.2')).outcome, 'connected');
   assert.is((await connectFrom(g, '192.0.2.3')).outcome, CloseCode.TooManyConnections);
+});
+
+test('a refused connection never reaches SocketCluster: its #handshake is not answered and no socket is made', async () => {
+  const g = await gateway({ GATEHOUSE_MAX_CONNECTIONS_PER_IP: '1' });
+  assert.is((await connectFrom(g, FLOODER)).outcome, 'connected');
+  const sockets = () => g.agServer.clientsCount + g.agServer.pendingClientsCount;
+  assert.is(sockets(), 1);
+  const raw = await new Raw(g.address().port, raws, { 'x-forwarded-for': FLOODER }).open();
+  assert.is(sockets(), 1, 'no SocketCluster socket was made for it');
+  raw.send(JSON.stringify({ event: '#handshake', data: { authToken: mintHs256({ sub: 'flooder' }) }, cid: 1 }));
+  assert.is(await raw.closeCode(), CloseCode.TooManyConnections);
+  await sleep(50);
+  assert.equal(raw.received, [], 'nothing was answered');
+  assert.is(sockets(), 1);
 });
 
 test('0 turns the limits off', async () => {

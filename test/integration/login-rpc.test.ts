@@ -21,7 +21,12 @@ const extraGateways: Gateway[] = [];
 
 test.before(async () => {
   usersFile = await writeUsersFile([alice, bob]);
-  gw = await startGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3', GATEHOUSE_ISSUER: 'https://gatehouse.test' });
+  // The attempt rates (10 a minute per username by default) are raised: these tests log the same users in many times;
+  // test/integration/login-fairness.test.ts covers the rates.
+  gw = await startGateway({
+    GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3', GATEHOUSE_ISSUER: 'https://gatehouse.test',
+    GATEHOUSE_LOGIN_RATE_PER_USER: '1000', GATEHOUSE_LOGIN_RATE_PER_IP: '1000',
+  });
 });
 test.after.each(async () => {
   for (const c of clients.splice(0)) c.disconnect();
