@@ -5,8 +5,8 @@
  *
  * Waiters queue per key (the client address) and are served round-robin across keys, so one address with many
  * attempts waits behind its own, not in front of everyone else. When the waiting room is full, a key with fewer
- * waiters than the busiest key takes the busiest key's newest place (that waiter is refused instead): no key can hold
- * the room against the others.
+ * waiters than the busiest key takes the busiest key's newest place (that waiter is refused instead): neither one
+ * address nor many addresses with one attempt each can hold the room against a newcomer.
  */
 export class ConcurrencyGate {
   private active = 0;
@@ -45,10 +45,10 @@ export class ConcurrencyGate {
     const own = this.queues.get(key);
     if (this.waitingCount >= this.maxWaiting) {
       const busiest = this.busiestQueue();
-      // Only a key strictly worse off than the busiest may displace it, or two keys would take turns evicting each other.
-      if (!busiest || busiest.length <= (own?.length ?? 0) + 1) return waiter.reject(this.refuse());
+      if (!busiest || busiest.length <= (own?.length ?? 0)) return waiter.reject(this.refuse());
       busiest.pop()!.reject(this.refuse());
       this.waitingCount--;
+      if (busiest.length === 0) this.deleteQueue(busiest);
     }
     if (own) own.push(waiter);
     else this.queues.set(key, [waiter]);
@@ -66,10 +66,15 @@ export class ConcurrencyGate {
     return undefined;
   }
 
+  /** The longest queue; among equals the one queued last, which has waited least and is served last. */
   private busiestQueue(): Waiter[] | undefined {
     let busiest: Waiter[] | undefined;
-    for (const queue of this.queues.values()) if (!busiest || queue.length > busiest.length) busiest = queue;
+    for (const queue of this.queues.values()) if (!busiest || queue.length >= busiest.length) busiest = queue;
     return busiest;
+  }
+
+  private deleteQueue(queue: Waiter[]): void {
+    for (const [key, q] of this.queues) if (q === queue) this.queues.delete(key);
   }
 }
 

@@ -75,4 +75,18 @@ test('the concurrency gate serves waiting keys round-robin, and a newcomer displ
   assert.equal(gate.load, { active: 0, waiting: 0 });
 });
 
+test('the concurrency gate: when many keys wait once each, a newcomer takes the place of the key queued last', async () => {
+  const gate = new ConcurrencyGate(1, 3, () => new Error('full'));
+  const order: string[] = [];
+  let release!: () => void;
+  const first = gate.run('x', () => new Promise<void>((r) => { release = r; }));
+  const job = (key: string) => gate.run(key, async () => { order.push(key); }).catch((e: Error) => order.push(`refused ${key}:${e.message}`));
+  const settled = ['a', 'b', 'c', 'honest'].map(job);
+  release();
+  await first;
+  await Promise.all(settled);
+  assert.equal(order, ['refused c:full', 'a', 'b', 'honest']);
+  assert.equal(gate.load, { active: 0, waiting: 0 });
+});
+
 test.run();
