@@ -76,7 +76,7 @@ test('the admin revoke on one twin closes the socket on the other within 1 s', a
   assert.ok(performance.now() - started < 1000);
 });
 
-test('a node named cli applies gatehouse revoke (and a logout on another node) within 1 s', async () => {
+test('a node named cli applies gatehouse revoke, a logout and an admin revoke made on another node, within 1 s', async () => {
   const token = mintHs256({ sub: 'dan', sid: 'cli-node-session' });
   const onCli = await authenticated(cli, token);
   const closed = nextEvent<{ code: number }>(onCli, 'close', 20_000);
@@ -94,6 +94,14 @@ test('a node named cli applies gatehouse revoke (and a logout on another node) w
   await onTwin.invoke('logout', undefined);
   assert.is((await closed2).code, CloseCode.TokenRevoked);
   assert.ok(performance.now() - started < 1000);
+
+  // And the admin revoke, made on another node.
+  const onCli3 = await authenticated(cli, mintHs256({ sub: 'fay', sid: 'cli-node-admin' }));
+  const closed3 = nextEvent<{ code: number }>(onCli3, 'close', 3000);
+  const asked = performance.now();
+  assert.is((await admin(twinA.port, 'POST', '/admin/revoke', { sid: 'cli-node-admin' })).status, 200);
+  assert.is((await closed3).code, CloseCode.TokenRevoked);
+  assert.ok(performance.now() - asked < 1000);
 });
 
 test('a shared node id is reported on /readyz (still 200) and /admin/nodes of both processes', async () => {
