@@ -60,19 +60,18 @@ export async function startFuzzTarget(env: Record<string, string> = {}): Promise
   const exp = now + 3600;
   const revoked = mintHs256({ sub: 'revoked-user', sid: 'revoked-session', channels: ['*'], exp });
   await gateway.revocation.store.revoke({ kind: 'sid', id: 'revoked-session' });
+  // Valid tokens are markers, minted afresh for each scenario under subs of its own (freshTokens): a scenario's
+  // `logout {everywhere: true}` revokes its sub, which must not disarm every later scenario.
   const tokens: unknown[] = [
-    mintHs256({ sub: 'room-a', channels: ['room:a'], exp }),
-    mintHs256({ sub: 'rooms', channels: ['room:*', 'secret:x'], exp }),
-    mintHs256({ sub: 'plain', exp }),
-    mintHs256({ sub: 'everything', channels: ['*'], exp }),
+    ...VALID_TOKENS.map((_, i) => tokenMarker(i)),
     revoked,
     mintHs256({ sub: 'late', iat: now - 120, exp: now - 60 }),
     mintHs256({ sub: 'forged', channels: ['*'] }, {}, 'not-the-secret-not-the-secret-not-the-secret'),
     'not.a.token', '', null, 42, { token: 'x' }, ['a'], { toString: 'x' },
   ];
   const channels = [
-    'public:news', 'lobby', 'room:a', 'room:b', 'secret:x', 'user:room-a', 'user:plain', 'user:fuzz-user',
-    'room:*', '*', '', '__proto__', 'constructor', 'hasOwnProperty', 'x'.repeat(300), 'ünï\u0000cøde', ' lobby',
+    'public:news', 'lobby', 'room:a', 'room:b', 'secret:x', `user:room-a-${RUN_MARKER}`, `user:plain-${RUN_MARKER}`,
+    'user:fuzz-user', 'room:*', '*', '', '__proto__', 'constructor', 'hasOwnProperty', 'x'.repeat(300), 'ünï\u0000cøde', ' lobby',
   ];
 
   const bystander = (await connectWithToken(gateway, mintHs256({ sub: 'bystander', channels: ['room:*'], exp }))).client;
@@ -88,6 +87,25 @@ export async function startFuzzTarget(env: Record<string, string> = {}): Promise
 }
 
 // ---- generation ----
+
+/** The valid tokens' claims; each scenario's subs get its number appended. */
+const VALID_TOKENS: readonly { sub: string; channels?: string[] }[] = [
+  { sub: 'room-a', channels: ['room:a'] },
+  { sub: 'rooms', channels: ['room:*', 'secret:x'] },
+  { sub: 'plain' },
+  { sub: 'everything', channels: ['*'] },
+];
+const RUN_MARKER = '@@run@@';
+const tokenMarker = (i: number) => `@@token${i}@@`;
+let scenariosRun = 0;
+
+/** Replaces the markers in a scenario's text frames: its own valid tokens and subs. */
+function freshTokens(): (text: string) => string {
+  const run = String(++scenariosRun);
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const minted = VALID_TOKENS.map((t) => mintHs256({ ...t, sub: `${t.sub}-${run}`, exp }));
+  return (text) => text.replace(/@@token(\d)@@/g, (_, i: string) => minted[Number(i)]).replaceAll(RUN_MARKER, run);
+}
 
 /** One frame as sent: text or binary. */
 export type Frame = { text: string } | { binary: Uint8Array };
@@ -178,13 +196,14 @@ export async function runScenario(target: FuzzTarget, scenario: Scenario): Promi
   const path = target.gateway.agServer.getPath();
   const sockets = await Promise.all(scenario.connections.map(() => openRaw(`ws://127.0.0.1:${port}${path}`)));
   const next = scenario.connections.map(() => 0);
+  const fill = freshTokens();
   let sent = 0;
   try {
     for (const c of scenario.order) {
       const frame = scenario.connections[c][next[c]++];
       const ws = sockets[c];
       if (!frame || ws.readyState !== WebSocket.OPEN) continue;
-      if ('text' in frame) ws.send(frame.text);
+      if ('text' in frame) ws.send(fill(frame.text));
       else ws.send(frame.binary);
       sent++;
       if (sent % 4 === 0) await new Promise((r) => setImmediate(r));
