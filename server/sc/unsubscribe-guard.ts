@@ -10,8 +10,10 @@
  * The entry is deleted, and the count lowered, only once the broker's unsubscribe has finished, so two unsubscribes
  * of one channel started before the first finishes both pass that test and lower the count twice. One frame does
  * it: `#removeAuthToken` (whose deauthentication kicks the socket out of its private channels, an unsubscribe this
- * does not await) then `#unsubscribe` of one of them. A second unsubscribe while one is in flight is refused here.
- * Installed once, idempotently.
+ * does not await) then `#unsubscribe` of one of them. A second unsubscribe while one is in flight waits for that one
+ * and lowers nothing. It must not fail: when the socket closes meanwhile, SocketCluster unsubscribes it from every
+ * channel in a Promise.all it never catches, so a refusal there was an unhandled rejection, which ends the process
+ * (`[#removeAuthToken, #authenticate without a cid]` in one frame did it). Installed once, idempotently.
  */
 
 import { patchSocketMethods } from './patch';
@@ -20,24 +22,27 @@ interface GuardedSocket {
   readonly channelSubscriptions: object;
 }
 
-/** The channels each socket is being unsubscribed from right now. */
-const leaving = new WeakMap<object, Set<string>>();
+/** The unsubscribes in flight for each socket, by channel. */
+const leaving = new WeakMap<object, Map<string, Promise<unknown>>>();
 
 export function installUnsubscribeGuard(AGServerSocket: { prototype: unknown }): void {
   patchSocketMethods(AGServerSocket, { name: 'unsubscribeGuard', file: 'server/sc/unsubscribe-guard.ts' }, ['_unsubscribe'], (original) => ({
     async _unsubscribe(this: GuardedSocket, channel: unknown) {
-      if (typeof channel !== 'string' || !Object.prototype.hasOwnProperty.call(this.channelSubscriptions, channel)) {
+      if (typeof channel !== 'string') throw new Error('the socket is not subscribed to this channel');
+      const inFlight = leaving.get(this)?.get(channel);
+      if (inFlight) return inFlight.then(() => undefined, () => undefined);
+      if (!Object.prototype.hasOwnProperty.call(this.channelSubscriptions, channel)) {
         throw new Error('the socket is not subscribed to this channel');
       }
-      let inFlight = leaving.get(this);
-      if (inFlight?.has(channel)) throw new Error('the socket is already leaving this channel');
-      if (!inFlight) leaving.set(this, (inFlight = new Set()));
-      inFlight.add(channel);
+      let mine = leaving.get(this);
+      if (!mine) leaving.set(this, (mine = new Map()));
+      const unsubscribe: Promise<unknown> = original._unsubscribe.call(this, channel);
+      mine.set(channel, unsubscribe);
       try {
-        return await original._unsubscribe.call(this, channel);
+        return await unsubscribe;
       } finally {
-        inFlight.delete(channel);
-        if (inFlight.size === 0) leaving.delete(this);
+        mine.delete(channel);
+        if (mine.size === 0) leaving.delete(this);
       }
     },
   }));
