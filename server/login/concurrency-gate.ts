@@ -1,3 +1,15 @@
+import { LoginUnavailableError } from '../../shared';
+
+/**
+ * LoginQueueFullError is what a full login queue answers: the client sees LoginUnavailableError, but the limiter
+ * charges the address a failure point for it (not the username), since filling the queue is what a flood does.
+ */
+export class LoginQueueFullError extends LoginUnavailableError {
+  constructor() {
+    super('Too many logins at once; retry shortly');
+  }
+}
+
 /**
  * ConcurrencyGate runs at most `maxActive` tasks at once and lets at most `maxWaiting` more wait their turn; beyond
  * that `run` rejects with the error `refuse()` makes, at once. It bounds what a flood of logins can take: scrypt at

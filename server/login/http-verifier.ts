@@ -1,6 +1,6 @@
 import { LoginError, LoginUnavailableError } from '../../shared';
 import type { Logger } from '../log';
-import { ConcurrencyGate } from './concurrency-gate';
+import { ConcurrencyGate, LoginQueueFullError } from './concurrency-gate';
 import { describeIssues, identitySchema, parseUntrustedJson, type CredentialVerifier, type Identity } from './credential-verifier';
 import { DEFAULT_LOGIN_TIMEOUT_MS } from './settings';
 
@@ -21,7 +21,7 @@ const MAX_WAITING_REQUESTS = 64;
 export class HttpVerifier implements CredentialVerifier {
   /** The URL as logged: without its query, which might hold a key. */
   private readonly shownUrl: string;
-  private readonly gate = new ConcurrencyGate(MAX_BACKEND_REQUESTS, MAX_WAITING_REQUESTS, () => new LoginUnavailableError('Too many logins at once; retry shortly'));
+  private readonly gate = new ConcurrencyGate(MAX_BACKEND_REQUESTS, MAX_WAITING_REQUESTS, () => new LoginQueueFullError());
 
   constructor(
     private readonly url: string,

@@ -23,7 +23,11 @@ export interface LoginLimits {
 const ATTEMPT_WINDOW_SECONDS = 60;
 
 /** How a reserved login attempt ended. */
-export type AttemptOutcome = 'success' | 'failure' | 'unavailable';
+/**
+ * How a reserved login attempt ended. `busy`: the login queue was full; it costs the address a failure point (a flood
+ * from an address pays for it) but not the username (whose owner did nothing).
+ */
+export type AttemptOutcome = 'success' | 'failure' | 'unavailable' | 'busy';
 
 /** A login attempt the limiter let through; settle it once the verifier has answered. */
 export interface Reservation {
@@ -77,7 +81,9 @@ export class LoginLimiter {
         if (outcome === 'failure') return;
         const undo = outcome === 'success'
           ? [this.failuresPerUser.delete(userKey), this.failuresPerIp.reward(ipKey, 1)]
-          : [this.failuresPerUser.reward(userKey, 1), this.failuresPerIp.reward(ipKey, 1)];
+          : outcome === 'busy'
+            ? [this.failuresPerUser.reward(userKey, 1)]
+            : [this.failuresPerUser.reward(userKey, 1), this.failuresPerIp.reward(ipKey, 1)];
         const results = await Promise.allSettled(undo);
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) this.storeTrouble(failed.reason);

@@ -2,6 +2,7 @@ import { BadRequestError, GatehouseError, LoginError, LoginUnavailableError, Rat
 import { ipLimiterKey } from '../http/client-ip';
 import type { Logger } from '../log';
 import { MAX_CREDENTIAL_LENGTH, type CredentialVerifier, type Identity } from './credential-verifier';
+import { LoginQueueFullError } from './concurrency-gate';
 import { InFlightCap } from './in-flight';
 import type { LoginLimiter, Reservation } from './login-limiter';
 
@@ -108,7 +109,7 @@ export class LoginService {
         this.log.info({ ...who, outcome: 'failure' }, 'login failed');
         throw err;
       }
-      await reservation.settle('unavailable');
+      await reservation.settle(err instanceof LoginQueueFullError ? 'busy' : 'unavailable');
       if (err instanceof GatehouseError) {
         this.log.info({ ...who, outcome: 'unavailable' }, 'login unavailable');
         throw err;

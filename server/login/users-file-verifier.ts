@@ -1,6 +1,6 @@
-import { LoginError, LoginUnavailableError } from '../../shared';
+import { LoginError } from '../../shared';
 import type { Logger } from '../log';
-import { ConcurrencyGate } from './concurrency-gate';
+import { ConcurrencyGate, LoginQueueFullError } from './concurrency-gate';
 import type { CredentialVerifier, Identity } from './credential-verifier';
 import { DEFAULT_SCRYPT_PARAMS, dummyPasswordHash, scryptWork, verifyPassword, type PasswordHash, type ScryptParams } from './password-hash';
 import { readUsersFile, type UserRecord } from './users-file';
@@ -22,7 +22,7 @@ const MAX_REPORTED = 10;
 export class UsersFileVerifier implements CredentialVerifier {
   private users = new Map<string, UserRecord>();
   private dummy: PasswordHash = dummyPasswordHash(DEFAULT_SCRYPT_PARAMS);
-  private readonly gate = new ConcurrencyGate(MAX_ACTIVE_HASHES, MAX_WAITING_HASHES, () => new LoginUnavailableError('Too many logins at once; retry shortly'));
+  private readonly gate = new ConcurrencyGate(MAX_ACTIVE_HASHES, MAX_WAITING_HASHES, () => new LoginQueueFullError());
 
   constructor(private readonly path: string, users: readonly UserRecord[], private readonly log: Logger) {
     this.replace(users);

@@ -2,7 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { ConcurrencyGate } from '../../server/login/concurrency-gate';
+import { ConcurrencyGate, LoginQueueFullError } from '../../server/login/concurrency-gate';
+import { LoginLimiter } from '../../server/login/login-limiter';
+import { LoginService } from '../../server/login/login-service';
+import { ErrorName } from '../../shared';
 import { hashPassword, parsePasswordHash } from '../../server/login/password-hash';
 import { canonicalUsername } from '../../server/login/username-key';
 import { parseUsersFile } from '../../server/login/users-file';
@@ -87,6 +90,19 @@ test('the concurrency gate: when many keys wait once each, a newcomer takes the 
   await Promise.all(settled);
   assert.equal(order, ['refused c:full', 'a', 'b', 'honest']);
   assert.equal(gate.load, { active: 0, waiting: 0 });
+});
+
+test('a full login queue costs the address a failure point, not the username', async () => {
+  const log = pino({ level: 'silent' });
+  const limiter = new LoginLimiter({ maxFailuresPerUser: 2, maxFailuresPerIp: 3, windowMs: 60_000, maxAttemptsPerUser: 1000, maxAttemptsPerIp: 1000 }, log);
+  let full = true;
+  const verifier = { verify: async () => { if (full) throw new LoginQueueFullError(); return { sub: 'user-a' }; } };
+  const service = new LoginService(verifier, limiter, () => true, log);
+  const attempt = (username: string, ip: string) => service.attempt({ username, password: 'pw' }, { ip, via: 'http' }).then(() => 'ok', (e: Error) => e.name);
+  for (let i = 0; i < 3; i++) assert.is(await attempt('alice', '203.0.113.1'), ErrorName.LoginUnavailable);
+  assert.is(await attempt('bob', '203.0.113.1'), ErrorName.RateLimited, 'the flooding address is out of failures');
+  full = false;
+  assert.is(await attempt('alice', '198.51.100.1'), 'ok', 'alice\'s own budget was not touched');
 });
 
 test.run();
