@@ -55,6 +55,7 @@ interface SimpleBrokerInternals {
 export class ClusterBroker extends AGSimpleBroker {
   private bus?: ClusterBus;
   private gate?: DeliveryGate;
+  private checkedCodec?: { readonly codec: unknown; readonly plain: boolean };
 
   /** Connects the cross-node bus; done once, before clients arrive. */
   attachBus(bus: ClusterBus): void {
@@ -91,7 +92,7 @@ export class ClusterBroker extends AGSimpleBroker {
   // AGSimpleBroker's invokePublish calls this.transmitPublish, so this one override covers both.
   override async transmitPublish(channel: string, data: unknown, suppressEvent?: boolean): Promise<void> {
     const json = encodePublishData(data);
-    this.fanOut(channel, data);
+    this.fanOut(channel, data, json);
     if (!suppressEvent) {
       this.emit('publish', { channel, data });
       this.bus?.publish(channel, json);
@@ -104,17 +105,40 @@ export class ClusterBroker extends AGSimpleBroker {
   }
 
   /**
+   * Whether SocketCluster's codec writes a `#publish` packet as plain JSON (its default, sc-formatter, does): checked
+   * once per codec on a sample packet, so a custom codec (binary, compressed) is always asked to encode itself.
+   */
+  private plainJsonCodec(codec: SimpleBrokerInternals['_codec']): boolean {
+    if (!codec) return false;
+    if (this.checkedCodec?.codec !== codec) {
+      const sample = { event: '#publish', data: { channel: 'c:"1"', data: { a: [1, 'b', null, true], 'k"': { n: -1.5 } } } };
+      let plain = false;
+      try {
+        plain = codec.encode(sample) === JSON.stringify(sample);
+      } catch {
+        plain = false;
+      }
+      this.checkedCodec = { codec, plain };
+    }
+    return this.checkedCodec.plain;
+  }
+
+  /**
    * AGSimpleBroker's fan-out (encode the `#publish` packet once, transmit it to each local subscriber) with the
    * delivery gate asked first for each subscriber.
    */
-  private fanOut(channel: string, data: unknown): void {
+  private fanOut(channel: string, data: unknown, json?: string): void {
     const internals = this as unknown as SimpleBrokerInternals;
     const subscribers = internals._clientSubscribers[channel];
     if (!subscribers) return;
     const packet = { channel, data };
     let stringifiedData: string | undefined;
     try {
-      stringifiedData = internals._codec?.encode({ event: '#publish', data: packet });
+      // The data was just encoded as strict JSON (./payload.ts); with the default codec, which writes plain JSON,
+      // the packet is that text wrapped, not a second JSON.stringify of the same data (issue 12).
+      stringifiedData = json !== undefined && this.plainJsonCodec(internals._codec)
+        ? `{"event":"#publish","data":{"channel":${JSON.stringify(channel)},"data":${json}}}`
+        : internals._codec?.encode({ event: '#publish', data: packet });
     } catch (error) {
       this.emit('error', { error: error as Error });
       return;
