@@ -28,6 +28,7 @@ import { InboundDispatcher } from './middleware/inbound';
 import { ProcedureRegistry } from './procedures/registry';
 import { installRenewal } from './renewal/install';
 import type { RenewalManager } from './renewal/renewal-manager';
+import { batchedRevocationCheck } from './revocation/batched-check';
 import { installRevocation, type RevocationService } from './revocation/install';
 import { closeServerListener, serverListener, type ServerSocket } from './sc/facade';
 import { installDeauthenticationHook } from './sc/deauthentication-hook';
@@ -124,7 +125,7 @@ export class Gateway implements GatewayHost {
     const canSign = () => this.keys.signer !== undefined;
     this.renewal = installRenewal(this, {
       canSign: canSign(),
-      isRevoked: (claims) => this.revocation.store.check(claims),
+      isRevoked: batchedRevocationCheck(this.revocation.store),
       isKeyRetired: (claims) => isKeyRetired(claims, this.keys),
     });
     const login = installLogin(this, {
