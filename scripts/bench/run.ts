@@ -81,6 +81,7 @@ interface Cores {
 class Bench {
   private readonly passes: PassResult[] = [];
   private scaleFigures?: Record<string, unknown>;
+  private scaleBaseline?: Record<string, unknown>;
 
   constructor(
     private readonly options: Options,
@@ -220,14 +221,16 @@ class Bench {
    * The scale run: N idle authenticated sockets on Gatehouse as deployed with renewal every `renewIntervalS`. Renewal
    * starts 0.8 × the interval after a socket authenticated, so the CPU before that is the idle cost (pings, sweeps),
    * and the CPU in the window where every socket renews once, minus that idle rate, is what renewal costs, with
-   * its revocation check (one Redis round trip per socket today).
+   * its revocation check (batched: one pipelined Redis round trip per due bucket of sockets).
    */
-  async runScale(): Promise<void> {
-    const { sockets, renewIntervalS, stockIdleWindowMs } = this.plan.scale;
-    if (!this.options.systems.includes('gatehouse-redis')) return;
+  async runScale(system: 'gatehouse-redis' | 'baseline-redis' = 'gatehouse-redis'): Promise<void> {
+    const { sockets, renewIntervalS } = this.plan.scale;
+    // The stock idle comparison runs once, after today's Gatehouse.
+    const stockIdleWindowMs = system === 'gatehouse-redis' ? this.plan.scale.stockIdleWindowMs : 0;
+    if (!this.options.systems.includes(system)) return;
     log(`scale: ${sockets.toLocaleString('en-US')} sockets, renewal every ${renewIntervalS} s`);
     const intervalMs = renewIntervalS * 1000;
-    const { server, target } = await this.startServer('gatehouse-redis', this.cores.server, {
+    const { server, target } = await this.startServer(system, this.cores.server, {
       GATEHOUSE_RENEW_INTERVAL: `${renewIntervalS}s`,
       GATEHOUSE_TOKEN_TTL: `${Math.max(renewIntervalS * 3, 900)}s`,
     });
@@ -255,7 +258,7 @@ class Bench {
       const renewalCpu = (q2.cpu - q1.cpu) - idleCpuPerSecond * ((q2.at - q1.at) / 1000);
       const perRenewalUs = renewalCpu / Math.max(1, renewals);
       const rssPerSocket = (held.rss - base.rss) / opened.open;
-      this.scaleFigures = {
+      const figures: Record<string, unknown> = {
         sockets: opened.open,
         failures: opened.failures,
         openSeconds: opened.wallMs / 1000,
@@ -271,6 +274,8 @@ class Bench {
         renewalCorePercentPer10k: ((perRenewalUs * 10_000) / (intervalMs * 1000)) * 100,
         deauthenticated: stats.removeAuthToken,
       };
+      if (system === 'gatehouse-redis') this.scaleFigures = figures;
+      else this.scaleBaseline = figures;
     } finally {
       await this.load.call('closeGroup', { group: 'scale' }, 120_000).catch(() => undefined);
       await server.stop();
@@ -285,7 +290,7 @@ class Bench {
         const a = { cpu: stock.cpuMicros(), at: Date.now() };
         await sleep(stockIdleWindowMs);
         const b = { cpu: stock.cpuMicros(), at: Date.now() };
-        this.scaleFigures.stockIdleCpuMsPerSecondPer10k = ((b.cpu - a.cpu) / ((b.at - a.at) / 1000) / 1000) * (10_000 / opened.open);
+        this.scaleFigures!.stockIdleCpuMsPerSecondPer10k = ((b.cpu - a.cpu) / ((b.at - a.at) / 1000) / 1000) * (10_000 / opened.open);
       } finally {
         await this.load.call('closeGroup', { group: 'scale-stock' }, 120_000).catch(() => undefined);
         await stock.stop();
@@ -294,7 +299,7 @@ class Bench {
   }
 
   results() {
-    return { passes: this.passes, scale: this.scaleFigures, summary: summarize(this.passes) };
+    return { passes: this.passes, scale: this.scaleFigures, scaleBaseline: this.scaleBaseline, summary: summarize(this.passes) };
   }
 }
 
@@ -367,8 +372,11 @@ async function main(): Promise<void> {
     await load.call('init', { secret: ctx.secret, iss: ctx.issuer, aud: ctx.audience }, 10_000);
     const bench = new Bench(options, plan, built, ctx, cores, load);
     await bench.runPasses();
-    if (options.scale) await bench.runScale();
-    const { passes, scale, summary } = bench.results();
+    if (options.scale) {
+      await bench.runScale('gatehouse-redis');
+      await bench.runScale('baseline-redis');
+    }
+    const { passes, scale, scaleBaseline, summary } = bench.results();
     const loadAvgEnd = loadavg();
     const seconds = (Date.now() - startedAt.getTime()) / 1000;
 
@@ -386,6 +394,7 @@ async function main(): Promise<void> {
     out.push(formatSummary(summary, options.systems));
     out.push('');
     out.push(formatScale(scale));
+    if (scaleBaseline) out.push(`\nbaseline (${options.baseline}):\n${formatScale(scaleBaseline)}`);
     const failed = passes.filter((p) => p.error);
     for (const f of failed) out.push(`FAILED: pass ${f.pass} ${f.system}: ${f.error}`);
     process.stdout.write(`${out.join('\n')}\n`);
@@ -395,7 +404,7 @@ async function main(): Promise<void> {
         mode: options.mode, baseline: options.baseline, startedAt: startedAt.toISOString(), seconds, node: process.version, cpus: cpuCount, cpuModel: cpus()[0]?.model,
         pinned: pin, cores, gatehouse: relative(ROOT, built.gatehouse), commit: gitCommit(), loadAvgStart, loadAvgEnd, plan, systems: options.systems,
       },
-      micro, passes, scale, summary,
+      micro, passes, scale, scaleBaseline, summary,
     };
     mkdirSync(options.outDir, { recursive: true });
     const file = join(options.outDir, `bench-${options.mode}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
