@@ -1,19 +1,20 @@
 /**
- * The browser side of Gatehouse's protocol, shared with the server: error names, close codes and what each means for
- * a client. The client library (a later issue) builds on this over socketcluster-client; it runs in browsers, so it
- * imports nothing from Node.
+ * Gatehouse's client for browsers and Node, over socketcluster-client v20: `createClient({url, getToken})`. It imports
+ * shared/ (error classes, close codes, protocol names) and never the server.
  */
-import { CLOSE_CODES, ERROR_CATALOGUE, type ErrorName } from '../shared';
-
-export { CloseCode, ErrorName, Procedure, ServerEvent, shouldReconnect } from '../shared';
+export { createClient, GatehouseClient } from './client';
+export type { ClientEvents, ClientOptions, ClientState, ConnectionEvent, DeauthReason, LoginResult } from './client';
+export { CLOSE_ACTIONS, closeAction, closeName, reconnectDelay, type CloseAction } from './close-policy';
+export { ERROR_CLASSES, rebuildError } from './errors';
+export { memoryStorage, type TokenStorage } from './storage';
+export type { Subscription } from './subscription';
+export {
+  AuthError, AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, AuthTokenRevokedError,
+  AuthUnavailableError, BadRequestError, ErrorName, GatehouseError, LoginError, LoginUnavailableError,
+  ProcedureNotFoundError, PublishForbiddenError, RateLimitedError, SubscribeForbiddenError, SubscribeUnavailableError,
+  TooManyRequestsError,
+} from '../shared/errors';
+export { CloseCode } from '../shared/close-codes';
+export { Procedure, ServerEvent, type TokenExpiry } from '../shared/protocol';
+export type { GatehouseClaims } from '../shared/claims';
 export { channelNameProblem } from '../shared/channel-pattern';
-
-/** Whether the gateway removes the client's stored token with this authentication error. */
-export function removesToken(name: string): boolean {
-  return ERROR_CATALOGUE.find((e) => e.name === (name as ErrorName))?.removesToken === true;
-}
-
-/** The name of one of Gatehouse's close codes (e.g. 'TokenRevoked'), or undefined for any other code. */
-export function closeCodeName(code: number): string | undefined {
-  return CLOSE_CODES.find((c) => c.code === code)?.name;
-}

@@ -23,6 +23,7 @@ import type { Logger } from './log';
 import { installOperations, type Operations } from './admin/install';
 import { installFloodGuards } from './floods/install';
 import type { FloodCounter } from './floods/flood-counter';
+import { installBrowserAssets } from './browser/install';
 import { installLogin } from './login/install';
 import { InboundDispatcher } from './middleware/inbound';
 import { ProcedureRegistry } from './procedures/registry';
@@ -144,6 +145,7 @@ export class Gateway implements GatewayHost {
       login,
       upgradeRefusals: this.upgrades.refusals,
     });
+    installBrowserAssets(this);
   }
 
   /** Adds an HTTP route, tried before the 404. */

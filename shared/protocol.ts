@@ -17,7 +17,19 @@ export const ServerEvent = {
    * {@link TokenExpiry}. A client schedules from `expiresIn`, never from its own clock.
    */
   TokenExpiry: 'gatehouse:tokenExpiry',
+  /**
+   * Sent just before the gateway deauthenticates a socket itself (before its `#removeAuthToken`), payload
+   * `{reason}`: {@link DeauthenticationReason}. A client cannot otherwise tell a revocation from an expiry.
+   */
+  Deauthenticated: 'gatehouse:deauthenticated',
 } as const;
+
+/**
+ * Why the gateway deauthenticated a socket: `logout` (its own logout), `revoked` (its token, session or user was
+ * revoked; the close 4500 follows), `expired` (its token lapsed), `session-ended` (the session reached
+ * GATEHOUSE_SESSION_MAX_AGE, so it was not renewed).
+ */
+export type DeauthenticationReason = 'logout' | 'revoked' | 'expired' | 'session-ended';
 
 /** How long a socket's token has left, as the gateway sees it. */
 export interface TokenExpiry {

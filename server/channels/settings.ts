@@ -19,9 +19,12 @@ export interface ChannelSettings {
   readonly maxBufferedTotal: number;
 }
 
-/** Reads the channel settings; `maxPayload` (GATEHOUSE_MAX_PAYLOAD, bytes) bounds GATEHOUSE_MAX_BUFFERED from below. */
-export function readChannelSettings(r: SettingsReader, maxPayload: number): ChannelSettings {
-  const channelsFile = r.string('GATEHOUSE_CHANNELS_FILE');
+/**
+ * Reads the channel settings; `maxPayload` (GATEHOUSE_MAX_PAYLOAD, bytes) bounds GATEHOUSE_MAX_BUFFERED from below;
+ * `fallbackFile` is the rules file used when GATEHOUSE_CHANNELS_FILE is unset (the demo's, in development mode).
+ */
+export function readChannelSettings(r: SettingsReader, maxPayload: number, fallbackFile?: string): ChannelSettings {
+  const channelsFile = r.string('GATEHOUSE_CHANNELS_FILE') ?? fallbackFile;
   let channelRules = NO_CHANNEL_RULES;
   if (channelsFile !== undefined) {
     const read = readChannelRulesFile(channelsFile);

@@ -47,6 +47,8 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
 
 function devModeNotice(gateway: Gateway, config: GatewayConfig): string {
   const { token } = gateway.engine.issue({ sub: 'dev-user', channels: ['*'] });
+  // A refusal must be visible without configuring keys: this token's only grant is reading the lobby.
+  const restricted = gateway.engine.issue({ sub: 'dev-guest', channels: { 'chat:lobby': ['subscribe'] } }).token;
   return [
     '',
     'DEVELOPMENT MODE: no key is configured, so this node made an ephemeral random HS256 key and listens on',
@@ -55,6 +57,9 @@ function devModeNotice(gateway: Gateway, config: GatewayConfig): string {
     '',
     `Sample token (sub "dev-user", every channel, ${config.tokenTtlMs / 60_000} min); in another shell:`,
     `export GATEHOUSE_SAMPLE_TOKEN=${token}`,
+    '',
+    'Restricted sample token (sub "dev-guest", channels {"chat:lobby":["subscribe"]}; subscribing to staff:room is refused):',
+    `export GATEHOUSE_SAMPLE_TOKEN_RESTRICTED=${restricted}`,
     '',
   ].join('\n');
 }

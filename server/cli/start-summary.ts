@@ -5,7 +5,7 @@ import { packageVersion } from './version';
 
 /** What the summary reports of a node that has started. */
 export interface StartedNode {
-  readonly config: Pick<GatewayConfig, 'usersFile' | 'loginUrl' | 'channelsFile' | 'redisUrl' | 'redisCluster' | 'adminKey'>;
+  readonly config: Pick<GatewayConfig, 'usersFile' | 'loginUrl' | 'channelsFile' | 'redisUrl' | 'redisCluster' | 'adminKey' | 'demo'>;
   readonly nodeId: string;
   /** The WebSocket URL. */
   readonly url: string;
@@ -26,7 +26,8 @@ export function startSummary(node: StartedNode): string {
   const redis = redisTarget(config);
   const rows: [string, string][] = [
     ['health', `${http}/healthz and ${http}/readyz`],
-    ['demo', 'not served by this build'],
+    ['demo', config.demo ? `open ${http}/ in a browser` : 'off (GATEHOUSE_DEMO=1 serves it)'],
+    ['client', `${http}/client.js (import { createClient } from it)`],
     ['login', config.usersFile ? `on, users file ${config.usersFile}`
       : config.loginUrl ? 'on, your backend (GATEHOUSE_LOGIN_URL)'
         : 'off (set GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL)'],

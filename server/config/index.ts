@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { readJwksFile, readSigningKey, type PublicKeyEntry, type SigningKey } from '../auth/jwks';
+import { readBrowserSettings, type BrowserSettings } from '../browser/settings';
 import { readChannelSettings, type ChannelSettings } from '../channels/settings';
 import { readFloodSettings, type FloodSettings } from '../floods/settings';
 import { LOG_LEVELS, type LogLevel } from '../log';
@@ -25,7 +26,7 @@ export const MIN_MAX_PAYLOAD = MAX_TOKEN_BYTES + 2048;
  * The whole, validated, frozen configuration of one gateway node. Durations are milliseconds, sizes bytes. Features
  * own their slices (ChannelSettings, LoginSettings): their settings and file formats are read beside them.
  */
-export interface GatewayConfig extends ChannelSettings, LoginSettings, FloodSettings {
+export interface GatewayConfig extends ChannelSettings, LoginSettings, FloodSettings, BrowserSettings {
   readonly port: number;
   readonly host: string;
   /** HS256 shared secret (in development mode an ephemeral random one). */
@@ -147,7 +148,9 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     r.problem('GATEHOUSE_REDIS_URL', `must start with redis:// or rediss:// (got ${JSON.stringify(redisUrl.slice(0, 16))}…)`);
   }
   // --- renewal (issue 5) ---
-  const renewIntervalMs = r.duration('GATEHOUSE_RENEW_INTERVAL', '5m');
+  // Without any key this is development mode (decided below): renewals come every 30 s, so the demo shows them.
+  const keyless = authKey === undefined && jwksFile === undefined && signingKeyFile === undefined;
+  const renewIntervalMs = r.duration('GATEHOUSE_RENEW_INTERVAL', keyless ? '30s' : '5m');
   const sessionMaxAgeMs = r.duration('GATEHOUSE_SESSION_MAX_AGE', '24h', { min: 1000 });
   if (renewIntervalMs > 0 && tokenTtlMs <= renewIntervalMs) {
     r.problem('GATEHOUSE_TOKEN_TTL', `${shown('GATEHOUSE_TOKEN_TTL', '15m')} must be longer than GATEHOUSE_RENEW_INTERVAL (${shown('GATEHOUSE_RENEW_INTERVAL', '5m')}), or tokens lapse between renewals; or set GATEHOUSE_RENEW_INTERVAL=0`);
@@ -189,8 +192,9 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   const shutdownTimeoutMs = r.duration('GATEHOUSE_SHUTDOWN_TIMEOUT', '10s', { min: 100, max: 600_000 });
   const logLevel = r.oneOf('GATEHOUSE_LOG_LEVEL', 'info', LOG_LEVELS);
 
-  const channels = readChannelSettings(r, maxPayload);
-  const login = readLoginSettings(r);
+  const browser = readBrowserSettings(r, keyless);
+  const channels = readChannelSettings(r, maxPayload, browser.demoFiles?.channelsFile);
+  const login = readLoginSettings(r, browser.demoFiles?.usersFile);
   const floods = readFloodSettings(r);
 
   const devMode = authKey === undefined && jwksFile === undefined && signingKeyFile === undefined
@@ -223,7 +227,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     maxPayload, redisUrl,
     redisCluster: redisCluster && redisCluster.length > 0 ? redisCluster : undefined, nodeId,
     shutdownTimeoutMs, renewIntervalMs, sessionMaxAgeMs, logLevel, production, devMode,
-    ...channels, ...login, ...floods, redisTimeoutMs, adminKey, adminPort,
+    ...channels, ...login, ...floods, demo: browser.demo, redisTimeoutMs, adminKey, adminPort,
   });
 }
 

@@ -29,9 +29,12 @@ export interface LoginSettings {
   readonly trustProxy: readonly string[];
 }
 
-/** Reads login's settings, reporting each problem to the reader (which lists them all at start-up). */
-export function readLoginSettings(r: SettingsReader): LoginSettings {
-  const usersFile = r.string('GATEHOUSE_USERS_FILE');
+/**
+ * Reads login's settings, reporting each problem to the reader (which lists them all at start-up). `fallbackUsersFile`
+ * is used when neither GATEHOUSE_USERS_FILE nor GATEHOUSE_LOGIN_URL is set (the demo's users, in development mode).
+ */
+export function readLoginSettings(r: SettingsReader, fallbackUsersFile?: string): LoginSettings {
+  const usersFile = r.string('GATEHOUSE_USERS_FILE') ?? (r.raw('GATEHOUSE_LOGIN_URL') === undefined ? fallbackUsersFile : undefined);
   let users: UserRecord[] = [];
   if (usersFile !== undefined) {
     try {

@@ -33,12 +33,12 @@ export function logoutProcedure(store: RevocationStore, enforcer: RevocationEnfo
         throw new AuthUnavailableError('The logout could not be recorded; retry later');
       }
       // This socket first, so applying the revocation here leaves it connected; it was never closed meanwhile.
-      if (isOpen(socket) && claimsOf(socket)) deauthenticateNow(socket);
+      if (isOpen(socket) && claimsOf(socket)) deauthenticateNow(socket, 'logout');
       enforcer.apply(revocation);
     } else if (isOpen(socket)) {
       // Claims set without a sid or jti (server code's setAuthToken skips verification): nothing to name in a
       // revocation; the token can only leave this socket.
-      deauthenticateNow(socket);
+      deauthenticateNow(socket, 'logout');
     }
     return { revoked: target?.kind ?? null };
   };

@@ -102,7 +102,7 @@ export class RenewalManager {
     }
     const now = this.clock.now();
     if (now >= expiryTime(claims)) {
-      this.expire(socket);
+      this.expire(socket, claims);
       return;
     }
     switch (step.kind) {
@@ -119,9 +119,13 @@ export class RenewalManager {
     }
   }
 
-  private expire(socket: ServerSocket): void {
+  private expire(socket: ServerSocket, claims: GatehouseClaims): void {
     this.forget(socket);
     this.counters.expiries++;
+    // Renewable but for the session's age: the session ended; otherwise the token simply lapsed.
+    const now = this.clock.now();
+    const ended = this.policy.renewIntervalMs > 0 && this.policy.canSign && sessionEnd(claims, this.policy, now) <= expiryTime(claims) + RETRY_MS;
+    transmit(socket, ServerEvent.Deauthenticated, { reason: ended ? 'session-ended' : 'expired' });
     // Deauthentication tells AuthWatch, whose listeners (channel rules) kick the socket out of private channels.
     socket.deauthenticate();
   }

@@ -1,27 +1,43 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { build, type BuildOptions } from 'esbuild';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
-import { CloseCode, ErrorName, closeCodeName, removesToken, shouldReconnect } from '../../client';
+import { CloseCode, closeAction, closeName } from '../../client';
 
-test('client/ and shared/ bundle for the browser without any Node module', () => {
-  const result = buildSync({
-    entryPoints: [join(__dirname, '..', '..', 'client', 'index.ts')],
-    bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent',
-  });
+/** Our layer's budget on top of socketcluster-client, and the whole bundle's, in bytes min+gzip. */
+const OUR_LAYER_MAX = 8 * 1024;
+const BUNDLE_MAX = 35 * 1024;
+
+async function bundle(extra: BuildOptions): Promise<string> {
+  // The same options `npm run build:client` uses for dist/client.js.
+  const { clientBuildOptions } = (await import(join(__dirname, '..', '..', 'scripts', 'build-client.mjs'))) as { clientBuildOptions: BuildOptions };
+  const result = await build({ ...clientBuildOptions, ...extra, write: false, sourcemap: false });
   assert.is(result.errors.length, 0);
-  const code = result.outputFiles[0].text;
+  return result.outputFiles![0].text;
+}
+
+const gzipped = (code: string) => gzipSync(code, { level: 9 }).length;
+
+test('the browser bundle has no Node module in it', async () => {
+  const code = await bundle({});
   assert.not.match(code, /require\(["']node:|from ["']node:/);
 });
 
-test('the client reads the shared tables', () => {
-  assert.is(removesToken(ErrorName.AuthTokenRevoked), true);
-  assert.is(removesToken(ErrorName.AuthUnavailable), false);
-  assert.is(removesToken(ErrorName.PublishForbidden), false);
-  assert.is(closeCodeName(CloseCode.TokenRevoked), 'TokenRevoked');
-  assert.is(closeCodeName(1006), undefined);
-  assert.is(shouldReconnect(CloseCode.ShuttingDown), true);
-  assert.is(shouldReconnect(CloseCode.TokenRevoked), false);
+test(`size: our layer at most ${OUR_LAYER_MAX} B min+gzip over socketcluster-client; the whole bundle at most ${BUNDLE_MAX} B`, async () => {
+  const whole = gzipped(await bundle({}));
+  const base = gzipped(await bundle({ entryPoints: undefined, stdin: { contents: "export { create } from 'socketcluster-client';", resolveDir: join(__dirname, '..', '..'), loader: 'js' } }));
+  const ours = whole - base;
+  process.stdout.write(`    client bundle ${whole} B min+gzip = socketcluster-client ${base} B + ours ${ours} B\n`);
+  assert.ok(ours <= OUR_LAYER_MAX, `our layer is ${ours} B`);
+  assert.ok(whole <= BUNDLE_MAX, `the bundle is ${whole} B`);
+});
+
+test('the client reads the shared close codes', () => {
+  assert.is(closeName(CloseCode.TokenRevoked), 'TokenRevoked');
+  assert.is(closeName(1006), 'ConnectionLost');
+  assert.is(closeAction(CloseCode.ShuttingDown), 'retry');
+  assert.is(closeAction(CloseCode.TokenRevoked), 'stop');
 });
 
 test.run();

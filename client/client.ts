@@ -1,0 +1,591 @@
+import { create, type AGClientSocket } from 'socketcluster-client';
+import { CloseCode } from '../shared/close-codes';
+import { ErrorName } from '../shared/errors';
+import { Procedure, ServerEvent, type DeauthenticationReason, type TokenExpiry } from '../shared/protocol';
+import type { GatehouseClaims } from '../shared/claims';
+import { closeAction, closeName, reconnectDelay, type CloseAction } from './close-policy';
+import { rebuildError } from './errors';
+import { Emitter } from './events';
+import { defaultStorage, memoryStorage, type TokenStorage } from './storage';
+import { wrapChannel, type ScChannel, type Subscription } from './subscription';
+import { TabLink, type TabMessage } from './tabs';
+import { claimsOf, GatewayClock, refreshMargin } from './token';
+
+export interface ClientOptions {
+  /**
+   * The gateway: `https://host[:port]` (its WebSocket at the default /socketcluster/), or `wss://host[:port]/path`; in
+   * a browser, default this page's origin.
+   */
+  readonly url?: string;
+  /** Your backend's token: called (once at a time, across tabs) when the token is about to expire or has expired. */
+  readonly getToken?: () => Promise<string | null | undefined> | string | null | undefined;
+  /** Where the token is kept: default localStorage in browsers (shared by tabs), memory in Node. */
+  readonly storage?: TokenStorage;
+  /** Share the auth state with the other tabs of this origin; default true in browsers. */
+  readonly tabs?: boolean;
+  /** Longest wait for an answer from the gateway, ms (default 10000). */
+  readonly ackTimeout?: number;
+  /** Node only: options for the `ws` WebSocket (headers, origin, TLS). */
+  readonly wsOptions?: object;
+}
+
+/** Why the client lost its authentication. `invalid`: the gateway refused the token as malformed or unknown. */
+export type DeauthReason = 'logout' | 'revoked' | 'expired' | 'session-ended' | 'other-tab' | 'invalid';
+
+export type ConnectionEvent =
+  | { readonly state: 'connecting' }
+  | { readonly state: 'open' }
+  | { readonly state: 'closed'; readonly code: number; readonly name: string; readonly reason: string; readonly action: CloseAction };
+
+export interface ClientEvents {
+  [event: string]: unknown;
+  authenticated: { readonly claims: GatehouseClaims };
+  renewed: { readonly claims: GatehouseClaims };
+  /** The token is close to expiry and the gateway will not renew it (or has not): `expiresIn` seconds are left. */
+  expiring: { readonly expiresIn: number };
+  deauthenticated: { readonly reason: DeauthReason };
+  connection: ConnectionEvent;
+  /** Something the app may want to log: getToken failed, a re-authentication was refused. */
+  error: Error;
+}
+
+export interface ClientState {
+  readonly connection: 'connecting' | 'open' | 'closed';
+  readonly authenticated: boolean;
+  readonly claims: GatehouseClaims | null;
+  /** Seconds the token has left by the gateway's clock, or null when not authenticated. */
+  readonly expiresIn: number | null;
+}
+
+export interface LoginResult {
+  readonly sub: string;
+  readonly sid: string;
+  readonly expiresIn: number;
+}
+
+type Sc = Omit<AGClientSocket, 'listener' | 'receiver' | 'authenticate' | 'state'> & {
+  state: string;
+  authenticate(token: string): Promise<unknown>;
+  listener(event: string): AsyncIterable<Record<string, unknown>> & { once(ms?: number): Promise<Record<string, unknown>> };
+  receiver(event: string): AsyncIterable<unknown>;
+  killAllListeners(): void;
+  killAllReceivers(): void;
+};
+
+const TOKEN_REMOVING_ERRORS: readonly string[] = [ErrorName.AuthTokenExpired, ErrorName.AuthTokenInvalid, ErrorName.AuthTokenRevoked];
+const browser = typeof window === 'object' && typeof document === 'object';
+
+/** Creates a Gatehouse client and starts connecting. */
+export function createClient(options: ClientOptions = {}): GatehouseClient {
+  return new GatehouseClient(options);
+}
+
+/**
+ * GatehouseClient keeps one socket to the gateway connected and authenticated: it reconnects by the close code's class,
+ * schedules token refreshes from the gateway's relative expiry, fetches tokens one at a time across every trigger and
+ * every tab, and shares logins and logouts with the other tabs of its origin.
+ */
+export class GatehouseClient extends Emitter<ClientEvents> {
+  private readonly sc: Sc;
+  private readonly storage: TokenStorage;
+  private readonly key: string;
+  private readonly tabs?: TabLink;
+  private readonly clock = new GatewayClock();
+  private readonly getToken?: ClientOptions['getToken'];
+  /** Tokens the gateway revoked: never sent again, whoever offers them. */
+  private readonly revoked = new Set<string>();
+  private readonly cleanups: (() => void)[] = [];
+  private connectionState: ClientState['connection'] = 'connecting';
+  /** The token offered at the last handshake. */
+  private offered: string | null = null;
+  /** The last expiry notice (it may arrive before or after its token). */
+  private notice?: TokenExpiry;
+  /** The sub this socket is authenticated as: a new token for the same sub is a renewal. */
+  private sub?: string;
+  /** A refresh was wanted while offline: done when the browser is back online. */
+  private wantToken = false;
+  /** The gateway said it will not renew this exp: the session is ending. */
+  private endingExp?: number;
+  private pendingReason?: DeauthReason;
+  /** Why the gateway said it is deauthenticating this socket (`gatehouse:deauthenticated`). */
+  private serverReason?: DeauthenticationReason;
+  /** Why this socket was last deauthenticated. */
+  private lastReason?: DeauthReason;
+  /** The token this socket last held (kept after a deauthentication, for the close that may follow). */
+  private lastToken: string | null = null;
+  /** The handling of the last deauthentication (a close that follows it waits for its verdict). */
+  private deauthenticating: Promise<void> = Promise.resolve();
+  private refreshing?: Promise<string | null>;
+  /** Bumped by every login and logout: a token fetched before it is a late answer and is dropped. */
+  private generation = 0;
+  private attempt = 0;
+  private stopped = false;
+  private closed = false;
+  private reconnectTimer?: ReturnType<typeof setTimeout>;
+  private refreshTimer?: ReturnType<typeof setTimeout>;
+  private retryTimer?: ReturnType<typeof setTimeout>;
+
+  constructor(options: ClientOptions) {
+    super();
+    const url = new URL(options.url ?? location.origin);
+    const secure = url.protocol === 'wss:' || url.protocol === 'https:';
+    const port = Number(url.port) || (secure ? 443 : 80);
+    this.key = `gatehouse:${url.hostname}:${port}`;
+    this.getToken = options.getToken;
+    this.storage = options.storage ?? (browser ? defaultStorage() : memoryStorage());
+    if (options.tabs ?? browser) this.tabs = new TabLink(this.key, (msg) => this.fromTab(msg));
+    this.sc = create({
+      hostname: url.hostname,
+      port,
+      secure,
+      // A ws(s):// URL may name the gateway's path; an http(s):// one names the site, whose gateway is at the default.
+      path: url.protocol.startsWith('ws') && url.pathname.length > 1 ? url.pathname : '/socketcluster/',
+      // Reconnection is decided here, by the close code's class; the stock client waits 10-20 s after a restart.
+      autoReconnect: false,
+      ackTimeout: options.ackTimeout ?? 10_000,
+      wsOptions: options.wsOptions,
+      authEngine: {
+        // Storage is kept by this class (on 'authenticate', 'deauthenticate' and refusals), not by the stock client,
+        // which also saves tokens the gateway refused.
+        saveToken: async (_name: string, token: string) => token,
+        removeToken: async () => null,
+        loadToken: async () => {
+          const token = await this.storage.get(this.key);
+          this.offered = token && !this.revoked.has(token) ? token : null;
+          return this.offered;
+        },
+      },
+    } as never) as unknown as Sc;
+    this.listen('connecting', () => this.setConnection({ state: 'connecting' }));
+    this.listen('connect', (status) => this.onConnect(status));
+    this.listen('close', ({ code, reason }) => this.onClose(Number(code), String(reason ?? '')));
+    this.listen('authenticate', ({ signedAuthToken }) => this.onAuthenticate(String(signedAuthToken)));
+    this.listen('deauthenticate', ({ oldSignedAuthToken }) => {
+      this.deauthenticating = this.onDeauthenticate(oldSignedAuthToken as string | null);
+    });
+    this.receive<TokenExpiry>(ServerEvent.TokenExpiry, (n) => this.onNotice(n));
+    this.receive<TokenExpiry>(ServerEvent.AuthExpiring, (n) => this.onExpiring(n));
+    this.receive<{ reason: DeauthenticationReason }>(ServerEvent.Deauthenticated, ({ reason }) => {
+      this.serverReason = reason;
+    });
+    if (browser) {
+      const recheck = () => {
+        if (document.visibilityState !== 'hidden') this.recheck();
+      };
+      addEventListener('online', recheck);
+      document.addEventListener('visibilitychange', recheck);
+      this.cleanups.push(() => {
+        removeEventListener('online', recheck);
+        document.removeEventListener('visibilitychange', recheck);
+      });
+    }
+  }
+
+  get state(): ClientState {
+    const claims = this.sc.authState === 'authenticated' ? (this.sc.authToken as GatehouseClaims | null) : null;
+    return {
+      connection: this.connectionState,
+      authenticated: claims !== null,
+      claims,
+      expiresIn: claims ? Math.max(0, Math.round(this.clock.secondsLeft(claims) * 1000) / 1000) : null,
+    };
+  }
+
+  /** Logs in with the gateway's users (the `login` procedure); resolves once this socket is authenticated. */
+  async login(username: string, password: string): Promise<LoginResult> {
+    await this.open();
+    this.generation++;
+    const answer = (await this.call(Procedure.Login, { username, password })) as LoginResult;
+    this.share();
+    return answer;
+  }
+
+  /** Authenticates with a token from your backend; every tab of this origin follows. */
+  async authenticate(token: string): Promise<void> {
+    this.generation++;
+    await this.use(token);
+    this.share();
+  }
+
+  /**
+   * Logs out: this tab and every other tab of this origin drop the token at once; the gateway revokes the session
+   * (`everywhere`: every session of the user). Rejects, after dropping the token here, if the gateway could not
+   * record the revocation.
+   */
+  async logout(options: { everywhere?: boolean } = {}): Promise<void> {
+    this.generation++;
+    const token = this.sc.signedAuthToken ?? (await this.storage.get(this.key));
+    // Other tabs of this session are closed as revoked when the gateway records the logout, possibly before this
+    // message reaches them: the mark tells them the revocation was a logout here.
+    await this.storage.set(`${this.key}:logout`, String(Date.now()));
+    this.tabs?.post({ type: 'logout', reason: 'logout' });
+    if (this.sc.authState === 'authenticated') this.pendingReason = 'logout';
+    let failure: unknown;
+    if (this.sc.state === this.sc.OPEN && this.sc.authState === 'authenticated') {
+      try {
+        await this.call(Procedure.Logout, options.everywhere ? { everywhere: true } : undefined);
+      } catch (err) {
+        failure = err;
+      }
+    }
+    if (this.sc.authState === 'authenticated') await this.sc.deauthenticate();
+    await this.forget(token);
+    if (failure) throw failure;
+  }
+
+  subscribe<T = unknown>(channel: string): Subscription<T> {
+    return wrapChannel<T>(channel, this.sc.subscribe(channel) as unknown as ScChannel);
+  }
+
+  async publish(channel: string, data: unknown): Promise<void> {
+    try {
+      await this.sc.invokePublish(channel, data);
+    } catch (err) {
+      throw rebuildError(err);
+    }
+  }
+
+  /** Invokes one of the gateway's procedures; its errors come back as the shared classes. */
+  async call(procedure: string, data?: unknown): Promise<unknown> {
+    try {
+      return await this.sc.invoke(procedure, data);
+    } catch (err) {
+      throw rebuildError(err);
+    }
+  }
+
+  /**
+   * Gets a fresh token from `getToken` and authenticates with it. Every trigger shares one call: the refresh timer,
+   * `gatehouse:authExpiring`, an expired token, `online`, a tab made visible, and other tabs (which wait on a Web Lock
+   * and take the token the first one stored). Resolves the token used, or null.
+   */
+  refreshToken(): Promise<string | null> {
+    if (!this.getToken || this.closed) return Promise.resolve(null);
+    if (browser && !navigator.onLine) {
+      // A fetch now would fail: the 'online' event brings the refresh.
+      this.wantToken = true;
+      return Promise.resolve(null);
+    }
+    this.wantToken = false;
+    this.refreshing ??= this.fetchToken().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  /** Closes the connection and releases every timer, listener and channel. */
+  close(): void {
+    this.closed = true;
+    this.clearTimers();
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.tabs?.close();
+    this.sc.disconnect(1000, 'Client closed');
+    this.sc.killAllListeners();
+    this.sc.killAllReceivers();
+    this.sc.killAllChannels();
+    this.removeAllListeners();
+  }
+
+  // --- connection ---
+
+  private setConnection(event: ConnectionEvent): void {
+    this.connectionState = event.state;
+    this.emit('connection', event);
+  }
+
+  private onConnect(status: Record<string, unknown>): void {
+    this.attempt = 0;
+    this.setConnection({ state: 'open' });
+    const error = status.authError as { name?: string } | undefined;
+    const token = this.offered;
+    if (!error || !token) return;
+    if (error.name === ErrorName.AuthUnavailable || error.name === ErrorName.AuthTokenNotBefore) {
+      // The token may be fine: keep it and try again with backoff.
+      this.retryAuthenticate(token, this.generation);
+      return;
+    }
+    if (!TOKEN_REMOVING_ERRORS.includes(String(error.name))) return;
+    void this.refused(token, String(error.name));
+  }
+
+  private onClose(code: number, reason: string): void {
+    const action = closeAction(code);
+    this.setConnection({ state: 'closed', code, name: closeName(code), reason, action });
+    this.clearTimers();
+    if (this.closed || action === 'closed') return;
+    if (code === CloseCode.TokenRevoked) {
+      void this.onRevokedClose();
+    } else if (action === 'stop') {
+      this.stopped = true;
+    } else if (action === 'reauthenticate') {
+      void this.onReauthenticateClose();
+    } else {
+      this.reconnect(reconnectDelay(code, this.attempt++));
+    }
+  }
+
+  /** Closed as revoked: by a logout in another tab (come back anonymous), or by a revocation (stop). */
+  private async onRevokedClose(): Promise<void> {
+    await this.deauthenticating;
+    let reason = this.lastReason;
+    if (this.sc.authState === 'authenticated') {
+      reason = this.pendingReason = await this.revokedBy();
+      await this.sc.deauthenticate();
+      await this.deauthenticating;
+    } else if (!this.lastToken && this.offered) {
+      // Refused at the handshake, never authenticated here.
+      await this.refused(this.offered, ErrorName.AuthTokenRevoked);
+      reason = 'revoked';
+    }
+    if (reason === 'other-tab') this.reconnect(0);
+    else this.stopped = true;
+  }
+
+  /**
+   * The session cannot go on with its token (TokenExpired, KeyRetired): it ends here once (a refresh starts when there
+   * is a getToken), and the client comes back with whatever token it then has, or anonymous.
+   */
+  private async onReauthenticateClose(): Promise<void> {
+    await this.deauthenticating;
+    if (this.sc.authState === 'authenticated') {
+      this.pendingReason = 'session-ended';
+      await this.sc.deauthenticate();
+      await this.deauthenticating;
+    }
+    this.reconnect(0);
+  }
+
+  /** A revocation that a logout in another tab of this origin caused is that tab's logout, not a revocation. */
+  private async revokedBy(): Promise<'revoked' | 'other-tab'> {
+    const loggedOutAt = Number(await this.storage.get(`${this.key}:logout`));
+    return Date.now() - loggedOutAt < 10_000 ? 'other-tab' : 'revoked';
+  }
+
+  private reconnect(delayMs: number): void {
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      if (!this.closed && this.sc.state === this.sc.CLOSED) this.sc.connect();
+    }, delayMs);
+  }
+
+  /** Connects now if closed (a new token or an explicit call lifts a stop) and waits for the handshake. */
+  private async open(): Promise<void> {
+    if (this.sc.state === this.sc.OPEN) return;
+    this.stopped = false;
+    if (this.sc.state === this.sc.CLOSED) this.sc.connect();
+    const result = await Promise.race([this.sc.listener('connect').once(), this.sc.listener('close').once()]);
+    if (this.sc.state !== this.sc.OPEN) {
+      const code = Number(result.code);
+      throw rebuildError({ name: 'ConnectionError', message: `Could not connect: ${closeName(code)} (${code})`, code });
+    }
+  }
+
+  /** After sleep, offline or a hidden tab: reconnect at once if down, refresh the token if it is due. */
+  private recheck(): void {
+    if (this.closed) return;
+    if (this.sc.state === this.sc.CLOSED && !this.stopped) {
+      this.attempt = 0;
+      this.reconnect(0);
+      return;
+    }
+    const claims = this.state.claims;
+    if (this.wantToken || (claims && this.clock.secondsLeft(claims) <= refreshMargin(claims))) void this.refreshToken();
+  }
+
+  // --- authentication ---
+
+  private onAuthenticate(token: string): void {
+    const claims = claimsOf(token);
+    if (!claims) return;
+    const renewed = this.sub === claims.sub;
+    this.sub = claims.sub;
+    this.lastToken = token;
+    void this.storage.set(this.key, token);
+    this.stopped = false;
+    this.emit(renewed ? 'renewed' : 'authenticated', { claims });
+    this.plan();
+  }
+
+  private async onDeauthenticate(token: string | null): Promise<void> {
+    this.sub = undefined;
+    clearTimeout(this.refreshTimer);
+    const exp = token ? claimsOf(token)?.exp : undefined;
+    let reason: DeauthReason = this.pendingReason ?? this.serverReason ?? (exp !== undefined && exp === this.endingExp ? 'session-ended' : 'expired');
+    this.pendingReason = this.serverReason = undefined;
+    if (reason === 'revoked') reason = await this.revokedBy();
+    this.lastReason = reason;
+    if (token && (reason === 'revoked' || reason === 'other-tab' || reason === 'logout')) this.revoked.add(token);
+    if (reason === 'revoked') {
+      this.stopped = true;
+      this.tabs?.post({ type: 'logout', reason, token: token ?? undefined });
+    }
+    void this.removeStored(token);
+    this.emit('deauthenticated', { reason });
+    // An expired token (the gateway deauthenticated it, or a renewal never came) gets one fetch.
+    if (reason === 'expired' || reason === 'session-ended') void this.refreshToken();
+  }
+
+  /** The gateway refused a token at the handshake or on authenticate. */
+  private async refused(token: string | null, name: string): Promise<void> {
+    const reason: DeauthReason = name === ErrorName.AuthTokenExpired ? 'expired' : name === ErrorName.AuthTokenRevoked ? 'revoked' : 'invalid';
+    await this.forget(token, reason);
+    if (reason === 'revoked') this.tabs?.post({ type: 'logout', reason, token: token ?? undefined });
+    if (reason === 'expired') void this.refreshToken();
+  }
+
+  /** Drops a token that is not live on this socket: from storage, and (revoked) for good. */
+  private async forget(token: string | null, reason?: DeauthReason): Promise<void> {
+    if (token && reason === 'revoked') this.revoked.add(token);
+    await this.removeStored(token);
+    if (reason && token) this.emit('deauthenticated', { reason });
+  }
+
+  private async removeStored(token: string | null): Promise<void> {
+    // Only that very token: another tab may have stored a newer one meanwhile.
+    if (token && (await this.storage.get(this.key)) === token) await this.storage.remove(this.key);
+  }
+
+  private onNotice(notice: TokenExpiry): void {
+    this.clock.learn(notice);
+    this.notice = notice;
+    this.plan();
+  }
+
+  /** Sets the refresh timer from the gateway's relative expiry, once the token and its notice have both arrived. */
+  private plan(): void {
+    const claims = this.state.claims;
+    if (!claims || this.notice?.exp !== claims.exp) return;
+    clearTimeout(this.refreshTimer);
+    const dueIn = Math.max(0, this.clock.secondsLeft(claims) - refreshMargin(claims)) * 1000;
+    this.refreshTimer = setTimeout(() => {
+      const left = this.state.expiresIn;
+      if (left === null) return;
+      this.emit('expiring', { expiresIn: left });
+      void this.refreshToken();
+    }, dueIn);
+  }
+
+  private onExpiring(notice: TokenExpiry): void {
+    const claims = this.state.claims;
+    if (!claims || claims.exp !== notice.exp) return;
+    this.endingExp = notice.exp;
+    this.clock.learn(notice);
+    clearTimeout(this.refreshTimer);
+    this.emit('expiring', { expiresIn: notice.expiresIn });
+    void this.refreshToken();
+  }
+
+  private async fetchToken(): Promise<string | null> {
+    const generation = this.generation;
+    const current = this.sc.signedAuthToken;
+    let token: string | null;
+    try {
+      token = await this.exclusive(async () => {
+        // Another tab may have fetched while this one waited for the lock: take its token if it is fresh.
+        const stored = await this.storage.get(this.key);
+        const claims = stored && stored !== current && !this.revoked.has(stored) ? claimsOf(stored) : null;
+        if (stored && claims && this.clock.secondsLeft(claims) > refreshMargin(claims)) return stored;
+        const fetched = (await this.getToken!()) ?? null;
+        if (fetched && generation === this.generation) {
+          await this.storage.set(this.key, fetched);
+          this.tabs?.post({ type: 'token', token: fetched });
+        }
+        return fetched;
+      });
+    } catch (err) {
+      this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      return null;
+    }
+    // A login or logout happened meanwhile: this answer is late and is dropped.
+    if (!token || generation !== this.generation || this.revoked.has(token)) return null;
+    await this.use(token).catch((err: Error) => this.emit('error', err));
+    return token;
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.tabs ? this.tabs.exclusive(fn) : fn();
+  }
+
+  /** Authenticates the open socket with `token`, or stores it and connects with it. */
+  private async use(token: string): Promise<void> {
+    if (this.revoked.has(token)) throw rebuildError({ name: ErrorName.AuthTokenRevoked, message: 'This token was revoked' });
+    if (this.sc.state !== this.sc.OPEN) {
+      await this.storage.set(this.key, token);
+      await this.open();
+      return;
+    }
+    let status: { isAuthenticated?: boolean; authError?: { name?: string } } | undefined;
+    try {
+      status = (await this.sc.authenticate(token)) as typeof status;
+    } catch (err) {
+      status = { isAuthenticated: false, authError: err as { name?: string } };
+    }
+    const error = status?.authError;
+    if (status?.isAuthenticated || !error) return;
+    if (error.name === ErrorName.AuthUnavailable || error.name === ErrorName.AuthTokenNotBefore) {
+      await this.storage.set(this.key, token);
+      this.retryAuthenticate(token, this.generation);
+      return;
+    }
+    if (TOKEN_REMOVING_ERRORS.includes(String(error.name))) await this.forget(token, error.name === ErrorName.AuthTokenRevoked ? 'revoked' : undefined);
+    throw rebuildError(error);
+  }
+
+  /** AuthUnavailableError: the token is kept and offered again with backoff, until a login or logout intervenes. */
+  private retryAuthenticate(token: string, generation: number, attempt = 0): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (this.closed || generation !== this.generation || this.sc.state !== this.sc.OPEN || this.sc.signedAuthToken === token) return;
+      void this.use(token).catch(() => this.retryAuthenticate(token, generation, attempt + 1));
+    }, reconnectDelay(0, attempt));
+  }
+
+  // --- tabs ---
+
+  /** Tells the other tabs about this tab's new token (a login or authenticate). */
+  private share(): void {
+    const token = this.sc.signedAuthToken;
+    if (token) this.tabs?.post({ type: 'token', token });
+  }
+
+  private fromTab(msg: TabMessage): void {
+    if (this.closed) return;
+    if (msg.type === 'token') {
+      if (msg.token === this.sc.signedAuthToken || this.revoked.has(msg.token)) return;
+      const theirs = claimsOf(msg.token);
+      const ours = this.state.claims;
+      if (!theirs || (ours && ours.sub === theirs.sub && ours.exp > theirs.exp)) return;
+      this.generation++;
+      void this.use(msg.token).catch((err: Error) => this.emit('error', err));
+      return;
+    }
+    this.generation++;
+    if (msg.token) this.revoked.add(msg.token);
+    if (this.sc.authState === 'authenticated') {
+      const token = this.sc.signedAuthToken;
+      if (token) this.revoked.add(token);
+      this.pendingReason = msg.reason === 'revoked' ? 'revoked' : 'other-tab';
+      void this.sc.deauthenticate();
+    }
+  }
+
+  // --- plumbing ---
+
+  private listen(event: string, handler: (data: Record<string, unknown>) => void): void {
+    void (async () => {
+      for await (const data of this.sc.listener(event)) handler(data ?? {});
+    })();
+  }
+
+  private receive<T>(event: string, handler: (data: T) => void): void {
+    void (async () => {
+      for await (const data of this.sc.receiver(event)) if (data && typeof data === 'object') handler(data as T);
+    })();
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.refreshTimer);
+    clearTimeout(this.retryTimer);
+  }
+}

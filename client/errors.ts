@@ -1,0 +1,41 @@
+import {
+  AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, AuthTokenRevokedError, AuthUnavailableError,
+  BadRequestError, ErrorName, GatehouseError, LoginError, LoginUnavailableError, ProcedureNotFoundError,
+  PublishForbiddenError, RateLimitedError, SubscribeForbiddenError, SubscribeUnavailableError, TooManyRequestsError,
+} from '../shared/errors';
+
+/** The shared class behind every error name a client can see: the client's half of the catalogue. */
+export const ERROR_CLASSES: { readonly [N in ErrorName]: abstract new (...args: never[]) => GatehouseError } = {
+  [ErrorName.AuthTokenExpired]: AuthTokenExpiredError,
+  [ErrorName.AuthTokenNotBefore]: AuthTokenNotBeforeError,
+  [ErrorName.AuthTokenInvalid]: AuthTokenInvalidError,
+  [ErrorName.AuthTokenRevoked]: AuthTokenRevokedError,
+  [ErrorName.AuthUnavailable]: AuthUnavailableError,
+  [ErrorName.ProcedureNotFound]: ProcedureNotFoundError,
+  [ErrorName.PublishForbidden]: PublishForbiddenError,
+  [ErrorName.SubscribeForbidden]: SubscribeForbiddenError,
+  [ErrorName.SubscribeUnavailable]: SubscribeUnavailableError,
+  [ErrorName.RateLimited]: RateLimitedError,
+  [ErrorName.BadRequest]: BadRequestError,
+  [ErrorName.Login]: LoginError,
+  [ErrorName.LoginUnavailable]: LoginUnavailableError,
+  [ErrorName.TooManyRequests]: TooManyRequestsError,
+};
+
+/**
+ * An error from the gateway rebuilt as its shared class, chosen by `name`, with the fields it carried (`retryAfter`,
+ * `channel`, …), so `err instanceof PublishForbiddenError` works in the app. Anything else (a timeout, a dropped
+ * connection) comes back as an Error with its own name.
+ */
+export function rebuildError(raw: unknown): Error {
+  const fields = (raw !== null && typeof raw === 'object' ? raw : { message: String(raw) }) as Record<string, unknown>;
+  const name = String(fields.name ?? 'Error');
+  const Class = Object.prototype.hasOwnProperty.call(ERROR_CLASSES, name) ? ERROR_CLASSES[name as ErrorName] : undefined;
+  if (raw instanceof Error && (!Class || raw instanceof Class)) return raw;
+  // The constructors differ per class; the prototype is what instanceof needs, the fields come from the wire.
+  const err = Object.create((Class ?? Error).prototype) as Error & Record<string, unknown>;
+  for (const [key, value] of Object.entries(fields)) if (key !== 'stack') err[key] = value;
+  err.name = name;
+  err.message = String(fields.message ?? name);
+  return err;
+}

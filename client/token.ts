@@ -1,0 +1,37 @@
+import type { GatehouseClaims, TokenExpiry } from '../shared';
+
+/** A token's claims, read without verifying it (the gateway verifies; the client only plans with them). */
+export function claimsOf(token: string): GatehouseClaims | null {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(part), (c) => c.charCodeAt(0))));
+    return claims && typeof claims === 'object' && typeof claims.exp === 'number' ? claims : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Seconds before expiry at which a token counts as due for a refresh: a quarter of its lifetime, at most 60. */
+export function refreshMargin(claims: GatehouseClaims): number {
+  const lifetime = typeof claims.iat === 'number' ? claims.exp - claims.iat : 240;
+  return Math.min(60, Math.max(1, lifetime / 4));
+}
+
+/**
+ * The gateway's clock as this client last learned it: each `gatehouse:tokenExpiry` says how many seconds a token has
+ * left, which fixes the offset between the gateway's clock and ours. Deadlines then come out right even when the
+ * client's clock is minutes off.
+ */
+export class GatewayClock {
+  /** Gateway time minus local time, ms; 0 until the first notice. */
+  private offset = 0;
+
+  learn(notice: TokenExpiry, localNow = Date.now()): void {
+    this.offset = notice.exp * 1000 - notice.expiresIn * 1000 - localNow;
+  }
+
+  /** Seconds `claims` have left by the gateway's clock. */
+  secondsLeft(claims: GatehouseClaims, localNow = Date.now()): number {
+    return claims.exp - (localNow + this.offset) / 1000;
+  }
+}

@@ -1,0 +1,179 @@
+// The Gatehouse demo: plain DOM code over the client library the gateway serves at /client.js.
+import { createClient } from '/client.js';
+
+const $ = (id) => document.getElementById(id);
+const client = createClient();
+// For the browser console (and the browser tests): try gatehouse.state.
+window.gatehouse = client;
+
+let renewals = 0;
+let lastClose = '';
+let endReason = '';
+let chat;
+
+function log(text) {
+  const li = document.createElement('li');
+  const time = document.createElement('time');
+  time.textContent = new Date().toLocaleTimeString();
+  li.append(time, text);
+  $('events').prepend(li);
+}
+
+function flash(el) {
+  el.classList.remove('flash');
+  void el.offsetWidth;
+  el.classList.add('flash');
+}
+
+function render() {
+  const { authenticated, claims } = client.state;
+  const status = $('session-status');
+  if (authenticated) {
+    status.dataset.state = 'authenticated';
+    status.textContent = `Logged in as ${claims.name ?? claims.sub} (sub ${claims.sub})`;
+  } else {
+    status.dataset.state = endReason ? 'ended' : 'anonymous';
+    status.textContent = endReason ? 'Logged out.' : 'Not logged in.';
+  }
+  $('claims').textContent = claims ? JSON.stringify(claims, null, 2) : '—';
+  $('renewal-count').textContent = String(renewals);
+  $('session-end').textContent = [endReason, lastClose].filter(Boolean).join(' · ') || '—';
+  for (const id of ['logout', 'logout-everywhere', 'chat-input', 'send']) $(id).disabled = !authenticated;
+  $('chat-status').textContent = authenticated ? 'You are in the lobby.' : 'Log in to join the chat.';
+}
+
+function tick() {
+  const left = client.state.expiresIn;
+  $('countdown').textContent = left === null ? '—' : `${Math.floor(left / 60)}:${String(Math.floor(left % 60)).padStart(2, '0')}`;
+}
+
+async function joinChat() {
+  if (chat) return;
+  chat = client.subscribe('chat:lobby');
+  const current = chat;
+  try {
+    for await (const message of current) {
+      const li = document.createElement('li');
+      const from = document.createElement('b');
+      from.textContent = String(message?.from ?? '?');
+      li.append(from, String(message?.text ?? ''));
+      $('messages').append(li);
+      li.scrollIntoView({ block: 'nearest' });
+    }
+  } catch (err) {
+    log(`chat: ${err.name}: ${err.message}`);
+  }
+  if (chat === current) chat = undefined;
+}
+
+function leaveChat() {
+  chat?.unsubscribe();
+  chat = undefined;
+}
+
+client.on('connection', (event) => {
+  const pill = $('connection');
+  pill.dataset.state = event.state;
+  if (event.state === 'closed') {
+    pill.textContent = `closed: ${event.name} (${event.code})`;
+    lastClose = `closed with ${event.name} (${event.code})${event.reason ? `: ${event.reason}` : ''}`;
+    log(`connection closed: ${event.name} (${event.code}) ${event.reason} → ${event.action}`);
+  } else {
+    pill.textContent = event.state === 'open' ? 'connected' : 'connecting…';
+    log(`connection ${event.state}`);
+  }
+  render();
+});
+
+client.on('authenticated', ({ claims }) => {
+  renewals = 0;
+  endReason = '';
+  lastClose = '';
+  log(`authenticated as ${claims.sub}`);
+  render();
+  void joinChat();
+});
+
+client.on('renewed', ({ claims }) => {
+  renewals += 1;
+  log(`token renewed: new jti ${claims.jti}, ${Math.round(client.state.expiresIn ?? 0)} s to go`);
+  render();
+  flash($('countdown'));
+});
+
+client.on('expiring', ({ expiresIn }) => log(`token expiring in ${Math.round(expiresIn)} s`));
+
+client.on('deauthenticated', ({ reason }) => {
+  endReason = reason;
+  log(`deauthenticated: ${reason}`);
+  leaveChat();
+  render();
+});
+
+client.on('error', (err) => log(`error: ${err.name}: ${err.message}`));
+
+async function login(username, password) {
+  $('login-error').textContent = '';
+  try {
+    await client.login(username, password);
+  } catch (err) {
+    $('login-error').textContent = `${err.name}: ${err.message}${err.retryAfter ? ` (retry in ${err.retryAfter} s)` : ''}`;
+  }
+}
+
+$('login-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void login($('username').value, $('password').value);
+});
+for (const button of document.querySelectorAll('button.quick')) {
+  button.addEventListener('click', () => {
+    $('username').value = button.dataset.user;
+    $('password').value = button.dataset.user;
+    void login(button.dataset.user, button.dataset.user);
+  });
+}
+
+$('logout').addEventListener('click', () => client.logout().catch((err) => log(`logout: ${err.name}: ${err.message}`)));
+$('logout-everywhere').addEventListener('click', () => client.logout({ everywhere: true }).catch((err) => log(`logout: ${err.name}: ${err.message}`)));
+
+$('chat-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const input = $('chat-input');
+  const text = input.value.trim();
+  if (!text) return;
+  const { claims } = client.state;
+  try {
+    await client.publish('chat:lobby', { from: claims?.name ?? claims?.sub ?? 'anonymous', text });
+    input.value = '';
+  } catch (err) {
+    log(`publish: ${err.name}: ${err.message}`);
+  }
+});
+
+function showRefusal(text) {
+  $('refusal').textContent = text;
+  flash($('refusal'));
+}
+
+$('try-staff').addEventListener('click', async () => {
+  const sub = client.subscribe('staff:room');
+  try {
+    await sub.ready;
+    showRefusal('Allowed: your token grants staff:*. Log in as bob to see the refusal.');
+    sub.unsubscribe();
+  } catch (err) {
+    showRefusal(`${err.name}: ${err.message}`);
+  }
+});
+
+$('try-news').addEventListener('click', async () => {
+  try {
+    await client.publish('news', { text: 'hello' });
+    showRefusal('Allowed.');
+  } catch (err) {
+    showRefusal(`${err.name}: ${err.message}`);
+  }
+});
+
+render();
+setInterval(tick, 250);
