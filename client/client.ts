@@ -74,6 +74,8 @@ type Sc = Omit<AGClientSocket, 'listener' | 'receiver' | 'authenticate' | 'state
 
 const TOKEN_REMOVING_ERRORS: readonly string[] = [ErrorName.AuthTokenExpired, ErrorName.AuthTokenInvalid, ErrorName.AuthTokenRevoked];
 const browser = typeof window === 'object' && typeof document === 'object';
+/** Refusals that say nothing against the token: try it again later. */
+const retryable = (err: unknown) => [ErrorName.AuthUnavailable, ErrorName.AuthTokenNotBefore].includes((err as Error)?.name as never);
 
 /** Creates a Gatehouse client and starts connecting. */
 export function createClient(options: ClientOptions = {}): GatehouseClient {
@@ -127,6 +129,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
 
   constructor(options: ClientOptions) {
     super();
+    if (options.url === undefined && typeof location === 'undefined') throw new TypeError('createClient needs a url outside a browser');
     const url = new URL(options.url ?? location.origin);
     const secure = url.protocol === 'wss:' || url.protocol === 'https:';
     const port = Number(url.port) || (secure ? 443 : 80);
@@ -203,7 +206,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   /** Authenticates with a token from your backend; every tab of this origin follows. */
   async authenticate(token: string): Promise<void> {
     this.generation++;
-    await this.use(token);
+    await this.useOrRetry(token);
     this.share();
   }
 
@@ -498,7 +501,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     }
     // A login or logout happened meanwhile: this answer is late and is dropped.
     if (!token || generation !== this.generation || this.revoked.has(token)) return null;
-    await this.use(token).catch((err: Error) => this.emit('error', err));
+    await this.useOrRetry(token).catch((err: Error) => this.emit('error', err));
     return token;
   }
 
@@ -523,20 +526,31 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     const error = status?.authError;
     if (status?.isAuthenticated || !error) return;
     if (error.name === ErrorName.AuthUnavailable || error.name === ErrorName.AuthTokenNotBefore) {
+      // The token may be fine: keep it (a reload offers it again) and let the caller retry.
       await this.storage.set(this.key, token);
-      this.retryAuthenticate(token, this.generation);
-      return;
-    }
-    if (TOKEN_REMOVING_ERRORS.includes(String(error.name))) await this.forget(token, error.name === ErrorName.AuthTokenRevoked ? 'revoked' : undefined);
+    } else if (TOKEN_REMOVING_ERRORS.includes(String(error.name))) await this.forget(token, error.name === ErrorName.AuthTokenRevoked ? 'revoked' : undefined);
     throw rebuildError(error);
   }
 
-  /** AuthUnavailableError: the token is kept and offered again with backoff, until a login or logout intervenes. */
+  /** `use`, and when the gateway could not check the token now (AuthUnavailableError), keep retrying it with backoff. */
+  private async useOrRetry(token: string): Promise<void> {
+    const generation = this.generation;
+    try {
+      await this.use(token);
+    } catch (err) {
+      if (retryable(err)) this.retryAuthenticate(token, generation, 1);
+      throw err;
+    }
+  }
+
+  /** The token is kept and offered again with backoff (0.5 s up to 20 s), until a login or logout intervenes. */
   private retryAuthenticate(token: string, generation: number, attempt = 0): void {
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       if (this.closed || generation !== this.generation || this.sc.state !== this.sc.OPEN || this.sc.signedAuthToken === token) return;
-      void this.use(token).catch(() => this.retryAuthenticate(token, generation, attempt + 1));
+      this.use(token).catch((err: unknown) => {
+        if (retryable(err)) this.retryAuthenticate(token, generation, attempt + 1);
+      });
     }, reconnectDelay(0, attempt));
   }
 
@@ -556,7 +570,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       const ours = this.state.claims;
       if (!theirs || (ours && ours.sub === theirs.sub && ours.exp > theirs.exp)) return;
       this.generation++;
-      void this.use(msg.token).catch((err: Error) => this.emit('error', err));
+      void this.useOrRetry(msg.token).catch((err: Error) => this.emit('error', err));
       return;
     }
     this.generation++;

@@ -11,6 +11,7 @@ import type { Gateway } from '../../server/gateway';
 import { ADMIN_KEY, admin } from '../helpers/admin';
 import { mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
 import { writeUsersFile } from '../helpers/login';
+import { TestRedis } from '../helpers/redis-server';
 
 let usersFile: string;
 let gw: Gateway;
@@ -188,6 +189,26 @@ test('getToken is single-flight: simultaneous triggers make one call; an answer 
   assert.is(await late, null, 'the late answer is dropped');
   await sleep(200);
   assert.is(c.state.authenticated, false);
+});
+
+test('AuthUnavailableError keeps the token and retries it with backoff: authenticated once Redis is back, without getToken', async () => {
+  const redis = await TestRedis.start();
+  try {
+    const node = await startGateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_REDIS_TIMEOUT: '200ms' });
+    gateways.push(node);
+    let calls = 0;
+    const c = client(node, { getToken: () => { calls++; return null; } });
+    await waitFor(() => c.state.connection === 'open', 3000, 'connected');
+    await redis.stop();
+    const err = await c.authenticate(mintHs256({ sub: 'erin' })).catch((e: unknown) => e);
+    assert.is((err as Error)?.name, 'AuthUnavailableError');
+    await redis.start();
+    await waitFor(() => c.state.authenticated, 15_000, 'authenticated once Redis is back');
+    assert.is(c.state.claims?.sub, 'erin');
+    assert.is(calls, 0);
+  } finally {
+    await redis.close();
+  }
 });
 
 test.run();
