@@ -115,6 +115,10 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   private lastReason?: DeauthReason;
   /** The token this socket last held (kept after a deauthentication, for the close that may follow). */
   private lastToken: string | null = null;
+  /** A handshake is under way: the stock client's deauthentications now belong to it. */
+  private reconnecting = false;
+  /** The token the stock client dropped as a reconnect began ('' for none). */
+  private droppedAtHandshake?: string;
   /** The handling of the last deauthentication (a close that follows it waits for its verdict). */
   private deauthenticating: Promise<void> = Promise.resolve();
   private refreshing?: Promise<string | null>;
@@ -159,12 +163,19 @@ export class GatehouseClient extends Emitter<ClientEvents> {
         },
       },
     } as never) as unknown as Sc;
-    this.listen('connecting', () => this.setConnection({ state: 'connecting' }));
+    this.listen('connecting', () => {
+      this.reconnecting = true;
+      this.setConnection({ state: 'connecting' });
+    });
     this.listen('connect', (status) => this.onConnect(status));
     this.listen('close', ({ code, reason }) => this.onClose(Number(code), String(reason ?? '')));
     this.listen('authenticate', ({ signedAuthToken }) => this.onAuthenticate(String(signedAuthToken)));
     this.listen('deauthenticate', ({ oldSignedAuthToken }) => {
-      this.deauthenticating = this.onDeauthenticate(oldSignedAuthToken as string | null);
+      const token = oldSignedAuthToken as string | null;
+      // At a reconnect the stock client drops the old state before it reports the handshake: the handshake's
+      // authError says why (onConnect).
+      if (this.reconnecting) this.droppedAtHandshake = token ?? '';
+      else this.deauthenticating = this.onDeauthenticate(token);
     });
     this.receive<TokenExpiry>(ServerEvent.TokenExpiry, (n) => this.onNotice(n));
     this.receive<TokenExpiry>(ServerEvent.AuthExpiring, (n) => this.onExpiring(n));
@@ -301,6 +312,14 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     this.setConnection({ state: 'open' });
     const error = status.authError as { name?: string } | undefined;
     const token = this.offered;
+    const dropped = this.droppedAtHandshake;
+    this.reconnecting = false;
+    this.droppedAtHandshake = undefined;
+    if (dropped !== undefined) {
+      this.sub = undefined;
+      // No token to offer any more: another tab logged out (or the storage was cleared) while this one was away.
+      if (!error && !status.isAuthenticated) this.emit('deauthenticated', { reason: 'other-tab' });
+    }
     if (!error || !token) return;
     if (error.name === ErrorName.AuthUnavailable || error.name === ErrorName.AuthTokenNotBefore) {
       // The token may be fine: keep it and try again with backoff.
@@ -422,7 +441,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       this.stopped = true;
       this.tabs?.post({ type: 'logout', reason, token: token ?? undefined });
     }
-    void this.removeStored(token);
+    await this.removeStored(token);
     this.emit('deauthenticated', { reason });
     // An expired token (the gateway deauthenticated it, or a renewal never came) gets one fetch.
     if (reason === 'expired' || reason === 'session-ended') void this.refreshToken();
@@ -480,13 +499,13 @@ export class GatehouseClient extends Emitter<ClientEvents> {
 
   private async fetchToken(): Promise<string | null> {
     const generation = this.generation;
-    const current = this.sc.signedAuthToken;
     let token: string | null;
     try {
       token = await this.exclusive(async () => {
-        // Another tab may have fetched while this one waited for the lock: take its token if it is fresh.
+        // Another tab may have fetched while this one waited for the lock (and this one may already have taken that
+        // token from its message): a stored token that is not due yet is the answer.
         const stored = await this.storage.get(this.key);
-        const claims = stored && stored !== current && !this.revoked.has(stored) ? claimsOf(stored) : null;
+        const claims = stored && !this.revoked.has(stored) ? claimsOf(stored) : null;
         if (stored && claims && this.clock.secondsLeft(claims) > refreshMargin(claims)) return stored;
         const fetched = (await this.getToken!()) ?? null;
         if (fetched && generation === this.generation) {
@@ -501,6 +520,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     }
     // A login or logout happened meanwhile: this answer is late and is dropped.
     if (!token || generation !== this.generation || this.revoked.has(token)) return null;
+    if (token === this.sc.signedAuthToken) return token;
     await this.useOrRetry(token).catch((err: Error) => this.emit('error', err));
     return token;
   }

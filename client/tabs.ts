@@ -10,14 +10,17 @@ export type TabMessage =
 export class TabLink {
   private readonly channel?: BroadcastChannel;
   private readonly onStorage?: (e: StorageEvent) => void;
+  /** The localStorage key the fallback writes messages to (beside, never over, the token). */
+  private readonly mailbox: string;
 
   constructor(private readonly name: string, onMessage: (msg: TabMessage) => void) {
+    this.mailbox = `${name}:message`;
     if (typeof BroadcastChannel === 'function') {
       this.channel = new BroadcastChannel(name);
       this.channel.onmessage = (e) => onMessage(e.data as TabMessage);
     } else if (typeof addEventListener === 'function') {
       this.onStorage = (e) => {
-        if (e.key === name && e.newValue) onMessage((JSON.parse(e.newValue) as { m: TabMessage }).m);
+        if (e.key === this.mailbox && e.newValue) onMessage((JSON.parse(e.newValue) as { m: TabMessage }).m);
       };
       addEventListener('storage', this.onStorage);
     }
@@ -26,7 +29,7 @@ export class TabLink {
   post(msg: TabMessage): void {
     if (this.channel) this.channel.postMessage(msg);
     // Other tabs see a storage event only when the value changes: the nonce makes each message new.
-    else if (this.onStorage) localStorage.setItem(this.name, JSON.stringify({ m: msg, n: Math.random() }));
+    else if (this.onStorage) localStorage.setItem(this.mailbox, JSON.stringify({ m: msg, n: Math.random() }));
   }
 
   /** Runs `fn` while holding this gateway's lock across tabs (or at once where Web Locks do not exist). */

@@ -149,7 +149,9 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   }
   // --- renewal (issue 5) ---
   // Without any key this is development mode (decided below): renewals come every 30 s, so the demo shows them.
-  const keyless = authKey === undefined && jwksFile === undefined && signingKeyFile === undefined;
+  // A key setting that was given but refused (unreadable file, too short) is not "no key".
+  const keyless = authKey === undefined && jwksFile === undefined && signingKeyFile === undefined
+    && r.problems.every((p) => !p.startsWith('GATEHOUSE_AUTH_KEY'));
   const renewIntervalMs = r.duration('GATEHOUSE_RENEW_INTERVAL', keyless ? '30s' : '5m');
   const sessionMaxAgeMs = r.duration('GATEHOUSE_SESSION_MAX_AGE', '24h', { min: 1000 });
   if (renewIntervalMs > 0 && tokenTtlMs <= renewIntervalMs) {

@@ -177,6 +177,19 @@ test('login in one tab authenticates the other; logout in one tab logs out the o
   await two.waitForSelector('#session-status[data-state="authenticated"]', { timeout: 5000 });
 });
 
+test('without BroadcastChannel, storage events carry the login and the logout to the other tab', async () => {
+  const c = await context();
+  await c.addInitScript('delete globalThis.BroadcastChannel;');
+  const one = await demoPage(c);
+  const two = await demoPage(c);
+  assert.is(await two.evaluate(() => typeof (globalThis as { BroadcastChannel?: unknown }).BroadcastChannel), 'undefined');
+  await loginOnDemo(one, 'bob');
+  await two.waitForSelector('#session-status[data-state="authenticated"]', { timeout: 5000 });
+  await one.click('#logout');
+  await two.waitForSelector('#session-status[data-state="ended"]', { timeout: 5000 });
+  assert.match(await two.textContent('#session-end') ?? '', /^other-tab/);
+});
+
 test('offline then online: the page re-authenticates with one getToken call', async () => {
   const c = await context();
   const page = await tokenPage(c);

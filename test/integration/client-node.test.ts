@@ -182,13 +182,26 @@ test('getToken is single-flight: simultaneous triggers make one call; an answer 
   assert.is(new Set(tokens).size, 1);
   assert.is(c.state.claims?.sub, 'dave');
 
-  const late = c.refreshToken();
+  // A token not yet due is the answer: no fetch.
+  assert.is(await c.refreshToken(), tokens[0]);
+  assert.is(calls, 1);
+
+  // A client with nothing stored fetches; a logout while that fetch runs drops its late answer.
+  const d = client(renewOff, {
+    getToken: async () => {
+      calls++;
+      await new Promise<void>((resolve) => { release = resolve; });
+      return mintHs256({ sub: 'dave' });
+    },
+  });
+  await waitFor(() => d.state.connection === 'open', 3000, 'connected');
+  const late = d.refreshToken();
   await waitFor(() => calls === 2, 1000, 'the second fetch');
-  await c.logout();
+  await d.logout();
   release();
   assert.is(await late, null, 'the late answer is dropped');
   await sleep(200);
-  assert.is(c.state.authenticated, false);
+  assert.is(d.state.authenticated, false);
 });
 
 test('AuthUnavailableError keeps the token and retries it with backoff: authenticated once Redis is back, without getToken', async () => {
