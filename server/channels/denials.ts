@@ -1,3 +1,5 @@
+import { ReasonCounter } from '../observability/reason-counter';
+
 /**
  * Why the channel rules refused or ended something. Counted instead of logged (`middlewareEmitFailures` is off), so
  * a flood of refused actions costs a counter increment each.
@@ -25,20 +27,9 @@ export const DENIAL_REASONS = [
 
 export type DenialReason = (typeof DENIAL_REASONS)[number];
 
-/** DenialCounter counts channel-rule refusals by reason since start-up (a later issue exposes them as metrics). */
-export class DenialCounter {
-  private readonly counts = new Map<DenialReason, number>(DENIAL_REASONS.map((r) => [r, 0]));
-
-  count(reason: DenialReason): void {
-    this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
-  }
-
-  get(reason: DenialReason): number {
-    return this.counts.get(reason) ?? 0;
-  }
-
-  /** Every reason with its count, zeros included. */
-  snapshot(): Record<DenialReason, number> {
-    return Object.fromEntries(this.counts) as Record<DenialReason, number>;
+/** DenialCounter counts channel-rule refusals by reason since start-up. */
+export class DenialCounter extends ReasonCounter<DenialReason> {
+  constructor() {
+    super(DENIAL_REASONS);
   }
 }

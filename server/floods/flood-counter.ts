@@ -1,3 +1,5 @@
+import { ReasonCounter } from '../observability/reason-counter';
+
 /** Why a flood guard refused a connection or a request, or closed a socket. */
 export const FLOOD_REASONS = [
   /** A connection refused (4101) because its address had GATEHOUSE_MAX_CONNECTIONS_PER_IP open. */
@@ -12,15 +14,9 @@ export const FLOOD_REASONS = [
 
 export type FloodReason = (typeof FLOOD_REASONS)[number];
 
-/** FloodCounter counts flood refusals by reason since start-up, for the metrics endpoint. */
-export class FloodCounter {
-  private readonly counts = new Map<FloodReason, number>(FLOOD_REASONS.map((r) => [r, 0]));
-
-  count(reason: FloodReason): void {
-    this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
-  }
-
-  get(reason: FloodReason): number {
-    return this.counts.get(reason) ?? 0;
+/** FloodCounter counts flood refusals by reason since start-up. */
+export class FloodCounter extends ReasonCounter<FloodReason> {
+  constructor() {
+    super(FLOOD_REASONS);
   }
 }
