@@ -5,7 +5,7 @@
  * (`buildDeployed`); a `--baseline` run measures both commits from esbuild bundles, so the two differ only in code.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -51,13 +51,32 @@ export async function buildBaseline(ref: string): Promise<string> {
   return outfile;
 }
 
+/** The newest modification time of a file under `dir` (recursively), ms. */
+function newestUnder(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
 /**
- * Gatehouse as an operator deploys it: `npm run build:server` (tsc, which `npm ci` also runs) and then
- * dist/server/main.js under plain node. Built here so the bench never measures a stale dist/.
+ * Gatehouse as an operator deploys it: `npm run build:server` (tsc, which `npm ci` and `npm test` also run) and then
+ * dist/server/main.js under plain node. Built here so the bench never measures a stale dist/; tsc is skipped when its
+ * last build (dist/.tsbuildinfo) is newer than every file of server/, shared/ and the tsconfigs, since it would emit
+ * nothing then and still take seconds to find that out.
  */
 export function buildDeployed(): string {
+  const main = join(ROOT, 'dist', 'server', 'main.js');
+  const info = join(ROOT, 'dist', '.tsbuildinfo');
+  const sources = [newestUnder(join(ROOT, 'server')), newestUnder(join(ROOT, 'shared')),
+    ...['tsconfig.json', 'tsconfig.build.json'].map((f) => statSync(join(ROOT, f)).mtimeMs)];
+  if (existsSync(main) && existsSync(info) && statSync(info).mtimeMs > Math.max(...sources)) return main;
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
-  return join(ROOT, 'dist', 'server', 'main.js');
+  // tsc leaves its build info alone when a touched file compiled to the same output: mark dist/ current by hand.
+  const now = new Date();
+  if (existsSync(info)) utimesSync(info, now, now);
+  return main;
 }
 
 export async function buildBench(): Promise<Built> {

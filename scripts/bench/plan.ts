@@ -3,6 +3,11 @@ export type Mode = 'smoke' | 'quick' | 'full';
 
 export interface Plan {
   readonly passes: number;
+  /**
+   * Run every system of a pass, and the scale run, at the same time (smoke: it checks that each works, and its CPU
+   * figures mean nothing); otherwise one server at a time, alone on its core.
+   */
+  readonly overlap: boolean;
   /** Handshakes before anything is measured (JIT warm-up), per server. */
   readonly warmHandshakes: number;
   /** Idle authenticated connections for the memory figure. */
@@ -30,47 +35,53 @@ export interface PublishPlan {
   readonly durationMs: number;
 }
 
+const QUICK: Plan = {
+  passes: 1,
+  overlap: false,
+  warmHandshakes: 300,
+  memoryConnections: 5000,
+  handshakes: { n: 1500, concurrency: 32 },
+  fanout1: { fanout: 1, channels: 50, publishers: 10, window: 200, warmupMs: 1000, durationMs: 3000 },
+  fanout200: { fanout: 200, channels: 1, publishers: 1, window: 800, warmupMs: 1000, durationMs: 3000 },
+  expiry: { n: 20, inSeconds: 2, waitMs: 10_000, stock: true },
+  revocations: 200,
+  logins: { n: 6, concurrency: 4, scryptLn: 17 },
+  scale: { sockets: 5000, renewIntervalS: 60, stockIdleWindowMs: 10_000 },
+  micro: 0.2,
+  settleMs: 500,
+};
+
+const SMOKE_WINDOW = { warmupMs: 50, durationMs: 200 };
+
 export const PLANS: Record<Mode, Plan> = {
+  // Every phase once at a tiny scale, windows of a fraction of a second.
   smoke: {
-    passes: 1,
+    ...QUICK,
+    overlap: true,
+    micro: 0,
+    settleMs: 50,
     warmHandshakes: 5,
     memoryConnections: 40,
     handshakes: { n: 40, concurrency: 8 },
-    fanout1: { fanout: 1, channels: 4, publishers: 2, window: 16, warmupMs: 100, durationMs: 300 },
-    fanout200: { fanout: 20, channels: 1, publishers: 1, window: 40, warmupMs: 100, durationMs: 300 },
+    fanout1: { ...QUICK.fanout1, channels: 4, publishers: 2, window: 16, ...SMOKE_WINDOW },
+    fanout200: { ...QUICK.fanout200, fanout: 20, window: 40, ...SMOKE_WINDOW },
     expiry: { n: 3, inSeconds: 2, waitMs: 2000, stock: false },
     revocations: 5,
     logins: { n: 2, concurrency: 2, scryptLn: 12 },
     scale: { sockets: 100, renewIntervalS: 1, stockIdleWindowMs: 0 },
-    micro: 0,
-    settleMs: 50,
   },
-  quick: {
-    passes: 1,
-    warmHandshakes: 300,
-    memoryConnections: 5000,
-    handshakes: { n: 1500, concurrency: 32 },
-    fanout1: { fanout: 1, channels: 50, publishers: 10, window: 200, warmupMs: 1000, durationMs: 3000 },
-    fanout200: { fanout: 200, channels: 1, publishers: 1, window: 800, warmupMs: 1000, durationMs: 3000 },
-    expiry: { n: 20, inSeconds: 2, waitMs: 10_000, stock: true },
-    revocations: 200,
-    logins: { n: 6, concurrency: 4, scryptLn: 17 },
-    scale: { sockets: 5000, renewIntervalS: 60, stockIdleWindowMs: 10_000 },
-    micro: 0.2,
-    settleMs: 500,
-  },
+  quick: QUICK,
+  // Longer windows and more of everything: the same phases, three passes.
   full: {
+    ...QUICK,
     passes: 3,
     warmHandshakes: 500,
-    memoryConnections: 5000,
     handshakes: { n: 3000, concurrency: 32 },
-    fanout1: { fanout: 1, channels: 50, publishers: 10, window: 200, warmupMs: 1500, durationMs: 8000 },
-    fanout200: { fanout: 200, channels: 1, publishers: 1, window: 800, warmupMs: 1500, durationMs: 8000 },
-    expiry: { n: 50, inSeconds: 2, waitMs: 10_000, stock: true },
-    revocations: 200,
-    logins: { n: 20, concurrency: 4, scryptLn: 17 },
+    fanout1: { ...QUICK.fanout1, warmupMs: 1500, durationMs: 8000 },
+    fanout200: { ...QUICK.fanout200, warmupMs: 1500, durationMs: 8000 },
+    expiry: { ...QUICK.expiry, n: 50 },
+    logins: { ...QUICK.logins, n: 20 },
     scale: { sockets: 19_000, renewIntervalS: 60, stockIdleWindowMs: 30_000 },
     micro: 1,
-    settleMs: 500,
   },
 };

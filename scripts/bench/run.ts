@@ -6,7 +6,8 @@
  *
  *   npm run bench                      quick mode (one pass, ≤ 8 minutes, scale run at 10,000 sockets)
  *   npm run bench -- --full            three interleaved passes, medians with their range, scale run at 19,000
- *   npm run bench -- --smoke           a few seconds: checks the harness works (npm test runs it), not speed
+ *   npm run bench -- --smoke           every system at once at a tiny scale, ~5–10 s: checks the harness works (npm test
+ *                                      runs it), not speed
  *   before/after: --baseline=REF --systems=gatehouse-local,baseline-local,… interleaves Gatehouse at REF with today's
  *   options: --passes=N  --systems=a,b  --phases=memory,handshake,fanout1,fanout200,expiry,revocation,login  --no-scale  --no-micro
  *            --out=DIR  --json (print the JSON summary last)  --no-build (reuse .tmp/bench-build/ as it is)
@@ -28,7 +29,7 @@ import type { Target } from './load/loadgen';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Longest a whole run may take before it is aborted (every child killed), by mode. */
-const RUN_LIMIT_S: Record<Mode, number> = { smoke: 120, quick: 720, full: 3600 };
+const RUN_LIMIT_S: Record<Mode, number> = { smoke: 60, quick: 720, full: 3600 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 interface Options {
@@ -113,7 +114,7 @@ class Bench {
     for (let pass = 1; pass <= this.plan.passes; pass++) {
       // Interleaved: each pass starts with a different system, so none always runs first on a cold machine.
       const order = this.options.systems.map((_, i) => this.options.systems[(i + pass - 1) % this.options.systems.length]);
-      for (const system of order) {
+      const one = async (system: SystemName) => {
         log(`pass ${pass}/${this.plan.passes}: ${system}`);
         const started = Date.now();
         try {
@@ -122,8 +123,10 @@ class Bench {
           log(`  ${system} failed: ${(err as Error).message}`);
           this.passes.push({ pass, system, figures: {}, error: (err as Error).message });
         }
-        log(`  ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      }
+        log(`  ${system}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      };
+      if (this.plan.overlap) await Promise.all(order.map(one));
+      else for (const system of order) await one(system);
     }
   }
 
@@ -135,7 +138,7 @@ class Bench {
     let mark = Date.now();
     const lap = (phase: string) => {
       const now = Date.now();
-      log(`  ${phase}: ${((now - mark) / 1000).toFixed(1)} s`);
+      log(`  ${system} ${phase}: ${((now - mark) / 1000).toFixed(1)} s`);
       mark = now;
     };
     try {
@@ -145,16 +148,24 @@ class Bench {
       lap('warm-up');
 
       const want = this.options.phases;
+      // Expiry mostly waits for tokens to lapse: with overlap it waits while the other phases run.
+      const expiry = want.has('expiry') && (isGatehouse(system) || (p.expiry.stock && system.startsWith('stock')))
+        ? () => this.load.call<SystemFigures['expiry']>('expiry', {
+          target, n: p.expiry.n, inSeconds: p.expiry.inSeconds, waitMs: p.expiry.waitMs, prefix: `${prefix}-exp`, sessionMaxAgeSeconds: 86_400,
+        })
+        : undefined;
+      const expiring = p.overlap ? expiry?.() : undefined;
+      expiring?.catch(() => undefined); // awaited below; a phase that fails first must not leave it unhandled
       if (want.has('memory')) {
         const base = await server.memory();
         const opened = await this.load.call<{ open: number; failures: number }>('openGroup', {
-          target, group: 'memory', n: p.memoryConnections, concurrency: 32, prefix: `${prefix}-mem`,
+          target, group: `${prefix}-memory`, n: p.memoryConnections, concurrency: 32, prefix: `${prefix}-mem`,
         });
         // A rare refused connection on a loaded machine changes nothing per connection; many mean something is wrong.
         if (opened.failures > p.memoryConnections / 100) throw new Error(`${opened.failures} of ${p.memoryConnections} idle connections failed`);
         await sleep(p.settleMs);
         const loaded = await server.memory();
-        await this.load.call('closeGroup', { group: 'memory' });
+        await this.load.call('closeGroup', { group: `${prefix}-memory` });
         figures.memory = {
           connections: opened.open,
           heapPerConn: (loaded.heapUsed - base.heapUsed) / opened.open,
@@ -171,21 +182,15 @@ class Bench {
         await sleep(p.settleMs);
         lap('handshakes');
       }
-      if (want.has('fanout1')) {
-        figures.fanout1 = await this.load.call('publish', { target, ...p.fanout1, prefix: `${prefix}-f1` });
+      for (const phase of ['fanout1', 'fanout200'] as const) {
+        if (!want.has(phase)) continue;
+        figures[phase] = await this.load.call('publish', { target, ...p[phase], prefix: `${prefix}-${phase}` });
         await sleep(p.settleMs);
-        lap('fan-out 1');
-      }
-      if (want.has('fanout200')) {
-        figures.fanout200 = await this.load.call('publish', { target, ...p.fanout200, prefix: `${prefix}-f200` });
-        await sleep(p.settleMs);
-        lap('fan-out 200');
+        lap(phase);
       }
 
-      if (want.has('expiry') && (isGatehouse(system) || (p.expiry.stock && system.startsWith('stock')))) {
-        figures.expiry = await this.load.call('expiry', {
-          target, n: p.expiry.n, inSeconds: p.expiry.inSeconds, waitMs: p.expiry.waitMs, prefix: `${prefix}-exp`, sessionMaxAgeSeconds: 86_400,
-        });
+      if (expiry) {
+        figures.expiry = await (expiring ?? expiry());
         lap('expiry');
       }
       if (usesRedis(system) && want.has('revocation')) {
@@ -333,7 +338,8 @@ async function main(): Promise<void> {
   const passes = Number(process.argv.find((a) => a.startsWith('--passes='))?.slice('--passes='.length));
   const plan = Number.isInteger(passes) && passes > 0 ? { ...PLANS[options.mode], passes } : PLANS[options.mode];
   const cpuCount = availableParallelism();
-  const pin = canPin(cpuCount);
+  // Servers that run at the same time (overlap) share every core; pinning them all to one would serialize them.
+  const pin = !plan.overlap && canPin(cpuCount);
   const cores: Cores = pin ? { server: cpuCount - 1, load: 0 } : {};
   const startedAt = new Date();
   const abort = (why: string) => {
@@ -344,7 +350,7 @@ async function main(): Promise<void> {
   setTimeout(() => abort(`over ${RUN_LIMIT_S[options.mode]} s`), RUN_LIMIT_S[options.mode] * 1000).unref();
   process.once('SIGINT', () => abort('interrupted'));
   process.once('SIGTERM', () => abort('terminated'));
-  log(`Gatehouse bench, ${options.mode} mode: ${options.systems.join(', ')}; ${pin ? `server on CPU ${cores.server}, load on CPU ${cores.load}` : 'no taskset or one CPU: not pinned'}`);
+  log(`Gatehouse bench, ${options.mode} mode: ${options.systems.join(', ')}; ${pin ? `server on CPU ${cores.server}, load on CPU ${cores.load}` : 'not pinned'}`);
 
   const micro: MicroResult[] = options.micro && plan.micro > 0 ? microBench(plan.micro) : [];
   let built = options.build ? await buildBench() : builtBench();
@@ -371,10 +377,15 @@ async function main(): Promise<void> {
   try {
     await load.call('init', { secret: ctx.secret, iss: ctx.issuer, aud: ctx.audience }, 10_000);
     const bench = new Bench(options, plan, built, ctx, cores, load);
-    await bench.runPasses();
-    if (options.scale) {
+    const scaleRuns = async () => {
+      if (!options.scale) return;
       await bench.runScale('gatehouse-redis');
       await bench.runScale('baseline-redis');
+    };
+    if (plan.overlap) await Promise.all([bench.runPasses(), scaleRuns()]);
+    else {
+      await bench.runPasses();
+      await scaleRuns();
     }
     const { passes, scale, scaleBaseline, summary } = bench.results();
     const loadAvgEnd = loadavg();

@@ -1,7 +1,7 @@
-// budget: 150s
+// budget: 90s
 // The bench harness works (not how fast anything is): `npm run bench -- --smoke` runs every system and every figure at
-// a tiny scale, and the peer servers it compares against behave for their own stock clients as the bench's raw-ws
-// load generator assumes.
+// a tiny scale (every system at once, about 5–10 s), and the peer servers it compares against behave for their own
+// stock clients as the bench's raw-ws load generator assumes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -37,7 +37,7 @@ function runSmoke(): Promise<{ code: number | null; stdout: string; stderr: stri
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGTERM'), 130_000);
+    const timer = setTimeout(() => child.kill('SIGTERM'), 70_000);
     child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
