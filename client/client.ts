@@ -10,6 +10,7 @@ import { defaultStorage, memoryStorage, type TokenStorage } from './storage';
 import { wrapChannel, type ScChannel, type Subscription } from './subscription';
 import { TabLink, type TabMessage } from './tabs';
 import { claimsOf, GatewayClock, refreshMargin } from './token';
+import { watchWake } from './wake';
 
 export interface ClientOptions {
   /**
@@ -182,6 +183,8 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     this.receive<{ reason: DeauthenticationReason }>(ServerEvent.Deauthenticated, ({ reason }) => {
       this.serverReason = reason;
     });
+    // Wake from sleep: the refresh timer set before it fires late, so look again (as on `online`).
+    this.cleanups.push(watchWake(() => this.recheck()));
     if (browser) {
       const recheck = () => {
         if (document.visibilityState !== 'hidden') this.recheck();

@@ -22,6 +22,8 @@ let demo: Gateway;
 let tokens: Gateway;
 /** Like `tokens` with 8 s tokens: a refresh cycle every ~6 s leaves room to count one fetch under load. */
 let slowTokens: Gateway;
+/** Like `tokens` with 60 s tokens: no regular refresh within a test. */
+let longTokens: Gateway;
 /** Only https://app.example.com may connect. */
 let strict: Gateway;
 const contexts: BrowserContext[] = [];
@@ -59,8 +61,9 @@ test.before(async () => {
   demo = await startGateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '2s', GATEHOUSE_TOKEN_TTL: '1m' });
   tokens = await startGateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_TOKEN_TTL: '4s' });
   slowTokens = await startGateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_TOKEN_TTL: '8s' });
+  longTokens = await startGateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_TOKEN_TTL: '60s' });
   strict = await startGateway({ GATEHOUSE_ORIGINS: 'https://app.example.com' });
-  for (const gw of [demo, tokens, slowTokens]) {
+  for (const gw of [demo, tokens, slowTokens, longTokens]) {
     gw.addRoute((req, res) => {
       if ((req.url ?? '').split('?')[0] !== '/token-page') return false;
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
@@ -74,7 +77,7 @@ test.after.each(async () => {
 });
 test.after(async () => {
   await browser?.close();
-  for (const gw of [demo, tokens, slowTokens, strict]) await gw?.close();
+  for (const gw of [demo, tokens, slowTokens, longTokens, strict]) await gw?.close();
 });
 
 async function context(): Promise<BrowserContext> {
@@ -210,28 +213,55 @@ test('offline then online: the page re-authenticates with one getToken call', as
   assert.is(await calls(page), before + 1);
 });
 
-test('a page whose clock is 10 minutes fast renews normally, with no loop (fetches counted)', async () => {
+for (const [label, minutes] of [['fast', 10], ['slow', -10]] as const) {
+  test(`a page whose clock is 10 minutes ${label} renews normally, with no loop and no lapse (fetches counted)`, async () => {
+    const c = await context();
+    // A string, not a function: the test runner's transpiler would decorate a class with helpers the page lacks.
+    await c.addInitScript(`{
+      const RealDate = Date;
+      const offset = ${minutes} * 60 * 1000;
+      class SkewedDate extends RealDate {
+        constructor(...args) { if (args.length === 0) super(RealDate.now() + offset); else super(...args); }
+        static now() { return RealDate.now() + offset; }
+      }
+      globalThis.Date = SkewedDate;
+    }`);
+    const page = await tokenPage(c);
+    const skew = await page.evaluate(() => Date.now() - performance.timeOrigin - performance.now());
+    assert.ok(Math.sign(skew) === Math.sign(minutes) && Math.abs(skew) > 9 * 60 * 1000, `the page clock is ${label}`);
+    await page.evaluate(() => (window as unknown as { client: { refreshToken(): Promise<unknown> } }).client.refreshToken());
+    await waitFor(() => authenticated(page), 5000, 'authenticated');
+    // 4 s tokens, refreshed a quarter of their life before exp: about every 3 s. A client scheduling from its own clock
+    // would see every token expired 10 minutes ago and fetch in a loop (fast), or wait 10 minutes past exp (slow).
+    await sleep(7500);
+    const n = await calls(page);
+    assert.ok(n >= 2 && n <= 4, `${n} fetches in 7.5 s`);
+    assert.is(await authenticated(page), true);
+    assert.equal((await events(page)).filter((e) => e.name === 'deauthenticated'), []);
+  });
+}
+
+test('after a wake from sleep (the wall clock jumps, timers were frozen) a due token is refreshed at once', async () => {
   const c = await context();
-  // A string, not a function: the test runner's transpiler would decorate a class with helpers the page lacks.
+  // Sleep seen from the page: Date.now() jumps ahead by the time asleep, and no timer fired meanwhile.
   await c.addInitScript(`{
     const RealDate = Date;
-    const offset = 10 * 60 * 1000;
-    class FastDate extends RealDate {
+    let offset = 0;
+    class SleepyDate extends RealDate {
       constructor(...args) { if (args.length === 0) super(RealDate.now() + offset); else super(...args); }
       static now() { return RealDate.now() + offset; }
     }
-    globalThis.Date = FastDate;
+    globalThis.Date = SleepyDate;
+    globalThis.sleepFor = (ms) => { offset += ms; };
   }`);
-  const page = await tokenPage(c);
-  assert.ok(await page.evaluate(() => Date.now() - performance.timeOrigin - performance.now()) > 9 * 60 * 1000, 'the page clock is fast');
+  const page = await tokenPage(c, '', longTokens);
   await page.evaluate(() => (window as unknown as { client: { refreshToken(): Promise<unknown> } }).client.refreshToken());
   await waitFor(() => authenticated(page), 5000, 'authenticated');
-  // 4 s tokens, refreshed a quarter of their life before exp: about every 3 s. A client scheduling from its own clock
-  // would see every token expired 10 minutes ago and fetch in a loop.
-  await sleep(7500);
-  const n = await calls(page);
-  assert.ok(n >= 2 && n <= 4, `${n} fetches in 7.5 s`);
-  assert.is(await authenticated(page), true);
+  const before = await calls(page);
+  // A 60 s token refreshes 15 s before exp: its timer is ~45 s away. 55 s of "sleep" leave it 5 s: due now.
+  await page.evaluate(() => (window as unknown as { sleepFor(ms: number): void }).sleepFor(55_000));
+  await waitFor(async () => (await calls(page)) > before, 8000, 'a refresh after the wake');
+  await waitFor(() => authenticated(page), 5000, 'authenticated with the fresh token');
   assert.equal((await events(page)).filter((e) => e.name === 'deauthenticated'), []);
 });
 
