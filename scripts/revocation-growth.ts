@@ -16,7 +16,8 @@ async function main(): Promise<void> {
   const redis = await TestRedis.start();
   const admin = redis.client();
   const usersFile = await writeUsersFile([{ username: 'alice', password: PASSWORD, sub: 'user-alice' }]);
-  const gw = await startLoginGateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_RENEW_INTERVAL: '0' });
+  // One user logs in once per cycle: lift the per-username attempt rate (10 a minute by default) out of the way.
+  const gw = await startLoginGateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_LOGIN_RATE_PER_USER: '100000', GATEHOUSE_LOGIN_RATE_PER_IP: '100000' });
   const client: AGClientSocket = socketClusterClient.create({ hostname: '127.0.0.1', port: gw.address().port, autoReconnect: false, ackTimeout: 5000 });
   await nextEvent(client, 'connect', 5000);
   try {

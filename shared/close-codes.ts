@@ -30,7 +30,7 @@ export const CLOSE_CODES: readonly CloseCodeInfo[] = [
   { code: CloseCode.ShuttingDown, name: 'ShuttingDown', meaning: 'the node is shutting down; reconnect (to another node)', reconnect: true },
   { code: CloseCode.TooManyConnections, name: 'TooManyConnections', meaning: 'the client\'s address already has GATEHOUSE_MAX_CONNECTIONS_PER_IP connections open on this node; reconnect later, backing off', reconnect: true },
   { code: CloseCode.HandshakeRateLimited, name: 'HandshakeRateLimited', meaning: 'the client\'s address opened more than GATEHOUSE_HANDSHAKE_RATE_PER_IP connections in the last second; reconnect later, backing off', reconnect: true },
-  { code: CloseCode.InboundBacklog, name: 'InboundBacklog', meaning: 'the client sent more than 256 messages the node had not yet processed; reconnect, backing off, and wait for answers before sending more', reconnect: true },
+  { code: CloseCode.InboundBacklog, name: 'InboundBacklog', meaning: 'the client sent more than 256 messages (or 1 MiB) the node had not yet processed; reconnect, backing off, and wait for answers before sending more', reconnect: true },
   { code: CloseCode.TokenRevoked, name: 'TokenRevoked', meaning: 'the socket\'s token, session or user was revoked', reconnect: false },
   { code: CloseCode.DisconnectedByAdmin, name: 'DisconnectedByAdmin', meaning: 'an operator disconnected the user', reconnect: false },
   { code: CloseCode.SlowConsumer, name: 'SlowConsumer', meaning: 'the client read too slowly and its outbound buffer overflowed', reconnect: false },

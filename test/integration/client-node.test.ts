@@ -7,12 +7,17 @@ import {
   createClient, memoryStorage, PublishForbiddenError, SubscribeForbiddenError, type ClientEvents, type ConnectionEvent,
   type GatehouseClient,
 } from '../../client';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
 import type { Gateway } from '../../server/gateway';
+import { buildClient } from '../helpers/browser';
 import { ADMIN_KEY, admin } from '../helpers/admin';
 import { mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
 import { writeUsersFile } from '../helpers/login';
 import { TestRedis } from '../helpers/redis-server';
 
+const root = join(__dirname, '..', '..');
 let usersFile: string;
 let gw: Gateway;
 const clients: GatehouseClient[] = [];
@@ -222,6 +227,23 @@ test('AuthUnavailableError keeps the token and retries it with backoff: authenti
   } finally {
     await redis.close();
   }
+});
+
+test('the package export gatehouse/client (the built dist/client.node.mjs) connects and logs in, as an app imports it', async () => {
+  buildClient();
+  // A separate Node process resolving the package by name, as an app that installed it would.
+  const script = `
+    import { createClient } from 'gatehouse/client';
+    const client = createClient({ url: process.argv[1] });
+    try {
+      await client.login('alice', 'alice-pw');
+      console.log(JSON.stringify({ sub: client.state.claims?.sub, authenticated: client.state.authenticated }));
+    } finally {
+      client.close();
+    }`;
+  // Not execFileSync: the gateway runs in this process and must keep serving.
+  const { stdout: out } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, `http://127.0.0.1:${gw.address().port}`], { cwd: root, timeout: 20_000, encoding: 'utf8' });
+  assert.equal(JSON.parse(out.trim().split('\n').at(-1)!), { sub: 'alice', authenticated: true });
 });
 
 test.run();

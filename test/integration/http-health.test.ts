@@ -65,7 +65,7 @@ test('GET / without a page there says where WebSocket clients connect, and nothi
   const gw = await gateway();
   const r = await httpRequest(gw.address().port, '/');
   assert.is(r.status, 404);
-  assert.equal(r.body, { error: { name: 'NotFoundError', message: 'This is a Gatehouse gateway: WebSocket clients connect to /socketcluster/. No page is served at /.' } });
+  assert.equal(r.body, { error: { name: 'NotFoundError', message: 'This is a Gatehouse gateway: WebSocket clients connect to /socketcluster/. No page is served at /: GATEHOUSE_DEMO=1 serves the demo page here.' } });
   // A page a feature serves at / (the demo) wins over that answer, whenever its route was added.
   gw.addRoute((req, res) => {
     if (req.url !== '/') return false;

@@ -3,8 +3,9 @@ import * as assert from 'uvu/assert';
 import type { AGClientSocket } from 'socketcluster-client';
 import WebSocket from 'ws';
 import { CloseCode } from '../../shared';
-import type { Gateway } from '../../server/gateway';
-import { connectClient, mintHs256, nextEvent, sleep, startGateway, storedToken } from '../helpers/gateway';
+import { Gateway } from '../../server/gateway';
+import { createLogger } from '../../server/log';
+import { connectClient, mintHs256, nextEvent, sleep, startGateway, storedToken, testConfig } from '../helpers/gateway';
 
 let gw: Gateway;
 let open: Gateway;
@@ -112,6 +113,23 @@ test('refused origins are counted by reason in gatehouse_upgrades_refused_total'
   assert.is(gw.upgrades.refusals.origin, before + 1);
   const { body } = await gw.operations.metrics.expose();
   assert.match(body, new RegExp(`gatehouse_upgrades_refused_total\\{reason="origin",node="[^"]+"\\} ${before + 1}`));
+});
+
+test('a refused origin is logged at warn with the origin and the address', async () => {
+  const lines: string[] = [];
+  const config = testConfig({ GATEHOUSE_ORIGINS: 'https://app.example.com', GATEHOUSE_LOG_LEVEL: 'info' });
+  const logged = new Gateway(config, { log: createLogger('info', {}, { write: (line) => void lines.push(line) }) });
+  await logged.listen();
+  try {
+    assert.is(await tryOrigin(logged, 'https://evil.example'), 'refused');
+    const refusals = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'WebSocket refused: origin not allowed');
+    assert.is(refusals.length, 1);
+    assert.is(refusals[0].level, 40);
+    assert.is(refusals[0].origin, 'https://evil.example');
+    assert.is(refusals[0].ip, '127.0.0.1');
+  } finally {
+    await logged.close();
+  }
 });
 
 test('without GATEHOUSE_ORIGINS any origin connects', async () => {
