@@ -22,15 +22,26 @@ export interface ClusterBus {
 export interface DeliveryGate<S = unknown> {
   /** False when the socket must not get the message (the gate has closed it). */
   admit(socket: S, bytes: number): boolean;
-  /** The message is now in the socket's outbound stream. */
+  /**
+   * The message is now in the socket's outbound stream. Not called for a message written to the WebSocket at once:
+   * the WebSocket's `bufferedAmount` counts that one already.
+   */
   queued(socket: S, bytes: number): void;
 }
 
-/** The subscriber SocketCluster registers with the broker: its server socket. */
+/**
+ * The subscriber SocketCluster registers with the broker: its server socket (all fields below are AGServerSocket's
+ * public ones), or the server's exchange, which has only `transmit`.
+ */
 interface Subscriber {
   readonly state: string;
   readonly OPEN: string;
   transmit(event: string, data: unknown, options: { stringifiedData?: string }): unknown;
+  readonly send?: (data: Buffer, options: { binary: boolean }) => void;
+  readonly isBufferingBatch?: boolean;
+  readonly outboundPreparedMessageCount?: number;
+  readonly outboundSentMessageCount?: number;
+  readonly server?: { hasMiddleware(type: unknown): boolean; readonly MIDDLEWARE_OUTBOUND: unknown };
 }
 
 /** AGSimpleBroker's fields the fan-out reads (plain JavaScript properties, absent from its types). */
@@ -125,7 +136,8 @@ export class ClusterBroker extends AGSimpleBroker {
 
   /**
    * AGSimpleBroker's fan-out (encode the `#publish` packet once, transmit it to each local subscriber) with the
-   * delivery gate asked first for each subscriber.
+   * delivery gate asked first for each subscriber, and the encoded bytes written to the WebSocket at once where
+   * SocketCluster's outbound stream would only pass them on (`writesDirectly`).
    */
   private fanOut(channel: string, data: unknown, json?: string): void {
     const internals = this as unknown as SimpleBrokerInternals;
@@ -143,14 +155,38 @@ export class ClusterBroker extends AGSimpleBroker {
       this.emit('error', { error: error as Error });
       return;
     }
-    const gate = stringifiedData === undefined ? undefined : this.gate;
-    const bytes = gate ? Buffer.byteLength(stringifiedData!) : 0;
+    // One UTF-8 encoding per publish, shared by every subscriber's frame, where ws would convert the string again
+    // for each socket (Socket.IO shares its broadcast's bytes the same way).
+    const bytes = stringifiedData === undefined ? undefined : Buffer.from(stringifiedData);
+    const gate = bytes && this.gate;
     for (const id of Object.keys(subscribers)) {
       const socket = subscribers[id];
       if (!socket || socket.state !== socket.OPEN) continue;
-      if (gate && !gate.admit(socket, bytes)) continue;
-      socket.transmit('#publish', packet, { stringifiedData });
-      gate?.queued(socket, bytes);
+      if (!bytes) {
+        socket.transmit('#publish', packet, {}); // no codec to encode it once: SocketCluster encodes per socket
+        continue;
+      }
+      if (gate && !gate.admit(socket, bytes.length)) continue;
+      if (writesDirectly(socket)) {
+        socket.send!(bytes, { binary: false });
+      } else {
+        socket.transmit('#publish', packet, { stringifiedData });
+        if (gate) gate.queued(socket, bytes.length);
+      }
     }
   }
+}
+
+/**
+ * Whether a `#publish` packet already encoded by the codec may be written straight to the socket's WebSocket
+ * (AGServerSocket's `send`) rather than through its outbound stream (`transmit`). With no outbound middleware and no
+ * batching, that stream ends in the same `send` of the same string (serversocket.js `_processTransmit`), after two
+ * async functions, a stream write and read, and an AGAction per socket: most of a fan-out's cost beside the write
+ * itself (issue 12). Only when the stream holds nothing else, so the packet cannot overtake an earlier message to
+ * the socket (a token renewal, say); the exchange, which is no connection, always gets `transmit`.
+ */
+function writesDirectly(socket: Subscriber): boolean {
+  return socket.send !== undefined && socket.server !== undefined && !socket.isBufferingBatch
+    && socket.outboundPreparedMessageCount === socket.outboundSentMessageCount
+    && !socket.server.hasMiddleware(socket.server.MIDDLEWARE_OUTBOUND);
 }

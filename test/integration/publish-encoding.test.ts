@@ -1,11 +1,15 @@
 // A published message reaches subscribers exactly as published, whoever published it: the broker writes the
-// `#publish` packet around the data's JSON instead of encoding the data a second time (server/cluster/broker.ts).
+// `#publish` packet around the data's JSON instead of encoding the data a second time, and writes those bytes to each
+// WebSocket at once unless SocketCluster's outbound path has something to do with them (server/cluster/broker.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
+import type WebSocket from 'ws';
+import { transmit } from '../../server/sc/facade';
 import { collect, exchangeCollect, subscribe } from '../helpers/channels';
 import { connectWithToken, mintHs256, startGateway, waitFor } from '../helpers/gateway';
+import { Raw } from '../helpers/raw-socket';
 
 let gw: Gateway;
 const clients: AGClientSocket[] = [];
@@ -13,8 +17,10 @@ const clients: AGClientSocket[] = [];
 test.before(async () => {
   gw = await startGateway();
 });
+const raws: WebSocket[] = [];
 test.after.each(() => {
   for (const c of clients.splice(0)) c.disconnect();
+  for (const ws of raws.splice(0)) ws.terminate();
 });
 test.after(async () => {
   await gw.close();
@@ -56,6 +62,44 @@ test('server-side publishes arrive unchanged at client and exchange subscribers 
     assert.equal(exchange.seen, SAMPLES);
   } finally {
     exchange.stop();
+  }
+});
+
+test('a publish does not overtake a message queued to the socket before it', async () => {
+  const raw = await new Raw(gw.address().port, raws).open();
+  const shaken = await raw.call('#handshake', { authToken: mintHs256({ sub: 'bob', channels: ['*'] }) });
+  assert.is((await raw.call('#subscribe', { channel: 'order' })).error, undefined);
+  const socket = gw.agServer.clients[(shaken.data as { id: string }).id];
+  // In one turn: 'first' still waits in SocketCluster's outbound stream when the publish is fanned out.
+  transmit(socket, 'first', 1);
+  void gw.agServer.exchange.transmitPublish('order', 'second');
+  transmit(socket, 'third', 3);
+  const events = () => raw.received.map((m) => (m as { event?: string }).event).filter((e) => e === 'first' || e === '#publish' || e === 'third');
+  await waitFor(() => events().length === 3, 3000, 'all three messages');
+  assert.equal(events(), ['first', '#publish', 'third']);
+});
+
+test('an outbound middleware still sees, and may block, every delivery', async () => {
+  const passed: unknown[] = [];
+  const server = gw.agServer;
+  // SocketCluster runs a socket's middleware from its connection on: set before the subscriber connects.
+  server.setMiddleware(server.MIDDLEWARE_OUTBOUND, async (stream) => {
+    for await (const action of stream) {
+      passed.push(action.data);
+      if (action.data === 'blocked') action.block(new Error('blocked'));
+      else action.allow();
+    }
+  });
+  try {
+    const subscriber = await client();
+    await subscribe(subscriber, 'watched');
+    const seen = collect(subscriber, 'watched');
+    for (const data of ['one', 'blocked', 'two']) await server.exchange.invokePublish('watched', data);
+    await waitFor(() => seen.length === 2, 3000, 'the allowed messages');
+    assert.equal(seen, ['one', 'two']);
+    assert.equal(passed, ['one', 'blocked', 'two']);
+  } finally {
+    server.removeMiddleware(server.MIDDLEWARE_OUTBOUND);
   }
 });
 
