@@ -12,11 +12,18 @@ import type { PubSubTransport, TransportEvents } from './transport';
 const FAIL_FAST = { enableOfflineQueue: false, autoResendUnfulfilledCommands: false } as const satisfies Partial<RedisConnectionOptions>;
 
 /**
- * For the publisher: the PUBLISHes made while earlier ones are on the wire go out together in one write (ioredis auto
- * pipelining), instead of one write system call per message; under load that is most of the bridge's cost per
- * publish (issue 12). An idle node still sends each publish at once.
+ * For a cluster's publisher: the SPUBLISHes of one batch go out together in one write per shard (ioredis auto
+ * pipelining), instead of one write system call per message (issue 12). One Redis needs none: a batch is one command.
  */
 const BATCHED = { enableAutoPipelining: true } as const satisfies Partial<RedisConnectionOptions>;
+
+/**
+ * A batch on one Redis: one EVAL whose script PUBLISHes each (name, text) pair of ARGV in order, so a turn's publishes
+ * cost this node one command, one promise and one write instead of one of each per message (issue 12), while every
+ * message still goes to its own channel (a node only receives the channels it subscribes to). EVAL rather than
+ * EVALSHA: a NOSCRIPT retry (after a Redis restart) could let the next batch run before the retried one.
+ */
+export const PUBLISH_EACH_SCRIPT = "for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end";
 
 /** Builds the transport the configuration asks for, or undefined for a single node without Redis. */
 export function createRedisPubSub(config: RedisSettings, nodeId: string): PubSubTransport | undefined {
@@ -42,6 +49,7 @@ abstract class BasePubSub implements PubSubTransport {
   abstract subscribe(name: string): Promise<void>;
   abstract unsubscribe(name: string): Promise<void>;
   abstract publish(name: string, text: string): Promise<void>;
+  abstract publishBatch(pairs: readonly string[]): Promise<void>;
 
   start(events: TransportEvents): void {
     const { sub, pub } = this.connect();
@@ -93,7 +101,7 @@ class RedisPubSub extends BasePubSub {
     return {
       // autoResubscribe off: the bridge re-subscribes on 'up' itself, so it knows when each subscription holds again.
       sub: createRedisConnection(target, { ...FAIL_FAST, autoResubscribe: false, connectionName: `gatehouse-sub-${this.nodeId}` }),
-      pub: createRedisConnection(target, { ...FAIL_FAST, ...BATCHED, maxRetriesPerRequest: 0, connectionName: `gatehouse-pub-${this.nodeId}` }),
+      pub: createRedisConnection(target, { ...FAIL_FAST, maxRetriesPerRequest: 0, connectionName: `gatehouse-pub-${this.nodeId}` }),
     };
   }
 
@@ -107,6 +115,10 @@ class RedisPubSub extends BasePubSub {
 
   async publish(name: string, text: string): Promise<void> {
     await (this.pub as Redis).publish(name, text);
+  }
+
+  async publishBatch(pairs: readonly string[]): Promise<void> {
+    await (this.pub as Redis).eval(PUBLISH_EACH_SCRIPT, 0, ...pairs);
   }
 }
 
@@ -141,5 +153,16 @@ class RedisClusterPubSub extends BasePubSub {
 
   async publish(name: string, text: string): Promise<void> {
     await (this.pub as Cluster).spublish(name, text);
+  }
+
+  /**
+   * One SPUBLISH per message, auto-pipelined: a script may only touch one slot, and a batch's channels are spread
+   * over all of them. Each shard connection keeps the order its commands were issued in.
+   */
+  async publishBatch(pairs: readonly string[]): Promise<void> {
+    const cluster = this.pub as Cluster;
+    const sent: Promise<unknown>[] = [];
+    for (let i = 0; i < pairs.length; i += 2) sent.push(cluster.spublish(pairs[i]!, pairs[i + 1]!));
+    await Promise.all(sent);
   }
 }

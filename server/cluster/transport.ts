@@ -24,6 +24,11 @@ export interface PubSubTransport {
   subscribe(name: string): Promise<void>;
   unsubscribe(name: string): Promise<void>;
   publish(name: string, text: string): Promise<void>;
+  /**
+   * Publishes a batch, `pairs` being name, text, name, text, …: each text on its name, in order, after everything
+   * published before. Settles once Redis has taken the whole batch; rejects if any of it may not have been sent.
+   */
+  publishBatch(pairs: readonly string[]): Promise<void>;
   /** Closes both connections; idempotent. */
   close(): Promise<void>;
 }
