@@ -36,10 +36,10 @@ export interface BridgeStats {
 }
 
 /**
- * Bytes of publishes sent to Redis and not yet answered beyond which further publishes are not sent to other nodes
- * (counted as failed; local subscribers still get them). A Redis that is connected but not answering keeps every
- * publish, payload included, in the client's queue until it answers: at 1,000 publishes of 64 KiB a second a 10 s
- * stall would hold 640 MiB.
+ * Bytes of publishes queued for Redis (the batch being filled) or sent and not yet answered, beyond which further
+ * publishes are not sent to other nodes (counted as failed; local subscribers still get them). A Redis that is
+ * connected but not answering keeps every publish, payload included, in the client's queue until it answers: at 1,000
+ * publishes of 64 KiB a second a 10 s stall would hold 640 MiB.
  */
 export const MAX_UNANSWERED_PUBLISH_BYTES = 16 * 1024 * 1024;
 
