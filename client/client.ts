@@ -75,6 +75,12 @@ type Sc = Omit<AGClientSocket, 'listener' | 'receiver' | 'authenticate' | 'state
 
 const TOKEN_REMOVING_ERRORS: readonly string[] = [ErrorName.AuthTokenExpired, ErrorName.AuthTokenInvalid, ErrorName.AuthTokenRevoked];
 const browser = typeof window === 'object' && typeof document === 'object';
+
+/**
+ * How long a tab that waited for another tab's token fetch waits for its news before fetching itself (the other tab's
+ * fetch may have failed, and then no news comes).
+ */
+const TAB_NEWS_WAIT_MS = 1000;
 /** Refusals that say nothing against the token: try it again later. */
 const retryable = (err: unknown) => [ErrorName.AuthUnavailable, ErrorName.AuthTokenNotBefore].includes((err as Error)?.name as never);
 
@@ -502,14 +508,18 @@ export class GatehouseClient extends Emitter<ClientEvents> {
 
   private async fetchToken(): Promise<string | null> {
     const generation = this.generation;
+    const since = this.tabs?.lastAnnounced ?? null;
     let token: string | null;
     try {
-      token = await this.exclusive(async () => {
+      token = await this.exclusive(async (waited) => {
         // Another tab may have fetched while this one waited for the lock (and this one may already have taken that
-        // token from its message): a stored token that is not due yet is the answer.
+        // token from its message): a token not due yet, stored or announced, is the answer.
         const stored = await this.storage.get(this.key);
-        const claims = stored && !this.revoked.has(stored) ? claimsOf(stored) : null;
-        if (stored && claims && this.clock.secondsLeft(claims) > refreshMargin(claims)) return stored;
+        if (this.usable(stored)) return stored;
+        if (waited && this.tabs) {
+          const announced = await this.tabs.announcedAfter(since, TAB_NEWS_WAIT_MS);
+          if (this.usable(announced)) return announced;
+        }
         const fetched = (await this.getToken!()) ?? null;
         if (fetched && generation === this.generation) {
           await this.storage.set(this.key, fetched);
@@ -528,8 +538,14 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     return token;
   }
 
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return this.tabs ? this.tabs.exclusive(fn) : fn();
+  private exclusive<T>(fn: (waited: boolean) => Promise<T>): Promise<T> {
+    return this.tabs ? this.tabs.exclusive(fn) : fn(false);
+  }
+
+  /** A token this tab may use instead of fetching one: not revoked, and not due for a refresh yet. */
+  private usable(token: string | null): token is string {
+    const claims = token && !this.revoked.has(token) ? claimsOf(token) : null;
+    return claims !== null && this.clock.secondsLeft(claims) > refreshMargin(claims);
   }
 
   /** Authenticates the open socket with `token`, or stores it and connects with it. */

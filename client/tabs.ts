@@ -12,15 +12,25 @@ export class TabLink {
   private readonly onStorage?: (e: StorageEvent) => void;
   /** The localStorage key the fallback writes messages to (beside, never over, the token). */
   private readonly mailbox: string;
+  /** The newest token another tab announced (by message, or by storing it), for a tab that waited on the lock. */
+  private announced: string | null = null;
+  private readonly waiters = new Set<() => void>();
 
+  /** `name` is also the localStorage key the token is kept under. */
   constructor(private readonly name: string, onMessage: (msg: TabMessage) => void) {
     this.mailbox = `${name}:message`;
+    const receive = (msg: TabMessage) => {
+      if (msg.type === 'token') this.announce(msg.token);
+      onMessage(msg);
+    };
     if (typeof BroadcastChannel === 'function') {
       this.channel = new BroadcastChannel(name);
-      this.channel.onmessage = (e) => onMessage(e.data as TabMessage);
-    } else if (typeof addEventListener === 'function') {
+      this.channel.onmessage = (e) => receive(e.data as TabMessage);
+    }
+    if (typeof addEventListener === 'function') {
       this.onStorage = (e) => {
-        if (e.key === this.mailbox && e.newValue) onMessage((JSON.parse(e.newValue) as { m: TabMessage }).m);
+        if (e.key === this.name && e.newValue) this.announce(e.newValue);
+        else if (!this.channel && e.key === this.mailbox && e.newValue) receive((JSON.parse(e.newValue) as { m: TabMessage }).m);
       };
       addEventListener('storage', this.onStorage);
     }
@@ -32,14 +42,55 @@ export class TabLink {
     else if (this.onStorage) localStorage.setItem(this.mailbox, JSON.stringify({ m: msg, n: Math.random() }));
   }
 
-  /** Runs `fn` while holding this gateway's lock across tabs (or at once where Web Locks do not exist). */
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` while holding this gateway's lock across tabs (or at once where Web Locks do not exist). `fn` is told
+   * whether it had to wait for another tab to let go of the lock.
+   */
+  async exclusive<T>(fn: (waited: boolean) => Promise<T>): Promise<T> {
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;
-    return locks ? (locks.request(`${this.name}:token`, fn) as Promise<T>) : fn();
+    if (!locks) return fn(false);
+    const lock = `${this.name}:token`;
+    let free = false;
+    const result = await locks.request(lock, { ifAvailable: true }, async (held) => {
+      if (!held) return undefined;
+      free = true;
+      return fn(false);
+    });
+    return free ? (result as T) : (locks.request(lock, () => fn(true)) as Promise<T>);
+  }
+
+  /**
+   * What another tab announced since `since` (a token it fetched or stored), waiting up to `ms` for it. The lock is
+   * released before the other tabs' copies of localStorage are updated (Chromium syncs them between processes
+   * asynchronously), so a tab that waited on the lock may read the old token: the announcement is the reliable news.
+   */
+  async announcedAfter(since: string | null, ms: number): Promise<string | null> {
+    if (this.announced !== since) return this.announced;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let wake: (() => void) | undefined;
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      this.waiters.add(resolve);
+      timer = setTimeout(resolve, ms);
+    });
+    clearTimeout(timer);
+    this.waiters.delete(wake!);
+    return this.announced !== since ? this.announced : null;
+  }
+
+  /** The token last announced (to pass to `announcedAfter`). */
+  get lastAnnounced(): string | null {
+    return this.announced;
   }
 
   close(): void {
     this.channel?.close();
     if (this.onStorage) removeEventListener('storage', this.onStorage);
+    for (const wake of this.waiters) wake();
+  }
+
+  private announce(token: string): void {
+    this.announced = token;
+    for (const wake of this.waiters) wake();
   }
 }

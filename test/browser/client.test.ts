@@ -57,7 +57,8 @@ window.ready = true;
 test.before(async () => {
   buildClient();
   browser = await launchChromium();
-  const base = { GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_DEMO: '1', ...DEMO_FILES };
+  // Every token page logs in as alice through POST /auth/login, every few seconds: lift the login rates out of the way.
+  const base = { GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_DEMO: '1', GATEHOUSE_LOGIN_RATE_PER_USER: '10000', GATEHOUSE_LOGIN_RATE_PER_IP: '10000', ...DEMO_FILES };
   demo = await startGateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '2s', GATEHOUSE_TOKEN_TTL: '1m' });
   tokens = await startGateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_TOKEN_TTL: '4s' });
   slowTokens = await startGateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_TOKEN_TTL: '8s' });
