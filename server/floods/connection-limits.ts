@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { CloseCode } from '../../shared';
 import { clientIp, ipLimiterKey, type ProxyTrust } from '../http/client-ip';
 import type { FloodSettings } from './settings';
@@ -17,9 +18,18 @@ export class ConnectionLimits {
   private readonly open = new Map<string, number>();
   /** Upgrades per address in the current one-second window (a fixed window: the map is emptied each second). */
   private readonly recent = new Map<string, number>();
+  /** The address key each counted connection is open under, until it closes. */
+  private readonly keyOf = new WeakMap<Socket, string>();
+  /** The 'close' listener of every counted connection (EventEmitter calls it with the socket as `this`). */
+  private readonly release: (this: Socket) => void;
   private readonly window?: NodeJS.Timeout;
 
   constructor(private readonly settings: FloodSettings, private readonly trust: ProxyTrust) {
+    // The listener's own `this` is the socket, so the limits are reached through this name.
+    const limits = this;
+    this.release = function release(this: Socket) {
+      limits.uncount(this);
+    };
     if (settings.handshakeRatePerIp > 0) {
       this.window = setInterval(() => this.recent.clear(), 1000);
       this.window.unref();
@@ -38,12 +48,21 @@ export class ConnectionLimits {
     const open = this.open.get(key) ?? 0;
     if (maxOpen > 0 && open >= maxOpen) return { key, refusal: CloseCode.TooManyConnections };
     this.open.set(key, open + 1);
-    request.socket.once('close', () => {
-      const left = (this.open.get(key) ?? 1) - 1;
-      if (left <= 0) this.open.delete(key);
-      else this.open.set(key, left);
-    });
+    // One listener function for every connection, its key kept beside the socket: a closure (and `once`'s wrapper)
+    // per connection would stay in memory for the connection's whole life.
+    this.keyOf.set(request.socket, key);
+    request.socket.on('close', this.release);
     return { key };
+  }
+
+  /** Uncounts a closed connection; 'close' fires once per socket. */
+  private uncount(socket: Socket): void {
+    const key = this.keyOf.get(socket);
+    if (key === undefined) return;
+    this.keyOf.delete(socket);
+    const left = (this.open.get(key) ?? 1) - 1;
+    if (left <= 0) this.open.delete(key);
+    else this.open.set(key, left);
   }
 
   close(): void {

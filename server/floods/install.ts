@@ -7,7 +7,7 @@ import { closeServerListener, serverListener } from '../sc/facade';
 import { ConnectionLimits } from './connection-limits';
 import { FloodCounter } from './flood-counter';
 import type { FloodSettings } from './settings';
-import { procedureBacklogRule, watchInboundBacklog } from './socket-backlog';
+import { InboundBacklogGuard, procedureBacklogRule } from './socket-backlog';
 
 /** The settings the flood guards read: their own, and which proxies' X-Forwarded-For to believe. */
 export type FloodHostSettings = FloodSettings & Pick<LoginSettings, 'trustProxy'>;
@@ -46,11 +46,10 @@ export function installFloodGuards(host: GatewayHost<FloodHostSettings>, { upgra
   });
 
   host.dispatcher.use('invoke', procedureBacklogRule(() => counter.count('procedure_backlog')));
+  const backlog = new InboundBacklogGuard(() => counter.count('inbound_backlog'));
   void (async () => {
     // SocketCluster emits `handshake` as it creates the socket, before any of its messages can have arrived.
-    for await (const { socket } of serverListener(host.agServer, 'handshake')) {
-      watchInboundBacklog(socket, () => counter.count('inbound_backlog'));
-    }
+    for await (const { socket } of serverListener(host.agServer, 'handshake')) backlog.watch(socket);
   })();
   host.own(() => closeServerListener(host.agServer, 'handshake'));
   return counter;

@@ -1,5 +1,6 @@
 import { CloseCode, TooManyRequestsError } from '../../shared';
 import type { InboundRule } from '../middleware/inbound';
+import type WebSocket from 'ws';
 import type { ServerSocket } from '../sc/facade';
 
 /**
@@ -28,6 +29,13 @@ export function procedureBacklogRule(onRefused: () => void): InboundRule {
   };
 }
 
+/** What the guard keeps per socket: its newest message's size, and the sizes still waiting once more than one waits. */
+interface Watched {
+  readonly socket: ServerSocket;
+  last: number;
+  queue?: { sizes: number[]; head: number; bytes: number };
+}
+
 /**
  * Closes a socket with InboundBacklog (4103) once more than MAX_INBOUND_BACKLOG of its messages, or more than
  * MAX_INBOUND_BACKLOG_BYTES of them, wait to be processed. It listens on the WebSocket itself, after SocketCluster's
@@ -35,26 +43,55 @@ export function procedureBacklogRule(onRefused: () => void): InboundRule {
  * Redis. SocketCluster processes messages in order, so the waiting ones are the newest `backlog` received: their
  * sizes are kept in arrival order and dropped from the front as processing catches up. The listener goes with the
  * WebSocket.
+ *
+ * One listener function serves every socket, and a socket whose messages are processed as they come (nearly all:
+ * the backlog is then the message just received) keeps only that message's size; the list of waiting sizes exists
+ * only while two or more wait. Per-socket closures would stay in memory for every idle connection's whole life.
  */
-export function watchInboundBacklog(socket: ServerSocket, onOverflow: () => void): void {
-  const sizes: number[] = [];
-  let head = 0;
-  let bytes = 0;
-  const check = (data: Buffer | ArrayBuffer | Buffer[]) => {
+export class InboundBacklogGuard {
+  private readonly watched = new WeakMap<WebSocket, Watched>();
+  private readonly listener: (this: WebSocket, data: Buffer | ArrayBuffer | Buffer[]) => void;
+
+  constructor(private readonly onOverflow: () => void) {
+    // The listener's own `this` is the WebSocket, so the guard is reached through this name.
+    const guard = this;
+    this.listener = function onMessage(this: WebSocket, data) {
+      const watched = guard.watched.get(this);
+      if (watched) guard.check(watched, sizeOf(data));
+    };
+  }
+
+  /** Starts watching a socket; call before any of its messages can have arrived. */
+  watch(socket: ServerSocket): void {
+    this.watched.set(socket.socket, { socket, last: 0 });
+    socket.socket.on('message', this.listener);
+  }
+
+  private check(watched: Watched, size: number): void {
+    const { socket } = watched;
     if (socket.state === socket.CLOSED) return;
     const backlog = socket.getInboundBackpressure();
-    sizes.push(sizeOf(data));
-    bytes += sizes[sizes.length - 1];
-    while (sizes.length - head > backlog) bytes -= sizes[head++];
-    if (head > 1024 && head * 2 > sizes.length) {
-      sizes.splice(0, head);
-      head = 0;
+    let bytes = backlog === 0 ? 0 : size;
+    if (backlog <= 1) {
+      watched.queue = undefined;
+    } else {
+      // Without a queue, at most the previous message waited at its arrival: the waiting ones are it and this one.
+      const queue = (watched.queue ??= { sizes: [watched.last], head: 0, bytes: watched.last });
+      const { sizes } = queue;
+      sizes.push(size);
+      queue.bytes += size;
+      while (sizes.length - queue.head > backlog) queue.bytes -= sizes[queue.head++];
+      if (queue.head > 1024 && queue.head * 2 > sizes.length) {
+        sizes.splice(0, queue.head);
+        queue.head = 0;
+      }
+      bytes = queue.bytes;
     }
+    watched.last = size;
     if (backlog <= MAX_INBOUND_BACKLOG && bytes <= MAX_INBOUND_BACKLOG_BYTES) return;
-    onOverflow();
+    this.onOverflow();
     socket.disconnect(CloseCode.InboundBacklog, `More than ${MAX_INBOUND_BACKLOG} messages or ${MAX_INBOUND_BACKLOG_BYTES / 1024} KiB waiting; slow down`);
-  };
-  socket.socket.on('message', check);
+  }
 }
 
 function sizeOf(data: Buffer | ArrayBuffer | Buffer[]): number {
