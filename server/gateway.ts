@@ -14,7 +14,7 @@ import { systemClock, type Clock } from './clock';
 import { installChannelRules, type ChannelGuard } from './channels/install';
 import { ClusterBroker, installClusterBus, type ChannelBridge } from './cluster';
 import type { GatewayConfig } from './config';
-import type { Disposer, GatewayHost } from './host';
+import type { ConnectionHook, Disposer, GatewayHost } from './host';
 import { healthRoutes, type Route } from './http/health';
 import { homeRoute } from './http/home-route';
 import { createRequestHandler } from './http/router';
@@ -79,7 +79,7 @@ export class Gateway implements GatewayHost {
   /** Refusals by the per-address connection limits and the per-socket backlog bounds. */
   readonly floods: FloodCounter;
   private readonly routes: Route[] = [];
-  private readonly connectionHooks: ((socket: ServerSocket) => void)[] = [];
+  private readonly connectionHooks: ConnectionHook[] = [];
   private readonly readinessChecks: (() => string | undefined)[] = [];
   private readonly readinessWarnings: (() => string | undefined)[] = [];
   private readonly reloadHooks: (() => void)[] = [];
@@ -153,8 +153,8 @@ export class Gateway implements GatewayHost {
     this.routes.splice(this.routes.length, 0, route);
   }
 
-  /** Runs for every socket once its handshake completes. */
-  onConnection(hook: (socket: ServerSocket) => void): void {
+  /** Runs for every socket once its handshake completes, with the handshake's outcome. */
+  onConnection(hook: ConnectionHook): void {
     this.connectionHooks.push(hook);
   }
 
@@ -251,10 +251,11 @@ export class Gateway implements GatewayHost {
 
   private watchServer(): void {
     void (async () => {
-      for await (const { socket } of serverListener(this.agServer, 'connection')) {
+      // The one consumer of `connection`: every feature told of completed handshakes is a hook here.
+      for await (const event of serverListener(this.agServer, 'connection')) {
         for (const hook of this.connectionHooks) {
           try {
-            hook(socket);
+            hook(event.socket, event);
           } catch (err) {
             this.log.error({ err }, 'connection hook failed');
           }

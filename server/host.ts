@@ -6,7 +6,10 @@ import type { Route } from './http/health';
 import type { Logger } from './log';
 import type { InboundDispatcher } from './middleware/inbound';
 import type { ProcedureRegistry } from './procedures/registry';
-import type { ServerSocket } from './sc/facade';
+import type { ConnectionStatus, ServerSocket } from './sc/facade';
+
+/** Told of each completed handshake: the socket and whether it authenticated (else the auth error, if any). */
+export type ConnectionHook = (socket: ServerSocket, status: ConnectionStatus) => void;
 
 /** Something started with the gateway and stopped, in reverse order, when it closes. */
 export type Disposer = () => void | Promise<void>;
@@ -44,8 +47,8 @@ export interface GatewayHost<C = GatewayConfig> {
   onStart(hook: () => Promise<void>): void;
   /** Runs on every reload (SIGHUP); a hook logs its own failures and keeps its previous state. */
   onReload(hook: () => void): void;
-  /** Runs for every socket once its handshake completes. */
-  onConnection(hook: (socket: ServerSocket) => void): void;
+  /** Runs for every socket once its handshake completes, with the handshake's outcome. */
+  onConnection(hook: ConnectionHook): void;
   /** Registers something to stop when the gateway closes (reverse order of registration). */
   own(disposer: Disposer): void;
 }

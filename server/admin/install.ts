@@ -16,7 +16,7 @@ import { GatewayMetrics, handshakeOutcome } from '../observability/metrics';
 import { metricsRoute } from '../observability/metrics-route';
 import type { RenewalCounters } from '../renewal/renewal-manager';
 import type { RevocationService } from '../revocation/install';
-import { claimsOf, closeServerListener, serverListener } from '../sc/facade';
+import { claimsOf } from '../sc/facade';
 import { makeAdminAuthenticator } from './admin-auth';
 import { AdminUnavailableError, adminOffRoute, adminRoutes, type AdminActions } from './admin-routes';
 import { ControlBus, type ControlAction } from './control-bus';
@@ -140,13 +140,7 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
 
 /** Counts each completed handshake by outcome (authenticated, anonymous, or the auth error's name: handshakeOutcome). */
 function countHandshakes(host: GatewayHost<unknown>, metrics: GatewayMetrics): void {
-  void (async () => {
-    for await (const event of serverListener(host.agServer, 'connection')) {
-      const { isAuthenticated, authError } = event as { isAuthenticated: boolean; authError?: { name?: unknown } };
-      metrics.handshakes.labels(handshakeOutcome(isAuthenticated, authError)).inc();
-    }
-  })();
-  host.own(() => closeServerListener(host.agServer, 'connection'));
+  host.onConnection((_socket, { isAuthenticated, authError }) => metrics.countHandshake(handshakeOutcome(isAuthenticated, authError)));
 }
 
 /** Carries out an operator's action on this node and answers how many sockets it closed. */

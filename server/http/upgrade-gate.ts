@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import type { AGServer } from 'socketcluster-server';
-import type AGAction from 'socketcluster-server/action';
 import type WebSocket from 'ws';
 import { CloseCode } from '../../shared';
 import { normalizeOrigin } from '../config';
@@ -14,6 +13,9 @@ export type UpgradeRefusalReason = (typeof UPGRADE_REFUSAL_REASONS)[number];
 
 /** How long a refused socket has to answer our close frame before it is cut off, ms. */
 const CLOSE_GRACE_MS = 1000;
+
+/** ws' asynchronous upgrade check, which AGServer sets to its own verifyHandshake. */
+type VerifyClient = (info: { origin?: string; secure: boolean; req: IncomingMessage }, callback: (verified: boolean, code?: number, message?: string) => void) => void;
 
 /** Why an upgrade is refused: the close code (and reason text) its socket is closed with. */
 export interface UpgradeRefusal {
@@ -52,26 +54,28 @@ export class UpgradeGate {
   }
 
   install(agServer: AGServer): void {
-    agServer.setMiddleware(agServer.MIDDLEWARE_HANDSHAKE, async (stream) => {
-      for await (const action of stream as AsyncIterable<AGAction>) {
-        if (action.type !== action.HANDSHAKE_WS) {
-          action.allow(undefined);
-          continue;
-        }
-        const request = (action as unknown as { request: IncomingMessage }).request;
-        const notReady = this.notReady();
-        if (notReady) {
-          this.refusals.not_ready++;
-          action.block(new Error(`node is ${notReady}`));
-          continue;
-        }
-        const refusal = this.originAllowed(request.headers.origin) ? this.ruleRefusal(request) : ORIGIN_REFUSAL;
-        if (refusal) this.refusedRequests.set(request, refusal);
-        action.allow(undefined);
-      }
-    });
-    // AGServer turns every accepted upgrade into a socket in its own 'connection' listener: refused ones go around it.
     const wsServer = (agServer as unknown as { wsServer: import('ws').WebSocketServer }).wsServer;
+    // The decision is taken in front of AGServer's own upgrade check (ws' verifyClient), where a handshake middleware
+    // would be asked it: SocketCluster calls a handshake middleware once per connection with a fresh stream, so its
+    // `for await` loop (and the HANDSHAKE_SC action SocketCluster then also writes to it) cost every handshake a
+    // consumer, a generator and several promises. With no handshake middleware set, SocketCluster skips both actions.
+    const options = (wsServer as unknown as { options: { verifyClient?: VerifyClient } }).options;
+    const verify = options.verifyClient;
+    if (typeof verify !== 'function' || verify.length !== 2) throw new Error('socketcluster-server no longer verifies upgrades through ws verifyClient(info, callback); review server/http/upgrade-gate.ts');
+    options.verifyClient = (info, callback) => {
+      const notReady = this.notReady();
+      if (notReady) {
+        // What a blocked HANDSHAKE_WS action answered: HTTP 401 with the reason.
+        this.refusals.not_ready++;
+        callback(false, 401, `node is ${notReady}`);
+        return;
+      }
+      const { req } = info;
+      const refusal = this.originAllowed(req.headers.origin) ? this.ruleRefusal(req) : ORIGIN_REFUSAL;
+      if (refusal) this.refusedRequests.set(req, refusal);
+      verify(info, callback);
+    };
+    // AGServer turns every accepted upgrade into a socket in its own 'connection' listener: refused ones go around it.
     const accept = wsServer.listeners('connection') as ((ws: WebSocket, req: IncomingMessage) => void)[];
     if (accept.length === 0) throw new Error('socketcluster-server no longer listens for ws connections; review server/http/upgrade-gate.ts');
     wsServer.removeAllListeners('connection');

@@ -46,11 +46,17 @@ export interface MetricSources {
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly handshakes: Counter<'outcome'>;
+  /** Completed handshakes by outcome, copied into their counter at scrape (prom-client hashes labels at each inc). */
+  private readonly handshakes = new Map<string, number>();
   readonly publishes: Counter;
   readonly revocationsApplied: Counter;
   readonly revocationPropagation: Histogram;
   readonly redisRoundTrip: Histogram<'operation'>;
+
+  /** Counts one completed handshake under its outcome (handshakeOutcome). */
+  countHandshake(outcome: string): void {
+    this.handshakes.set(outcome, (this.handshakes.get(outcome) ?? 0) + 1);
+  }
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -58,7 +64,14 @@ export class GatewayMetrics {
     new Gauge({ name: 'gatehouse_connections', help: 'Open WebSocket connections (handshake completed)', registers, collect() { this.set(sources.connections()); } });
     new Gauge({ name: 'gatehouse_outbound_buffered_bytes', help: 'Bytes queued for clients and not yet taken by them (bounded by GATEHOUSE_MAX_BUFFERED_TOTAL)', registers, collect() { this.set(sources.outboundBytes()); } });
     new Gauge({ name: 'gatehouse_authenticated_sockets', help: 'Connections currently authenticated', registers, collect() { this.set(sources.authenticated()); } });
-    this.handshakes = new Counter({ name: 'gatehouse_handshakes_total', help: 'Completed handshakes by outcome: authenticated, anonymous, or the auth error name', labelNames: ['outcome'], registers });
+    const handshakes = this.handshakes;
+    new Counter({
+      name: 'gatehouse_handshakes_total', help: 'Completed handshakes by outcome: authenticated, anonymous, or the auth error name', labelNames: ['outcome'], registers,
+      collect() {
+        this.reset();
+        for (const [outcome, n] of handshakes) this.labels(outcome).inc(n);
+      },
+    });
     new Counter({
       name: 'gatehouse_upgrades_refused_total', help: 'WebSocket upgrades refused before any handshake, by reason: origin (closed with 4504), not_ready', labelNames: ['reason'], registers,
       collect() {

@@ -26,11 +26,18 @@ export function remoteAddressOf(socket: ServerSocket): string | undefined {
   return (socket as unknown as { remoteAddress?: string }).remoteAddress;
 }
 
+/** A completed handshake's outcome, as SocketCluster's `connection` event carries it. */
+export interface ConnectionStatus {
+  readonly isAuthenticated: boolean;
+  /** Why the token sent with the handshake was refused; absent when none was sent or it was accepted. */
+  readonly authError?: { readonly name?: unknown };
+}
+
 /** Server-level event payloads used by Gatehouse (the fields SocketCluster v20 really sends). */
 export interface ServerEvents {
   /** A socket was created for an accepted upgrade; its `#handshake` has not been processed yet. */
   handshake: { socket: ServerSocket };
-  connection: { socket: ServerSocket; isAuthenticated: boolean };
+  connection: { socket: ServerSocket } & ConnectionStatus;
   authentication: { socket: ServerSocket; authToken: unknown };
   deauthentication: { socket: ServerSocket; oldAuthToken: unknown };
   closure: { socket: ServerSocket; code: number; reason?: string };
