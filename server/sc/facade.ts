@@ -16,9 +16,24 @@ export function isOpen(socket: ServerSocket): boolean {
   return socket.state === socket.OPEN;
 }
 
-/** Sends a fire-and-forget event to one socket. */
+interface Transmitter {
+  readonly cloneData?: boolean;
+  transmit(e: string, d?: unknown, o?: object): void;
+  sendObject(packet: { event: string; data?: unknown }): void;
+}
+
+/**
+ * Sends a fire-and-forget event to one socket. SocketCluster queues a transmit on the socket's outbound stream, and
+ * that stream's consumer, idle until then, turns into a dictionary-mode object of ~450 bytes at its first packet
+ * (writable-consumable-stream deletes properties): every authenticated socket got its expiry notice that way, and
+ * kept the cost for life. When nothing waits in that queue, the event is written now, as the queue's consumer would
+ * write it next (a non-publish event passes no middleware); with anything queued it goes behind it, so events still
+ * reach the client in the order they were sent.
+ */
 export function transmit(socket: ServerSocket, event: string, data?: unknown): void {
-  (socket as unknown as { transmit(e: string, d?: unknown, o?: object): void }).transmit(event, data, {});
+  const transmitter = socket as unknown as Transmitter;
+  if (isOpen(socket) && !transmitter.cloneData && socket.getOutboundBackpressure() === 0) transmitter.sendObject({ event, data });
+  else transmitter.transmit(event, data, {});
 }
 
 /** The remote address of a socket's connection. */
