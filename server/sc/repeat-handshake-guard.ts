@@ -8,8 +8,11 @@ import { patchSocketMethods } from './patch';
  * first (serversocket.js `_processHandshakeRequest`). A repeated handshake therefore writes its action to a closed
  * stream and waits forever for an answer, and since inbound packets are processed one at a time per socket, that
  * socket's queue stops for good. Every later frame still resets the pong timeout, so the socket never dies while its
- * sender keeps talking, and everything it sends piles up in memory. This answers a repeat with BadRequestError and
- * closes the socket (4008, SocketCluster's handshake rejection) instead. Installed once, idempotently.
+ * sender keeps talking, and everything it sends piles up in memory. Without a handshake middleware (the gateway sets
+ * none: server/http/upgrade-gate.ts) the repeat would not hang but run the whole handshake again on a live socket:
+ * verification, a second `connection` event, the node's client count raised twice for one socket. This answers a
+ * repeat with BadRequestError and closes the socket (4008, SocketCluster's handshake rejection) instead. Installed
+ * once, idempotently.
  */
 
 /** SocketCluster's "handshake rejected" close code (sc-errors socketProtocolErrorStatuses). */
