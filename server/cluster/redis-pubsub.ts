@@ -118,7 +118,11 @@ class RedisPubSub extends BasePubSub {
   }
 
   async publishBatch(pairs: readonly string[]): Promise<void> {
-    await (this.pub as Redis).eval(PUBLISH_EACH_SCRIPT, 0, ...pairs);
+    const pub = this.pub as Redis;
+    // A lone message (an idle node, or one publish per turn as at a large fan-out) spares Redis the script call; a
+    // PUBLISH and an EVAL on one connection still run in the order they were sent.
+    if (pairs.length === 2) await pub.publish(pairs[0]!, pairs[1]!);
+    else await pub.eval(PUBLISH_EACH_SCRIPT, 0, ...pairs);
   }
 }
 

@@ -92,6 +92,22 @@ test('a burst published in one turn leaves in batches of at most MAX_BATCH_MESSA
   for (const inbox of [onB1, onB2, onA1]) inbox.stop();
 });
 
+test('turns of one publish (sent as a plain PUBLISH) and turns of many (one script) arrive in the order they were made', async () => {
+  const onB = await subscribe(await clientOn(b), 'turns');
+  const batchesBefore = a.clusterBus!.stats.batches;
+  let n = 0;
+  for (let turn = 0; turn < 6; turn++) {
+    const count = turn % 2 === 0 ? 1 : 10;
+    for (let i = 0; i < count; i++) void a.agServer.exchange.transmitPublish('turns', n++);
+    await new Promise((r) => setImmediate(r));
+  }
+  await onB.waitFor(n, 5000);
+  await settle();
+  assert.equal(onB.messages, Array.from({ length: n }, (_, i) => i));
+  assert.is(a.clusterBus!.stats.batches - batchesBefore, 6);
+  onB.stop();
+});
+
 test('a batch is closed at MAX_BATCH_CHARS; a message larger than that goes alone; order holds across batches', async () => {
   const onB = await subscribe(await clientOn(b), 'big');
   // Three messages fit under the bound only two at a time; the fourth is larger than a batch may be.
