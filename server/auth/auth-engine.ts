@@ -1,6 +1,7 @@
 import type { AGServerSocket } from 'socketcluster-server';
 import { AuthTokenInvalidError, type GatehouseClaims } from '../../shared';
 import type { Clock } from '../clock';
+import { coalesceWritesOfTurn } from '../sc/write-coalescing';
 import type { KeyRing } from './keyring';
 import { signClaims, stampClaims, UnsignableClaimsError, type SignPolicy } from './sign';
 
@@ -37,6 +38,8 @@ export class GatehouseAuthEngine {
     const { claims, kid } = verifyTokenAndKey(signed, this.keys, this.policy, this.clock.now());
     completeSessionClaims(claims, signed as string, kid, this.keys);
     if (this.admission) await this.admission(claims, options?.socket);
+    // SocketCluster answers right after this resolves, and the expiry notice follows in the same turn: one write.
+    if (options?.socket) coalesceWritesOfTurn(options.socket);
     return claims;
   }
 
