@@ -8,6 +8,7 @@ import { revocationAdmission } from './admission';
 import { durabilityWarnings } from './durability';
 import { RevocationEnforcer } from './enforcer';
 import { MemoryRevocationStore } from './memory-store';
+import { MirroredRevocationStore } from './mirrored-store';
 import { RedisRevocationStore } from './redis-store';
 import type { Revocation, RevocationStore, RevocationTarget, RevokeOptions } from './store';
 import { waitPastUserRevocation } from './user-revocation-wait';
@@ -35,7 +36,7 @@ export interface AdmissionSlot {
 }
 
 /**
- * Wires revocation into a node: Redis when GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER is set, else memory; the admission check in the
+ * Wires revocation into a node: Redis (mirrored in memory) when GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER is set, else memory; the admission check in the
  * auth engine; the live-socket index fed by the AuthWatch; announcements from other nodes and the re-check after a
  * feed interruption; /readyz; the `logout` procedure. Everything it starts is owned by the host.
  */
@@ -48,7 +49,10 @@ export function installRevocation(host: GatewayHost<RevocationSettings>, engine:
   const redisStore = target
     ? new RedisRevocationStore({ target, timeoutMs: config.redisTimeoutMs, policy, origin, subscribe: true, log, clock })
     : undefined;
-  const store: RevocationStore = redisStore ?? new MemoryRevocationStore({ policy, origin, clock });
+  // With Redis, checks are answered by this node's mirror of it (no round trip) whenever it is known to be current.
+  const store: RevocationStore = redisStore
+    ? new MirroredRevocationStore({ redis: redisStore, clockToleranceMs: config.clockToleranceMs, clock, log })
+    : new MemoryRevocationStore({ policy, origin, clock });
   const enforcer = new RevocationEnforcer(store, clock, log, config.clockToleranceMs);
 
   engine.setAdmissionCheck(revocationAdmission(store, enforcer));

@@ -5,7 +5,7 @@ import { createRedisConnection, knownClusterNodes, type RedisConnection, type Re
 import { subscribeChannel, type RedisSubscription } from '../redis/subscription';
 import type { RedisDurability } from './durability';
 import {
-  entryDeadline, isRevocation, isRevocationTarget, StoreUnavailableError, subRevocationCovers, tokenIds, type Revocation,
+  entryDeadline, isRevocation, REVOCATION_KINDS, isRevocationTarget, StoreUnavailableError, subRevocationCovers, tokenIds, type Revocation,
   type RevocationKind, type RevocationPolicy, type RevocationStore, type RevocationTarget, type RevokeOptions,
 } from './store';
 
@@ -40,6 +40,29 @@ redis.call('PUBLISH', ARGV[3], ARGV[4])
 return at
 `;
 
+/**
+ * One step of reading every revocation (the mirror's load): a SCAN step over the revocation keys, with each string
+ * key's value and remaining lifetime, read together so none expires in between. KEYS[1] (the channel name, in the
+ * `{gatehouse}` slot) only routes the script to that slot's master on a cluster. A key of another type is skipped,
+ * as MGET reads it as absent. ARGV: cursor, pattern, count. Returns the next cursor, then key, value, PTTL triples.
+ */
+const LOAD_SCRIPT = `
+local scan = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local out = { scan[1] }
+for _, key in ipairs(scan[2]) do
+  local value = redis.pcall('GET', key)
+  if type(value) == 'string' then
+    out[#out + 1] = key
+    out[#out + 1] = value
+    out[#out + 1] = redis.call('PTTL', key)
+  end
+end
+return out
+`;
+
+/** Keys a load step scans (SCAN's COUNT): bounds how long one step holds Redis. */
+const LOAD_SCAN_COUNT = 1000;
+
 /** Checks per pipeline in `checkMany`. */
 const CHECK_BATCH = 500;
 
@@ -68,6 +91,10 @@ export interface RedisStoreOptions {
 }
 
 type RevokeCommand = (key: string, at: string, ttl: string, channel: string, message: string) => Promise<string>;
+type LoadCommand = (route: string, cursor: string, pattern: string, count: string) => Promise<(string | number)[]>;
+
+/** A revocation as a load reads it from Redis: its target, its moment and its deadline by this process's clock. */
+export type StoredRevocation = Omit<Revocation, 'origin'>;
 
 /**
  * RedisRevocationStore keeps revocations in Redis or a Redis Cluster, shared by every node. One connection runs
@@ -80,9 +107,11 @@ export class RedisRevocationStore implements RevocationStore {
   private readonly commands: RedisConnection;
   private readonly subscription?: RedisSubscription;
   private readonly revokeCommand: RevokeCommand;
+  private readonly loadCommand: LoadCommand;
   private readonly clock: Clock;
   private readonly revocationListeners: ((revocation: Revocation) => void)[] = [];
   private readonly resyncListeners: (() => void)[] = [];
+  private readonly feedLostListeners: (() => void)[] = [];
   private closed = false;
   /** Commands sent to Redis and not answered yet (timed out or not: they stay in the client's queue until answered). */
   private unanswered = 0;
@@ -101,6 +130,8 @@ export class RedisRevocationStore implements RevocationStore {
     this.watchConnection(this.commands);
     this.commands.defineCommand('gatehouseRevoke', { numberOfKeys: 1, lua: REVOKE_SCRIPT });
     this.revokeCommand = (this.commands as unknown as { gatehouseRevoke: RevokeCommand }).gatehouseRevoke.bind(this.commands);
+    this.commands.defineCommand('gatehouseLoadRevocations', { numberOfKeys: 1, lua: LOAD_SCRIPT });
+    this.loadCommand = (this.commands as unknown as { gatehouseLoadRevocations: LoadCommand }).gatehouseLoadRevocations.bind(this.commands);
 
     if (options.subscribe) {
       this.subscription = subscribeChannel(options.target, REVOCATION_CHANNEL, {
@@ -115,7 +146,9 @@ export class RedisRevocationStore implements RevocationStore {
           for (const listener of this.resyncListeners) listener();
         },
         down: (reason) => {
-          if (!this.closed) this.options.log?.warn({ reason }, 'revocation feed lost; resubscribing');
+          if (this.closed) return;
+          this.options.log?.warn({ reason }, 'revocation feed lost; resubscribing');
+          for (const listener of this.feedLostListeners) listener();
         },
       });
     }
@@ -166,6 +199,41 @@ export class RedisRevocationStore implements RevocationStore {
     this.resyncListeners.push(listener);
   }
 
+  /** Called when the announcement feed is lost (`onResync` follows once it holds again). */
+  onFeedLost(listener: () => void): void {
+    this.feedLostListeners.push(listener);
+  }
+
+  /** Whether the announcement feed holds now: every revocation announced from now on will be heard. */
+  get feedUp(): boolean {
+    return this.subscription?.up ?? false;
+  }
+
+  /**
+   * Every revocation Redis holds, a SCAN step at a time (one round trip each). A revocation written while the load
+   * runs may be missed: a caller that needs them all subscribes first and merges what the feed brings meanwhile.
+   * An unreadable moment becomes +Infinity (covering every token of a user, as `check` reads it) and a key without a
+   * TTL lives for ever. Rejects with StoreUnavailableError.
+   */
+  async *loadAll(): AsyncGenerator<StoredRevocation[]> {
+    let cursor = '0';
+    do {
+      const from = cursor;
+      const reply = await this.call(1, () => this.loadCommand(REVOCATION_CHANNEL, from, `${KEY_PREFIX}*`, String(LOAD_SCAN_COUNT)));
+      const now = this.clock.now();
+      cursor = String(reply[0]);
+      const batch: StoredRevocation[] = [];
+      for (let i = 1; i + 2 < reply.length; i += 3) {
+        const target = targetOfKey(String(reply[i]));
+        if (target === undefined) continue;
+        const at = Number(reply[i + 1]);
+        const ttl = Number(reply[i + 2]);
+        batch.push({ ...target, at: Number.isFinite(at) ? at : Number.POSITIVE_INFINITY, until: ttl >= 0 ? now + ttl : Number.POSITIVE_INFINITY });
+      }
+      yield batch;
+    } while (cursor !== '0');
+  }
+
   unavailableReason(): string | undefined {
     if (this.commands.status !== 'ready') return 'redis unreachable';
     if (this.subscription && !this.subscription.up) return 'redis subscription down';
@@ -186,6 +254,7 @@ export class RedisRevocationStore implements RevocationStore {
     this.closed = true;
     this.revocationListeners.length = 0;
     this.resyncListeners.length = 0;
+    this.feedLostListeners.length = 0;
     this.subscription?.close();
     this.commands.disconnect();
   }
@@ -280,6 +349,16 @@ export class RedisRevocationStore implements RevocationStore {
       lastError = undefined;
     });
   }
+}
+
+/** The target a revocation key names, or undefined for a key of no known kind. */
+function targetOfKey(key: string): RevocationTarget | undefined {
+  if (!key.startsWith(KEY_PREFIX)) return undefined;
+  const rest = key.slice(KEY_PREFIX.length);
+  const colon = rest.indexOf(':');
+  const kind = rest.slice(0, colon) as RevocationKind;
+  const id = rest.slice(colon + 1);
+  return colon > 0 && REVOCATION_KINDS.includes(kind) && id.length > 0 ? { kind, id } : undefined;
 }
 
 interface KeyOfToken {

@@ -1,13 +1,14 @@
 // budget: 60s
-// One contract, three stores: every case runs against the memory store, the Redis store on a private redis-server
-// and the Redis store on a private three-master Redis Cluster (started once for the file). Expiry uses real time with
-// short lifetimes (about 2 s a backend).
+// One contract, five stores: every case runs against the memory store, the Redis store on a private redis-server,
+// the Redis store on a private three-master Redis Cluster (started once for the file), and each Redis store behind
+// the node's mirror of it. Expiry uses real time with short lifetimes (about 2 s a backend).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Redis, { type Cluster } from 'ioredis';
 import type { GatehouseClaims } from '../../shared';
 import type { Clock } from '../../server/clock';
 import { MemoryRevocationStore } from '../../server/revocation/memory-store';
+import { MirroredRevocationStore } from '../../server/revocation/mirrored-store';
 import { RedisRevocationStore, revocationKey } from '../../server/revocation/redis-store';
 import {
   StoreUnavailableError, type Revocation, type RevocationPolicy, type RevocationStore,
@@ -111,6 +112,30 @@ const redisClusterBackend: Backend = {
   },
   pttl: (key) => clusterAdmin.pttl(key),
 };
+
+/**
+ * The same Redis backend, each store behind a mirror, opened once the mirror is current; every check asserts the
+ * mirror is current when asked, so the contract is shown to hold for answers from memory, not from Redis.
+ */
+function mirrored(base: Backend): Backend {
+  return {
+    ...base,
+    name: `${base.name}, mirrored`,
+    async open(opts) {
+      const redisStore = (await base.open(opts)) as RedisRevocationStore;
+      opened.splice(opened.indexOf(redisStore), 1);
+      const { policy = DAY, clock } = opts;
+      const store = new MirroredRevocationStore({ redis: redisStore, clockToleranceMs: policy.clockToleranceMs, clock, sweepIntervalMs: 50 });
+      opened.push(store);
+      await waitFor(() => store.current, 3000, 'the mirror to be current');
+      const fromMemory = <A extends unknown[], R>(ask: (...args: A) => R) => (...args: A): R => {
+        assert.ok(store.current, 'the mirror answers');
+        return ask(...args);
+      };
+      return Object.assign(store, { check: fromMemory(store.check.bind(store)), checkMany: fromMemory(store.checkMany.bind(store)) });
+    },
+  };
+}
 
 function seedList(text: string) {
   return text.split(',').map((seed) => {
@@ -257,6 +282,8 @@ function contract(backend: Backend): void {
 contract(memoryBackend);
 contract(redisBackend);
 contract(redisClusterBackend);
+contract(mirrored(redisBackend));
+contract(mirrored(redisClusterBackend));
 
 const r = suite('redis store specifics');
 let rs: TestRedis;
