@@ -4,8 +4,8 @@ import { createRedisConnection, DEFAULT_RETRY_DELAY, isClusterTarget, type Redis
 
 /** What a subscription reports. */
 export interface SubscriptionEvents {
-  /** A message on the channel. */
-  message(text: string): void;
+  /** A message on one of the channels. */
+  message(text: string, channel: string): void;
   /** The subscription holds (again): Redis acknowledged SUBSCRIBE. Messages sent before this moment may be lost. */
   up(): void;
   /** The subscription was lost; `up` follows once it holds again. */
@@ -20,7 +20,7 @@ export interface SubscriptionOptions {
   readonly clusterNodes?: () => readonly RedisSeed[];
 }
 
-/** A classic SUBSCRIBE to one channel that keeps itself alive and says when it holds. */
+/** A classic SUBSCRIBE to some channels that keeps itself alive and says when it holds. */
 export interface RedisSubscription {
   /** True while Redis holds the subscription. */
   readonly up: boolean;
@@ -28,7 +28,8 @@ export interface RedisSubscription {
 }
 
 /**
- * Subscribes to one channel with classic pub/sub and keeps it subscribed, reporting every loss and every recovery,
+ * Subscribes to some channels with classic pub/sub, on one connection (so their messages keep the order Redis sent
+ * them in), and keeps them subscribed, reporting every loss and every recovery,
  * so a caller can make up for the messages missed in between.
  *
  * - One Redis: one connection that reconnects by itself and subscribes again on each 'ready'.
@@ -37,12 +38,12 @@ export interface RedisSubscription {
  *   when that connection ends moves on to the next known node. ioredis' own Cluster `subscribe` was not used: it
  *   moves to another node silently when its connection drops, so the messages lost meanwhile would go unnoticed.
  */
-export function subscribeChannel(
-  target: RedisTarget, channel: string, options: SubscriptionOptions, events: SubscriptionEvents,
+export function subscribeChannels(
+  target: RedisTarget, channels: readonly string[], options: SubscriptionOptions, events: SubscriptionEvents,
 ): RedisSubscription {
   return isClusterTarget(target)
-    ? new ClusterNodeSubscription(target.seeds, channel, options, events)
-    : new SingleRedisSubscription(target.url, channel, options, events);
+    ? new ClusterNodeSubscription(target.seeds, channels, options, events)
+    : new SingleRedisSubscription(target.url, channels, options, events);
 }
 
 /**
@@ -53,7 +54,7 @@ abstract class KeptSubscription implements RedisSubscription {
   private isUp = false;
   protected closed = false;
 
-  constructor(protected readonly channel: string, private readonly events: SubscriptionEvents) {}
+  constructor(protected readonly channels: readonly string[], private readonly events: SubscriptionEvents) {}
 
   get up(): boolean {
     return this.isUp && !this.closed;
@@ -69,10 +70,10 @@ abstract class KeptSubscription implements RedisSubscription {
   /** Stops what keeps the subscription alive; called once, by `close`. */
   protected abstract release(): void;
 
-  /** Hands the channel's messages on a connection to the owner. */
+  /** Hands the channels' messages on a connection to the owner. */
   protected listen(connection: Redis): void {
     connection.on('message', (name: string, text: string) => {
-      if (name === this.channel) this.events.message(text);
+      if (this.channels.includes(name)) this.events.message(text, name);
     });
   }
 
@@ -96,8 +97,8 @@ class SingleRedisSubscription extends KeptSubscription {
   private readonly connection: Redis;
   private lastError: string | undefined;
 
-  constructor(url: string, channel: string, options: SubscriptionOptions, events: SubscriptionEvents) {
-    super(channel, events);
+  constructor(url: string, channels: readonly string[], options: SubscriptionOptions, events: SubscriptionEvents) {
+    super(channels, events);
     this.connection = createRedisConnection({ url }, {
       connectionName: options.connectionName,
       connectTimeout: options.connectTimeout,
@@ -117,7 +118,7 @@ class SingleRedisSubscription extends KeptSubscription {
 
   private async subscribe(): Promise<void> {
     try {
-      await this.connection.subscribe(this.channel);
+      await this.connection.subscribe(...this.channels);
     } catch (err) {
       // The connection dropped again; its next 'ready' tries again.
       this.lastError = (err as Error).message;
@@ -138,11 +139,11 @@ class ClusterNodeSubscription extends KeptSubscription {
 
   constructor(
     private readonly seeds: readonly RedisSeed[],
-    channel: string,
+    channels: readonly string[],
     private readonly options: SubscriptionOptions,
     events: SubscriptionEvents,
   ) {
-    super(channel, events);
+    super(channels, events);
     this.attempt();
   }
 
@@ -195,7 +196,7 @@ class ClusterNodeSubscription extends KeptSubscription {
     // A node cut off from the cluster bus would hear nothing: only subscribe where the cluster is whole.
     const info = (await connection.cluster('INFO')) as string;
     if (!/^cluster_state:ok\s*$/m.test(info)) throw new Error('the node reports the cluster down');
-    await connection.subscribe(this.channel);
+    await connection.subscribe(...this.channels);
     if (connection !== this.connection || connection.status !== 'ready') return;
     if (this.held()) this.failures = 0;
   }

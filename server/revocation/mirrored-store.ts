@@ -5,6 +5,15 @@ import type { RedisRevocationStore } from './redis-store';
 import { RevocationTable } from './revocation-table';
 import type { Revocation, RevocationStore, RevocationTarget, RevokeOptions } from './store';
 
+/** How often the mirror sends its feed a heartbeat, ms. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 200;
+
+/**
+ * How far back the last heartbeat heard may have been sent for the mirror to answer, ms: a feed silent longer (a
+ * stalled Redis, a connection cut without a reset) makes every check ask Redis, which then fails closed.
+ */
+export const DEFAULT_MAX_FEED_SILENCE_MS = 1000;
+
 /** Entries a mirror holds at most by default: about 200 MB of heap (see BENCHMARKS.md), far beyond any real load. */
 export const DEFAULT_MIRROR_MAX_ENTRIES = 1_000_000;
 
@@ -22,6 +31,9 @@ export interface MirroredStoreOptions {
   readonly maxEntries?: number;
   /** How long after going over `maxEntries` a load is tried again, ms. Default 60 s. */
   readonly overflowRetryMs?: number;
+  /** See DEFAULT_HEARTBEAT_INTERVAL_MS and DEFAULT_MAX_FEED_SILENCE_MS. */
+  readonly heartbeatIntervalMs?: number;
+  readonly maxFeedSilenceMs?: number;
 }
 
 /**
@@ -40,17 +52,23 @@ type MirrorState = 'loading' | 'current' | 'overflow' | 'closed';
  * begun while the feed holds has finished and the feed has held throughout. Until then (at start, from the moment
  * the feed is lost until the load after it has finished, after a failed load, over maxEntries) every check asks
  * Redis as the Redis store does, and so fails closed with StoreUnavailableError when Redis cannot answer: the mirror
- * never answers "not revoked" from a copy it does not know to be whole. Its own revocations are in it before
+ * never answers "not revoked" from a copy it does not know to be whole. A feed can also go silent without dropping (a
+ * stalled Redis, a connection cut without a reset): a heartbeat every 200 ms, published where announcements are and
+ * heard back on the feed, proves it live, and a mirror whose last heartbeat heard was sent over a second ago asks
+ * Redis too. Its own revocations are in it before
  * `revoke()` resolves. Entries leave at their deadline (on look-up, and a sweep gives the memory back).
  *
  * Like any announcement, one made elsewhere reaches this node after the propagation delay; a handshake admitted in
  * that window is caught by the enforcer when the announcement lands, as a live socket is.
  */
 export class MirroredRevocationStore implements RevocationStore {
-  private readonly redis: RedisRevocationStore;
+  /** The Redis store it mirrors (and writes through). */
+  readonly redis: RedisRevocationStore;
   private readonly table: RevocationTable;
   private readonly clock: Clock;
   private readonly maxEntries: number;
+  private readonly maxFeedSilenceMs: number;
+  private readonly heartbeat: NodeJS.Timeout;
   private state: MirrorState = 'loading';
   /** Bumped by every feed loss, resync and overflow: a load started under an older one is stale. */
   private generation = 0;
@@ -61,6 +79,7 @@ export class MirroredRevocationStore implements RevocationStore {
     this.redis = options.redis;
     this.clock = options.clock ?? systemClock;
     this.maxEntries = options.maxEntries ?? DEFAULT_MIRROR_MAX_ENTRIES;
+    this.maxFeedSilenceMs = options.maxFeedSilenceMs ?? DEFAULT_MAX_FEED_SILENCE_MS;
     this.table = new RevocationTable(this.clock, options.clockToleranceMs);
     // Registered before anyone else's listeners: the copy is current before the enforcer hears of a revocation or
     // re-checks its sockets.
@@ -70,11 +89,13 @@ export class MirroredRevocationStore implements RevocationStore {
     if (this.redis.feedUp) this.reload();
     this.sweeper = setInterval(() => this.table.sweep(), options.sweepIntervalMs ?? 10_000);
     this.sweeper.unref();
+    this.heartbeat = setInterval(() => this.redis.sendHeartbeat(), options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
+    this.heartbeat.unref();
   }
 
-  /** Whether checks are answered from memory now. */
+  /** Whether checks are answered from memory now: loaded, the feed up, and heard from lately. */
   get current(): boolean {
-    return this.state === 'current' && this.redis.feedUp;
+    return this.state === 'current' && this.clock.now() - this.redis.feedHeardThrough <= this.maxFeedSilenceMs;
   }
 
   /** Entries held (expired ones not yet swept included). */
@@ -117,6 +138,7 @@ export class MirroredRevocationStore implements RevocationStore {
     this.state = 'closed';
     this.generation += 1;
     clearInterval(this.sweeper);
+    clearInterval(this.heartbeat);
     clearTimeout(this.retry);
     this.table.clear();
     await this.redis.close();
@@ -142,6 +164,7 @@ export class MirroredRevocationStore implements RevocationStore {
     this.retry = undefined;
     this.generation += 1;
     this.state = 'loading';
+    this.redis.sendHeartbeat();
     void this.load(this.generation);
   }
 

@@ -2,7 +2,7 @@ import type { GatehouseClaims } from '../../shared';
 import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
 import { createRedisConnection, knownClusterNodes, type RedisConnection, type RedisTarget } from '../redis/connection';
-import { subscribeChannel, type RedisSubscription } from '../redis/subscription';
+import { subscribeChannels, type RedisSubscription } from '../redis/subscription';
 import type { RedisDurability } from './durability';
 import {
   entryDeadline, isRevocation, REVOCATION_KINDS, isRevocationTarget, StoreUnavailableError, subRevocationCovers, tokenIds, type Revocation,
@@ -60,6 +60,15 @@ end
 return out
 `;
 
+/**
+ * A heartbeat: published from the `{gatehouse}` slot's master (KEYS[1] routes it there on a cluster), the master
+ * that publishes every announcement, so it reaches a subscriber the way announcements do. ARGV: channel, message.
+ */
+const HEARTBEAT_SCRIPT = `return redis.call('PUBLISH', ARGV[1], ARGV[2])`;
+
+/** A heartbeat unheard this long is given up, and the next one sent, ms. */
+const HEARTBEAT_GIVE_UP_MS = 2000;
+
 /** Keys a load step scans (SCAN's COUNT): bounds how long one step holds Redis. */
 const LOAD_SCAN_COUNT = 1000;
 
@@ -92,6 +101,7 @@ export interface RedisStoreOptions {
 
 type RevokeCommand = (key: string, at: string, ttl: string, channel: string, message: string) => Promise<string>;
 type LoadCommand = (route: string, cursor: string, pattern: string, count: string) => Promise<(string | number)[]>;
+type HeartbeatCommand = (route: string, channel: string, message: string) => Promise<number>;
 
 /** A revocation as a load reads it from Redis: its target, its moment and its deadline by this process's clock. */
 export type StoredRevocation = Omit<Revocation, 'origin'>;
@@ -108,6 +118,13 @@ export class RedisRevocationStore implements RevocationStore {
   private readonly subscription?: RedisSubscription;
   private readonly revokeCommand: RevokeCommand;
   private readonly loadCommand: LoadCommand;
+  private readonly heartbeatCommand: HeartbeatCommand;
+  /** This process's own heartbeat channel: only its subscriber hears it, on the connection announcements come by. */
+  private readonly heartbeatChannel: string;
+  private heartbeatSeq = 0;
+  /** The heartbeat sent and not heard yet: its number and when it was sent. */
+  private heartbeatPending?: { readonly seq: number; readonly sentAt: number };
+  private fedThrough = Number.NEGATIVE_INFINITY;
   private readonly clock: Clock;
   private readonly revocationListeners: ((revocation: Revocation) => void)[] = [];
   private readonly resyncListeners: (() => void)[] = [];
@@ -132,22 +149,28 @@ export class RedisRevocationStore implements RevocationStore {
     this.revokeCommand = (this.commands as unknown as { gatehouseRevoke: RevokeCommand }).gatehouseRevoke.bind(this.commands);
     this.commands.defineCommand('gatehouseLoadRevocations', { numberOfKeys: 1, lua: LOAD_SCRIPT });
     this.loadCommand = (this.commands as unknown as { gatehouseLoadRevocations: LoadCommand }).gatehouseLoadRevocations.bind(this.commands);
+    this.commands.defineCommand('gatehouseHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT_SCRIPT });
+    this.heartbeatCommand = (this.commands as unknown as { gatehouseHeartbeat: HeartbeatCommand }).gatehouseHeartbeat.bind(this.commands);
+    this.heartbeatChannel = `${REVOCATION_CHANNEL}:heartbeat:${options.origin}`;
 
     if (options.subscribe) {
-      this.subscription = subscribeChannel(options.target, REVOCATION_CHANNEL, {
+      this.subscription = subscribeChannels(options.target, [REVOCATION_CHANNEL, this.heartbeatChannel], {
         connectionName: `gatehouse:${options.origin}:sub`,
         connectTimeout,
         clusterNodes: () => knownClusterNodes(this.commands),
       }, {
-        message: (text) => this.announce(text),
+        message: (text, channel) => (channel === REVOCATION_CHANNEL ? this.announce(text) : this.heartbeatHeard(text)),
         up: () => {
           if (this.closed) return;
+          this.heartbeatPending = undefined;
           this.options.log?.info('revocation feed subscribed');
           for (const listener of this.resyncListeners) listener();
         },
         down: (reason) => {
           if (this.closed) return;
           this.options.log?.warn({ reason }, 'revocation feed lost; resubscribing');
+          this.fedThrough = Number.NEGATIVE_INFINITY;
+          this.heartbeatPending = undefined;
           for (const listener of this.feedLostListeners) listener();
         },
       });
@@ -207,6 +230,30 @@ export class RedisRevocationStore implements RevocationStore {
   /** Whether the announcement feed holds now: every revocation announced from now on will be heard. */
   get feedUp(): boolean {
     return this.subscription?.up ?? false;
+  }
+
+  /**
+   * A moment (this process's clock, ms) by which every announcement Redis had published has been heard: the sending
+   * time of the latest heartbeat heard back while the feed held; -Infinity when none was. Pub/sub keeps the order in
+   * which Redis published, so hearing a heartbeat means having heard every announcement published before it.
+   */
+  get feedHeardThrough(): number {
+    return this.feedUp ? this.fedThrough : Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * Sends a heartbeat unless one is on its way (for less than HEARTBEAT_GIVE_UP_MS); `feedHeardThrough` moves on when
+   * it is heard. A failure to send is only logged at debug: a feed that stays silent shows in `feedHeardThrough`.
+   */
+  sendHeartbeat(): void {
+    if (!this.subscription || this.closed || !this.feedUp) return;
+    const now = this.clock.now();
+    if (this.heartbeatPending && now - this.heartbeatPending.sentAt < HEARTBEAT_GIVE_UP_MS) return;
+    this.heartbeatSeq += 1;
+    this.heartbeatPending = { seq: this.heartbeatSeq, sentAt: now };
+    this.call(1, () => this.heartbeatCommand(REVOCATION_CHANNEL, this.heartbeatChannel, String(this.heartbeatSeq))).catch((err: Error) => {
+      this.options.log?.debug({ reason: err.message }, 'revocation feed heartbeat not sent');
+    });
   }
 
   /**
@@ -308,6 +355,13 @@ export class RedisRevocationStore implements RevocationStore {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private heartbeatHeard(message: string): void {
+    const pending = this.heartbeatPending;
+    if (!pending || Number(message) !== pending.seq) return;
+    this.heartbeatPending = undefined;
+    if (pending.sentAt > this.fedThrough) this.fedThrough = pending.sentAt;
   }
 
   private announce(message: string): void {

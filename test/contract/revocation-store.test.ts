@@ -125,7 +125,10 @@ function mirrored(base: Backend): Backend {
       const redisStore = (await base.open(opts)) as RedisRevocationStore;
       opened.splice(opened.indexOf(redisStore), 1);
       const { policy = DAY, clock } = opts;
-      const store = new MirroredRevocationStore({ redis: redisStore, clockToleranceMs: policy.clockToleranceMs, clock, sweepIntervalMs: 50 });
+      // A silence allowed long enough that a loaded machine's slow heartbeat does not send a check to Redis.
+      const store = new MirroredRevocationStore({
+        redis: redisStore, clockToleranceMs: policy.clockToleranceMs, clock, sweepIntervalMs: 50, maxFeedSilenceMs: 5000,
+      });
       opened.push(store);
       await waitFor(() => store.current, 3000, 'the mirror to be current');
       const fromMemory = <A extends unknown[], R>(ask: (...args: A) => R) => (...args: A): R => {

@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
 import { MAX_UNANSWERED_PUBLISH_BYTES } from '../../server/cluster/channel-bridge';
+import { DEFAULT_MAX_FEED_SILENCE_MS, MirroredRevocationStore } from '../../server/revocation/mirrored-store';
 import { DEFAULT_MAX_IN_FLIGHT, RedisRevocationStore } from '../../server/revocation/redis-store';
 import { ErrorName } from '../../shared';
 import { subscribe } from '../helpers/channels';
@@ -185,7 +186,8 @@ test('Redis slowed (CLIENT PAUSE): authentication answers AuthUnavailableError w
   const listener = (await connectWithToken(gw, freshToken())).client;
   clients.push(publisher, listener);
   const inbox = await subscribe(listener, 'load:big');
-  const store = gw.revocation.store as RedisRevocationStore;
+  const mirror = gw.revocation.store as MirroredRevocationStore;
+  const store = mirror.redis;
   const bridge = gw.clusterBus!;
   let maxUnanswered = 0;
   let maxPublishBacklog = 0;
@@ -197,6 +199,9 @@ test('Redis slowed (CLIENT PAUSE): authentication answers AuthUnavailableError w
   const failedBefore = bridge.stats.publishFailed;
   await admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
   const pausedAt = Date.now();
+  // The node's mirror of the revocations answers until its feed has been silent for DEFAULT_MAX_FEED_SILENCE_MS
+  // (nothing can be revoked while Redis is paused); from then on every check asks Redis.
+  await waitFor(() => !mirror.current, DEFAULT_MAX_FEED_SILENCE_MS + ANSWER_SLACK_MS, 'the mirror to stop answering');
   // 20 MiB of publishes, then handshakes at up to 100 a second, while Redis answers nothing.
   const big = 'p'.repeat(64 * 1024);
   let published = 0;

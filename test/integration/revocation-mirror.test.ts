@@ -35,10 +35,20 @@ function redisStore(origin: string, url = redis.url, policy = DAY): RedisRevocat
   return store;
 }
 
-function mirror(origin: string, opts: { policy?: RevocationPolicy; maxEntries?: number; url?: string } = {}): MirroredRevocationStore {
+interface MirrorOptions {
+  policy?: RevocationPolicy;
+  maxEntries?: number;
+  url?: string;
+  maxFeedSilenceMs?: number;
+}
+
+function mirror(origin: string, opts: MirrorOptions = {}): MirroredRevocationStore {
   const policy = opts.policy ?? DAY;
   const redisSide = redisStore(origin, opts.url, policy);
-  const store = new MirroredRevocationStore({ redis: redisSide, clockToleranceMs: policy.clockToleranceMs, sweepIntervalMs: 50, maxEntries: opts.maxEntries });
+  const store = new MirroredRevocationStore({
+    redis: redisSide, clockToleranceMs: policy.clockToleranceMs, sweepIntervalMs: 50, maxEntries: opts.maxEntries,
+    maxFeedSilenceMs: opts.maxFeedSilenceMs, heartbeatIntervalMs: 50,
+  });
   closers.push(() => store.close());
   return store;
 }
@@ -142,6 +152,25 @@ s('while Redis is down the mirror is not current and checks fail closed with Sto
   }
   await waitFor(() => store.current, 5000, 'the mirror current again');
   assert.is(await store.check(claimsOf(ids)), false);
+});
+
+s('a feed gone silent without dropping (Redis paused) stops the mirror answering within its silence bound; checks then fail closed', async () => {
+  const store = mirror('node-a', { maxFeedSilenceMs: 400 });
+  await waitFor(() => store.current, 3000, 'the mirror current');
+  await sleep(800);
+  assert.ok(store.current, 'heartbeats keep a live feed current');
+  await admin.call('CLIENT', 'PAUSE', '2500', 'ALL');
+  const pausedAt = Date.now();
+  await waitFor(() => !store.current, 2000, 'the mirror to stop answering');
+  assert.ok(store.redis.feedUp, 'the subscription never dropped');
+  assert.ok(Date.now() - pausedAt < 2000, 'noticed within the bound and some slack');
+  try {
+    await store.check(claimsOf(fresh()));
+    assert.unreachable('a check while Redis is silent must not answer');
+  } catch (err) {
+    assert.instance(err, StoreUnavailableError);
+  }
+  await waitFor(() => store.current, 6000, 'the mirror current once Redis answers');
 });
 
 s('over its entry limit the mirror empties itself and every check asks Redis, still answering right', async () => {
