@@ -55,8 +55,8 @@ type MirrorState = 'loading' | 'current' | 'overflow' | 'closed';
  * never answers "not revoked" from a copy it does not know to be whole. A feed can also go silent without dropping (a
  * stalled Redis, a connection cut without a reset): a heartbeat every 200 ms, published where announcements are and
  * heard back on the feed, proves it live, and a mirror whose last heartbeat heard was sent over a second ago asks
- * Redis too. Its own revocations are in it before
- * `revoke()` resolves. Entries leave at their deadline (on look-up, and a sweep gives the memory back).
+ * Redis too. Its own revocations are in it before `revoke()` resolves. Entries leave at their deadline (on look-up,
+ * and a sweep gives the memory back).
  *
  * Like any announcement, one made elsewhere reaches this node after the propagation delay; a handshake admitted in
  * that window is caught by the enforcer when the announcement lands, as a live socket is.

@@ -411,7 +411,7 @@ async function slotOwner(): Promise<number> {
 async function subscriberNode(origin: string): Promise<number | undefined> {
   for (const port of cluster!.ports) {
     const list = await onNode(port, (r) => r.client('LIST') as Promise<string>);
-    if (list.split('\n').some((line) => line.includes(`name=gatehouse:${origin}:sub `) && / sub=1 /.test(line))) return port;
+    if (list.split('\n').some((line) => line.includes(`name=gatehouse:${origin}:sub `) && / sub=[1-9]\d* /.test(line))) return port;
   }
   return undefined;
 }

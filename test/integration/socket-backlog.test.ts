@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import type WebSocket from 'ws';
 import type { Gateway } from '../../server/gateway';
 import { MAX_INBOUND_BACKLOG, MAX_PENDING_REQUESTS } from '../../server/floods/socket-backlog';
+import { DEFAULT_MAX_FEED_SILENCE_MS, type MirroredRevocationStore } from '../../server/revocation/mirrored-store';
 import { CloseCode, ErrorName } from '../../shared';
 import { connectClient, connectWithToken, mintHs256, nextEvent, startGateway, waitFor } from '../helpers/gateway';
 import { invokeLogin, reply, startLoginGateway, TestBackend } from '../helpers/login';
@@ -73,13 +74,24 @@ async function pauseRedis(ms: number): Promise<void> {
   }
 }
 
+/**
+ * Pauses Redis and waits until the gateway's mirror of the revocations has stopped answering (its feed silent for
+ * DEFAULT_MAX_FEED_SILENCE_MS), so authentication waits on Redis.
+ */
+async function pauseRedisForAuthentication(g: Gateway, ms: number): Promise<void> {
+  const mirror = g.revocation.store as MirroredRevocationStore;
+  await waitFor(() => mirror.current, 3000, 'the mirror current');
+  await pauseRedis(ms);
+  await waitFor(() => !mirror.current, DEFAULT_MAX_FEED_SILENCE_MS + 1000, 'the mirror to stop answering');
+}
+
 test('a socket waiting on Redis for #authenticate is closed with InboundBacklog once its backlog passes the bound', async () => {
   const g = await startGateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_REDIS_TIMEOUT: '3s' });
   gateways.push(g);
   const bystander = await connectWithToken(g, mintHs256({ sub: 'bystander' }));
   const raw = await new Raw(g.address().port, raws).open();
   await raw.call('#handshake', { authToken: null });
-  await pauseRedis(1500);
+  await pauseRedisForAuthentication(g, 3000);
   raw.send(JSON.stringify({ event: '#authenticate', data: mintHs256({ sub: 'flooder' }), cid: 2 }));
   for (let i = 0; i < MAX_INBOUND_BACKLOG + 50; i++) raw.send(JSON.stringify({ event: 'noise', data: i }));
   assert.is(await raw.closeCode(3000), CloseCode.InboundBacklog);
@@ -104,7 +116,7 @@ test('a few large messages waiting on Redis pass the byte bound and close the so
   gateways.push(g);
   const raw = await new Raw(g.address().port, raws).open();
   await raw.call('#handshake', { authToken: null });
-  await pauseRedis(1500);
+  await pauseRedisForAuthentication(g, 3000);
   raw.send(JSON.stringify({ event: '#authenticate', data: mintHs256({ sub: 'flooder' }), cid: 2 }));
   const big = 'x'.repeat(60 * 1024);
   for (let i = 0; i < 20; i++) raw.send(JSON.stringify({ event: 'noise', data: big }));
