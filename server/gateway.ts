@@ -35,6 +35,7 @@ import { closeServerListener, serverListener, type ServerSocket } from './sc/fac
 import { installDeauthenticationHook } from './sc/deauthentication-hook';
 import { installRepeatHandshakeGuard } from './sc/repeat-handshake-guard';
 import { installUnsubscribeGuard } from './sc/unsubscribe-guard';
+import { installWriteTracking } from './sc/outbound-budget';
 
 export type GatewayState = 'starting' | 'ready' | 'draining' | 'closed';
 
@@ -97,6 +98,7 @@ export class Gateway implements GatewayHost {
     installRepeatHandshakeGuard(socketClusterServer.AGServerSocket);
     installDeauthenticationHook(socketClusterServer.AGServerSocket);
     installUnsubscribeGuard(socketClusterServer.AGServerSocket);
+    installWriteTracking(socketClusterServer.AGServerSocket);
     this.authWatch = new AuthWatch((err, change) => this.log.error({ err, change: change.kind }, 'auth change listener failed'));
     this.keys = new KeyRing({ secret: config.authKey, jwks: config.jwks, signingKey: config.signingKey });
     this.engine = new GatehouseAuthEngine(this.keys, config, this.clock);

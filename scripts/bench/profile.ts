@@ -4,6 +4,7 @@
  *
  *   npx tsx scripts/bench/profile.ts SYSTEM handshake|fanout1|fanout200 [N]   CPU profile (node --cpu-prof)
  *   npx tsx scripts/bench/profile.ts SYSTEM memory [N]                         heap snapshot at N idle connections
+ *   npx tsx scripts/bench/profile.ts SYSTEM idle [N]                           CPU profile of 20 s with N idle connections
  *
  * Prints the functions with the most self time (and the same grouped by package), or for a snapshot the object
  * types holding the most memory, and leaves the raw .cpuprofile / .heapsnapshot under .tmp/bench-profiles/.
@@ -20,6 +21,8 @@ import { launch, type RunContext, type SystemName } from './systems';
 
 const [system, phase, count] = process.argv.slice(2) as [SystemName, string, string | undefined];
 const DIR = join(ROOT, '.tmp', 'bench-profiles');
+/** How long the idle phase profiles a node holding its idle connections. */
+const IDLE_PROFILE_MS = 20_000;
 
 interface ProfileNode {
   id: number;
@@ -133,7 +136,7 @@ function diffSnapshots(before: string, after: string, connections: number): void
 }
 
 async function main(): Promise<void> {
-  if (!system || !phase) throw new Error('usage: profile.ts SYSTEM handshake|fanout1|fanout200|memory [N]');
+  if (!system || !phase) throw new Error('usage: profile.ts SYSTEM handshake|fanout1|fanout200|memory|idle [N]');
   mkdirSync(DIR, { recursive: true });
   const built = await buildBench();
   const pin = canPin(availableParallelism());
@@ -150,7 +153,9 @@ async function main(): Promise<void> {
   const flags = phase === 'memory' ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${DIR}`] : [];
   const profileFile = join(DIR, `${stamp}.cpuprofile`);
   const argv = [l.argv[0], ...flags, ...l.argv.slice(1)];
-  const server = new ServerProcess(system, port, argv, l.env, cores.server);
+  // Idle: renewal far off (as in the scale run, before the first renewals are due), so only the idle cost is profiled.
+  const env = phase === 'idle' ? { ...l.env, GATEHOUSE_RENEW_INTERVAL: '600s', GATEHOUSE_TOKEN_TTL: '1800s' } : l.env;
+  const server = new ServerProcess(system, port, argv, env, cores.server);
   try {
     await load.call('init', { secret: ctx.secret, iss: ctx.issuer, aud: ctx.audience });
     await server.ready();
@@ -169,6 +174,16 @@ async function main(): Promise<void> {
       await server.startProfile();
       process.stdout.write(`${JSON.stringify(await load.call('publish', { target, ...p, prefix: 'pub' }))}\n`);
       await server.stopProfile(profileFile);
+    } else if (phase === 'idle') {
+      await load.call('openGroup', { target, group: 'idle', n: n ?? 10_000, concurrency: 64, prefix: 'idle' }, 600_000);
+      // Settle first: the handshakes' garbage and the first pings are not the idle cost.
+      await new Promise((r) => setTimeout(r, 5000));
+      const cpu0 = server.cpuMicros();
+      await server.startProfile();
+      await new Promise((r) => setTimeout(r, IDLE_PROFILE_MS));
+      await server.stopProfile(profileFile);
+      process.stdout.write(`idle: ${n ?? 10_000} sockets, process CPU ${((server.cpuMicros() - cpu0) / 1000).toFixed(0)} ms in ~${IDLE_PROFILE_MS / 1000} s\n`);
+      await load.call('closeGroup', { group: 'idle' }, 120_000);
     } else if (phase === 'memory') {
       await snapshot(server, 'before');
       await load.call('openGroup', { target, group: 'm', n: n ?? 5000, concurrency: 32, prefix: 'mem' });

@@ -1,5 +1,7 @@
 import type { AGServer } from 'socketcluster-server';
+import { WebSocket } from 'ws';
 import type { ServerSocket } from './facade';
+import { patchSocketMethods, type SocketMethod } from './patch';
 
 /** Why a socket was closed as a slow consumer: its own backlog, or its share of the node's. */
 export type SlowReason = 'socket' | 'node';
@@ -39,13 +41,29 @@ const RECOUNT_MIN_INTERVAL_MS = 10;
  * budget is not queued, and the socket is closed as slow (see `onSlow`). The node's total is an upper estimate: it
  * grows with every admitted message and is recounted exactly by `sweep` (every 250 ms) and, under pressure, on the
  * publish path. Only the fan-out asks; other output (RPC replies, token renewals) is small and caught by the sweep.
+ *
+ * The recounts visit only the sockets that can hold output (`watched`): a socket joins when anything is written to it
+ * (`AGServerSocket#send`, which every SocketCluster frame passes: replies, pings, renewals, the broker's messages)
+ * or queued for it, and leaves once a recount finds it holds nothing. Output can only grow by such a write, so the
+ * sockets left out hold none; an idle node's recount is about the few sockets pinged since the last. ws's own pongs
+ * (a client's WebSocket pings) pass no SocketCluster method: while one is unsent, recounts visit every socket.
+ * `installWriteTracking` installs both seams.
  */
 export class OutboundBudget {
   private readonly ledgers = new WeakMap<ServerSocket, Ledger>();
+  /** Every socket that may hold unsent output (and some that no longer do). */
+  private readonly watched = new Set<ServerSocket>();
   private estimate = 0;
   private lastRecount = 0;
 
-  constructor(private readonly server: AGServer, private readonly options: OutboundBudgetOptions) {}
+  constructor(private readonly server: AGServer, private readonly options: OutboundBudgetOptions) {
+    (server as unknown as Budgeted)[BUDGET] = this;
+  }
+
+  /** Notes that something was written to `socket`: it may hold output until a recount finds it does not. */
+  wrote(socket: ServerSocket): void {
+    this.watched.add(socket);
+  }
 
   /**
    * Whether a message of `bytes` may be queued for `socket`. When it may, it is recorded against the socket (call
@@ -79,6 +97,7 @@ export class OutboundBudget {
       ledger = { seqs: [], sizes: [], head: 0, bytes: 0 };
       this.ledgers.set(socket, ledger);
     }
+    this.watched.add(socket);
     ledger.seqs.push(socket.outboundPreparedMessageCount);
     ledger.sizes.push(bytes);
     ledger.bytes += bytes;
@@ -101,10 +120,12 @@ export class OutboundBudget {
   sweep(): number {
     const behind: [ServerSocket, number][] = [];
     let total = 0;
-    const clients = this.server.clients;
-    for (const id in clients) {
-      const socket = clients[id];
+    for (const socket of this.candidates()) {
       const pending = this.pendingOf(socket);
+      if (pending === 0 || socket.state === socket.CLOSED) {
+        this.watched.delete(socket);
+        continue;
+      }
       if (pending > this.options.perSocketBytes) {
         this.options.onSlow(socket, pending, 'socket');
         continue;
@@ -125,14 +146,27 @@ export class OutboundBudget {
     return total;
   }
 
-  /** Recounts the node's unsent bytes exactly (one property read per socket) and returns them. */
+  /** Recounts the node's unsent bytes exactly (one property read per socket that may hold any) and returns them. */
   measure(): number {
     let total = 0;
-    const clients = this.server.clients;
-    for (const id in clients) total += this.pendingOf(clients[id]);
+    for (const socket of this.candidates()) {
+      const pending = this.pendingOf(socket);
+      if (pending === 0 || socket.state === socket.CLOSED) this.watched.delete(socket);
+      else total += pending;
+    }
     this.estimate = total;
     this.lastRecount = Date.now();
     return total;
+  }
+
+  /** The sockets a recount visits: the watched ones, or every client while a pong written by ws may be unsent. */
+  private candidates(): Set<ServerSocket> {
+    for (const ws of pongWriters) if (ws.readyState === WebSocket.CLOSED || ws.bufferedAmount === 0) pongWriters.delete(ws);
+    if (pongWriters.size > 0) {
+      const clients = this.server.clients;
+      for (const id in clients) this.watched.add(clients[id]);
+    }
+    return this.watched;
   }
 
   /** Bytes still in the socket's outbound stream; drops the entries SocketCluster has processed since. */
@@ -156,6 +190,39 @@ export class OutboundBudget {
     }
     return ledger.bytes;
   }
+}
+
+/** Where a server holds its budget, for the write seam to find the budget of the socket written to. */
+const BUDGET = Symbol('gatehouse.outboundBudget');
+type Budgeted = { [BUDGET]?: OutboundBudget };
+
+/** This process's WebSockets that ws wrote a pong to and that may still hold it (of any server). */
+const pongWriters = new Set<WebSocket>();
+
+/**
+ * Installs, once per process, what tells each OutboundBudget which sockets were written to: `AGServerSocket#send`,
+ * through which SocketCluster writes every frame, and ws's `WebSocket#pong`, which answers a client's WebSocket
+ * pings without SocketCluster. Either seam missing makes start-up fail rather than leave output uncounted.
+ */
+export function installWriteTracking(AGServerSocket: { prototype: unknown }): void {
+  const seam = { name: 'writeTracking', file: 'server/sc/outbound-budget.ts' };
+  patchSocketMethods(AGServerSocket, seam, ['send'], (original) => ({
+    // Fixed arity and a property of the server, not a WeakMap: this runs once per delivery of every fan-out.
+    send(this: ServerSocket, data: unknown, options: unknown) {
+      (this.server as unknown as Budgeted)[BUDGET]?.wrote(this);
+      original.send.call(this, data, options);
+    },
+  }));
+  const proto = WebSocket.prototype as unknown as Record<string | symbol, unknown>;
+  const installed = Symbol.for('gatehouse.writeTracking.pong');
+  if (proto[installed]) return;
+  const pong = proto.pong;
+  if (typeof pong !== 'function') throw new Error(`ws no longer has WebSocket#pong; review ${seam.file}`);
+  proto.pong = function (this: WebSocket, ...args: unknown[]) {
+    pongWriters.add(this);
+    return (pong as SocketMethod).apply(this, args);
+  };
+  proto[installed] = true;
 }
 
 /** Whether a broker subscriber is a client's connection (a server socket), not an in-process one such as the exchange. */
