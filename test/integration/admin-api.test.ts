@@ -181,6 +181,18 @@ test('/metrics shows the named gatehouse_ series', async () => {
   assert.ok(!text.includes(ADMIN_KEY));
 });
 
+test('/metrics shows the process and Node runtime series (CPU, heap, event-loop lag)', async () => {
+  const first = String((await admin(port(gw), 'GET', '/metrics', undefined, null)).body);
+  // The lag gauge is measured at one scrape and shown from the next.
+  const text = first.includes('nodejs_eventloop_lag_seconds ') ? first : String((await admin(port(gw), 'GET', '/metrics', undefined, null)).body);
+  for (const series of [
+    'process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes',
+    'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds',
+  ]) assert.match(text, new RegExp(`^${series}(\\{[^}]*\\})? [0-9.e+-]+$`, 'm'), series);
+  assert.is(text.match(/^# TYPE nodejs_heap_size_used_bytes /gm)?.length, 1, 'each series once');
+  assert.ok(text.includes('gatehouse_connections'), 'the node\'s own series stay');
+});
+
 test('GATEHOUSE_ADMIN_PORT moves /admin and /metrics off the public port', async () => {
   const split = await startGateway({ GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_ADMIN_PORT: '0' });
   try {
