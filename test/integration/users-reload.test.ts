@@ -1,16 +1,18 @@
-// budget: 60s
+// budget: 90s
 // Reloading the users file (SIGHUP) ends the live sessions of users it removed, or whose password hash or sub
 // changed, on every node sharing the Redis: a user revocation by sub. Unchanged users are untouched, and a bad file
 // keeps the old users and ends nothing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync } from 'node:fs';
+import * as socketClusterClient from 'socketcluster-client';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
 import { hashPassword } from '../../server/login/password-hash';
 import { CloseCode, ErrorName, Procedure } from '../../shared';
-import { connectClient, connectWithToken, nextEvent, sleep } from '../helpers/gateway';
+import { SECRET, connectClient, connectWithToken, nextEvent, sleep } from '../helpers/gateway';
 import { FAST_SCRYPT, invokeLogin, startLoginGateway, writeUsersFile } from '../helpers/login';
+import { GatehouseProcess } from '../helpers/process';
 import { TestRedis } from '../helpers/redis-server';
 
 const USERS = ['alice', 'bob', 'carol', 'dave'].map((name) => ({ username: name, password: `${name}-password`, sub: `user-${name}` }));
@@ -104,6 +106,41 @@ test('removed user, changed password, changed sub: their live sockets on the oth
   assert.is((await invokeLogin(client, { username: 'bob', password: 'bob-new-password' })).answer?.sub, 'user-bob');
   await sleep(500);
   assert.is(client.authState, 'authenticated', 'the new session is not covered by the revocation');
+});
+
+test('a running node sent SIGHUP (one node, memory store) closes the removed user\'s socket and logs it', async () => {
+  const file = await writeUsersFile([USERS[0], USERS[2]]);
+  const node = new GatehouseProcess(['start'], {
+    GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_PORT: '0', GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_USERS_FILE: file,
+    GATEHOUSE_LOG_LEVEL: 'info', GATEHOUSE_SHUTDOWN_TIMEOUT: '2s',
+  });
+  try {
+    const port = await node.listeningPort(15_000);
+    const login = async (username: string, password: string) => {
+      const client = socketClusterClient.create({ hostname: '127.0.0.1', port, autoReconnect: false, ackTimeout: 5000 });
+      clients.push(client);
+      await nextEvent(client, 'connect', 5000);
+      await client.invoke(Procedure.Login, { username, password });
+      return client;
+    };
+    const alice = await login('alice', 'alice-password');
+    const carol = await login('carol', 'carol-password');
+    const closed = nextEvent<{ code: number }>(alice, 'close', 10_000);
+    writeFileSync(file, JSON.stringify(JSON.parse(readFileSync(file, 'utf8')).filter((e: { username: string }) => e.username !== 'alice')));
+    node.signal('SIGHUP');
+    assert.is((await closed).code, CloseCode.TokenRevoked);
+    const line = await node.waitForStdout(/^.*sessions of a removed or changed user revoked.*$/m, 5000);
+    const logged = JSON.parse(line[0]);
+    assert.is(logged.sub, 'user-alice');
+    assert.equal(logged.users, [{ username: 'alice', why: 'removed' }]);
+    assert.not.ok(node.stdout.includes('alice-password'), 'no password in the log');
+    await sleep(300);
+    assert.is(carol.authState, 'authenticated');
+  } finally {
+    node.signal('SIGTERM');
+    await node.exit(5000).catch(() => undefined);
+    await node.stop();
+  }
 });
 
 test.run();
