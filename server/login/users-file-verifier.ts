@@ -21,7 +21,6 @@ const MAX_REPORTED = 10;
  */
 export class UsersFileVerifier implements CredentialVerifier {
   private users = new Map<string, UserRecord>();
-  private records: readonly UserRecord[] = [];
   private dummy: PasswordHash = dummyPasswordHash(DEFAULT_SCRYPT_PARAMS);
   private readonly gate = new ConcurrencyGate(MAX_ACTIVE_HASHES, MAX_WAITING_HASHES, () => new LoginQueueFullError());
 
@@ -48,7 +47,7 @@ export class UsersFileVerifier implements CredentialVerifier {
       this.log.error({ file: this.path, reason: (err as Error).message }, 'users file reload failed; keeping the previous users');
       return undefined;
     }
-    const departed = departedUsers(this.records, users);
+    const departed = departedUsers([...this.users.values()], users);
     this.replace(users);
     this.log.info({ file: this.path, users: users.length, departed: departed.length }, 'users file reloaded');
     return departed;
@@ -59,7 +58,6 @@ export class UsersFileVerifier implements CredentialVerifier {
   }
 
   private replace(users: readonly UserRecord[]): void {
-    this.records = users;
     this.users = new Map(users.map((u) => [u.username, u]));
     const strongest = strongestParams(users);
     this.dummy = dummyPasswordHash(strongest);
