@@ -135,6 +135,7 @@ export class Gateway implements GatewayHost {
       engine: this.engine,
       canSign,
       pastUserRevocation: (sub) => this.revocation.waitPastUserRevocation(sub),
+      revokeUser: (sub) => this.revocation.revoke({ kind: 'sub', id: sub }),
     });
     this.clusterBus = installClusterBus(this, this.broker);
     this.operations = installOperations(this, {

@@ -8,6 +8,7 @@ import { readJson, sendError } from '../http/read-body';
 import type { RevocationTarget } from '../revocation/store';
 import type { ControlOutcome } from './control-bus';
 import type { NodeInfo } from './node-registry';
+import type { AdminScope } from './settings';
 
 /** Largest admin request body, bytes (a publish carries data). */
 export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
@@ -41,32 +42,34 @@ function isAdminPath(path: string): boolean {
 }
 
 /**
- * adminOffRoute answers every /admin path of a node without GATEHOUSE_ADMIN_KEY: a 404 that names the setting which
+ * adminOffRoute answers every /admin path of a node without an admin key: a 404 that names the setting which
  * turns the admin API on, and says nothing else about the node.
  */
 export function adminOffRoute(): Route {
   return (req, res) => {
     if (!isAdminPath((req.url ?? '').split('?')[0])) return false;
-    sendJson(res, 404, { error: { name: 'NotFoundError', message: 'The admin API is off; GATEHOUSE_ADMIN_KEY turns it on' } });
+    sendJson(res, 404, { error: { name: 'NotFoundError', message: 'The admin API is off; GATEHOUSE_ADMIN_KEY or GATEHOUSE_ADMIN_KEYS turns it on' } });
     return true;
   };
 }
 
 /**
- * The admin API under /admin/*. Only present when GATEHOUSE_ADMIN_KEY is set (otherwise every admin path is a 404,
- * like any unknown path); every request needs `Authorization: Bearer KEY`. Bodies are strict: unknown fields, wrong
- * types, bad JSON and oversized bodies get 400 BadRequestError and change nothing.
+ * The admin API under /admin/*. Only present when an admin key is set (otherwise every admin path is a 404, like any
+ * unknown path); every request needs `Authorization: Bearer KEY` (else 401 UnauthorizedError), and a key holding the
+ * route's scope (else 403 ForbiddenError naming it). Bodies are strict: unknown fields, wrong types, bad JSON and
+ * oversized bodies get 400 BadRequestError and change nothing.
  */
-export function adminRoutes(isAuthorized: (req: IncomingMessage) => boolean, actions: AdminActions): Route {
+export function adminRoutes(scopesOf: (req: IncomingMessage) => ReadonlySet<AdminScope> | undefined, actions: AdminActions): Route {
   return async (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (!isAdminPath(path)) return false;
-    if (!isAuthorized(req)) {
+    const scopes = scopesOf(req);
+    if (!scopes) {
       sendJson(res, 401, { error: { name: 'UnauthorizedError', message: 'Authorization: Bearer <admin key> required' } }, { 'www-authenticate': 'Bearer' });
       return true;
     }
     try {
-      await dispatch(path, req, res, actions);
+      await dispatch(path, req, res, scopes, actions);
     } catch (err) {
       if (err instanceof BadRequestError) sendError(res, 400, err);
       else if (err instanceof AdminUnavailableError) sendJson(res, 503, { error: { name: err.name, message: err.message } });
@@ -76,10 +79,14 @@ export function adminRoutes(isAuthorized: (req: IncomingMessage) => boolean, act
   };
 }
 
-async function dispatch(path: string, req: IncomingMessage, res: ServerResponse, actions: AdminActions): Promise<void> {
+async function dispatch(path: string, req: IncomingMessage, res: ServerResponse, scopes: ReadonlySet<AdminScope>, actions: AdminActions): Promise<void> {
   const route = ROUTES[path];
   if (!route) {
     sendJson(res, 404, { error: { name: 'NotFoundError', message: 'Not found' } });
+    return;
+  }
+  if (!scopes.has(route.scope)) {
+    sendJson(res, 403, { error: { name: 'ForbiddenError', message: `This key lacks the "${route.scope}" scope ${path} needs`, scope: route.scope } });
     return;
   }
   if (req.method !== route.method) {
@@ -90,9 +97,11 @@ async function dispatch(path: string, req: IncomingMessage, res: ServerResponse,
   sendJson(res, 200, await route.run(body, actions));
 }
 
-const ROUTES: Record<string, { method: 'GET' | 'POST'; run(body: unknown, actions: AdminActions): Promise<unknown> }> = {
+/** Every admin route with the one scope a key needs for it. */
+const ROUTES: Record<string, { method: 'GET' | 'POST'; scope: AdminScope; run(body: unknown, actions: AdminActions): Promise<unknown> }> = {
   '/admin/revoke': {
     method: 'POST',
+    scope: 'revoke',
     async run(body, actions) {
       const b = parse(revokeBody, body);
       const [kind, value] = Object.entries(b)[0] as [RevocationTarget['kind'], string];
@@ -102,6 +111,7 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; run(body: unknown, action
   },
   '/admin/disconnect': {
     method: 'POST',
+    scope: 'disconnect',
     async run(body, actions) {
       const outcome = await actions.disconnect(parse(disconnectBody, body).sub);
       return { disconnected: outcome.closed, unanswered: outcome.unanswered };
@@ -109,6 +119,7 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; run(body: unknown, action
   },
   '/admin/publish': {
     method: 'POST',
+    scope: 'publish',
     async run(body, actions) {
       const { channel, data } = parse(publishBody, body);
       const problem = channelNameProblem(channel);
@@ -125,6 +136,7 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; run(body: unknown, action
   },
   '/admin/nodes': {
     method: 'GET',
+    scope: 'read',
     async run(_body, actions) {
       return { nodes: await actions.nodes() };
     },

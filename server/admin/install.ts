@@ -17,10 +17,11 @@ import { metricsRoute } from '../observability/metrics-route';
 import type { RenewalCounters } from '../renewal/renewal-manager';
 import type { RevocationService } from '../revocation/install';
 import { claimsOf } from '../sc/facade';
-import { makeAdminAuthenticator } from './admin-auth';
+import { makeAdminAuthenticator, makeBearerCheck } from './admin-auth';
 import { AdminUnavailableError, adminOffRoute, adminRoutes, type AdminActions } from './admin-routes';
 import { ControlBus, type ControlAction } from './control-bus';
 import { LocalNodeRegistry, RedisNodeRegistry, type NodeRegistry, type NodeSnapshot } from './node-registry';
+import { ADMIN_SCOPES, type ScopedKey } from './settings';
 
 /** Longest an admin revoke or disconnect waits for the other nodes' answers, ms. */
 export const ACK_TIMEOUT_MS = 2000;
@@ -33,7 +34,7 @@ export interface Operations {
   adminAddress(): AddressInfo | undefined;
 }
 
-export type OperationsSettings = Pick<GatewayConfig, 'adminKey' | 'adminPort' | 'host' | 'redisUrl' | 'redisCluster' | 'redisTimeoutMs'>;
+export type OperationsSettings = Pick<GatewayConfig, 'adminKey' | 'adminKeys' | 'metricsKey' | 'adminPort' | 'host' | 'redisUrl' | 'redisCluster' | 'redisTimeoutMs'>;
 
 /** The features operations report on and act through. */
 export interface OperationsDeps {
@@ -52,7 +53,8 @@ export interface OperationsDeps {
 }
 
 /**
- * Wires metrics and the admin API into a node. /metrics is always served; /admin/* only with GATEHOUSE_ADMIN_KEY.
+ * Wires metrics and the admin API into a node. /metrics is always served (behind GATEHOUSE_METRICS_KEY when set);
+ * /admin/* only with GATEHOUSE_ADMIN_KEY or GATEHOUSE_ADMIN_KEYS.
  * With GATEHOUSE_ADMIN_PORT both move to a second listener, started with the node and closed with it.
  */
 export function installOperations(host: GatewayHost<OperationsSettings>, deps: OperationsDeps): Operations {
@@ -101,12 +103,14 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
     redis?.disconnect();
   });
 
-  const routes: Route[] = [metricsRoute(metrics)];
-  if (config.adminKey) {
+  const routes: Route[] = [metricsRoute(metrics, config.metricsKey && makeBearerCheck(config.metricsKey))];
+  // GATEHOUSE_ADMIN_KEY holds every scope; GATEHOUSE_ADMIN_KEYS' keys hold theirs.
+  const keys: ScopedKey[] = [...(config.adminKey ? [{ key: config.adminKey, scopes: new Set(ADMIN_SCOPES) }] : []), ...config.adminKeys];
+  if (keys.length > 0) {
     const bus = new ControlBus(host.nodeId, (action) => act(host, revocation, action), log, createRedisPubSub(config, host.nodeId));
     bus.start();
     host.own(() => bus.close());
-    routes.push(adminRoutes(makeAdminAuthenticator(config.adminKey), adminActions(host, revocation, bus, registry)));
+    routes.push(adminRoutes(makeAdminAuthenticator(keys), adminActions(host, revocation, bus, registry)));
   } else {
     routes.push(adminOffRoute());
   }

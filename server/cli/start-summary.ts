@@ -5,7 +5,7 @@ import { packageVersion } from './version';
 
 /** What the summary reports of a node that has started. */
 export interface StartedNode {
-  readonly config: Pick<GatewayConfig, 'usersFile' | 'loginUrl' | 'channelsFile' | 'redisUrl' | 'redisCluster' | 'adminKey' | 'demo'>;
+  readonly config: Pick<GatewayConfig, 'usersFile' | 'loginUrl' | 'channelsFile' | 'redisUrl' | 'redisCluster' | 'adminKey' | 'adminKeys' | 'metricsKey' | 'demo'>;
   readonly nodeId: string;
   /** The WebSocket URL. */
   readonly url: string;
@@ -24,6 +24,7 @@ export function startSummary(node: StartedNode): string {
   const http = `http://${host}:${node.address.port}`;
   const adminBase = node.adminAddress ? `http://${host}:${node.adminAddress.port}` : http;
   const redis = redisTarget(config);
+  const adminKeys = [config.adminKey && 'GATEHOUSE_ADMIN_KEY', config.adminKeys.length > 0 && 'a GATEHOUSE_ADMIN_KEYS key'].filter(Boolean).join(' or ');
   const rows: [string, string][] = [
     ['health', `${http}/healthz and ${http}/readyz`],
     ['demo', config.demo ? `open ${http}/ in a browser` : 'off (GATEHOUSE_DEMO=1 serves it)'],
@@ -33,8 +34,8 @@ export function startSummary(node: StartedNode): string {
         : 'off (set GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL)'],
     ['rules', config.channelsFile ? `channel rules from ${config.channelsFile}` : 'no rules file: only what tokens grant (GATEHOUSE_CHANNELS_FILE)'],
     ['state', redis ? `shared through ${describeRedisTarget(redis)}` : 'in memory, this node only (GATEHOUSE_REDIS_URL shares it between nodes)'],
-    ['admin API', config.adminKey ? `${adminBase}/admin/ (Bearer GATEHOUSE_ADMIN_KEY)` : 'off (set GATEHOUSE_ADMIN_KEY)'],
-    ['metrics', `${adminBase}/metrics`],
+    ['admin API', adminKeys ? `${adminBase}/admin/ (Bearer ${adminKeys})` : 'off (set GATEHOUSE_ADMIN_KEY)'],
+    ['metrics', `${adminBase}/metrics${config.metricsKey ? ' (Bearer GATEHOUSE_METRICS_KEY)' : ''}`],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   return [

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { MIN_ADMIN_KEY_BYTES, readAdminKeySettings, type AdminKeySettings } from '../admin/settings';
 import { readJwksFile, readSigningKey, type PublicKeyEntry, type SigningKey } from '../auth/jwks';
 import { readBrowserSettings, type BrowserSettings } from '../browser/settings';
 import { readChannelSettings, type ChannelSettings } from '../channels/settings';
@@ -13,8 +14,7 @@ export { ConfigError } from './reader';
 
 export { LOG_LEVELS, type LogLevel } from '../log';
 
-/** Shortest admin key accepted, in bytes. */
-export const MIN_ADMIN_KEY_BYTES = 16;
+export { MIN_ADMIN_KEY_BYTES } from '../admin/settings';
 
 /** Shortest HS256 secret accepted, in bytes (RFC 7518 §3.2: at least the hash size). */
 export const MIN_SECRET_BYTES = 32;
@@ -26,7 +26,7 @@ export const MIN_MAX_PAYLOAD = MAX_TOKEN_BYTES + 2048;
  * The whole, validated, frozen configuration of one gateway node. Durations are milliseconds, sizes bytes. Features
  * own their slices (ChannelSettings, LoginSettings): their settings and file formats are read beside them.
  */
-export interface GatewayConfig extends ChannelSettings, LoginSettings, FloodSettings, BrowserSettings {
+export interface GatewayConfig extends ChannelSettings, LoginSettings, FloodSettings, BrowserSettings, AdminKeySettings {
   readonly port: number;
   readonly host: string;
   /** HS256 shared secret (in development mode an ephemeral random one). */
@@ -185,6 +185,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   if (adminKey !== undefined && adminKey.length < MIN_ADMIN_KEY_BYTES) {
     r.problem(r.sourceOf('GATEHOUSE_ADMIN_KEY'), `is ${adminKey.length} bytes; use at least ${MIN_ADMIN_KEY_BYTES} (try: openssl rand -base64 32)`);
   }
+  const adminKeys = readAdminKeySettings(r, adminKey);
   const adminPort = r.raw('GATEHOUSE_ADMIN_PORT') === undefined ? undefined : r.integer('GATEHOUSE_ADMIN_PORT', 0, 0, 65535);
   if (adminPort !== undefined && adminPort !== 0 && adminPort === port) {
     r.problem('GATEHOUSE_ADMIN_PORT', `must differ from GATEHOUSE_PORT (${port}): it exists to keep /admin and /metrics off the public port`);
@@ -229,7 +230,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     maxPayload, redisUrl,
     redisCluster: redisCluster && redisCluster.length > 0 ? redisCluster : undefined, nodeId,
     shutdownTimeoutMs, renewIntervalMs, sessionMaxAgeMs, logLevel, production, devMode,
-    ...channels, ...login, ...floods, demo: browser.demo, redisTimeoutMs, adminKey, adminPort,
+    ...channels, ...login, ...floods, demo: browser.demo, redisTimeoutMs, adminKey, ...adminKeys, adminPort,
   });
 }
 

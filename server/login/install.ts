@@ -13,6 +13,7 @@ import { loginProcedure } from './login-procedure';
 import { LOGIN_OFF, loginOffRoute, loginRoute } from './login-route';
 import { LoginService } from './login-service';
 import type { LoginSettings } from './settings';
+import type { DepartedUser } from './users-file';
 import { UsersFileVerifier } from './users-file-verifier';
 
 export type LoginHostSettings = LoginSettings & Pick<GatewayConfig, 'redisUrl' | 'redisCluster' | 'redisTimeoutMs' | 'origins'>;
@@ -26,6 +27,11 @@ export interface LoginDeps {
    * after "logout everywhere" waits those few seconds instead of getting a token that is closed at once).
    */
   readonly pastUserRevocation?: (sub: string) => Promise<void>;
+  /**
+   * Revokes every token of a user (`sub`) on every node, closing their live sockets: a users-file reload ends the
+   * sessions of users it removed or whose password or sub changed. Rejects when the revocation store cannot record it.
+   */
+  readonly revokeUser?: (sub: string) => Promise<unknown>;
 }
 
 /**
@@ -33,12 +39,15 @@ export interface LoginDeps {
  * file or the login backend, the failed-login limiter, proxy trust). Without GATEHOUSE_USERS_FILE or
  * GATEHOUSE_LOGIN_URL nothing is installed and `login` answers ProcedureNotFoundError.
  */
-export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, canSign, pastUserRevocation }: LoginDeps): LoginService | undefined {
+export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, canSign, pastUserRevocation, revokeUser }: LoginDeps): LoginService | undefined {
   const { config, log } = host;
   let verifier: CredentialVerifier;
   if (config.usersFile !== undefined) {
     const usersFile = new UsersFileVerifier(config.usersFile, config.users, log);
-    host.onReload(() => usersFile.reload());
+    host.onReload(() => {
+      const departed = usersFile.reload();
+      if (departed && departed.length > 0 && revokeUser) endSessions(departed, revokeUser, log);
+    });
     verifier = usersFile;
   } else if (config.loginUrl !== undefined) {
     verifier = new HttpVerifier(config.loginUrl, log, config.loginTimeoutMs);
@@ -71,6 +80,23 @@ export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, can
   host.procedures.register(Procedure.Login, loginProcedure(service, trust, host.clock));
   host.addRoute(loginRoute(service, engine, trust, new Cors(config.origins, ['POST']), host.clock));
   return service;
+}
+
+/**
+ * Ends the sessions of users a reload no longer admits: one user revocation per sub, so it holds on every node (through
+ * Redis) and against tokens already renewed, and a user who comes back with a new password logs in past it. A failure
+ * is logged with the subs left to revoke by hand; the next reload will not try again (the users are gone by then).
+ */
+function endSessions(departed: readonly DepartedUser[], revokeUser: (sub: string) => Promise<unknown>, log: Logger): void {
+  const bySub = new Map<string, DepartedUser[]>();
+  for (const user of departed) bySub.set(user.sub, [...(bySub.get(user.sub) ?? []), user]);
+  for (const [sub, users] of bySub) {
+    const who = { sub, users: users.map(({ username, why }) => ({ username, why })) };
+    revokeUser(sub).then(
+      () => log.info(who, 'users file reload: sessions of a removed or changed user revoked'),
+      (err: Error) => log.error({ ...who, reason: err.message }, 'users file reload: could not revoke the sessions of a removed or changed user; run `gatehouse revoke --sub SUB`'),
+    );
+  }
 }
 
 /**

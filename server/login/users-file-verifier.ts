@@ -3,7 +3,7 @@ import type { Logger } from '../log';
 import { ConcurrencyGate, LoginQueueFullError } from './concurrency-gate';
 import type { CredentialVerifier, Identity } from './credential-verifier';
 import { DEFAULT_SCRYPT_PARAMS, dummyPasswordHash, scryptWork, verifyPassword, type PasswordHash, type ScryptParams } from './password-hash';
-import { readUsersFile, type UserRecord } from './users-file';
+import { departedUsers, readUsersFile, type DepartedUser, type UserRecord } from './users-file';
 
 /** Hashes allowed to run at once (each holds a libuv thread and, at the defaults, 128 MiB). */
 const MAX_ACTIVE_HASHES = 2;
@@ -17,7 +17,7 @@ const MAX_REPORTED = 10;
  * hash with the file's strongest scrypt parameters and answers the same LoginError as a wrong password; a file that
  * mixes parameters is logged at load with the users to rehash, since a user hashed more cheaply than the dummy
  * answers faster than an unknown name. At most MAX_ACTIVE_HASHES hash at once, the rest wait fairly per requester.
- * `reload()` (SIGHUP) re-reads the file; a bad file keeps the previous users.
+ * `reload()` (SIGHUP) re-reads the file and answers whose sessions must end; a bad file keeps the previous users.
  */
 export class UsersFileVerifier implements CredentialVerifier {
   private users = new Map<string, UserRecord>();
@@ -35,17 +35,22 @@ export class UsersFileVerifier implements CredentialVerifier {
     return user.identity;
   }
 
-  /** Re-reads the file. Returns whether the new users took effect; on failure logs why and keeps the old ones. */
-  reload(): boolean {
+  /**
+   * Re-reads the file. Returns the users it no longer admits as they were (departedUsers), whose sessions the caller
+   * ends; on failure logs why, keeps the old users and returns undefined (nothing to end).
+   */
+  reload(): DepartedUser[] | undefined {
+    let users: UserRecord[];
     try {
-      const users = readUsersFile(this.path);
-      this.replace(users);
-      this.log.info({ file: this.path, users: users.length }, 'users file reloaded');
-      return true;
+      users = readUsersFile(this.path);
     } catch (err) {
       this.log.error({ file: this.path, reason: (err as Error).message }, 'users file reload failed; keeping the previous users');
-      return false;
+      return undefined;
     }
+    const departed = departedUsers([...this.users.values()], users);
+    this.replace(users);
+    this.log.info({ file: this.path, users: users.length, departed: departed.length }, 'users file reloaded');
+    return departed;
   }
 
   get size(): number {

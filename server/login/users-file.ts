@@ -97,6 +97,39 @@ function entryProblems(raw: unknown): string[] {
   return problems;
 }
 
+/** Why a reload ends a user's sessions. */
+export type DepartureReason = 'removed' | 'password changed' | 'sub changed';
+
+/** A user of the previous users file whose live sessions a reload ends, by the `sub` their tokens carry. */
+export interface DepartedUser {
+  readonly username: string;
+  readonly sub: string;
+  readonly why: DepartureReason;
+}
+
+/**
+ * The users of `before` that `after` no longer admits as they were: gone, given a new password hash (a changed
+ * password is an operator ending whatever the old one let in), or moved to another sub (the old sub's tokens would
+ * otherwise live on). A change of channels or claims only is not a departure.
+ */
+export function departedUsers(before: readonly UserRecord[], after: readonly UserRecord[]): DepartedUser[] {
+  const now = new Map(after.map((u) => [u.username, u]));
+  const departed: DepartedUser[] = [];
+  for (const old of before) {
+    const next = now.get(old.username);
+    const why: DepartureReason | undefined = !next ? 'removed'
+      : !samePasswordHash(old.passwordHash, next.passwordHash) ? 'password changed'
+        : old.identity.sub !== next.identity.sub ? 'sub changed' : undefined;
+    if (why) departed.push({ username: old.username, sub: old.identity.sub, why });
+  }
+  return departed;
+}
+
+function samePasswordHash(a: PasswordHash, b: PasswordHash): boolean {
+  return a.params.ln === b.params.ln && a.params.r === b.params.r && a.params.p === b.params.p
+    && a.salt.equals(b.salt) && a.hash.equals(b.hash);
+}
+
 /** Reads and parses the users file; throws an Error saying what is wrong. */
 export function readUsersFile(path: string): UserRecord[] {
   let text: string;

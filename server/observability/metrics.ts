@@ -6,6 +6,7 @@ import { UPGRADE_REFUSAL_REASONS, type UpgradeRefusalReason } from '../http/upgr
 import { FLOOD_REASONS, type FloodCounter } from '../floods/flood-counter';
 import type { LoginService } from '../login/login-service';
 import type { RenewalCounters } from '../renewal/renewal-manager';
+import { runtimeRegistry } from './runtime-metrics';
 
 /**
  * The error names a handshake's auth error can carry: the catalogue's authentication errors, and SocketCluster's own
@@ -129,8 +130,9 @@ export class GatewayMetrics {
     });
   }
 
-  /** The exposition text and its content type. */
+  /** The exposition text and its content type: this node's series, then the process's (runtimeRegistry). */
   async expose(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const [own, runtime] = await Promise.all([this.registry.metrics(), runtimeRegistry().metrics()]);
+    return { contentType: this.registry.contentType, body: `${own}\n${runtime}` };
   }
 }

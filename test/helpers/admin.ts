@@ -1,6 +1,9 @@
 /** The admin key test gateways are given. */
 export const ADMIN_KEY = 'admin-key-for-tests-0123456789';
 
+/** A GATEHOUSE_ADMIN_KEYS key with the `publish` scope only (a backend that sends notifications). */
+export const PUBLISH_KEY = 'publish-only-key-for-tests-0123';
+
 export interface AdminAnswer {
   status: number;
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON answers, asserted field by field

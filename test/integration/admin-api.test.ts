@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
 import { CloseCode, ErrorName } from '../../shared';
-import { ADMIN_KEY, admin } from '../helpers/admin';
+import { ADMIN_KEY, PUBLISH_KEY, admin } from '../helpers/admin';
 import { subscribe } from '../helpers/channels';
 import { connectWithToken, mintHs256, nextEvent, startGateway } from '../helpers/gateway';
 
@@ -12,7 +12,7 @@ let keyless: Gateway;
 const clients: AGClientSocket[] = [];
 
 test.before(async () => {
-  [gw, keyless] = await Promise.all([startGateway({ GATEHOUSE_ADMIN_KEY: ADMIN_KEY }), startGateway()]);
+  [gw, keyless] = await Promise.all([startGateway({ GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_ADMIN_KEYS: `publish:${PUBLISH_KEY}` }), startGateway()]);
 });
 test.after.each(() => {
   for (const c of clients.splice(0)) c.disconnect();
@@ -30,12 +30,12 @@ async function user(sub: string, g: Gateway = gw) {
 
 const port = (g: Gateway) => g.address().port;
 
-test('without GATEHOUSE_ADMIN_KEY every admin route answers 404', async () => {
+test('without GATEHOUSE_ADMIN_KEY or GATEHOUSE_ADMIN_KEYS every admin route answers 404', async () => {
   for (const [method, path] of [['POST', '/admin/revoke'], ['POST', '/admin/disconnect'], ['POST', '/admin/publish'], ['GET', '/admin/nodes']] as const) {
     const r = await admin(port(keyless), method, path, method === 'POST' ? { sub: 'x' } : undefined);
     assert.is(r.status, 404, path);
     // It says what turns the API on, and nothing else about the node.
-    assert.equal(r.body, { error: { name: 'NotFoundError', message: 'The admin API is off; GATEHOUSE_ADMIN_KEY turns it on' } });
+    assert.equal(r.body, { error: { name: 'NotFoundError', message: 'The admin API is off; GATEHOUSE_ADMIN_KEY or GATEHOUSE_ADMIN_KEYS turns it on' } });
   }
 });
 
@@ -54,6 +54,40 @@ test('a missing or wrong key gets 401 and changes nothing', async () => {
   assert.is(victim.authState, 'authenticated');
   const { status } = await connectWithToken(gw, mintHs256({ sub: 'victim' })).then((r) => { clients.push(r.client); return r; });
   assert.is(status.isAuthenticated, true, 'nothing was revoked');
+});
+
+test('a publish-only key publishes, and gets 403 ForbiddenError naming the scope on revoke, disconnect and reads, changing nothing', async () => {
+  const c = await user('subscriber');
+  const inbox = await subscribe(c, 'alerts:all');
+  const published = await admin(port(gw), 'POST', '/admin/publish', { channel: 'alerts:all', data: 'from the backend' }, PUBLISH_KEY);
+  assert.is(published.status, 200);
+  assert.equal(published.body, { published: true });
+  await inbox.waitFor(1);
+  assert.equal(inbox.messages, ['from the backend']);
+
+  const victim = await user('kept');
+  for (const [method, path, body, scope] of [
+    ['POST', '/admin/revoke', { sub: 'kept' }, 'revoke'],
+    ['POST', '/admin/disconnect', { sub: 'kept' }, 'disconnect'],
+    ['GET', '/admin/nodes', undefined, 'read'],
+  ] as const) {
+    const r = await admin(port(gw), method, path, body, PUBLISH_KEY);
+    assert.is(r.status, 403, path);
+    assert.is(r.body.error.name, 'ForbiddenError', path);
+    assert.is(r.body.error.scope, scope, path);
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  assert.is(victim.state, victim.OPEN, 'not disconnected');
+  assert.is(victim.authState, 'authenticated', 'not revoked');
+  const again = await connectWithToken(gw, mintHs256({ sub: 'kept' }));
+  clients.push(again.client);
+  assert.is(again.status.isAuthenticated, true, 'nothing was revoked');
+
+  // The full key still does all of it; a wrong key is still a 401, and an unknown path a 404 for either key.
+  assert.is((await admin(port(gw), 'GET', '/admin/nodes')).status, 200);
+  assert.is((await admin(port(gw), 'POST', '/admin/publish', { channel: 'alerts:all', data: 'admin' })).status, 200);
+  assert.is((await admin(port(gw), 'POST', '/admin/publish', { channel: 'alerts:all', data: 'x' }, `${PUBLISH_KEY}x`)).status, 401);
+  assert.is((await admin(port(gw), 'GET', '/admin/elsewhere', undefined, PUBLISH_KEY)).status, 404);
 });
 
 const badBodies: [string, unknown, string?][] = [
@@ -179,6 +213,38 @@ test('/metrics shows the named gatehouse_ series', async () => {
   assert.match(text, /gatehouse_handshakes_total\{[^}]*outcome="AuthTokenExpiredError"[^}]*\} [1-9]/);
   assert.match(text, /gatehouse_revocations_applied_total\{[^}]*\} [1-9]/);
   assert.ok(!text.includes(ADMIN_KEY));
+});
+
+test('/metrics shows the process and Node runtime series (CPU, heap, event-loop lag)', async () => {
+  const first = String((await admin(port(gw), 'GET', '/metrics', undefined, null)).body);
+  // The lag gauge is measured at one scrape and shown from the next.
+  const text = first.includes('nodejs_eventloop_lag_seconds ') ? first : String((await admin(port(gw), 'GET', '/metrics', undefined, null)).body);
+  for (const series of [
+    'process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes',
+    'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds',
+  ]) assert.match(text, new RegExp(`^${series}(\\{[^}]*\\})? [0-9.e+-]+$`, 'm'), series);
+  assert.is(text.match(/^# TYPE nodejs_heap_size_used_bytes /gm)?.length, 1, 'each series once');
+  assert.ok(text.includes('gatehouse_connections'), 'the node\'s own series stay');
+});
+
+test('GATEHOUSE_METRICS_KEY: /metrics needs it as a bearer key; none, a wrong one or an admin key gets 401 UnauthorizedError', async () => {
+  const metricsKey = 'metrics-key-for-tests-0123456789';
+  const guarded = await startGateway({ GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_METRICS_KEY: metricsKey });
+  try {
+    for (const key of [null, 'wrong-key', `${metricsKey}x`, metricsKey.slice(0, -1), ADMIN_KEY]) {
+      const r = await admin(port(guarded), 'GET', '/metrics', undefined, key);
+      assert.is(r.status, 401, `key ${key}`);
+      assert.is(r.body.error.name, 'UnauthorizedError');
+      assert.is(r.headers.get('www-authenticate'), 'Bearer');
+      assert.ok(!JSON.stringify(r.body).includes('gatehouse_'), 'no figures');
+    }
+    const r = await admin(port(guarded), 'GET', '/metrics', undefined, metricsKey);
+    assert.is(r.status, 200);
+    assert.ok(String(r.body).includes('gatehouse_connections'));
+    assert.is((await admin(port(guarded), 'GET', '/admin/nodes', undefined, metricsKey)).status, 401, 'the metrics key opens no admin route');
+  } finally {
+    await guarded.close();
+  }
 });
 
 test('GATEHOUSE_ADMIN_PORT moves /admin and /metrics off the public port', async () => {

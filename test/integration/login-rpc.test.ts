@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AGClientSocket } from 'socketcluster-client';
@@ -263,7 +263,9 @@ test('reload() picks up a changed users file; a bad file keeps the previous user
   const client = await anonymous(g);
   assert.is((await invokeLogin(client, { username: 'carol', password: 'carol-pw' })).error?.name, ErrorName.Login);
 
-  await writeUsersFile([bob, { username: 'carol', password: 'carol-pw', sub: 'user-carol' }], file);
+  // bob keeps his hash as it was: a new one would end his sessions (users-reload.test.ts) and delay his next login.
+  const carol = JSON.parse(readFileSync(await writeUsersFile([{ username: 'carol', password: 'carol-pw', sub: 'user-carol' }]), 'utf8'));
+  writeFileSync(file, JSON.stringify([...JSON.parse(readFileSync(file, 'utf8')), ...carol]));
   g.reload();
   assert.is((await invokeLogin(client, { username: 'carol', password: 'carol-pw' })).answer?.sub, 'user-carol');
 

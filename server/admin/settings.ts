@@ -1,0 +1,78 @@
+import type { SettingsReader } from '../config/reader';
+
+/** Shortest admin (or metrics) key accepted, in bytes. */
+export const MIN_ADMIN_KEY_BYTES = 16;
+
+/**
+ * What an admin key may do. Every admin route needs one scope: `publish` (POST /admin/publish), `revoke`
+ * (POST /admin/revoke), `disconnect` (POST /admin/disconnect), `read` (GET /admin/nodes); `grants` is for the
+ * live-grants routes and opens none yet. GATEHOUSE_ADMIN_KEY holds them all.
+ */
+export const ADMIN_SCOPES = ['publish', 'revoke', 'disconnect', 'grants', 'read'] as const;
+export type AdminScope = (typeof ADMIN_SCOPES)[number];
+
+/** One bearer key of the admin API and what it may do. */
+export interface ScopedKey {
+  readonly key: Buffer;
+  readonly scopes: ReadonlySet<AdminScope>;
+}
+
+/** The admin keys' and metrics key's slice of the configuration. */
+export interface AdminKeySettings {
+  /** GATEHOUSE_ADMIN_KEYS[_FILE]: keys limited to some scopes, beside GATEHOUSE_ADMIN_KEY (default none). */
+  readonly adminKeys: readonly ScopedKey[];
+  /** GATEHOUSE_METRICS_KEY[_FILE]: bearer key /metrics then requires; unset, /metrics is open (default). */
+  readonly metricsKey?: Buffer;
+}
+
+/**
+ * Parses GATEHOUSE_ADMIN_KEYS: entries separated by white space (spaces or new lines, so a _FILE holds one a line),
+ * each `scope,scope:KEY`. The scopes end at the first colon; the key is the rest. Problems name the entry by its
+ * position and never echo a key.
+ */
+export function parseAdminKeys(text: string): { keys: ScopedKey[]; problems: string[] } {
+  const keys: ScopedKey[] = [];
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  text.split(/\s+/).filter((entry) => entry !== '').forEach((entry, i) => {
+    const where = `entry ${i + 1}`;
+    const colon = entry.indexOf(':');
+    if (colon < 0) return void problems.push(`${where} has no scopes: write scope,scope:KEY (e.g. publish:KEY)`);
+    const names = entry.slice(0, colon).split(',');
+    const key = Buffer.from(entry.slice(colon + 1), 'utf8');
+    const unknown = names.filter((name) => !(ADMIN_SCOPES as readonly string[]).includes(name));
+    if (unknown.length > 0) {
+      const shown = unknown.map((name) => JSON.stringify(name.slice(0, 32))).join(', ');
+      problems.push(`${where} names unknown scope ${shown}; scopes are ${ADMIN_SCOPES.join(', ')}`);
+    }
+    if (key.length < MIN_ADMIN_KEY_BYTES) {
+      problems.push(`${where}'s key is ${key.length} bytes; use at least ${MIN_ADMIN_KEY_BYTES} (try: openssl rand -base64 32)`);
+    }
+    const earlier = seen.get(key.toString('base64'));
+    if (earlier !== undefined) problems.push(`${where} repeats the key of entry ${earlier}: one key, one set of scopes`);
+    seen.set(key.toString('base64'), i + 1);
+    if (unknown.length === 0) keys.push({ key, scopes: new Set(names as AdminScope[]) });
+  });
+  return { keys, problems };
+}
+
+/**
+ * Reads GATEHOUSE_ADMIN_KEYS and GATEHOUSE_METRICS_KEY, reporting each problem to the reader. `adminKey` is
+ * GATEHOUSE_ADMIN_KEY, which no scoped key may repeat (it would hold two sets of scopes).
+ */
+export function readAdminKeySettings(r: SettingsReader, adminKey: Buffer | undefined): AdminKeySettings {
+  const raw = r.secret('GATEHOUSE_ADMIN_KEYS');
+  const { keys: adminKeys, problems } = raw === undefined ? { keys: [], problems: [] } : parseAdminKeys(raw.toString('utf8'));
+  for (const problem of problems) r.problem(r.sourceOf('GATEHOUSE_ADMIN_KEYS'), problem);
+  if (adminKey !== undefined && adminKeys.some(({ key }) => key.equals(adminKey))) {
+    r.problem(r.sourceOf('GATEHOUSE_ADMIN_KEYS'), 'repeats GATEHOUSE_ADMIN_KEY, which already holds every scope');
+  }
+  const metricsKey = r.secret('GATEHOUSE_METRICS_KEY');
+  if (metricsKey !== undefined && metricsKey.length < MIN_ADMIN_KEY_BYTES) {
+    r.problem(r.sourceOf('GATEHOUSE_METRICS_KEY'), `is ${metricsKey.length} bytes; use at least ${MIN_ADMIN_KEY_BYTES} (try: openssl rand -base64 32)`);
+  }
+  if (metricsKey !== undefined && [adminKey, ...adminKeys.map(({ key }) => key)].some((key) => key?.equals(metricsKey))) {
+    r.problem(r.sourceOf('GATEHOUSE_METRICS_KEY'), 'is also an admin key; give the scraper its own, so it cannot open the admin API');
+  }
+  return { adminKeys, metricsKey };
+}
