@@ -4,6 +4,7 @@ import type WebSocket from 'ws';
 import { CloseCode } from '../../shared';
 import { normalizeOrigin } from '../config';
 import type { Logger } from '../log';
+import { ThrottledWarning } from '../observability/throttled-warning';
 
 const ORIGIN_REFUSAL: UpgradeRefusal = Object.freeze({ code: CloseCode.OriginNotAllowed, reason: 'Origin not allowed' });
 
@@ -24,8 +25,8 @@ export interface UpgradeRefusal {
 }
 
 /**
- * An admission rule another feature adds (the per-address connection limits): consulted for each upgrade the gate's own
- * checks let through; returns a refusal, or undefined to admit. It does its own counting and logging.
+ * An admission rule another feature adds (the per-address connection limits): consulted for each upgrade the node is
+ * ready for, before the Origin check; returns a refusal, or undefined to admit. It does its own counting and logging.
  */
 export type AdmissionRule = (request: IncomingMessage) => UpgradeRefusal | undefined;
 
@@ -34,8 +35,9 @@ export type AdmissionRule = (request: IncomingMessage) => UpgradeRefusal | undef
  * A browser Origin outside GATEHOUSE_ORIGINS is different: a refused upgrade reaches a page only as a bare 1006, which
  * a client cannot tell from a network failure and retries forever. So the upgrade is accepted and closed at once with
  * the final code OriginNotAllowed (4504); the socket never reaches SocketCluster, so nothing it sends is read. Each
- * refusal is logged and counted by reason. Other features refuse the same way through `admit(rule)` (their own code,
- * counts and log).
+ * refusal is counted by reason, and logged at most once a minute with the count since the last line. Other features
+ * refuse the same way through `admit(rule)` (their own code, counts and log). Their rules run first, so a socket held
+ * open only to be refused for its Origin still counts against its address's connection limits.
  */
 export class UpgradeGate {
   readonly refusals: Record<UpgradeRefusalReason, number> = { origin: 0, not_ready: 0 };
@@ -43,6 +45,7 @@ export class UpgradeGate {
   private readonly refusedRequests = new WeakMap<IncomingMessage, UpgradeRefusal>();
   private readonly closing = new Map<WebSocket, () => void>();
   private readonly rules: AdmissionRule[] = [];
+  private readonly originWarning = new ThrottledWarning();
 
   constructor(origins: readonly string[] | undefined, private readonly notReady: () => string | undefined, private readonly log: Logger) {
     this.allowed = origins ? new Set(origins) : undefined;
@@ -71,7 +74,7 @@ export class UpgradeGate {
         return;
       }
       const { req } = info;
-      const refusal = this.originAllowed(req.headers.origin) ? this.ruleRefusal(req) : ORIGIN_REFUSAL;
+      const refusal = this.ruleRefusal(req) ?? (this.originAllowed(req.headers.origin) ? undefined : ORIGIN_REFUSAL);
       if (refusal) this.refusedRequests.set(req, refusal);
       verify(info, callback);
     };
@@ -116,7 +119,8 @@ export class UpgradeGate {
     streams[(agServer as unknown as { SYMBOL_MIDDLEWARE_HANDSHAKE_STREAM: symbol }).SYMBOL_MIDDLEWARE_HANDSHAKE_STREAM]?.close();
     if (refusal === ORIGIN_REFUSAL) {
       this.refusals.origin++;
-      this.log.warn({ origin: String(req.headers.origin).slice(0, 200), ip: req.socket.remoteAddress }, 'WebSocket refused: origin not allowed');
+      const count = this.originWarning.due();
+      if (count !== undefined) this.log.warn({ origin: String(req.headers.origin).slice(0, 200), ip: req.socket.remoteAddress, count }, 'WebSocket refused: origin not allowed');
     }
     ws.on('error', () => undefined);
     // Closing on the spot would race the client's #handshake: the stock client then sends on a closing socket and

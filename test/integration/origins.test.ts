@@ -115,18 +115,21 @@ test('refused origins are counted by reason in gatehouse_upgrades_refused_total'
   assert.match(body, new RegExp(`gatehouse_upgrades_refused_total\\{reason="origin",node="[^"]+"\\} ${before + 1}`));
 });
 
-test('a refused origin is logged at warn with the origin and the address', async () => {
+test('a refused origin is logged at warn with the origin, the address and a count, at most once a minute', async () => {
   const lines: string[] = [];
   const config = testConfig({ GATEHOUSE_ORIGINS: 'https://app.example.com', GATEHOUSE_LOG_LEVEL: 'info' });
   const logged = new Gateway(config, { log: createLogger('info', {}, { write: (line) => void lines.push(line) }) });
   await logged.listen();
   try {
     assert.is(await tryOrigin(logged, 'https://evil.example'), 'refused');
+    assert.is(await tryOrigin(logged, 'https://evil.example'), 'refused');
     const refusals = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'WebSocket refused: origin not allowed');
     assert.is(refusals.length, 1);
     assert.is(refusals[0].level, 40);
     assert.is(refusals[0].origin, 'https://evil.example');
     assert.is(refusals[0].ip, '127.0.0.1');
+    assert.is(refusals[0].count, 1);
+    assert.is(logged.upgrades.refusals.origin, 2);
   } finally {
     await logged.close();
   }
