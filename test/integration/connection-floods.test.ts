@@ -109,11 +109,14 @@ test('refused origins count against the address limits: of 300 bad-origin upgrad
   gateways.push(g);
   await g.listen();
   // Raw sockets that never send: each refused one is held open for the whole grace period, as an attacker would.
+  const started = performance.now();
   const flood = Array.from({ length: 300 }, () => new Raw(g.address().port, raws, { 'x-forwarded-for': FLOODER, origin: 'https://evil.example/' + 'x'.repeat(150) }));
   const codes = await Promise.all(flood.map((r) => r.closeCode(15_000)));
   const count = (code: number) => codes.filter((c) => c === code).length;
   const byOrigin = count(CloseCode.OriginNotAllowed);
-  assert.ok(byOrigin >= 1 && byOrigin <= 10, `${byOrigin} closed for their origin`);
+  // At most 5 a second get as far as the Origin check, whatever the machine's load spreads the flood over.
+  const seconds = Math.ceil((performance.now() - started) / 1000);
+  assert.ok(byOrigin >= 1 && byOrigin <= 5 * (seconds + 1) && byOrigin < 100, `${byOrigin} closed for their origin in ${seconds}s`);
   assert.is(byOrigin + count(CloseCode.TooManyConnections) + count(CloseCode.HandshakeRateLimited), 300, codes.join(','));
   assert.is(g.upgrades.refusals.origin, byOrigin);
   assert.is(await metric(g, 'connections_per_ip') + await metric(g, 'handshake_rate'), 300 - byOrigin);
