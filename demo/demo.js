@@ -53,17 +53,47 @@ async function joinChat() {
   const current = chat;
   try {
     for await (const message of current) {
-      const li = document.createElement('li');
-      const from = document.createElement('b');
-      from.textContent = String(message?.from ?? '?');
-      li.append(from, String(message?.text ?? ''));
-      $('messages').append(li);
-      li.scrollIntoView({ block: 'nearest' });
+      // Anyone in the lobby can publish anything: one message that cannot be shown must not end the chat.
+      try {
+        showMessage(message);
+      } catch {
+        log('chat: a message could not be shown');
+      }
     }
   } catch (err) {
     log(`chat: ${err.name}: ${err.message}`);
   }
   if (chat === current) chat = undefined;
+}
+
+/** Longest piece of a chat message shown, in characters. */
+const MAX_SHOWN = 500;
+
+function showMessage(message) {
+  const li = document.createElement('li');
+  const from = document.createElement('b');
+  from.textContent = asText(message?.from, '?');
+  li.append(from, asText(message?.text, ''));
+  $('messages').append(li);
+  li.scrollIntoView({ block: 'nearest' });
+}
+
+/**
+ * Text for whatever a publisher put in a field, never throwing: String() calls the value's own toString, which a
+ * message like {"toString": 1} turns into a TypeError.
+ */
+function asText(value, fallback) {
+  if (value === undefined || value === null) return fallback;
+  let text;
+  if (typeof value === 'string') text = value;
+  else {
+    try {
+      text = JSON.stringify(value) ?? fallback;
+    } catch {
+      text = fallback;
+    }
+  }
+  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text;
 }
 
 function leaveChat() {

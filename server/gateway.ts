@@ -15,6 +15,7 @@ import { installChannelRules, type ChannelGuard } from './channels/install';
 import { ClusterBroker, installClusterBus, type ChannelBridge } from './cluster';
 import type { GatewayConfig } from './config';
 import type { ConnectionHook, Disposer, GatewayHost } from './host';
+import { ProxyTrust } from './http/client-ip';
 import { healthRoutes, type Route } from './http/health';
 import { homeRoute } from './http/home-route';
 import { createRequestHandler } from './http/router';
@@ -115,7 +116,7 @@ export class Gateway implements GatewayHost {
       middlewareEmitFailures: false,
       brokerEngine: this.broker,
     });
-    this.upgrades = new UpgradeGate(config.origins, () => (this.state === 'ready' ? undefined : this.state), this.log);
+    this.upgrades = new UpgradeGate(config.origins, () => (this.state === 'ready' ? undefined : this.state), this.log, new ProxyTrust(config.trustProxy));
     this.upgrades.install(this.agServer);
     this.disposers.push(() => this.upgrades.close());
     this.floods = installFloodGuards(this, { upgrades: this.upgrades });

@@ -43,3 +43,9 @@ export interface TokenExpiry {
 export const MAX_TOKEN_BYTES = 8192;
 /** Longest `sub`, in characters. */
 export const MAX_SUB_LENGTH = 128;
+/**
+ * Longest `jti` and `sid`, in characters. Verification, the admin API and both revocation stores hold to it, so any
+ * token the gateway accepts can be revoked by each of its ids (Redis refused keys past 1 KiB, so such a token
+ * outlived its logout).
+ */
+export const MAX_TOKEN_ID_LENGTH = 256;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { channelNameProblem } from '../../shared/channel-pattern';
-import { BadRequestError, MAX_SUB_LENGTH } from '../../shared';
+import { BadRequestError, MAX_SUB_LENGTH, MAX_TOKEN_ID_LENGTH } from '../../shared';
 import { PublishPayloadError } from '../cluster/payload';
 import { sendJson, type Route } from '../http/health';
 import { readJson, sendError } from '../http/read-body';
@@ -15,8 +15,8 @@ export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
 const id = (max: number) => z.string().min(1).max(max);
 const revokeBody = z.union([
-  z.object({ jti: id(256) }).strict(),
-  z.object({ sid: id(256) }).strict(),
+  z.object({ jti: id(MAX_TOKEN_ID_LENGTH) }).strict(),
+  z.object({ sid: id(MAX_TOKEN_ID_LENGTH) }).strict(),
   z.object({ sub: id(MAX_SUB_LENGTH) }).strict(),
 ]);
 const disconnectBody = z.object({ sub: id(MAX_SUB_LENGTH) }).strict();

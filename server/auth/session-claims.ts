@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AuthTokenInvalidError, type GatehouseClaims } from '../../shared';
+import { AuthTokenInvalidError, MAX_TOKEN_ID_LENGTH, type GatehouseClaims } from '../../shared';
 import type { KeyRing } from './keyring';
 
 /**
@@ -32,11 +32,20 @@ export function completeSessionClaims(claims: GatehouseClaims, signed: string, k
   return claims;
 }
 
-/** The session id of a token that names none: from its jti, else from its signature (the same token, the same id). */
+/**
+ * The session id of a token that names none: from its jti, else from its signature (the same token, the same id). A
+ * jti too long to fit beside the prefix in MAX_TOKEN_ID_LENGTH is hashed, so the sid stays revocable.
+ */
 export function derivedSessionId(claims: GatehouseClaims, signed: string): string {
-  if (typeof claims.jti === 'string' && claims.jti.length > 0) return `jti:${claims.jti}`;
-  const signature = signed.slice(signed.lastIndexOf('.') + 1);
-  return `tok:${createHash('sha256').update(signature).digest('base64url').slice(0, 22)}`;
+  if (typeof claims.jti === 'string' && claims.jti.length > 0) {
+    const sid = `jti:${claims.jti}`;
+    return sid.length <= MAX_TOKEN_ID_LENGTH ? sid : `jth:${digest(claims.jti)}`;
+  }
+  return `tok:${digest(signed.slice(signed.lastIndexOf('.') + 1))}`;
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 22);
 }
 
 /** The kid of the key whose retirement ends this session, or undefined (the HS256 secret, or the gateway's own key). */

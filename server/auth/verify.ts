@@ -1,6 +1,6 @@
 import jwt from 'jsonwebtoken';
 import {
-  AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, MAX_SUB_LENGTH, MAX_TOKEN_BYTES,
+  AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, MAX_SUB_LENGTH, MAX_TOKEN_BYTES, MAX_TOKEN_ID_LENGTH,
   type AuthError, type GatehouseClaims,
 } from '../../shared';
 import { compactFormProblem, headerOf } from './compact-form';
@@ -70,6 +70,11 @@ export function claimsProblem(payload: Record<string, unknown>, policy: VerifyPo
   const { sub, exp, iat, nbf, auth_time: authTime } = payload;
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH) {
     return new AuthTokenInvalidError(`sub must be a string of 1 to ${MAX_SUB_LENGTH} characters`);
+  }
+  // A jti or sid that is not a string is no id (the token is revoked by its other ids); a string one must be revocable.
+  for (const name of ['jti', 'sid'] as const) {
+    const id = payload[name];
+    if (typeof id === 'string' && id.length > MAX_TOKEN_ID_LENGTH) return new AuthTokenInvalidError(`${name} must be at most ${MAX_TOKEN_ID_LENGTH} characters`);
   }
   if (typeof exp !== 'number' || !Number.isFinite(exp)) return new AuthTokenInvalidError('exp is required');
   const dateProblem = numericDateProblem('exp', exp) ?? numericDateProblem('nbf', nbf) ?? numericDateProblem('iat', iat)

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { describeRedisTarget, redisTarget } from '../redis/connection';
 import { RedisRevocationStore } from '../revocation/redis-store';
-import { REVOCATION_KINDS, StoreUnavailableError, isRevocationTarget, type RevocationKind } from '../revocation/store';
+import { REVOCATION_KINDS, StoreUnavailableError, idLimit, isRevocationTarget, type RevocationKind } from '../revocation/store';
 import { UsageError } from './usage';
 
 /** How long the command waits to connect to Redis, at least, ms (else four Redis timeouts). */
@@ -25,7 +25,7 @@ export async function revokeCommand(args: string[], env: NodeJS.ProcessEnv): Pro
   if (given.length !== 1) throw new UsageError('revoke needs exactly one of --jti ID, --sid ID or --sub ID');
   const kind: RevocationKind = given[0];
   const target = { kind, id: values[kind]! };
-  if (!isRevocationTarget(target)) throw new UsageError(`--${kind} needs a non-empty id of at most 1024 characters`);
+  if (!isRevocationTarget(target)) throw new UsageError(`--${kind} needs a non-empty id of at most ${idLimit(kind)} characters`);
 
   const config = loadConfig({ env, configFile: values.config });
   const redis = redisTarget(config);

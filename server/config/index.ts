@@ -6,7 +6,7 @@ import { readBrowserSettings, type BrowserSettings } from '../browser/settings';
 import { readChannelSettings, type ChannelSettings } from '../channels/settings';
 import { readFloodSettings, type FloodSettings } from '../floods/settings';
 import { LOG_LEVELS, type LogLevel } from '../log';
-import { readLoginSettings, type LoginSettings } from '../login/settings';
+import { LOGIN_FROM_ANY_ORIGIN, readLoginSettings, type LoginSettings } from '../login/settings';
 import { MAX_TOKEN_BYTES } from '../../shared';
 import { ConfigError, SettingsReader, readConfigFile, type Source } from './reader';
 
@@ -42,6 +42,8 @@ export interface GatewayConfig extends ChannelSettings, LoginSettings, FloodSett
   readonly tokenTtlMs: number;
   /** Allowed browser origins (scheme://host[:port]); undefined allows any. */
   readonly origins?: readonly string[];
+  /** GATEHOUSE_ORIGINS was set (a list, or `*` for any): unset beside login is refused in production, else warned of. */
+  readonly originsConfigured: boolean;
   readonly maxPayload: number;
   readonly redisUrl?: string;
   // --- revocation (issue 4) ---
@@ -210,6 +212,9 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   if (loginSetting && !devMode && authKey === undefined && signingKeyFile === undefined) {
     r.problem(loginSetting, 'login needs a key to sign the tokens it issues: set GATEHOUSE_SIGNING_KEY_FILE (a PEM private key; its public half is accepted with the JWK Set) or GATEHOUSE_AUTH_KEY (HS256)');
   }
+  if (loginSetting && production && !devMode && origins === undefined) {
+    r.problem('GATEHOUSE_ORIGINS', `NODE_ENV=production: ${LOGIN_FROM_ANY_ORIGIN}`);
+  }
   if (devMode && production) {
     r.problem('GATEHOUSE_AUTH_KEY', 'NODE_ENV=production needs a key: set GATEHOUSE_AUTH_KEY (or GATEHOUSE_AUTH_KEY_FILE), or GATEHOUSE_JWKS_FILE');
   }
@@ -227,6 +232,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     audience: audience && audience.length > 0 ? audience : undefined,
     clockToleranceMs, maxTokenLifetimeMs, tokenTtlMs,
     origins: origins === undefined || origins.includes('*') ? undefined : origins.map(normalizeOrigin),
+    originsConfigured: origins !== undefined,
     maxPayload, redisUrl,
     redisCluster: redisCluster && redisCluster.length > 0 ? redisCluster : undefined, nodeId,
     shutdownTimeoutMs, renewIntervalMs, sessionMaxAgeMs, logLevel, production, devMode,

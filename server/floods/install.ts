@@ -3,6 +3,7 @@ import type { GatewayHost } from '../host';
 import { ProxyTrust } from '../http/client-ip';
 import type { AdmissionRule } from '../http/upgrade-gate';
 import type { LoginSettings } from '../login/settings';
+import { ThrottledWarning } from '../observability/throttled-warning';
 import { closeServerListener, serverListener } from '../sc/facade';
 import { ConnectionLimits } from './connection-limits';
 import { FloodCounter } from './flood-counter';
@@ -17,9 +18,6 @@ export interface FloodDeps {
   readonly upgrades: { admit(rule: AdmissionRule): void };
 }
 
-/** Least time between two warnings about refused connections, ms: a flood must not flood the log. */
-const WARN_EVERY_MS = 60_000;
-
 /**
  * Installs the guards against one client taking a node's capacity. Per client address, open connections and
  * handshakes a second, checked at the upgrade: a refused upgrade is accepted only to be closed with
@@ -31,14 +29,14 @@ export function installFloodGuards(host: GatewayHost<FloodHostSettings>, { upgra
   const counter = new FloodCounter();
   const limits = new ConnectionLimits(host.config, new ProxyTrust(host.config.trustProxy));
   host.own(() => limits.close());
-  let lastWarning = -Infinity;
+  const warning = new ThrottledWarning();
   upgrades.admit((request) => {
     const { key, refusal } = limits.admit(request);
     if (refusal === undefined) return undefined;
     counter.count(refusal === CloseCode.TooManyConnections ? 'connections_per_ip' : 'handshake_rate');
-    if (performance.now() - lastWarning >= WARN_EVERY_MS) {
-      lastWarning = performance.now();
-      host.log.warn({ address: key, code: refusal }, 'refusing connections from an address over its limit (GATEHOUSE_MAX_CONNECTIONS_PER_IP, GATEHOUSE_HANDSHAKE_RATE_PER_IP); behind a proxy, set GATEHOUSE_TRUST_PROXY or every client counts as the proxy');
+    const count = warning.due();
+    if (count !== undefined) {
+      host.log.warn({ address: key, code: refusal, count }, 'refusing connections from an address over its limit (GATEHOUSE_MAX_CONNECTIONS_PER_IP, GATEHOUSE_HANDSHAKE_RATE_PER_IP); behind a proxy, set GATEHOUSE_TRUST_PROXY or every client counts as the proxy');
     }
     return refusal === CloseCode.TooManyConnections
       ? { code: refusal, reason: 'Too many connections from this address' }

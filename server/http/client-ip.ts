@@ -70,7 +70,7 @@ export function ipLimiterKey(ip: string): string {
 }
 
 /** An address in canonical form (IPv4-mapped IPv6 as plain IPv4), or undefined when it is not an IP address. */
-function normalizeIp(text: string): string | undefined {
+export function normalizeIp(text: string): string | undefined {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
   const ip = mapped ? mapped[1] : text;
   return isIP(ip) === 0 ? undefined : ip.toLowerCase();

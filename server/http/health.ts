@@ -16,7 +16,7 @@ export type Route = (req: IncomingMessage, res: ServerResponse) => boolean | Pro
 /**
  * /healthz answers 200 while the process serves; /readyz answers 200 only when the node accepts connections, else
  * 503 with the reasons (starting, draining, Redis unreachable). `warnings` are operator errors that do not stop the
- * node serving (a node id shared by several processes): listed in the body either way, without changing the status,
+ * node serving (a node id shared by several processes, login open to every origin): listed in the body either way, without changing the status,
  * since taking every process of a misconfigured id out of service would be worse than the misconfiguration.
  */
 export function healthRoutes(readiness: ReadinessProbe, warnings: ReadinessProbe = () => []): Route {

@@ -4,6 +4,8 @@ import type WebSocket from 'ws';
 import { CloseCode } from '../../shared';
 import { normalizeOrigin } from '../config';
 import type { Logger } from '../log';
+import { ThrottledWarning } from '../observability/throttled-warning';
+import { normalizeIp, type ProxyTrust } from './client-ip';
 
 const ORIGIN_REFUSAL: UpgradeRefusal = Object.freeze({ code: CloseCode.OriginNotAllowed, reason: 'Origin not allowed' });
 
@@ -24,8 +26,8 @@ export interface UpgradeRefusal {
 }
 
 /**
- * An admission rule another feature adds (the per-address connection limits): consulted for each upgrade the gate's own
- * checks let through; returns a refusal, or undefined to admit. It does its own counting and logging.
+ * An admission rule another feature adds (the per-address connection limits): consulted for each upgrade the node is
+ * ready for, before the Origin check; returns a refusal, or undefined to admit. It does its own counting and logging.
  */
 export type AdmissionRule = (request: IncomingMessage) => UpgradeRefusal | undefined;
 
@@ -33,9 +35,11 @@ export type AdmissionRule = (request: IncomingMessage) => UpgradeRefusal | undef
  * UpgradeGate decides who may open a WebSocket. While the node is not ready the upgrade is refused outright (HTTP 401).
  * A browser Origin outside GATEHOUSE_ORIGINS is different: a refused upgrade reaches a page only as a bare 1006, which
  * a client cannot tell from a network failure and retries forever. So the upgrade is accepted and closed at once with
- * the final code OriginNotAllowed (4504); the socket never reaches SocketCluster, so nothing it sends is read. Each
- * refusal is logged and counted by reason. Other features refuse the same way through `admit(rule)` (their own code,
- * counts and log).
+ * the final code OriginNotAllowed (4504). The gateway's own origin (see `ownOrigin`) is always allowed: the list
+ * defends against other sites' pages, and the pages the gateway serves itself (the demo) must keep working. The socket never reaches SocketCluster, so nothing it sends is read. Each
+ * refusal is counted by reason, and logged at most once a minute with the count since the last line. Other features
+ * refuse the same way through `admit(rule)` (their own code, counts and log). Their rules run first, so a socket held
+ * open only to be refused for its Origin still counts against its address's connection limits.
  */
 export class UpgradeGate {
   readonly refusals: Record<UpgradeRefusalReason, number> = { origin: 0, not_ready: 0 };
@@ -43,8 +47,9 @@ export class UpgradeGate {
   private readonly refusedRequests = new WeakMap<IncomingMessage, UpgradeRefusal>();
   private readonly closing = new Map<WebSocket, () => void>();
   private readonly rules: AdmissionRule[] = [];
+  private readonly originWarning = new ThrottledWarning();
 
-  constructor(origins: readonly string[] | undefined, private readonly notReady: () => string | undefined, private readonly log: Logger) {
+  constructor(origins: readonly string[] | undefined, private readonly notReady: () => string | undefined, private readonly log: Logger, private readonly trust: ProxyTrust) {
     this.allowed = origins ? new Set(origins) : undefined;
   }
 
@@ -71,7 +76,7 @@ export class UpgradeGate {
         return;
       }
       const { req } = info;
-      const refusal = this.originAllowed(req.headers.origin) ? this.ruleRefusal(req) : ORIGIN_REFUSAL;
+      const refusal = this.ruleRefusal(req) ?? (this.originAllowed(req, info.secure) ? undefined : ORIGIN_REFUSAL);
       if (refusal) this.refusedRequests.set(req, refusal);
       verify(info, callback);
     };
@@ -92,14 +97,17 @@ export class UpgradeGate {
     this.closing.clear();
   }
 
-  private originAllowed(origin: string | undefined): boolean {
+  private originAllowed(request: IncomingMessage, secure: boolean): boolean {
+    const { origin } = request.headers;
     // No Origin header: not a browser, so the origin rule (a browser protection) does not apply.
     if (!this.allowed || origin === undefined) return true;
+    let normalized: string;
     try {
-      return this.allowed.has(normalizeOrigin(origin));
+      normalized = normalizeOrigin(origin);
     } catch {
       return false;
     }
+    return this.allowed.has(normalized) || normalized === ownOrigin(request, secure, this.trust);
   }
 
   private ruleRefusal(request: IncomingMessage): UpgradeRefusal | undefined {
@@ -116,7 +124,8 @@ export class UpgradeGate {
     streams[(agServer as unknown as { SYMBOL_MIDDLEWARE_HANDSHAKE_STREAM: symbol }).SYMBOL_MIDDLEWARE_HANDSHAKE_STREAM]?.close();
     if (refusal === ORIGIN_REFUSAL) {
       this.refusals.origin++;
-      this.log.warn({ origin: String(req.headers.origin).slice(0, 200), ip: req.socket.remoteAddress }, 'WebSocket refused: origin not allowed');
+      const count = this.originWarning.due();
+      if (count !== undefined) this.log.warn({ origin: String(req.headers.origin).slice(0, 200), ip: req.socket.remoteAddress, count }, 'WebSocket refused: origin not allowed');
     }
     ws.on('error', () => undefined);
     // Closing on the spot would race the client's #handshake: the stock client then sends on a closing socket and
@@ -138,5 +147,27 @@ export class UpgradeGate {
       clearTimeout(timer);
       timer = setTimeout(cutOff, CLOSE_GRACE_MS);
     }
+  }
+}
+
+/** A Host header as browsers send it: a DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port. */
+const HOST_HEADER = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * The origin a request was made to, normalized: the scheme it arrived by and its Host header, exactly; undefined
+ * without a well-formed Host. The scheme is `https` when the connection is TLS, or when the peer is a trusted proxy
+ * (GATEHOUSE_TRUST_PROXY) whose X-Forwarded-Proto (its last entry, the one it wrote) says so; else `http`. A page
+ * from another host never matches: the comparison is of whole origins, so a name that merely contains ours does not.
+ */
+export function ownOrigin(request: IncomingMessage, secure: boolean, trust: ProxyTrust): string | undefined {
+  const { host } = request.headers;
+  if (host === undefined || !HOST_HEADER.test(host)) return undefined;
+  const forwarded = request.headers['x-forwarded-proto'];
+  const peer = normalizeIp(request.socket.remoteAddress ?? '');
+  const proto = typeof forwarded === 'string' && peer !== undefined && trust.isTrusted(peer) ? forwarded.split(',').pop()?.trim().toLowerCase() : undefined;
+  try {
+    return normalizeOrigin(`${secure || proto === 'https' ? 'https' : 'http'}://${host}`);
+  } catch {
+    return undefined;
   }
 }

@@ -12,11 +12,11 @@ import { LoginLimiter } from './login-limiter';
 import { loginProcedure } from './login-procedure';
 import { LOGIN_OFF, loginOffRoute, loginRoute } from './login-route';
 import { LoginService } from './login-service';
-import type { LoginSettings } from './settings';
+import { LOGIN_FROM_ANY_ORIGIN, type LoginSettings } from './settings';
 import type { DepartedUser } from './users-file';
 import { UsersFileVerifier } from './users-file-verifier';
 
-export type LoginHostSettings = LoginSettings & Pick<GatewayConfig, 'redisUrl' | 'redisCluster' | 'redisTimeoutMs' | 'origins'>;
+export type LoginHostSettings = LoginSettings & Pick<GatewayConfig, 'redisUrl' | 'redisCluster' | 'redisTimeoutMs' | 'origins' | 'originsConfigured'>;
 
 /** What login needs besides the host: the engine that signs tokens for POST /auth/login, and whether it can sign. */
 export interface LoginDeps {
@@ -55,6 +55,10 @@ export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, can
     host.procedures.explainAbsent(Procedure.Login, LOGIN_OFF);
     host.addRoute(loginOffRoute());
     return undefined;
+  }
+  if (!config.originsConfigured) {
+    log.warn(LOGIN_FROM_ANY_ORIGIN);
+    host.addReadinessWarning(() => LOGIN_FROM_ANY_ORIGIN);
   }
   if (!canSign()) {
     log.warn('login is configured but this gateway has no key to sign tokens with (GATEHOUSE_AUTH_KEY or GATEHOUSE_SIGNING_KEY_FILE): every login answers LoginUnavailableError');

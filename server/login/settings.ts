@@ -5,6 +5,13 @@ import { readUsersFile, type UserRecord } from './users-file';
 /** How long the login backend has to answer, in ms. Not a setting; tests shorten it. */
 export const DEFAULT_LOGIN_TIMEOUT_MS = 3000;
 
+/**
+ * What login on a node that names no browser origins exposes: any website can open a WebSocket to it, call `login` and
+ * read the token, so every visitor's browser becomes a password guesser. NODE_ENV=production refuses to start so;
+ * elsewhere it is a start-up and /readyz warning.
+ */
+export const LOGIN_FROM_ANY_ORIGIN = 'login is on and GATEHOUSE_ORIGINS is unset, so any website can open a WebSocket to this gateway, call login and read the token (its visitors\' browsers become password guessers): list your pages\' origins (GATEHOUSE_ORIGINS=https://app.example.com), or set GATEHOUSE_ORIGINS=* to allow any';
+
 /** Login's slice of the configuration. With neither usersFile nor loginUrl there is no `login` procedure and no POST /auth/login. */
 export interface LoginSettings {
   /** GATEHOUSE_USERS_FILE: JSON array of users with scrypt password hashes (re-read on SIGHUP). */

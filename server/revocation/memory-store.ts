@@ -2,7 +2,7 @@ import type { GatehouseClaims } from '../../shared';
 import { systemClock, type Clock } from '../clock';
 import { RevocationTable } from './revocation-table';
 import {
-  entryDeadline, type Revocation, type RevocationPolicy, type RevocationStore, type RevocationTarget, type RevokeOptions,
+  assertRevocationTarget, entryDeadline, type Revocation, type RevocationPolicy, type RevocationStore, type RevocationTarget, type RevokeOptions,
 } from './store';
 
 export interface MemoryStoreOptions {
@@ -33,6 +33,7 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 
   async revoke(target: RevocationTarget, options: RevokeOptions = {}): Promise<Revocation> {
+    assertRevocationTarget(target);
     const at = this.clock.now();
     const until = entryDeadline(target, options, at, this.options.policy);
     this.table.merge(target.kind, target.id, at, until);

@@ -5,7 +5,7 @@ import { createRedisConnection, knownClusterNodes, type RedisConnection, type Re
 import { subscribeChannels, type RedisSubscription } from '../redis/subscription';
 import type { RedisDurability } from './durability';
 import {
-  entryDeadline, isRevocation, REVOCATION_KINDS, isRevocationTarget, StoreUnavailableError, subRevocationCovers, tokenIds, type Revocation,
+  assertRevocationTarget, entryDeadline, isRevocation, REVOCATION_KINDS, StoreUnavailableError, subRevocationCovers, tokenIds, type Revocation,
   type RevocationKind, type RevocationPolicy, type RevocationStore, type RevocationTarget, type RevokeOptions,
 } from './store';
 
@@ -178,7 +178,7 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   async revoke(target: RevocationTarget, options: RevokeOptions = {}): Promise<Revocation> {
-    if (!isRevocationTarget(target)) throw new TypeError('a revocation needs a kind (jti, sid or sub) and an id');
+    assertRevocationTarget(target);
     const at = this.clock.now();
     const until = entryDeadline(target, options, at, this.options.policy);
     const revocation: Revocation = { kind: target.kind, id: target.id, at, until, origin: this.options.origin };

@@ -1,4 +1,4 @@
-import type { GatehouseClaims } from '../../shared';
+import { MAX_SUB_LENGTH, MAX_TOKEN_ID_LENGTH, type GatehouseClaims } from '../../shared';
 
 /** What a revocation names: one token (`jti`), one session and every token renewed from it (`sid`), or a user (`sub`). */
 export type RevocationKind = 'jti' | 'sid' | 'sub';
@@ -136,11 +136,33 @@ export function revocationHits(revocation: Revocation, claims: GatehouseClaims, 
   }
 }
 
-/** Validates a target from outside (CLI, announcements): a known kind and a non-empty id of sane length. */
+/** Validates a target from outside (CLI, announcements): a known kind and an id a token could carry (see idLimit). */
 export function isRevocationTarget(value: unknown): value is RevocationTarget {
   const v = value as Partial<RevocationTarget> | null;
   return typeof v === 'object' && v !== null && REVOCATION_KINDS.includes(v.kind as RevocationKind)
-    && typeof v.id === 'string' && v.id.length > 0 && v.id.length <= MAX_ID_LENGTH;
+    && typeof v.id === 'string' && v.id.length > 0 && v.id.length <= idLimit(v.kind as RevocationKind);
+}
+
+/** Longest id of a kind: what verification accepts in a token (`sub`: MAX_SUB_LENGTH; `jti`, `sid`: MAX_TOKEN_ID_LENGTH). */
+export function idLimit(kind: RevocationKind): number {
+  return kind === 'sub' ? MAX_SUB_LENGTH : MAX_TOKEN_ID_LENGTH;
+}
+
+/**
+ * Throws RevocationTargetError unless `target` is a valid target: both stores refuse alike, before writing anything.
+ * The callers that take ids from outside (admin API, CLI, logout of a verified token) never pass a longer one.
+ */
+export function assertRevocationTarget(target: RevocationTarget): void {
+  if (!isRevocationTarget(target)) {
+    const kind = (target as Partial<RevocationTarget> | null)?.kind;
+    const limit = kind !== undefined && REVOCATION_KINDS.includes(kind) ? ` of at most ${idLimit(kind)} characters` : '';
+    throw new RevocationTargetError(`a revocation needs a kind (jti, sid or sub) and a non-empty id${limit}`);
+  }
+}
+
+/** A revocation target no store accepts: an unknown kind, or an empty or over-long id. */
+export class RevocationTargetError extends TypeError {
+  override readonly name = 'RevocationTargetError';
 }
 
 /** Validates a whole revocation from outside (announcements, the admin bus): a target, its moments and its origin. */
@@ -150,5 +172,3 @@ export function isRevocation(value: unknown): value is Revocation {
   return typeof v.at === 'number' && typeof v.until === 'number' && typeof v.origin === 'string';
 }
 
-/** Longest jti, sid or sub a revocation accepts (tokens are at most 8 KiB anyway). */
-export const MAX_ID_LENGTH = 1024;

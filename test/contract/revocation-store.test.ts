@@ -5,13 +5,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Redis, { type Cluster } from 'ioredis';
-import type { GatehouseClaims } from '../../shared';
+import { MAX_SUB_LENGTH, MAX_TOKEN_ID_LENGTH, type GatehouseClaims } from '../../shared';
 import type { Clock } from '../../server/clock';
 import { MemoryRevocationStore } from '../../server/revocation/memory-store';
 import { MirroredRevocationStore } from '../../server/revocation/mirrored-store';
 import { RedisRevocationStore, revocationKey } from '../../server/revocation/redis-store';
 import {
-  StoreUnavailableError, type Revocation, type RevocationPolicy, type RevocationStore,
+  RevocationTargetError, StoreUnavailableError, type Revocation, type RevocationPolicy, type RevocationStore,
 } from '../../server/revocation/store';
 import { TestRedisCluster } from '../helpers/redis-cluster';
 import { TestRedis } from '../helpers/redis-server';
@@ -237,6 +237,25 @@ function contract(backend: Backend): void {
     const store = await backend.open({});
     await store.revoke({ kind: 'jti', id: '42' });
     assert.is(await store.check(token({ jti: 42 as unknown as string })), false);
+  });
+
+  t('ids longer than a token may carry are refused alike, before anything is stored; the longest accepted are revocable', async () => {
+    const store = await backend.open({});
+    const refused: [string, string][] = [['jti', 'j'.repeat(MAX_TOKEN_ID_LENGTH + 1)], ['sid', 's'.repeat(MAX_TOKEN_ID_LENGTH + 1)], ['sub', 'u'.repeat(MAX_SUB_LENGTH + 1)], ['sid', ''], ['kid', 'x']];
+    for (const [kind, id] of refused) {
+      const err = await store.revoke({ kind, id } as never).then(() => undefined, (e: Error) => e);
+      assert.instance(err, RevocationTargetError, `${kind} of ${id.length}`);
+      assert.is(err!.name, 'RevocationTargetError');
+      assert.match(err!.message, kind === 'kid' ? /a kind \(jti, sid or sub\) and a non-empty id$/ : `at most ${kind === 'sub' ? MAX_SUB_LENGTH : MAX_TOKEN_ID_LENGTH} characters`);
+    }
+    assert.is(await backend.count(store), 0, 'nothing stored');
+    const longest = token({ jti: 'j'.repeat(MAX_TOKEN_ID_LENGTH), sid: 's'.repeat(MAX_TOKEN_ID_LENGTH), sub: 'u'.repeat(MAX_SUB_LENGTH) });
+    for (const kind of ['jti', 'sid', 'sub'] as const) {
+      await backend.reset();
+      const fresh = await backend.open({});
+      await fresh.revoke({ kind, id: longest[kind]! });
+      assert.is(await fresh.check(longest), true, kind);
+    }
   });
 
   t('every revocation is announced with its moment, deadline and origin', async () => {

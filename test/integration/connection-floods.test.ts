@@ -2,9 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AGClientSocket } from 'socketcluster-client';
 import type WebSocket from 'ws';
-import type { Gateway } from '../../server/gateway';
+import { Gateway } from '../../server/gateway';
+import { createLogger } from '../../server/log';
 import { CLOSE_CODES, CloseCode } from '../../shared';
-import { connectClient, httpRequest, mintHs256, nextEvent, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { connectClient, httpRequest, mintHs256, nextEvent, sleep, startGateway, testConfig, waitFor } from '../helpers/gateway';
 import { Raw } from '../helpers/raw-socket';
 
 // Issue 13, connection floods: per client address, a cap on open connections and on handshakes a second. A refused
@@ -96,6 +97,36 @@ test('a refused connection never reaches SocketCluster: its #handshake is not an
   await sleep(50);
   assert.equal(raw.received, [], 'nothing was answered');
   assert.is(sockets(), 1);
+});
+
+test('refused origins count against the address limits: of 300 bad-origin upgrades from one address, the limits refuse all but a few, and the log gets one line of each kind', async () => {
+  const lines: string[] = [];
+  const config = testConfig({
+    GATEHOUSE_TRUST_PROXY: '127.0.0.1', GATEHOUSE_ORIGINS: 'https://app.example.com', GATEHOUSE_LOG_LEVEL: 'info',
+    GATEHOUSE_MAX_CONNECTIONS_PER_IP: '5', GATEHOUSE_HANDSHAKE_RATE_PER_IP: '5',
+  });
+  const g = new Gateway(config, { log: createLogger('info', {}, { write: (line) => void lines.push(line) }) });
+  gateways.push(g);
+  await g.listen();
+  // Raw sockets that never send: each refused one is held open for the whole grace period, as an attacker would.
+  const started = performance.now();
+  const flood = Array.from({ length: 300 }, () => new Raw(g.address().port, raws, { 'x-forwarded-for': FLOODER, origin: 'https://evil.example/' + 'x'.repeat(150) }));
+  const codes = await Promise.all(flood.map((r) => r.closeCode(15_000)));
+  const count = (code: number) => codes.filter((c) => c === code).length;
+  const byOrigin = count(CloseCode.OriginNotAllowed);
+  // At most 5 a second get as far as the Origin check, whatever the machine's load spreads the flood over.
+  const seconds = Math.ceil((performance.now() - started) / 1000);
+  assert.ok(byOrigin >= 1 && byOrigin <= 5 * (seconds + 1) && byOrigin < 100, `${byOrigin} closed for their origin in ${seconds}s`);
+  assert.is(byOrigin + count(CloseCode.TooManyConnections) + count(CloseCode.HandshakeRateLimited), 300, codes.join(','));
+  assert.is(g.upgrades.refusals.origin, byOrigin);
+  assert.is(await metric(g, 'connections_per_ip') + await metric(g, 'handshake_rate'), 300 - byOrigin);
+  assert.is((await connectFrom(g, NEIGHBOUR)).outcome, 'connected', 'another address is served');
+  const logged = lines.map((l) => JSON.parse(l) as { msg: string; count?: number });
+  const originLines = logged.filter((l) => l.msg === 'WebSocket refused: origin not allowed');
+  assert.is(originLines.length, 1, 'one line a minute');
+  assert.is(originLines[0].count, 1);
+  assert.is(logged.filter((l) => l.msg.startsWith('refusing connections from an address')).length, 1);
+  assert.ok(lines.join('').length < 4096, `${lines.join('').length} bytes logged`);
 });
 
 test('0 turns the limits off', async () => {

@@ -57,6 +57,7 @@ const accepted: [string, () => string][] = [
   ['RS256 by kid', () => mintWithKey(rsa1, good)],
   ['second RS256 key at once (rotation)', () => mintWithKey(rsa2, good)],
   ['ES256 by kid', () => mintWithKey(ec1, good)],
+  ['sid and jti of 256 characters', () => mintHs256({ ...good, sid: 's'.repeat(256), jti: 'j'.repeat(256) })],
 ];
 
 for (const [name, mint] of accepted) {
@@ -99,6 +100,9 @@ const refused: [string, () => string, string][] = [
   ['empty sub', () => mintHs256({ ...good, sub: '' }), ErrorName.AuthTokenInvalid],
   ['non-string sub', () => mintHs256({ ...good, sub: 42 }), ErrorName.AuthTokenInvalid],
   ['sub over 128 characters', () => mintHs256({ ...good, sub: 'x'.repeat(129) }), ErrorName.AuthTokenInvalid],
+  ['sid and jti of 257 characters (too long to revoke)', () => mintHs256({ ...good, sid: 's'.repeat(257), jti: 'j'.repeat(257) }), ErrorName.AuthTokenInvalid],
+  ['sid of 257 characters', () => mintHs256({ ...good, sid: 's'.repeat(257) }), ErrorName.AuthTokenInvalid],
+  ['jti of 257 characters', () => mintHs256({ ...good, jti: 'j'.repeat(257) }), ErrorName.AuthTokenInvalid],
   ['missing exp', () => jwt.sign({ ...good, iat: now() }, SECRET, { algorithm: 'HS256' }), ErrorName.AuthTokenInvalid],
   ['lifetime over the cap', () => mintHs256({ ...good, iat: now(), exp: now() + 25 * 3600 }), ErrorName.AuthTokenInvalid],
   ['no iat and exp beyond the cap', () => jwt.sign({ ...good, exp: now() + 25 * 3600 }, SECRET, { algorithm: 'HS256', noTimestamp: true }), ErrorName.AuthTokenInvalid],

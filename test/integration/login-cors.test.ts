@@ -1,8 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import type { Gateway } from '../../server/gateway';
-import { startGateway } from '../helpers/gateway';
+import { Gateway } from '../../server/gateway';
+import { createLogger } from '../../server/log';
+import { httpRequest, startGateway, testConfig } from '../helpers/gateway';
 import { writeUsersFile } from '../helpers/login';
 
 let gw: Gateway;
@@ -77,6 +78,38 @@ test('a preflight for another method gets no CORS header', async () => {
 test('without GATEHOUSE_ORIGINS no origin gets CORS headers (same-origin pages only)', async () => {
   const pre = await send(noList, 'OPTIONS', preflight('https://app.example.com'));
   assert.equal(Object.keys(pre.headers).filter((h) => h.startsWith('access-control-')), []);
+});
+
+test('login with GATEHOUSE_ORIGINS unset (outside production) warns at start and in /readyz, naming GATEHOUSE_ORIGINS and *', async () => {
+  const lines: string[] = [];
+  const usersFile = await writeUsersFile([{ username: 'bob', password: 'bob-password', sub: 'user-bob' }]);
+  const config = testConfig({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOG_LEVEL: 'warn' });
+  const open = new Gateway(config, { log: createLogger('warn', {}, { write: (line) => void lines.push(line) }) });
+  await open.listen();
+  try {
+    const warned = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.msg.includes('GATEHOUSE_ORIGINS is unset'));
+    assert.is(warned.length, 1);
+    assert.is(warned[0].level, 40);
+    assert.match(warned[0].msg, 'GATEHOUSE_ORIGINS=*');
+    const ready = await httpRequest(open.address().port, '/readyz');
+    assert.is(ready.status, 200, 'a warning, not a refusal');
+    assert.match((ready.body as { warnings: string[] }).warnings.join('\n'), /login is on and GATEHOUSE_ORIGINS is unset.*GATEHOUSE_ORIGINS=\*/);
+  } finally {
+    await open.close();
+  }
+});
+
+test('no such warning with a list, with an explicit *, or without login', async () => {
+  const usersFile = await writeUsersFile([{ username: 'bob', password: 'bob-password', sub: 'user-bob' }]);
+  const any = await startGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_ORIGINS: '*' });
+  const noLogin = await startGateway({});
+  try {
+    for (const target of [gw, any, noLogin]) assert.equal(target.warnings(), []);
+    assert.equal(noList.warnings().length, 1);
+  } finally {
+    await any.close();
+    await noLogin.close();
+  }
 });
 
 test.run();

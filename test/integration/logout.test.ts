@@ -97,6 +97,16 @@ test('logout with a token without sid revokes that token\'s session (sid jti:<jt
   assert.is(again.status.authError?.name, ErrorName.AuthTokenRevoked, 'the logged-out token');
 });
 
+test('ids of the longest accepted length can be logged out with Redis: a 256-character sid, and a 256-character jti without sid', async () => {
+  for (const claims of [{ sid: `${id('sid')}-`.padEnd(256, 's') }, { jti: `${id('jti')}-`.padEnd(256, 'j') }]) {
+    const token = mintHs256({ sub: id('erin'), ...claims });
+    const caller = await connect('A', token);
+    assert.is(caller.status.isAuthenticated, true);
+    assert.equal(await caller.client.invoke(Procedure.Logout, {}), { revoked: 'sid' });
+    assert.is((await connect('A', token)).status.authError?.name, ErrorName.AuthTokenRevoked);
+  }
+});
+
 test('logout refuses a malformed payload with BadRequestError and changes nothing', async () => {
   const caller = await connect('A', mintHs256({ sub: id('erin'), sid: id('sid'), jti: id('jti') }));
   for (const bad of ['x', 42, true, [], { everywhere: 'yes' }, { everywhere: 1 }, { foo: 1 }]) {

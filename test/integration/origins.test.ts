@@ -27,10 +27,10 @@ test.after(async () => {
  * Connects like a browser would (an Origin header) or like a Node client (none), and says whether the gateway let
  * it in: 'connected' (with its auth state) or 'refused'.
  */
-async function tryOrigin(target: Gateway, origin: string | undefined): Promise<string> {
+async function tryOrigin(target: Gateway, origin: string | undefined, headers: Record<string, string> = {}): Promise<string> {
   const client = connectClient(target, {
     authEngine: storedToken(mintHs256({ sub: 'alice' })) as never,
-    ...(origin === undefined ? {} : { wsOptions: { origin } }),
+    wsOptions: { headers, ...(origin === undefined ? {} : { origin }) },
   });
   clients.push(client);
   const events = client as unknown as {
@@ -70,6 +70,46 @@ for (const [origin, expected] of cases) {
     assert.is(await tryOrigin(gw, origin), expected);
   });
 }
+
+test('the gateway\'s own origin (its scheme and the Host asked for) is allowed beside GATEHOUSE_ORIGINS: the demo works', async () => {
+  const port = gw.address().port;
+  assert.is(await tryOrigin(gw, `http://127.0.0.1:${port}`), 'connected+authenticated');
+  assert.is(await tryOrigin(gw, `HTTP://127.0.0.1:${port}/`), 'connected+authenticated');
+});
+
+test('only the exact own origin: another scheme, port or name, or a name that merely contains the host, is refused', async () => {
+  const port = gw.address().port;
+  for (const origin of [
+    `https://127.0.0.1:${port}`,
+    `http://127.0.0.1:${port + 1}`,
+    'http://127.0.0.1',
+    `http://localhost:${port}`,
+    `http://127.0.0.1.evil.example:${port}`,
+    `http://evil.example:${port}`,
+    `http://127.0.0.1:${port}@evil.example`,
+    `http://evil.example/http://127.0.0.1:${port}`,
+  ]) {
+    assert.is(await tryOrigin(gw, origin), 'refused', origin);
+  }
+  // A Host header that is not a plain host[:port] gives no own origin to match.
+  assert.is(await tryOrigin(gw, 'http://evil.example', { host: `evil.example/127.0.0.1:${port}` }), 'refused');
+});
+
+test('own origin over https: believed from X-Forwarded-Proto only when the peer is a trusted proxy', async () => {
+  const port = gw.address().port;
+  assert.is(await tryOrigin(gw, `https://127.0.0.1:${port}`, { 'x-forwarded-proto': 'https' }), 'refused', 'untrusted peer');
+  const proxied = await startGateway({ GATEHOUSE_ORIGINS: 'https://app.example.com', GATEHOUSE_TRUST_PROXY: '127.0.0.1' });
+  try {
+    const own = `127.0.0.1:${proxied.address().port}`;
+    assert.is(await tryOrigin(proxied, `https://${own}`, { 'x-forwarded-proto': 'https' }), 'connected+authenticated');
+    assert.is(await tryOrigin(proxied, `https://${own}`, { 'x-forwarded-proto': 'https, http' }), 'refused', 'the proxy\'s own entry is the last');
+    assert.is(await tryOrigin(proxied, `http://${own}`, { 'x-forwarded-proto': 'https' }), 'refused');
+    assert.is(await tryOrigin(proxied, `http://${own}`), 'connected+authenticated');
+  } finally {
+    for (const c of clients.splice(0)) c.disconnect();
+    await proxied.close();
+  }
+});
 
 test('a refused origin never reaches the WebSocket layer', async () => {
   const before = gw.agServer.clientsCount + gw.agServer.pendingClientsCount;
@@ -115,18 +155,21 @@ test('refused origins are counted by reason in gatehouse_upgrades_refused_total'
   assert.match(body, new RegExp(`gatehouse_upgrades_refused_total\\{reason="origin",node="[^"]+"\\} ${before + 1}`));
 });
 
-test('a refused origin is logged at warn with the origin and the address', async () => {
+test('a refused origin is logged at warn with the origin, the address and a count, at most once a minute', async () => {
   const lines: string[] = [];
   const config = testConfig({ GATEHOUSE_ORIGINS: 'https://app.example.com', GATEHOUSE_LOG_LEVEL: 'info' });
   const logged = new Gateway(config, { log: createLogger('info', {}, { write: (line) => void lines.push(line) }) });
   await logged.listen();
   try {
     assert.is(await tryOrigin(logged, 'https://evil.example'), 'refused');
+    assert.is(await tryOrigin(logged, 'https://evil.example'), 'refused');
     const refusals = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'WebSocket refused: origin not allowed');
     assert.is(refusals.length, 1);
     assert.is(refusals[0].level, 40);
     assert.is(refusals[0].origin, 'https://evil.example');
     assert.is(refusals[0].ip, '127.0.0.1');
+    assert.is(refusals[0].count, 1);
+    assert.is(logged.upgrades.refusals.origin, 2);
   } finally {
     await logged.close();
   }

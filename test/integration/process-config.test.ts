@@ -39,6 +39,13 @@ test('NODE_ENV=production with no key exits 2, naming GATEHOUSE_AUTH_KEY', async
   assert.not.match(r.stderr, 'DEVELOPMENT MODE');
 });
 
+test('NODE_ENV=production with login on and GATEHOUSE_ORIGINS unset exits 2, naming GATEHOUSE_ORIGINS', async () => {
+  const r = await runCli(['start'], { NODE_ENV: 'production', GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_LOGIN_URL: 'http://127.0.0.1:9/login' });
+  assert.is(r.code, 2);
+  assert.equal(namedOn(r.stderr), ['GATEHOUSE_ORIGINS']);
+  assert.match(r.stderr, 'GATEHOUSE_ORIGINS=*');
+});
+
 test('--config: problems in the file exit 2 naming the setting and the file', async () => {
   const path = join(dir, 'bad.json');
   writeFileSync(path, JSON.stringify({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_PAYLOAD: 'lots', GATEHOUSE_PORTT: 1 }));

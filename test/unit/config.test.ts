@@ -249,6 +249,20 @@ test('NODE_ENV=production with a key starts as configured', () => {
   assert.is(c.host, '0.0.0.0');
 });
 
+test('NODE_ENV=production with login on and GATEHOUSE_ORIGINS unset refuses, naming GATEHOUSE_ORIGINS and how to allow any', () => {
+  const login = { NODE_ENV: 'production', GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_LOGIN_URL: 'http://127.0.0.1:3000/login' };
+  const problems = problemsOf(login);
+  assert.equal(namesOf(problems), ['GATEHOUSE_ORIGINS']);
+  assert.match(problems[0], 'GATEHOUSE_ORIGINS=*');
+  assert.match(problems[0], 'GATEHOUSE_ORIGINS=https://app.example.com');
+  const any = load({ ...login, GATEHOUSE_ORIGINS: '*' });
+  assert.is(any.origins, undefined, '* allows any origin');
+  assert.is(any.originsConfigured, true);
+  assert.equal(load({ ...login, GATEHOUSE_ORIGINS: 'https://app.example.com' }).origins, ['https://app.example.com']);
+  assert.is(load({ ...login, NODE_ENV: 'development' }).originsConfigured, false, 'outside production: a warning, not a refusal');
+  assert.is(load({ NODE_ENV: 'production', GATEHOUSE_AUTH_KEY: SECRET }).originsConfigured, false, 'without login nothing to refuse');
+});
+
 test('development mode: no key at all makes an ephemeral key and forces 127.0.0.1', () => {
   const a = load({ GATEHOUSE_HOST: '0.0.0.0' });
   const b = load({});
