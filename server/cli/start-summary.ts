@@ -73,9 +73,12 @@ function verifyingKeys(config: StartedNode['config']): string {
 
 /** What the node signs its own tokens with (login and renewal), or why they are off. */
 function signingKeyText(config: StartedNode['config']): string {
-  const renewal = config.renewIntervalMs > 0 ? 'login and renewal' : 'login (renewal is off: GATEHOUSE_RENEW_INTERVAL=0)';
-  if (config.signingKey) return `${renewal} sign with ${config.signingKey.alg} key ${config.signingKey.kid} (GATEHOUSE_SIGNING_KEY_FILE)`;
-  if (config.authKey) return `${renewal} sign with the HS256 key`;
+  const key = config.signingKey ? `${config.signingKey.alg} key ${config.signingKey.kid} (GATEHOUSE_SIGNING_KEY_FILE)`
+    : config.authKey ? 'the HS256 key' : undefined;
+  if (key !== undefined) {
+    return config.renewIntervalMs > 0 ? `login and renewal sign with ${key}`
+      : `login signs with ${key} (renewal is off: GATEHOUSE_RENEW_INTERVAL=0)`;
+  }
   return 'nothing: login and renewal cannot sign (set GATEHOUSE_SIGNING_KEY_FILE, or GATEHOUSE_AUTH_KEY)';
 }
 
