@@ -133,11 +133,11 @@ export class RedisNodeRegistry implements NodeRegistry {
   private noteSharing(count: number): void {
     const before = this.sharing;
     this.sharing = count;
-    const nodeId = this.snapshot().nodeId;
+    // No nodeId field: every line of the node's logger carries it already, and a second one repeats the key.
     if (count > 1 && before <= 1) {
-      this.log.error({ nodeId, processes: count }, 'GATEHOUSE_NODE_ID is shared by several live processes: give every node its own id (its metrics, admin figures and log lines are mixed up with the others\')');
+      this.log.error({ processes: count }, 'GATEHOUSE_NODE_ID is shared by several live processes: give every node its own id (its metrics, admin figures and log lines are mixed up with the others\')');
     } else if (count <= 1 && before > 1) {
-      this.log.info({ nodeId }, 'GATEHOUSE_NODE_ID is no longer shared');
+      this.log.info('GATEHOUSE_NODE_ID is no longer shared');
     }
   }
 

@@ -59,8 +59,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, 
 async function runCommand(command: CommandName, args: string[], env: NodeJS.ProcessEnv, out: CliOutput): Promise<number | undefined> {
   switch (command) {
     case 'start':
-      await startCommand(args, env);
-      return undefined;
+      return await startCommand(args, env, out.stdout);
     case 'token':
       out.stdout.write(`${tokenCommand(args, env)}\n`);
       return 0;

@@ -14,10 +14,19 @@ const LOG_FLUSH_MS = 500;
 /** The backstop fires this long after the shutdown timeout, ms. */
 const BACKSTOP_GRACE_MS = 2000;
 
-/** `gatehouse start`: runs one gateway node until SIGTERM or SIGINT. */
-export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
+/**
+ * `gatehouse start`: runs one gateway node until SIGTERM or SIGINT, and resolves undefined. With `--check` it only
+ * reads and validates the configuration as a start would (a bad one throws ConfigError, every problem listed),
+ * writes one line saying it is valid, and resolves 0 without listening or connecting to anything.
+ */
+export async function startCommand(args: string[], env: NodeJS.ProcessEnv, out: { write(text: string): unknown }): Promise<number | undefined> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, check: { type: 'boolean' } }, strict: true });
   const config = loadConfig({ env, configFile: values.config });
+  if (values.check) {
+    const mode = config.devMode ? 'development mode: no key is configured' : config.production ? 'production' : 'keys configured';
+    out.write(`gatehouse: the configuration is valid (${mode}); a start would listen on ${config.host}:${config.port}\n`);
+    return 0;
+  }
   const log = createLogger(config.logLevel, { service: 'gatehouse', nodeId: config.nodeId });
   const gateway = new Gateway(config, { log });
   try {
@@ -32,7 +41,7 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
 
   log.info({ url: gateway.url, devMode: config.devMode }, 'listening');
   notice(startSummary({
-    config, nodeId: gateway.nodeId, url: gateway.url, address: gateway.address(), adminAddress: gateway.operations.adminAddress(),
+    config, nodeId: gateway.nodeId, pid: process.pid, url: gateway.url, address: gateway.address(), adminAddress: gateway.operations.adminAddress(),
   }));
   if (config.devMode) notice(devModeNotice(gateway, config));
   stopOnSignals(gateway, {
@@ -43,6 +52,7 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     exit: (status) => process.exit(status),
     signals: process,
   });
+  return undefined;
 }
 
 function devModeNotice(gateway: Gateway, config: GatewayConfig): string {
@@ -55,11 +65,13 @@ function devModeNotice(gateway: Gateway, config: GatewayConfig): string {
     '127.0.0.1 only. Tokens die with the process. For production set GATEHOUSE_AUTH_KEY (or _FILE) or',
     'GATEHOUSE_JWKS_FILE; with NODE_ENV=production a missing key refuses to start.',
     '',
+    // Not GATEHOUSE_*: the config reader refuses unknown GATEHOUSE_ names, so pasted exports would stop every later
+    // `npm start` or `gatehouse token` in that shell.
     `Sample token (sub "dev-user", every channel, ${config.tokenTtlMs / 60_000} min); in another shell:`,
-    `export GATEHOUSE_SAMPLE_TOKEN=${token}`,
+    `export SAMPLE_TOKEN=${token}`,
     '',
     'Restricted sample token (sub "dev-guest", channels {"chat:lobby":["subscribe"]}; subscribing to staff:room is refused):',
-    `export GATEHOUSE_SAMPLE_TOKEN_RESTRICTED=${restricted}`,
+    `export SAMPLE_TOKEN_RESTRICTED=${restricted}`,
     '',
   ].join('\n');
 }

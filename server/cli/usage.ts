@@ -20,9 +20,15 @@ const CONFIG_NOTE = '--config FILE reads GATEHOUSE_* settings from a JSON object
 /** Every command's usage, in the order `gatehouse --help` lists them. */
 export const COMMANDS = {
   start: {
-    synopsis: ['start [--config FILE]'],
+    synopsis: ['start [--config FILE] [--check]'],
     summary: 'run one gateway node (the default command; what `npm start` does)',
-    details: `Stops gracefully on SIGTERM or SIGINT; SIGHUP re-reads the JWK Set and the users file.\n${CONFIG_NOTE}`,
+    details: [
+      '--check   validates the configuration as a start would (every problem listed) and exits 0 when it is valid,',
+      '          2 when not, without listening or connecting to Redis.',
+      'Stops gracefully on SIGTERM or SIGINT; SIGHUP re-reads the JWK Set and the users file. Signal the PID the',
+      'start-up summary prints: under `npm start` npm passes SIGTERM and SIGINT on, but dies of SIGHUP.',
+      CONFIG_NOTE,
+    ].join('\n'),
   },
   token: {
     synopsis: ['token --sub ID [--ttl 15m] [--channels JSON] [--claim k=v ...] [--config FILE]'],

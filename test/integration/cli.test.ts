@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
@@ -209,6 +210,38 @@ for (const command of ['start', 'token', 'revoke', 'keys', 'hash-password']) {
     }
   });
 }
+
+test('gatehouse start --check: a valid configuration is one line and status 0, without listening or reaching Redis', async () => {
+  // The port is taken and Redis is not there: a start would stop with status 2, a check does not try either.
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  try {
+    const taken = (blocker.address() as { port: number }).port;
+    const r = await runCli(['start', '--check'], {
+      GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_PORT: String(taken), GATEHOUSE_REDIS_URL: `redis://127.0.0.1:${taken}`,
+    }, { entry: 'bin' });
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, `gatehouse: the configuration is valid (keys configured); a start would listen on 127.0.0.1:${taken}\n`);
+    assert.is(r.stderr, '', 'no start-up summary, no development-mode notice');
+  } finally {
+    blocker.close();
+  }
+  const dev = await runInProcess(['start', '--check'], {});
+  assert.is(dev.code, 0);
+  assert.match(dev.stdout, 'valid (development mode: no key is configured); a start would listen on 127.0.0.1:8000');
+});
+
+test('gatehouse start --check lists every problem, as a start does, and exits 2', async () => {
+  const r = await runInProcess(['start', '--check'], { GATEHOUSE_AUTH_KEY: 'short', GATEHOUSE_PORT: 'eighty', GATEHOUSE_ORIGNS: 'x' });
+  assert.is(r.code, 2);
+  assert.match(r.stderr, 'GATEHOUSE_AUTH_KEY');
+  assert.match(r.stderr, 'GATEHOUSE_PORT');
+  assert.match(r.stderr, 'GATEHOUSE_ORIGNS: unknown setting; did you mean GATEHOUSE_ORIGINS?');
+  assert.is(r.stdout, '');
+  const help = await runInProcess(['--help'], {});
+  assert.match(help.stdout, '  start [--config FILE] [--check]');
+  assert.match((await runInProcess(['start', '--help'], {})).stdout, /--check +validates the configuration/);
+});
 
 test('gatehouse --version prints the package version, in the real process and through the bin', async () => {
   const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };

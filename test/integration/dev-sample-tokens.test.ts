@@ -27,7 +27,7 @@ async function devGateway() {
 
 test('development mode prints a restricted sample token beside the * one: it authenticates, and staff:room is refused', async () => {
   const { p, port } = await devGateway();
-  const restricted = (await p.waitForStderr(/^export GATEHOUSE_SAMPLE_TOKEN_RESTRICTED=(\S+)$/m))[1];
+  const restricted = (await p.waitForStderr(/^export SAMPLE_TOKEN_RESTRICTED=(\S+)$/m))[1];
   assert.match(p.stderr, new RegExp(`demo +open http://127\\.0\\.0\\.1:${port}/ in a browser`));
   const client = connectClient({ address: () => ({ port }) } as never, { authEngine: storedToken(restricted) as never });
   clients.push(client);

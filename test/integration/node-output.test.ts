@@ -58,9 +58,14 @@ test('every line a node writes to stdout is one JSON object with each key once; 
   const users = await writeUsersFile([{ username: 'alice', password: 'correct horse', sub: 'user-1' }], join(dir, 'users.json'));
   const { p, port } = await node({
     GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_USERS_FILE: users, GATEHOUSE_ADMIN_KEY: ADMIN_KEY,
-    GATEHOUSE_LOG_LEVEL: 'debug', GATEHOUSE_SHUTDOWN_TIMEOUT: '2s', GATEHOUSE_REDIS_TIMEOUT: '200ms',
+    GATEHOUSE_LOG_LEVEL: 'debug', GATEHOUSE_SHUTDOWN_TIMEOUT: '2s', GATEHOUSE_REDIS_TIMEOUT: '200ms', GATEHOUSE_NODE_ID: 'output-node',
   });
   await p.waitForStdout(/cluster bus connected/);
+  // A second process with the same node id: the lines about a shared id (and its end) name the id once, like every line.
+  const twin = await node({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_NODE_ID: 'output-node', GATEHOUSE_LOG_LEVEL: 'info' });
+  await p.waitForStdout(/GATEHOUSE_NODE_ID is shared/, 10_000);
+  await twin.p.stop();
+  await p.waitForStdout(/GATEHOUSE_NODE_ID is no longer shared/, 15_000);
   const login = (password: string) => fetch(`http://127.0.0.1:${port}/auth/login`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password }),
   }).then((r) => r.status);

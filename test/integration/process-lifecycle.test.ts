@@ -46,7 +46,7 @@ async function connect(port: number, token: string | null) {
 
 test('development mode: no key, listens on 127.0.0.1, says so, and its sample token authenticates', async () => {
   const { p, port } = await start({ GATEHOUSE_HOST: '0.0.0.0' });
-  const token = (await p.waitForStderr(/^export GATEHOUSE_SAMPLE_TOKEN=(\S+)$/m))[1];
+  const token = (await p.waitForStderr(/^export SAMPLE_TOKEN=(\S+)$/m))[1];
   assert.match(p.stderr, `listening on ws://127.0.0.1:${port}/`);
   assert.match(p.stderr, 'DEVELOPMENT MODE');
 
@@ -59,7 +59,7 @@ test('development mode: no key, listens on 127.0.0.1, says so, and its sample to
 test('a configured key is not development mode, and a token of another process\'s key is refused', async () => {
   const { p, port } = await start({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_HOST: '127.0.0.1' });
   assert.not.match(p.stderr, 'DEVELOPMENT MODE');
-  assert.not.match(p.stderr, 'GATEHOUSE_SAMPLE_TOKEN');
+  assert.not.match(p.stderr, 'SAMPLE_TOKEN');
   assert.is((await connect(port, mintHs256({ sub: 'a' }, {}, SECRET))).status.isAuthenticated, true);
   const other = await connect(port, mintHs256({ sub: 'a' }, {}, 'some-other-secret-some-other-secret-0123'));
   assert.is(other.status.authError?.name, 'AuthTokenInvalidError');

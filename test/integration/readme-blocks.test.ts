@@ -107,12 +107,19 @@ async function authenticates(port: number, token: string): Promise<boolean> {
 const RUNNERS: Record<string, () => Promise<void>> = {
   async quickstart() {
     const { p, port } = await node({});
-    const token = (await p.waitForStderr(/^export GATEHOUSE_SAMPLE_TOKEN=(\S+)$/m))[1];
+    await p.waitForStderr(/^export \w+_RESTRICTED=\S+$/m);
+    // The printed export lines, as pasted into the shell that runs the quick start (and whatever comes next there).
+    const pasted = Object.fromEntries([...p.stderr.matchAll(/^export (\w+)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
     const file = join(scratch, 'quickstart.mjs');
     writeFileSync(file, block('quickstart').code.replace('port: 8000', `port: ${port}`));
-    const r = await run(process.execPath, [file], { env: { GATEHOUSE_SAMPLE_TOKEN: token } });
+    const r = await run(process.execPath, [file], { env: pasted });
     assert.is(r.code, 0, r.stderr);
     assert.is(r.stdout, 'authenticated\n');
+    // The same shell still starts a gateway and mints tokens: no pasted name is one the config reader refuses.
+    const next = await node({ ...pasted, GATEHOUSE_AUTH_KEY: SECRET });
+    assert.not.match(next.p.stderr, 'unknown setting');
+    const minted = await run(process.execPath, [BIN, 'token', '--sub', 'after-quickstart'], { env: { ...pasted, GATEHOUSE_AUTH_KEY: SECRET } });
+    assert.is(minted.code, 0, minted.stderr);
   },
 
   async 'mint-hs256'() {
