@@ -39,13 +39,16 @@ function logOf(stdout: string): string {
 /** `npm ARGS` run to its end (failing after `ms`): its status and output. */
 function npm(args: string[], opts: { cwd?: string; env?: Record<string, string>; ms?: number } = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn('npm', args, { cwd: opts.cwd ?? ROOT, env: cleanEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    // npm exec links this project into its cache's _npx folder; a run killed half-way leaves that folder broken for
+    // every later run (ENOENT, status 254), so each test run has a cache of its own.
+    const env = cleanEnv({ npm_config_cache: join(work, 'npm-cache'), ...opts.env });
+    const child = spawn('npm', args, { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => reject(new Error(`npm ${args.join(' ')} did not end within ${opts.ms ?? 20_000} ms\n${stderr}`)), opts.ms ?? 20_000);
+    const timer = setTimeout(() => reject(new Error(`npm ${args.join(' ')} did not end within ${opts.ms ?? 60_000} ms\n${stderr}`)), opts.ms ?? 60_000);
     child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
