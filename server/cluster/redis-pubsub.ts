@@ -33,6 +33,9 @@ export const PUBLISH_EACH_SCRIPT = "for i = 1, #ARGV, 2 do redis.call('PUBLISH',
 /** How often a transport sends its subscriber a heartbeat, ms (see ../redis/feed-liveness.ts). */
 export const PUBSUB_HEARTBEAT_INTERVAL_MS = 500;
 
+/** How each transport's own heartbeat channel begins: outside CHANNEL_PREFIX, so no client channel name reaches it. */
+export const HEARTBEAT_CHANNEL_PREFIX = 'gatehouse:feed:';
+
 /** Names the transport's feed in logs and in the readiness warning. */
 export interface PubSubFeed {
   readonly name: string;
@@ -59,7 +62,7 @@ abstract class BasePubSub implements PubSubTransport {
   readonly feed: FeedLiveness;
   protected sub?: RedisConnection;
   protected pub?: RedisConnection;
-  /** Outside the bridge's prefix, so no client channel name reaches it; unique per process. */
+  /** HEARTBEAT_CHANNEL_PREFIX, the node id and a per-process random part. */
   private readonly heartbeatChannel: string;
   private isUp = false;
   private closed = false;
@@ -67,7 +70,7 @@ abstract class BasePubSub implements PubSubTransport {
   private epoch = 0;
 
   constructor(nodeId: string, feed: PubSubFeed) {
-    this.heartbeatChannel = `gatehouse:feed:${nodeId}/${randomBytes(4).toString('hex')}`;
+    this.heartbeatChannel = `${HEARTBEAT_CHANNEL_PREFIX}${nodeId}/${randomBytes(4).toString('hex')}`;
     this.feed = new FeedLiveness({
       name: feed.name,
       log: feed.log,
