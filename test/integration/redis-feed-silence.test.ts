@@ -99,8 +99,10 @@ test('a logout on A closes B\'s socket within the silence limit plus 2 s of B\'s
 
   assert.is(proxy.stallReplies(isSubscriber), 3, 'B\'s three subscriber connections are dead one way');
   const closed = nextEvent<{ code: number }>(onB.client, 'close', FEED_SILENCE_LIMIT_MS + 2000);
+  const loggedOutAt = Date.now();
   assert.equal(await caller.client.invoke(Procedure.Logout, undefined), { revoked: 'sid' });
   assert.is((await closed).code, CloseCode.TokenRevoked, 'B re-checked its live sockets once its feed was back');
+  if (process.env.TEST_VERBOSE) console.log(`B's revoked socket closed ${Date.now() - loggedOutAt} ms after the logout on A`);
 
   assert.ok(await reachesB(user.channel, inbox, 8000), 'A\'s publish reaches B\'s subscriber after the reconnect');
   const other = await connect(b, { sub: `dora-${n}` });
