@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PubSubTransport } from '../cluster/transport';
 import type { Logger } from '../log';
+import type { FeedHealth } from '../redis/feed-liveness';
 import { MAX_SUB_LENGTH } from '../../shared';
 import { isRevocation, type Revocation } from '../revocation/store';
 
@@ -46,6 +47,11 @@ export class ControlBus {
     private readonly log: Logger,
     private readonly transport?: PubSubTransport,
   ) {}
+
+  /** The bus's subscriber liveness; undefined without Redis. */
+  get feed(): FeedHealth | undefined {
+    return this.transport?.feed;
+  }
 
   start(): void {
     const transport = this.transport;

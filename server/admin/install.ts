@@ -9,6 +9,7 @@ import type { GatewayHost } from '../host';
 import type { Route } from '../http/health';
 import { createRequestHandler } from '../http/router';
 import { createRedisConnection, redisTarget, type RedisConnection } from '../redis/connection';
+import type { FeedHealth } from '../redis/feed-liveness';
 import type { UpgradeRefusalReason } from '../http/upgrade-gate';
 import type { LoginService } from '../login/login-service';
 import type { FloodCounter } from '../floods/flood-counter';
@@ -60,6 +61,9 @@ export interface OperationsDeps {
 export function installOperations(host: GatewayHost<OperationsSettings>, deps: OperationsDeps): Operations {
   const { config, log, clock, agServer } = host;
   const { revocation } = deps;
+  const feeds = new Map<string, FeedHealth>();
+  if (revocation.feed) feeds.set('revocation', revocation.feed);
+  if (deps.bridge) feeds.set('cluster_bus', deps.bridge.feed);
   const metrics = new GatewayMetrics({
     nodeId: host.nodeId,
     connections: () => agServer.clientsCount,
@@ -71,6 +75,7 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
     bridge: deps.bridge,
     outboundBytes: () => deps.outbound.measure(),
     upgradeRefusals: deps.upgradeRefusals,
+    feeds,
   });
   countHandshakes(host, metrics);
   // Runs after the channel rules: reached only by publishes they let through.
@@ -107,8 +112,13 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
   // GATEHOUSE_ADMIN_KEY holds every scope; GATEHOUSE_ADMIN_KEYS' keys hold theirs.
   const keys: ScopedKey[] = [...(config.adminKey ? [{ key: config.adminKey, scopes: new Set(ADMIN_SCOPES) }] : []), ...config.adminKeys];
   if (keys.length > 0) {
-    const bus = new ControlBus(host.nodeId, (action) => act(host, revocation, action), log, createRedisPubSub(config, host.nodeId));
+    const bus = new ControlBus(host.nodeId, (action) => act(host, revocation, action), log, createRedisPubSub(config, host.nodeId, { name: 'admin bus', log }));
     bus.start();
+    const busFeed = bus.feed;
+    if (busFeed) {
+      feeds.set('admin_bus', busFeed);
+      host.addReadinessWarning(() => busFeed.warning());
+    }
     host.own(() => bus.close());
     routes.push(adminRoutes(makeAdminAuthenticator(keys), adminActions(host, revocation, bus, registry)));
   } else {

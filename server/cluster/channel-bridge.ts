@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log';
+import type { FeedHealth } from '../redis/feed-liveness';
 import type { ClusterBus } from './broker';
 import type { PubSubTransport } from './transport';
 
@@ -115,6 +116,11 @@ export class ChannelBridge implements ClusterBus {
 
   get connected(): boolean {
     return this.transport.up;
+  }
+
+  /** Whether the subscriber connection is heard (for /readyz and metrics). */
+  get feed(): FeedHealth {
+    return this.transport.feed;
   }
 
   /** Bytes of publishes queued for Redis or sent to it, and not answered yet. */

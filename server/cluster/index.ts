@@ -20,12 +20,13 @@ export function installClusterBus(
   broker: ClusterBroker,
 ): ChannelBridge | undefined {
   installSubscribeErrorBridge(AGServerSocket);
-  const transport = createRedisPubSub(host.config, host.nodeId);
+  const transport = createRedisPubSub(host.config, host.nodeId, { name: 'cluster bus', log: host.log });
   if (!transport) return undefined;
   const bridge = new ChannelBridge(broker, transport, host.log, host.nodeId);
   broker.attachBus(bridge);
   bridge.start();
   host.addReadinessCheck(() => (bridge.everUp ? undefined : 'cluster bus: Redis not reached yet'));
+  host.addReadinessWarning(() => transport.feed.warning());
   host.own(() => bridge.close());
   return bridge;
 }

@@ -1,7 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import { Cluster } from 'ioredis';
 import type { RedisSeed } from '../config';
-import { createRedisConnection, isClusterTarget, redisTarget, type RedisConnection, type RedisConnectionOptions, type RedisSettings } from '../redis/connection';
+import type { Logger } from '../log';
+import {
+  createRedisConnection, isClusterTarget, redisTarget, SUBSCRIBER_SOCKET, type RedisConnection, type RedisConnectionOptions, type RedisSettings,
+} from '../redis/connection';
+import { FeedLiveness } from '../redis/feed-liveness';
 import type { PubSubTransport, TransportEvents } from './transport';
 
 /**
@@ -25,20 +30,56 @@ const BATCHED = { enableAutoPipelining: true } as const satisfies Partial<RedisC
  */
 export const PUBLISH_EACH_SCRIPT = "for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end";
 
-/** Builds the transport the configuration asks for, or undefined for a single node without Redis. */
-export function createRedisPubSub(config: RedisSettings, nodeId: string): PubSubTransport | undefined {
-  const target = redisTarget(config);
-  if (!target) return undefined;
-  return isClusterTarget(target) ? new RedisClusterPubSub(target.seeds, nodeId) : new RedisPubSub(target.url, nodeId);
+/** How often a transport sends its subscriber a heartbeat, ms (see ../redis/feed-liveness.ts). */
+export const PUBSUB_HEARTBEAT_INTERVAL_MS = 500;
+
+/** How each transport's own heartbeat channel begins: outside CHANNEL_PREFIX, so no client channel name reaches it. */
+export const HEARTBEAT_CHANNEL_PREFIX = 'gatehouse:feed:';
+
+/** Names the transport's feed in logs and in the readiness warning. */
+export interface PubSubFeed {
+  readonly name: string;
+  readonly log?: Logger;
 }
 
-/** Shared plumbing: two connections, up/down tracking on the subscriber, a bounded close. */
+/** Builds the transport the configuration asks for, or undefined for a single node without Redis. */
+export function createRedisPubSub(config: RedisSettings, nodeId: string, feed: PubSubFeed = { name: 'cluster bus' }): PubSubTransport | undefined {
+  const target = redisTarget(config);
+  if (!target) return undefined;
+  return isClusterTarget(target) ? new RedisClusterPubSub(target.seeds, nodeId, feed) : new RedisPubSub(target.url, nodeId, feed);
+}
+
+/**
+ * Shared plumbing: two connections, up/down tracking on the subscriber, its liveness, a bounded close.
+ *
+ * Liveness: the subscriber also listens on a heartbeat channel of this process's own, which the publisher sends to
+ * every PUBSUB_HEARTBEAT_INTERVAL_MS; a heartbeat Redis took and the subscriber never heard gets the subscriber
+ * dropped and connected again, so the owner sees `down` and `up` as for any loss and subscribes again. On a cluster
+ * the heartbeat channel lives on one shard, so only the subscriber connection to that shard is proven this way.
+ */
 abstract class BasePubSub implements PubSubTransport {
   abstract readonly mode: PubSubTransport['mode'];
+  readonly feed: FeedLiveness;
   protected sub?: RedisConnection;
   protected pub?: RedisConnection;
+  /** HEARTBEAT_CHANNEL_PREFIX, the node id and a per-process random part. */
+  private readonly heartbeatChannel: string;
   private isUp = false;
   private closed = false;
+  /** Bumped by every subscriber loss: a heartbeat subscription confirmed after one is for a connection gone. */
+  private epoch = 0;
+
+  constructor(nodeId: string, feed: PubSubFeed) {
+    this.heartbeatChannel = `${HEARTBEAT_CHANNEL_PREFIX}${nodeId}/${randomBytes(4).toString('hex')}`;
+    this.feed = new FeedLiveness({
+      name: feed.name,
+      log: feed.log,
+      send: (message) => this.publish(this.heartbeatChannel, message),
+      reconnect: () => {
+        if (!this.closed) this.sub?.disconnect(true);
+      },
+    });
+  }
 
   get up(): boolean {
     return this.isUp && !this.closed;
@@ -55,18 +96,31 @@ abstract class BasePubSub implements PubSubTransport {
     const { sub, pub } = this.connect();
     this.sub = sub;
     this.pub = pub;
-    sub.on(this.messageEvent, (name: string, text: string) => events.message(name, text));
+    const heartbeat = this.heartbeatChannel;
+    const feed = this.feed;
+    sub.on(this.messageEvent, (name: string, text: string) => {
+      if (name === heartbeat) feed.heard(text);
+      else events.message(name, text);
+    });
     sub.on('ready', () => {
       if (this.closed) return;
       this.isUp = true;
       events.up();
+      const epoch = this.epoch;
+      this.subscribe(heartbeat).then(
+        () => { if (epoch === this.epoch && this.isUp) feed.up(); },
+        (err: Error) => events.error(err),
+      );
     });
     // ioredis emits 'close' on every failed attempt too; report the loss once.
     sub.on('close', () => {
       if (!this.isUp) return;
       this.isUp = false;
+      this.epoch += 1;
+      feed.down();
       if (!this.closed) events.down();
     });
+    feed.start(PUBSUB_HEARTBEAT_INTERVAL_MS);
     for (const conn of [sub, pub]) {
       // Without an 'error' listener an unreachable Redis would crash the process.
       conn.on('error', (err: Error) => events.error(err));
@@ -78,6 +132,7 @@ abstract class BasePubSub implements PubSubTransport {
     if (this.closed) return;
     this.closed = true;
     this.isUp = false;
+    this.feed.close();
     const conns = [this.sub, this.pub].filter((c): c is RedisConnection => c !== undefined);
     for (const conn of conns) conn.disconnect();
     const deadline = Date.now() + 1000;
@@ -92,15 +147,19 @@ class RedisPubSub extends BasePubSub {
   readonly mode = 'redis';
   protected messageEvent = 'message' as const;
 
-  constructor(private readonly url: string, private readonly nodeId: string) {
-    super();
+  constructor(private readonly url: string, private readonly nodeId: string, feed: PubSubFeed) {
+    super(nodeId, feed);
   }
 
   protected connect(): { sub: RedisConnection; pub: RedisConnection } {
     const target = { url: this.url };
     return {
       // autoResubscribe off: the bridge re-subscribes on 'up' itself, so it knows when each subscription holds again.
-      sub: createRedisConnection(target, { ...FAIL_FAST, autoResubscribe: false, connectionName: `gatehouse-sub-${this.nodeId}` }),
+      // maxRetriesPerRequest 0: a SUBSCRIBE in flight when the connection drops fails then. Without re-sending, ioredis
+      // would otherwise leave it unsettled for 20 reconnects, and the bridge's loop for that channel waiting with it.
+      sub: createRedisConnection(target, {
+        ...FAIL_FAST, ...SUBSCRIBER_SOCKET, autoResubscribe: false, maxRetriesPerRequest: 0, connectionName: `gatehouse-sub-${this.nodeId}`,
+      }),
       pub: createRedisConnection(target, { ...FAIL_FAST, maxRetriesPerRequest: 0, connectionName: `gatehouse-pub-${this.nodeId}` }),
     };
   }
@@ -135,14 +194,14 @@ class RedisClusterPubSub extends BasePubSub {
   readonly mode = 'redis-cluster';
   protected messageEvent = 'smessage' as const;
 
-  constructor(private readonly seeds: readonly RedisSeed[], private readonly nodeId: string) {
-    super();
+  constructor(private readonly seeds: readonly RedisSeed[], private readonly nodeId: string, feed: PubSubFeed) {
+    super(nodeId, feed);
   }
 
   protected connect(): { sub: RedisConnection; pub: RedisConnection } {
     const target = { seeds: this.seeds };
     return {
-      sub: createRedisConnection(target, { ...FAIL_FAST, shardedSubscribers: true, connectionName: `gatehouse-sub-${this.nodeId}` }),
+      sub: createRedisConnection(target, { ...FAIL_FAST, ...SUBSCRIBER_SOCKET, shardedSubscribers: true, connectionName: `gatehouse-sub-${this.nodeId}` }),
       pub: createRedisConnection(target, { ...FAIL_FAST, ...BATCHED, connectionName: `gatehouse-pub-${this.nodeId}` }),
     };
   }

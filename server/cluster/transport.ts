@@ -1,3 +1,5 @@
+import type { FeedHealth } from '../redis/feed-liveness';
+
 /** What a pub/sub transport reports to its owner. */
 export interface TransportEvents {
   /** A message arrived on a subscribed (full, prefixed) channel name. */
@@ -19,6 +21,8 @@ export interface PubSubTransport {
   readonly mode: 'redis' | 'redis-cluster';
   /** True while subscribe/unsubscribe can be sent. */
   readonly up: boolean;
+  /** Whether the subscriber is heard: its silences and the readiness warning while one lasts. */
+  readonly feed: FeedHealth;
   start(events: TransportEvents): void;
   /** Resolves once Redis has confirmed the subscription. */
   subscribe(name: string): Promise<void>;

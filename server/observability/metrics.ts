@@ -5,6 +5,7 @@ import type { ChannelBridge } from '../cluster/channel-bridge';
 import { UPGRADE_REFUSAL_REASONS, type UpgradeRefusalReason } from '../http/upgrade-gate';
 import { FLOOD_REASONS, type FloodCounter } from '../floods/flood-counter';
 import type { LoginService } from '../login/login-service';
+import type { FeedHealth } from '../redis/feed-liveness';
 import type { RenewalCounters } from '../renewal/renewal-manager';
 import { runtimeRegistry } from './runtime-metrics';
 
@@ -37,6 +38,8 @@ export interface MetricSources {
   /** Bytes the node holds for clients that have not read them yet. */
   outboundBytes(): number;
   readonly upgradeRefusals: Readonly<Record<UpgradeRefusalReason, number>>;
+  /** The Redis feeds this node subscribes to, by label (revocation, cluster_bus, admin_bus); read at scrape. */
+  readonly feeds?: ReadonlyMap<string, FeedHealth>;
 }
 
 /**
@@ -123,6 +126,15 @@ export class GatewayMetrics {
       labelNames: ['operation'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
       registers,
+    });
+    new Counter({
+      name: 'gatehouse_redis_feed_silences_total',
+      help: 'Times a Redis subscription went silent (a heartbeat Redis took never came back) and its connection was made again, by feed',
+      labelNames: ['feed'], registers,
+      collect() {
+        this.reset();
+        for (const [feed, health] of sources.feeds ?? []) this.labels(feed).inc(health.silences);
+      },
     });
     new Gauge({
       name: 'gatehouse_cluster_bus_connected', help: '1 while the cross-node Redis bus is connected (absent without Redis)', registers,

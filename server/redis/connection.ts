@@ -73,7 +73,19 @@ export interface RedisConnectionOptions {
   readonly enableAutoPipelining?: boolean;
   /** A cluster only: sharded pub/sub (SSUBSCRIBE) through one subscriber connection per shard (default false). */
   readonly shardedSubscribers?: boolean;
+  /** TCP keep-alive: idle time before the first probe, ms (ioredis default 0: the system's, commonly 2 hours). */
+  readonly keepAlive?: number;
+  /** How long a closing connection waits for Redis to close its side before destroying it, ms (default 2000). */
+  readonly disconnectTimeout?: number;
 }
+
+/**
+ * What every subscriber connection gets. A subscriber only reads, so a dead path (Redis' side gone, a NAT entry
+ * dropped) shows nowhere until TCP gives up: keep-alive probes start after 10 s of quiet (their spacing and count are
+ * the system's). A subscriber dropped as silent (./feed-liveness.ts) is destroyed after 100 ms rather than waiting
+ * 2 s for a close Redis may never send: nothing is owed to Redis on the way out.
+ */
+export const SUBSCRIBER_SOCKET = { keepAlive: 10_000, disconnectTimeout: 100 } as const satisfies Partial<RedisConnectionOptions>;
 
 /**
  * Opens a connection to a RedisTarget; it connects at once and reconnects by itself. Give it an 'error' listener
@@ -93,6 +105,8 @@ export function createRedisConnection(target: RedisTarget, options: RedisConnect
     autoResendUnfulfilledCommands: options.autoResendUnfulfilledCommands,
     autoResubscribe: options.autoResubscribe,
     connectTimeout: options.connectTimeout,
+    keepAlive: options.keepAlive,
+    disconnectTimeout: options.disconnectTimeout,
   });
   if (!isClusterTarget(target)) {
     return new Redis(target.url, {

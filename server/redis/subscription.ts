@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import type { RedisSeed } from '../config';
-import { createRedisConnection, DEFAULT_RETRY_DELAY, isClusterTarget, type RedisTarget } from './connection';
+import { createRedisConnection, DEFAULT_RETRY_DELAY, isClusterTarget, SUBSCRIBER_SOCKET, type RedisTarget } from './connection';
 
 /** What a subscription reports. */
 export interface SubscriptionEvents {
@@ -24,6 +24,8 @@ export interface SubscriptionOptions {
 export interface RedisSubscription {
   /** True while Redis holds the subscription. */
   readonly up: boolean;
+  /** Drops the connection as dead (it went silent): `down` follows, then `up` once subscribed again elsewhere or anew. */
+  reconnect(): void;
   close(): void;
 }
 
@@ -70,6 +72,8 @@ abstract class KeptSubscription implements RedisSubscription {
   /** Stops what keeps the subscription alive; called once, by `close`. */
   protected abstract release(): void;
 
+  abstract reconnect(): void;
+
   /** Hands the channels' messages on a connection to the owner. */
   protected listen(connection: Redis): void {
     connection.on('message', (name: string, text: string) => {
@@ -100,6 +104,7 @@ class SingleRedisSubscription extends KeptSubscription {
   constructor(url: string, channels: readonly string[], options: SubscriptionOptions, events: SubscriptionEvents) {
     super(channels, events);
     this.connection = createRedisConnection({ url }, {
+      ...SUBSCRIBER_SOCKET,
       connectionName: options.connectionName,
       connectTimeout: options.connectTimeout,
       // Subscribing on every 'ready' ourselves, rather than ioredis' autoResubscribe, tells us when the feed is whole.
@@ -114,6 +119,13 @@ class SingleRedisSubscription extends KeptSubscription {
 
   protected release(): void {
     this.connection.disconnect();
+  }
+
+  reconnect(): void {
+    if (this.closed) return;
+    this.lastError = 'the subscription went silent';
+    // Its 'close' reports the loss; ioredis then connects again, and 'ready' subscribes again.
+    this.connection.disconnect(true);
   }
 
   private async subscribe(): Promise<void> {
@@ -152,6 +164,11 @@ class ClusterNodeSubscription extends KeptSubscription {
     this.connection?.disconnect();
   }
 
+  reconnect(): void {
+    // Its 'end' reports the loss and moves on to the next node.
+    if (!this.closed) this.connection?.disconnect();
+  }
+
   private candidates(): RedisSeed[] {
     const all = new Map<string, RedisSeed>();
     for (const node of [...(this.options.clusterNodes?.() ?? []), ...this.seeds]) {
@@ -167,6 +184,7 @@ class ClusterNodeSubscription extends KeptSubscription {
     const { host, port } = nodes[this.next++ % nodes.length];
     const connection = new Redis({
       host, port,
+      ...SUBSCRIBER_SOCKET,
       connectionName: this.options.connectionName,
       connectTimeout: this.options.connectTimeout,
       lazyConnect: true,

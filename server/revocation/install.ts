@@ -4,6 +4,7 @@ import type { GatewayConfig } from '../config';
 import type { GatewayHost } from '../host';
 import { logoutProcedure } from '../procedures/logout';
 import { redisTarget } from '../redis/connection';
+import type { FeedHealth } from '../redis/feed-liveness';
 import { revocationAdmission } from './admission';
 import { durabilityWarnings } from './durability';
 import { RevocationEnforcer } from './enforcer';
@@ -22,6 +23,8 @@ export interface RevocationService {
   readonly enforcer: RevocationEnforcer;
   /** This process's name in announcements (the node id and a random suffix: unique even when node ids are not). */
   readonly origin: string;
+  /** The announcement feed's liveness (with Redis only). */
+  readonly feed?: FeedHealth;
   /** Revokes everywhere and applies it on this node at once. Rejects with StoreUnavailableError. */
   revoke(target: RevocationTarget, options?: RevokeOptions): Promise<Revocation>;
   /** Resolves once a token issued now for `sub` is past any user revocation (bounded: see waitPastUserRevocation). */
@@ -64,6 +67,8 @@ export function installRevocation(host: GatewayHost<RevocationSettings>, engine:
   });
   store.onResync(() => enforcer.recheckAll());
   host.addReadinessCheck(() => store.unavailableReason() ?? enforcer.unavailableReason());
+  const feed = redisStore?.feed;
+  if (feed) host.addReadinessWarning(() => feed.warning());
   host.procedures.register(Procedure.Logout, logoutProcedure(store, enforcer));
   host.onStart(async () => {
     if (!(await store.ready(READY_WAIT_MS))) {
@@ -79,7 +84,7 @@ export function installRevocation(host: GatewayHost<RevocationSettings>, engine:
   });
 
   return {
-    store, enforcer, origin,
+    store, enforcer, origin, feed,
     async revoke(target, options) {
       const revocation = await store.revoke(target, options);
       enforcer.apply(revocation);

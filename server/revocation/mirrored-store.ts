@@ -55,7 +55,9 @@ type MirrorState = 'loading' | 'current' | 'overflow' | 'closed';
  * never answers "not revoked" from a copy it does not know to be whole. A feed can also go silent without dropping (a
  * stalled Redis, a connection cut without a reset): a heartbeat every 200 ms, published where announcements are and
  * heard back on the feed, proves it live, and a mirror whose last heartbeat heard was sent over a second ago asks
- * Redis too. Its own revocations are in it before `revoke()` resolves. Entries leave at their deadline (on look-up,
+ * Redis too. A heartbeat Redis took that the feed never brings (its connection dead one way) gets the subscriber
+ * connection dropped and made again (../redis/feed-liveness.ts): the resync that follows reloads the copy, and the
+ * enforcer re-checks every live socket against the store. Its own revocations are in it before `revoke()` resolves. Entries leave at their deadline (on look-up,
  * and a sweep gives the memory back).
  *
  * Like any announcement, one made elsewhere reaches this node after the propagation delay; a handshake admitted in
@@ -68,7 +70,6 @@ export class MirroredRevocationStore implements RevocationStore {
   private readonly clock: Clock;
   private readonly maxEntries: number;
   private readonly maxFeedSilenceMs: number;
-  private readonly heartbeat: NodeJS.Timeout;
   private state: MirrorState = 'loading';
   /** Bumped by every feed loss, resync and overflow: a load started under an older one is stale. */
   private generation = 0;
@@ -89,8 +90,7 @@ export class MirroredRevocationStore implements RevocationStore {
     if (this.redis.feedUp) this.reload();
     this.sweeper = setInterval(() => this.table.sweep(), options.sweepIntervalMs ?? 10_000);
     this.sweeper.unref();
-    this.heartbeat = setInterval(() => this.redis.sendHeartbeat(), options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
-    this.heartbeat.unref();
+    this.redis.startHeartbeat(options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
   }
 
   /** Whether checks are answered from memory now: loaded, the feed up, and heard from lately. */
@@ -138,7 +138,6 @@ export class MirroredRevocationStore implements RevocationStore {
     this.state = 'closed';
     this.generation += 1;
     clearInterval(this.sweeper);
-    clearInterval(this.heartbeat);
     clearTimeout(this.retry);
     this.table.clear();
     await this.redis.close();

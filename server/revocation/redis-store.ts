@@ -2,6 +2,7 @@ import type { GatehouseClaims } from '../../shared';
 import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
 import { createRedisConnection, knownClusterNodes, type RedisConnection, type RedisTarget } from '../redis/connection';
+import { FeedLiveness, type FeedHealth } from '../redis/feed-liveness';
 import { subscribeChannels, type RedisSubscription } from '../redis/subscription';
 import type { RedisDurability } from './durability';
 import {
@@ -66,9 +67,6 @@ return out
  */
 const HEARTBEAT_SCRIPT = `return redis.call('PUBLISH', ARGV[1], ARGV[2])`;
 
-/** A heartbeat unheard this long is given up, and the next one sent, ms. */
-const HEARTBEAT_GIVE_UP_MS = 2000;
-
 /** Keys a load step scans (SCAN's COUNT): bounds how long one step holds Redis. */
 const LOAD_SCAN_COUNT = 1000;
 
@@ -121,10 +119,8 @@ export class RedisRevocationStore implements RevocationStore {
   private readonly heartbeatCommand: HeartbeatCommand;
   /** This process's own heartbeat channel: only its subscriber hears it, on the connection announcements come by. */
   private readonly heartbeatChannel: string;
-  private heartbeatSeq = 0;
-  /** The heartbeat sent and not heard yet: its number and when it was sent. */
-  private heartbeatPending?: { readonly seq: number; readonly sentAt: number };
-  private fedThrough = Number.NEGATIVE_INFINITY;
+  /** Proves the feed alive by its heartbeats, and makes the subscription again when it goes silent. */
+  private readonly liveness?: FeedLiveness;
   private readonly clock: Clock;
   private readonly revocationListeners: ((revocation: Revocation) => void)[] = [];
   private readonly resyncListeners: (() => void)[] = [];
@@ -154,23 +150,30 @@ export class RedisRevocationStore implements RevocationStore {
     this.heartbeatChannel = `${REVOCATION_CHANNEL}:heartbeat:${options.origin}`;
 
     if (options.subscribe) {
+      const liveness = new FeedLiveness({
+        name: 'revocation feed',
+        send: (message) => this.call(1, () => this.heartbeatCommand(REVOCATION_CHANNEL, this.heartbeatChannel, message)),
+        reconnect: () => this.subscription?.reconnect(),
+        clock: this.clock,
+        log: options.log,
+      });
+      this.liveness = liveness;
       this.subscription = subscribeChannels(options.target, [REVOCATION_CHANNEL, this.heartbeatChannel], {
         connectionName: `gatehouse:${options.origin}:sub`,
         connectTimeout,
         clusterNodes: () => knownClusterNodes(this.commands),
       }, {
-        message: (text, channel) => (channel === REVOCATION_CHANNEL ? this.announce(text) : this.heartbeatHeard(text)),
+        message: (text, channel) => (channel === REVOCATION_CHANNEL ? this.announce(text) : liveness.heard(text)),
         up: () => {
           if (this.closed) return;
-          this.heartbeatPending = undefined;
+          liveness.up();
           this.options.log?.info('revocation feed subscribed');
           for (const listener of this.resyncListeners) listener();
         },
         down: (reason) => {
           if (this.closed) return;
           this.options.log?.warn({ reason }, 'revocation feed lost; resubscribing');
-          this.fedThrough = Number.NEGATIVE_INFINITY;
-          this.heartbeatPending = undefined;
+          liveness.down();
           for (const listener of this.feedLostListeners) listener();
         },
       });
@@ -238,22 +241,25 @@ export class RedisRevocationStore implements RevocationStore {
    * which Redis published, so hearing a heartbeat means having heard every announcement published before it.
    */
   get feedHeardThrough(): number {
-    return this.feedUp ? this.fedThrough : Number.NEGATIVE_INFINITY;
+    return this.feedUp && this.liveness ? this.liveness.heardThrough : Number.NEGATIVE_INFINITY;
+  }
+
+  /** The feed's health for /readyz and metrics; undefined without a subscription. */
+  get feed(): FeedHealth | undefined {
+    return this.liveness;
   }
 
   /**
-   * Sends a heartbeat unless one is on its way (for less than HEARTBEAT_GIVE_UP_MS); `feedHeardThrough` moves on when
-   * it is heard. A failure to send is only logged at debug: a feed that stays silent shows in `feedHeardThrough`.
+   * Sends a heartbeat unless one is on its way; `feedHeardThrough` moves on when it is heard, and a heartbeat Redis
+   * took that stays unheard makes the subscription again (./../redis/feed-liveness.ts).
    */
   sendHeartbeat(): void {
-    if (!this.subscription || this.closed || !this.feedUp) return;
-    const now = this.clock.now();
-    if (this.heartbeatPending && now - this.heartbeatPending.sentAt < HEARTBEAT_GIVE_UP_MS) return;
-    this.heartbeatSeq += 1;
-    this.heartbeatPending = { seq: this.heartbeatSeq, sentAt: now };
-    this.call(1, () => this.heartbeatCommand(REVOCATION_CHANNEL, this.heartbeatChannel, String(this.heartbeatSeq))).catch((err: Error) => {
-      this.options.log?.debug({ reason: err.message }, 'revocation feed heartbeat not sent');
-    });
+    if (!this.closed) this.liveness?.beat();
+  }
+
+  /** Sends heartbeats every `intervalMs` from now until closed. */
+  startHeartbeat(intervalMs: number): void {
+    this.liveness?.start(intervalMs);
   }
 
   /**
@@ -302,6 +308,7 @@ export class RedisRevocationStore implements RevocationStore {
     this.revocationListeners.length = 0;
     this.resyncListeners.length = 0;
     this.feedLostListeners.length = 0;
+    this.liveness?.close();
     this.subscription?.close();
     this.commands.disconnect();
   }
@@ -355,13 +362,6 @@ export class RedisRevocationStore implements RevocationStore {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  private heartbeatHeard(message: string): void {
-    const pending = this.heartbeatPending;
-    if (!pending || Number(message) !== pending.seq) return;
-    this.heartbeatPending = undefined;
-    if (pending.sentAt > this.fedThrough) this.fedThrough = pending.sentAt;
   }
 
   private announce(message: string): void {
