@@ -19,7 +19,7 @@ import { TestRedis } from '../helpers/redis-server';
 
 const REDIS_TIMEOUT_MS = 300;
 /** How long the slowed-Redis test pauses Redis, ms. */
-const PAUSE_MS = 5000;
+const PAUSE_MS = 7000;
 /**
  * Slack for an answer on a loaded 2-core machine, on top of GATEHOUSE_REDIS_TIMEOUT; still well inside the pause,
  * so an answer within it did not wait for Redis.
@@ -40,7 +40,7 @@ test.before(async () => {
     GATEHOUSE_REDIS_URL: redis.url,
     GATEHOUSE_REDIS_TIMEOUT: `${REDIS_TIMEOUT_MS}ms`,
     GATEHOUSE_RENEW_INTERVAL: '2s',
-    GATEHOUSE_TOKEN_TTL: '6s',
+    GATEHOUSE_TOKEN_TTL: '10s',
     GATEHOUSE_MAX_PAYLOAD: '80KiB',
     // The slowed-Redis test pushes 20 MiB through one local reader in 2 s: it must not count as a slow consumer.
     GATEHOUSE_MAX_BUFFERED: '64MiB',
