@@ -554,7 +554,9 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     if (this.sc.state !== this.sc.OPEN) {
       await this.storage.set(this.key, token);
       await this.open();
-      return;
+      // A handshake already under way offered the token stored before this one (or none): authenticate now.
+      if (this.sc.signedAuthToken === token) return;
+      if (this.revoked.has(token)) throw rebuildError({ name: ErrorName.AuthTokenRevoked, message: 'This token was revoked' });
     }
     let status: { isAuthenticated?: boolean; authError?: { name?: string } } | undefined;
     try {

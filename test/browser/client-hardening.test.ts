@@ -1,0 +1,112 @@
+// budget: 240s
+// The client library in real Chromium, against the defects found by attacking it: authenticate() while connecting,
+// the first token from getToken, logout while the network is cut, a getToken that never settles, a revocation seen by
+// two tabs, and a refused origin. Each page is a blank page of a test gateway with the built client on `window.gh`.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Gateway } from '../../server/gateway';
+import { ADMIN_KEY } from '../helpers/admin';
+import { buildClient, launchChromium } from '../helpers/browser';
+import { mintHs256, startGateway } from '../helpers/gateway';
+
+let browser: Browser;
+let gw: Gateway;
+const contexts: BrowserContext[] = [];
+
+const LAB_PAGE = `<!doctype html><meta charset="utf-8"><title>lab</title><script type="module">
+import * as gh from '/client.js';
+Object.assign(window, { gh, events: [] });
+// localStorage that calls onRead() whenever it is read (the stock client reads the token as its handshake leaves).
+window.watchedStorage = (onRead) => ({
+  get: (k) => { onRead(); return localStorage.getItem(k); },
+  set: (k, v) => localStorage.setItem(k, v),
+  remove: (k) => localStorage.removeItem(k),
+});
+window.ready = true;
+</script>`;
+
+/** Serves the lab page at /lab on a gateway. */
+function serveLab(target: Gateway): void {
+  target.addRoute((req, res) => {
+    if ((req.url ?? '').split('?')[0] !== '/lab') return false;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(LAB_PAGE);
+    return true;
+  });
+}
+
+test.before(async () => {
+  buildClient();
+  browser = await launchChromium();
+  gw = await startGateway({ GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_RENEW_INTERVAL: '0' });
+  serveLab(gw);
+});
+test.after.each(async () => {
+  for (const c of contexts.splice(0)) await c.close();
+});
+test.after(async () => {
+  await browser?.close();
+  await gw?.close();
+});
+
+async function context(): Promise<BrowserContext> {
+  const c = await browser.newContext();
+  contexts.push(c);
+  return c;
+}
+
+/** A valid 60 s token for `sub`. */
+const mint = (sub: string, claims: Record<string, unknown> = {}) => mintHs256({ sub, exp: Math.floor(Date.now() / 1000) + 60, ...claims });
+
+const origin = (target: Gateway) => `http://127.0.0.1:${target.address().port}`;
+
+async function labPage(c: BrowserContext, target: Gateway = gw): Promise<Page> {
+  const page = await c.newPage();
+  await page.goto(`${origin(target)}/lab`);
+  await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true, undefined, { timeout: 10_000 });
+  return page;
+}
+
+test('authenticate(token) at once after createClient: resolved means authenticated, in 20 fresh pages', async () => {
+  const results: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const page = await labPage(await context());
+    // Odd pages call authenticate() just as the handshake leaves (the moment the stock client reads the stored token),
+    // the window where a call at once lands under load; even pages call it in the same task as createClient.
+    results.push(await page.evaluate(async ([t, inHandshake]) => {
+      type Client = { authenticate(t: string): Promise<void>; state: { authenticated: boolean } };
+      const w = window as unknown as { gh: { createClient(o: object): Client }; watchedStorage(f: () => void): object };
+      let reading!: () => void;
+      const handshake = new Promise<void>((resolve) => { reading = resolve; });
+      const client = w.gh.createClient({ storage: w.watchedStorage(() => reading()) });
+      try {
+        if (inHandshake) await handshake;
+        await client.authenticate(t);
+        return client.state.authenticated ? 'authenticated' : 'resolved anonymous';
+      } catch (err) {
+        return `rejected ${(err as Error).name}`;
+      }
+    }, [mint(`user${i}`), i % 2 === 1] as const));
+    await contexts.pop()!.close();
+  }
+  assert.equal(results.filter((r) => r !== 'authenticated'), [], results.join(', '));
+});
+
+test('authenticate(token) at once after createClient rejects with the refusal for a bad token', async () => {
+  const page = await labPage(await context());
+  const bad = mintHs256({ sub: 'mallory' }, {}, 'another-secret-another-secret-another-secret-0');
+  const outcome = await page.evaluate(async (t) => {
+    const { gh } = window as unknown as { gh: { createClient(o: object): { authenticate(t: string): Promise<void>; state: { authenticated: boolean } } } };
+    const client = gh.createClient({});
+    try {
+      await client.authenticate(t);
+      return `resolved ${client.state.authenticated}`;
+    } catch (err) {
+      return (err as Error).name;
+    }
+  }, bad);
+  assert.is(outcome, 'AuthTokenInvalidError');
+});
+
+test.run();
