@@ -6,7 +6,7 @@ import type { GatehouseClaims } from '../shared/claims';
 import { closeAction, closeName, reconnectDelay, type CloseAction } from './close-policy';
 import { rebuildError } from './errors';
 import { Emitter } from './events';
-import { defaultStorage, memoryStorage, type TokenStorage } from './storage';
+import { defaultStorage, memoryStorage, storageKey, type TokenStorage } from './storage';
 import { wrapChannel, type ScChannel, type Subscription } from './subscription';
 import { TabLink, type TabMessage } from './tabs';
 import { claimsOf, GatewayClock, refreshMargin } from './token';
@@ -81,6 +81,8 @@ const browser = typeof window === 'object' && typeof document === 'object';
  * fetch may have failed, and then no news comes).
  */
 const TAB_NEWS_WAIT_MS = 1000;
+/** How long a connection must stay up before the reconnect backoff starts again from its first step. */
+const STABLE_MS = 10_000;
 /** Refusals that say nothing against the token: try it again later. */
 const retryable = (err: unknown) => [ErrorName.AuthUnavailable, ErrorName.AuthTokenNotBefore].includes((err as Error)?.name as never);
 
@@ -137,6 +139,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   private refreshTimer?: ReturnType<typeof setTimeout>;
   private retryTimer?: ReturnType<typeof setTimeout>;
+  private stableTimer?: ReturnType<typeof setTimeout>;
 
   constructor(options: ClientOptions) {
     super();
@@ -144,7 +147,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     const url = new URL(options.url ?? location.origin);
     const secure = url.protocol === 'wss:' || url.protocol === 'https:';
     const port = Number(url.port) || (secure ? 443 : 80);
-    this.key = `gatehouse:${url.hostname}:${port}`;
+    this.key = storageKey(url);
     this.getToken = options.getToken;
     this.storage = options.storage ?? (browser ? defaultStorage() : memoryStorage());
     if (options.tabs ?? browser) this.tabs = new TabLink(this.key, (msg) => this.fromTab(msg));
@@ -317,7 +320,11 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   }
 
   private onConnect(status: Record<string, unknown>): void {
-    this.attempt = 0;
+    // Not at once: a gateway that closes every socket right after its handshake must not keep the backoff at its start.
+    clearTimeout(this.stableTimer);
+    this.stableTimer = setTimeout(() => {
+      this.attempt = 0;
+    }, STABLE_MS);
     this.setConnection({ state: 'open' });
     const error = status.authError as { name?: string } | undefined;
     const token = this.offered;
@@ -349,9 +356,9 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     } else if (action === 'stop') {
       this.stopped = true;
     } else if (action === 'reauthenticate') {
-      void this.onReauthenticateClose();
+      void this.onReauthenticateClose(code);
     } else {
-      this.reconnect(reconnectDelay(code, this.attempt++));
+      this.backOff(code);
     }
   }
 
@@ -368,7 +375,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       await this.refused(this.offered, ErrorName.AuthTokenRevoked);
       reason = 'revoked';
     }
-    if (reason === 'other-tab') this.reconnect(0);
+    if (reason === 'other-tab') this.backOff(CloseCode.TokenRevoked);
     else this.stopped = true;
   }
 
@@ -376,20 +383,25 @@ export class GatehouseClient extends Emitter<ClientEvents> {
    * The session cannot go on with its token (TokenExpired, KeyRetired): it ends here once (a refresh starts when there
    * is a getToken), and the client comes back with whatever token it then has, or anonymous.
    */
-  private async onReauthenticateClose(): Promise<void> {
+  private async onReauthenticateClose(code: number): Promise<void> {
     await this.deauthenticating;
     if (this.sc.authState === 'authenticated') {
       this.pendingReason = 'session-ended';
       await this.sc.deauthenticate();
       await this.deauthenticating;
     }
-    this.reconnect(0);
+    this.backOff(code);
   }
 
   /** A revocation that a logout in another tab of this origin caused is that tab's logout, not a revocation. */
   private async revokedBy(): Promise<'revoked' | 'other-tab'> {
     const loggedOutAt = Number(await this.storage.get(`${this.key}:logout`));
     return Date.now() - loggedOutAt < 10_000 ? 'other-tab' : 'revoked';
+  }
+
+  /** Every reconnect after a close goes through here: no close code, however it recurs, skips the backoff. */
+  private backOff(code: number): void {
+    this.reconnect(reconnectDelay(code, this.attempt++));
   }
 
   private reconnect(delayMs: number): void {
@@ -415,7 +427,6 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   private recheck(): void {
     if (this.closed) return;
     if (this.sc.state === this.sc.CLOSED && !this.stopped) {
-      this.attempt = 0;
       this.reconnect(0);
       return;
     }
@@ -642,5 +653,6 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.refreshTimer);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.stableTimer);
   }
 }

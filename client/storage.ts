@@ -27,3 +27,13 @@ export function defaultStorage(): TokenStorage {
     return memoryStorage();
   }
 }
+
+/**
+ * The key a gateway's token is kept under, also the name of its tab channel and lock (`gatehouse:<host>:<port>`);
+ * `url` is the client's `url` option.
+ */
+export function storageKey(url: string | URL): string {
+  const u = new URL(url);
+  const secure = u.protocol === 'wss:' || u.protocol === 'https:';
+  return `gatehouse:${u.hostname}:${Number(u.port) || (secure ? 443 : 80)}`;
+}
