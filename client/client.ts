@@ -131,10 +131,14 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   /** The handling of the last deauthentication (a close that follows it waits for its verdict). */
   private deauthenticating: Promise<void> = Promise.resolve();
   private refreshing?: Promise<string | null>;
+  /** An authentication under way while the socket is anonymous: subscriptions made meanwhile wait for it. */
+  private pendingAuth?: Promise<unknown>;
   /** Bumped by every login and logout: a token fetched before it is a late answer and is dropped. */
   private generation = 0;
   private attempt = 0;
   private stopped = false;
+  /** The gateway refused this page's origin (4504). */
+  private originRefused = false;
   private closed = false;
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   private refreshTimer?: ReturnType<typeof setTimeout>;
@@ -192,6 +196,8 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     this.receive<{ reason: DeauthenticationReason }>(ServerEvent.Deauthenticated, ({ reason }) => {
       this.serverReason = reason;
     });
+    // The first token comes from getToken unless a usable one is stored (as a stored one that is due is replaced).
+    if (this.getToken) void this.refreshToken();
     // Wake from sleep: the refresh timer set before it fires late, so look again (as on `online`).
     this.cleanups.push(watchWake(() => this.recheck()));
     if (browser) {
@@ -229,7 +235,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   /** Authenticates with a token from your backend; every tab of this origin follows. */
   async authenticate(token: string): Promise<void> {
     this.generation++;
-    await this.useOrRetry(token);
+    await this.whileAuthenticating(this.useOrRetry(token));
     this.share();
   }
 
@@ -259,8 +265,20 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     if (failure) throw failure;
   }
 
+  /**
+   * Subscribes to `channel`. While an authentication is under way (the first token from getToken, `authenticate()`),
+   * the subscription waits for it, then is made as whoever the client turned out to be.
+   */
   subscribe<T = unknown>(channel: string): Subscription<T> {
-    return wrapChannel<T>(channel, this.sc.subscribe(channel) as unknown as ScChannel);
+    const waiting = this.sc.authState === 'authenticated' ? undefined : this.pendingAuth;
+    const sc = this.sc.subscribe(channel, { waitForAuth: !!waiting }) as unknown as ScChannel;
+    void waiting?.finally(() => {
+      // Still anonymous (no token came, or it was refused): subscribe anonymously, to succeed or be refused as such.
+      if (this.closed || this.sc.authState === 'authenticated' || !this.sc.isSubscribed(channel, true)) return;
+      this.sc.subscribe(channel);
+      this.sc.processPendingSubscriptions();
+    });
+    return wrapChannel<T>(channel, sc);
   }
 
   async publish(channel: string, data: unknown): Promise<void> {
@@ -293,7 +311,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       return Promise.resolve(null);
     }
     this.wantToken = false;
-    this.refreshing ??= this.fetchToken().finally(() => {
+    this.refreshing ??= this.whileAuthenticating(this.fetchToken()).finally(() => {
       this.refreshing = undefined;
     });
     return this.refreshing;
@@ -355,6 +373,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       void this.onRevokedClose();
     } else if (action === 'stop') {
       this.stopped = true;
+      this.originRefused ||= code === CloseCode.OriginNotAllowed;
     } else if (action === 'reauthenticate') {
       void this.onReauthenticateClose(code);
     } else {
@@ -414,6 +433,8 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   /** Connects now if closed (a new token or an explicit call lifts a stop) and waits for the handshake. */
   private async open(): Promise<void> {
     if (this.sc.state === this.sc.OPEN) return;
+    // No token changes the page's origin: connecting again would only be refused again.
+    if (this.originRefused) throw rebuildError({ name: 'ConnectionError', message: 'Could not connect: OriginNotAllowed (4504)', code: CloseCode.OriginNotAllowed });
     this.stopped = false;
     if (this.sc.state === this.sc.CLOSED) this.sc.connect();
     const result = await Promise.race([this.sc.listener('connect').once(), this.sc.listener('close').once()]);
@@ -547,6 +568,16 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     if (token === this.sc.signedAuthToken) return token;
     await this.useOrRetry(token).catch((err: Error) => this.emit('error', err));
     return token;
+  }
+
+  /** Marks `auth` as the authentication subscriptions wait for, while it runs (it may reject; the waiters do not care). */
+  private whileAuthenticating<T>(auth: Promise<T>): Promise<T> {
+    const pending = auth.catch(() => undefined);
+    this.pendingAuth = pending;
+    void pending.then(() => {
+      if (this.pendingAuth === pending) this.pendingAuth = undefined;
+    });
+    return auth;
   }
 
   private exclusive<T>(fn: (waited: boolean) => Promise<T>): Promise<T> {

@@ -4,6 +4,7 @@
 // two tabs, and a refused origin. Each page is a blank page of a test gateway with the built client on `window.gh`.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Gateway } from '../../server/gateway';
 import { ADMIN_KEY } from '../helpers/admin';
@@ -23,6 +24,9 @@ window.watchedStorage = (onRead) => ({
   set: (k, v) => localStorage.setItem(k, v),
   remove: (k) => localStorage.removeItem(k),
 });
+// A getToken that counts its calls and answers \`token\`.
+window.calls = 0;
+window.tokenGetter = (token) => async () => { window.calls++; return token; };
 window.ready = true;
 </script>`;
 
@@ -39,7 +43,9 @@ function serveLab(target: Gateway): void {
 test.before(async () => {
   buildClient();
   browser = await launchChromium();
-  gw = await startGateway({ GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_RENEW_INTERVAL: '0' });
+  // The demo's channels: `news` for anyone, `chat:lobby` for authenticated sockets only.
+  const channels = join(__dirname, '..', '..', 'demo', 'channels.json');
+  gw = await startGateway({ GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_CHANNELS_FILE: channels });
   serveLab(gw);
 });
 test.after.each(async () => {
@@ -107,6 +113,33 @@ test('authenticate(token) at once after createClient rejects with the refusal fo
     }
   }, bad);
   assert.is(outcome, 'AuthTokenInvalidError');
+});
+
+/** What a page sees when it creates a client with a getToken that answers `token`, then subscribes at once. */
+async function subscribeAtOnce(page: Page, token: string | null, channel: string) {
+  return page.evaluate(async ([t, ch]) => {
+    type Client = {
+      subscribe(c: string): { ready: Promise<void> };
+      state: { authenticated: boolean };
+      on(e: string, f: (d: unknown) => void): void;
+    };
+    const w = window as unknown as { gh: { createClient(o: object): Client }; calls: number; tokenGetter(t: string | null): unknown };
+    const client = w.gh.createClient({ getToken: w.tokenGetter(t) });
+    (window as unknown as { client: Client }).client = client;
+    const sub = client.subscribe(ch);
+    const outcome = await sub.ready.then(() => 'subscribed', (err: Error) => err.name);
+    return { outcome, authenticated: client.state.authenticated, calls: w.calls };
+  }, [token, channel] as const);
+}
+
+test('createClient({getToken}) fetches the first token; a subscribe() made at once waits for it', async () => {
+  const page = await labPage(await context());
+  assert.equal(await subscribeAtOnce(page, mint('alice'), 'chat:lobby'), { outcome: 'subscribed', authenticated: true, calls: 1 });
+});
+
+test('a getToken that has no token: the waiting subscribe() is made anonymously (news yes, chat:lobby refused)', async () => {
+  assert.equal(await subscribeAtOnce(await labPage(await context()), null, 'news'), { outcome: 'subscribed', authenticated: false, calls: 1 });
+  assert.equal(await subscribeAtOnce(await labPage(await context()), null, 'chat:lobby'), { outcome: 'SubscribeForbiddenError', authenticated: false, calls: 1 });
 });
 
 test.run();
