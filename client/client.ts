@@ -1,6 +1,6 @@
 import { create, type AGClientSocket } from 'socketcluster-client';
 import { CloseCode } from '../shared/close-codes';
-import { ErrorName } from '../shared/errors';
+import { ErrorName, LogoutPendingError } from '../shared/errors';
 import { Procedure, ServerEvent, type DeauthenticationReason, type TokenExpiry } from '../shared/protocol';
 import type { GatehouseClaims } from '../shared/claims';
 import { closeAction, closeName, reconnectDelay, type CloseAction } from './close-policy';
@@ -73,6 +73,12 @@ type Sc = Omit<AGClientSocket, 'listener' | 'receiver' | 'authenticate' | 'state
   killAllReceivers(): void;
 };
 
+/** A logout's revocation not yet recorded by the gateway (kept in storage, so any tab of the origin can make it). */
+interface PendingRevocation {
+  readonly token: string;
+  readonly everywhere: boolean;
+}
+
 const TOKEN_REMOVING_ERRORS: readonly string[] = [ErrorName.AuthTokenExpired, ErrorName.AuthTokenInvalid, ErrorName.AuthTokenRevoked];
 const browser = typeof window === 'object' && typeof document === 'object';
 
@@ -98,6 +104,8 @@ export function createClient(options: ClientOptions = {}): GatehouseClient {
  */
 export class GatehouseClient extends Emitter<ClientEvents> {
   private readonly sc: Sc;
+  private readonly socket: (loadToken: () => Promise<string | null>, connectTimeout?: number) => Sc;
+  private readonly ackTimeout: number;
   private readonly storage: TokenStorage;
   private readonly key: string;
   private readonly tabs?: TabLink;
@@ -153,9 +161,11 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     const port = Number(url.port) || (secure ? 443 : 80);
     this.key = storageKey(url);
     this.getToken = options.getToken;
+    this.ackTimeout = options.ackTimeout ?? 10_000;
     this.storage = options.storage ?? (browser ? defaultStorage() : memoryStorage());
     if (options.tabs ?? browser) this.tabs = new TabLink(this.key, (msg) => this.fromTab(msg));
-    this.sc = create({
+    // Each socket gets its own token source: the client's one reads storage; a revocation's side socket offers its token.
+    this.socket = (loadToken, connectTimeout) => create({
       hostname: url.hostname,
       port,
       secure,
@@ -163,20 +173,19 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       path: url.protocol.startsWith('ws') && url.pathname.length > 1 ? url.pathname : '/socketcluster/',
       // Reconnection is decided here, by the close code's class; the stock client waits 10-20 s after a restart.
       autoReconnect: false,
-      ackTimeout: options.ackTimeout ?? 10_000,
+      ackTimeout: this.ackTimeout,
+      // The stock default (20 s) unless given: an undefined would replace it with 0.
+      connectTimeout: connectTimeout ?? 20_000,
       wsOptions: options.wsOptions,
-      authEngine: {
-        // Storage is kept by this class (on 'authenticate', 'deauthenticate' and refusals), not by the stock client,
-        // which also saves tokens the gateway refused.
-        saveToken: async (_name: string, token: string) => token,
-        removeToken: async () => null,
-        loadToken: async () => {
-          const token = await this.storage.get(this.key);
-          this.offered = token && !this.revoked.has(token) ? token : null;
-          return this.offered;
-        },
-      },
+      // Storage is kept by this class (on 'authenticate', 'deauthenticate' and refusals), not by the stock client,
+      // which also saves tokens the gateway refused.
+      authEngine: { saveToken: async (_name: string, token: string) => token, removeToken: async () => null, loadToken },
     } as never) as unknown as Sc;
+    this.sc = this.socket(async () => {
+      const token = await this.storage.get(this.key);
+      this.offered = token && !this.revoked.has(token) ? token : null;
+      return this.offered;
+    });
     this.listen('connecting', () => {
       this.reconnecting = true;
       this.setConnection({ state: 'connecting' });
@@ -240,29 +249,42 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   }
 
   /**
-   * Logs out: this tab and every other tab of this origin drop the token at once; the gateway revokes the session
-   * (`everywhere`: every session of the user). Rejects, after dropping the token here, if the gateway could not
-   * record the revocation.
+   * Logs out: this tab and every other tab of this origin drop the token at once, and the gateway revokes the session
+   * (`everywhere`: every session of the user), through this socket, or through a short-lived one when this socket is
+   * not open and authenticated. Resolves once the gateway recorded the revocation. Rejects with `LogoutPendingError`
+   * when it could not be reached: the token is dropped here all the same, and the revocation is made when this client
+   * or another tab of the origin is connected again.
    */
   async logout(options: { everywhere?: boolean } = {}): Promise<void> {
     this.generation++;
     const token = this.sc.signedAuthToken ?? (await this.storage.get(this.key));
+    const revocation: PendingRevocation | undefined = token ? { token, everywhere: !!options.everywhere } : undefined;
     // Other tabs of this session are closed as revoked when the gateway records the logout, possibly before this
     // message reaches them: the mark tells them the revocation was a logout here.
     await this.storage.set(`${this.key}:logout`, String(Date.now()));
+    if (revocation) await this.storage.set(this.revokeKey, JSON.stringify(revocation));
     this.tabs?.post({ type: 'logout', reason: 'logout' });
     if (this.sc.authState === 'authenticated') this.pendingReason = 'logout';
     let failure: unknown;
-    if (this.sc.state === this.sc.OPEN && this.sc.authState === 'authenticated') {
-      try {
-        await this.call(Procedure.Logout, options.everywhere ? { everywhere: true } : undefined);
-      } catch (err) {
-        failure = err;
-      }
+    if (revocation) {
+      // Under the lock, so the other tabs (which take it to help) find the revocation done.
+      failure = await this.exclusive(async () => {
+        try {
+          if (this.sc.state === this.sc.OPEN && this.sc.signedAuthToken === token) {
+            await this.call(Procedure.Logout, revocation.everywhere ? { everywhere: true } : undefined);
+          } else {
+            await this.revokeAside(revocation);
+          }
+          await this.revocationDone(revocation);
+          return undefined;
+        } catch (err) {
+          return err;
+        }
+      }, 'revoke');
     }
     if (this.sc.authState === 'authenticated') await this.sc.deauthenticate();
     await this.forget(token);
-    if (failure) throw failure;
+    if (failure) throw Object.assign(new LogoutPendingError(), { cause: failure });
   }
 
   /**
@@ -349,6 +371,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     const dropped = this.droppedAtHandshake;
     this.reconnecting = false;
     this.droppedAtHandshake = undefined;
+    void this.retryRevocation();
     if (dropped !== undefined) {
       this.sub = undefined;
       // No token to offer any more: another tab logged out (or the storage was cleared) while this one was away.
@@ -580,8 +603,8 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     return auth;
   }
 
-  private exclusive<T>(fn: (waited: boolean) => Promise<T>): Promise<T> {
-    return this.tabs ? this.tabs.exclusive(fn) : fn(false);
+  private exclusive<T>(fn: (waited: boolean) => Promise<T>, lock = 'token'): Promise<T> {
+    return this.tabs ? this.tabs.exclusive(fn, lock) : fn(false);
   }
 
   /** A token this tab may use instead of fetching one: not revoked, and not due for a refresh yet. */
@@ -637,6 +660,60 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     }, reconnectDelay(0, attempt));
   }
 
+  // --- revocation at logout ---
+
+  private get revokeKey(): string {
+    return `${this.key}:revoke`;
+  }
+
+  /**
+   * Has the gateway revoke a token through a socket of its own (this one may be down, or authenticated as someone
+   * else). A token the gateway refuses as revoked, expired or invalid has nothing left to revoke.
+   */
+  private async revokeAside({ token, everywhere }: PendingRevocation): Promise<void> {
+    if (browser && !navigator.onLine) throw new Error('offline');
+    const side = this.socket(async () => token, this.ackTimeout);
+    try {
+      const status = await Promise.race([side.listener('connect').once(), side.listener('close').once()]);
+      const error = status.authError as { name?: string } | undefined;
+      if (side.state !== side.OPEN) throw rebuildError({ name: 'ConnectionError', message: `Could not connect: ${closeName(Number(status.code))}` });
+      if (error && TOKEN_REMOVING_ERRORS.includes(String(error.name))) return;
+      if (!status.isAuthenticated) throw rebuildError(error ?? { name: 'ConnectionError', message: 'Not authenticated' });
+      await side.invoke(Procedure.Logout, everywhere ? { everywhere: true } : undefined);
+    } finally {
+      side.disconnect(1000, 'Revoked');
+      side.killAllListeners();
+    }
+  }
+
+  /** Clears the pending revocation, unless a newer logout replaced it. */
+  private async revocationDone(revocation: PendingRevocation): Promise<void> {
+    if ((await this.pendingRevocation())?.token === revocation.token) await this.storage.remove(this.revokeKey);
+  }
+
+  private async pendingRevocation(): Promise<PendingRevocation | undefined> {
+    try {
+      const value = JSON.parse((await this.storage.get(this.revokeKey)) ?? 'null') as Partial<PendingRevocation> | null;
+      return typeof value?.token === 'string' ? { token: value.token, everywhere: value.everywhere === true } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A logout here or in another tab could not reach the gateway: made now that this tab is connected, by one tab at a
+   * time (the lock), until it succeeds.
+   */
+  private async retryRevocation(): Promise<void> {
+    if (this.closed || !(await this.pendingRevocation())) return;
+    await this.exclusive(async () => {
+      const revocation = await this.pendingRevocation();
+      if (!revocation || this.closed) return;
+      await this.revokeAside(revocation);
+      await this.revocationDone(revocation);
+    }, 'revoke').catch(() => undefined);
+  }
+
   // --- tabs ---
 
   /** Tells the other tabs about this tab's new token (a login or authenticate). */
@@ -658,6 +735,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     }
     this.generation++;
     if (msg.token) this.revoked.add(msg.token);
+    if (this.sc.state === this.sc.OPEN) void this.retryRevocation();
     if (this.sc.authState === 'authenticated') {
       const token = this.sc.signedAuthToken;
       if (token) this.revoked.add(token);

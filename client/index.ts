@@ -10,7 +10,7 @@ export { memoryStorage, storageKey, type TokenStorage } from './storage';
 export type { Subscription } from './subscription';
 export {
   AuthError, AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, AuthTokenRevokedError,
-  AuthUnavailableError, BadRequestError, ErrorName, GatehouseError, LoginError, LoginUnavailableError,
+  AuthUnavailableError, BadRequestError, ErrorName, GatehouseError, LoginError, LoginUnavailableError, LogoutPendingError,
   ProcedureNotFoundError, PublishForbiddenError, RateLimitedError, SubscribeForbiddenError, SubscribeUnavailableError,
   TooManyRequestsError,
 } from '../shared/errors';

@@ -43,13 +43,13 @@ export class TabLink {
   }
 
   /**
-   * Runs `fn` while holding this gateway's lock across tabs (or at once where Web Locks do not exist). `fn` is told
+   * Runs `fn` while holding this gateway's lock `name` across tabs (or at once where Web Locks do not exist). `fn` is told
    * whether it had to wait for another tab to let go of the lock.
    */
-  async exclusive<T>(fn: (waited: boolean) => Promise<T>): Promise<T> {
+  async exclusive<T>(fn: (waited: boolean) => Promise<T>, name = 'token'): Promise<T> {
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;
     if (!locks) return fn(false);
-    const lock = `${this.name}:token`;
+    const lock = `${this.name}:${name}`;
     let free = false;
     const result = await locks.request(lock, { ifAvailable: true }, async (held) => {
       if (!held) return undefined;

@@ -9,7 +9,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Gateway } from '../../server/gateway';
 import { ADMIN_KEY } from '../helpers/admin';
 import { buildClient, launchChromium } from '../helpers/browser';
-import { mintHs256, startGateway } from '../helpers/gateway';
+import { CutProxy } from '../helpers/cut-proxy';
+import { connectWithToken, mintHs256, startGateway, waitFor } from '../helpers/gateway';
 
 let browser: Browser;
 let gw: Gateway;
@@ -140,6 +141,44 @@ test('createClient({getToken}) fetches the first token; a subscribe() made at on
 test('a getToken that has no token: the waiting subscribe() is made anonymously (news yes, chat:lobby refused)', async () => {
   assert.equal(await subscribeAtOnce(await labPage(await context()), null, 'news'), { outcome: 'subscribed', authenticated: false, calls: 1 });
   assert.equal(await subscribeAtOnce(await labPage(await context()), null, 'chat:lobby'), { outcome: 'SubscribeForbiddenError', authenticated: false, calls: 1 });
+});
+
+/** Whether the gateway refuses `token` at a new handshake as revoked. */
+async function refusedAsRevoked(token: string): Promise<boolean> {
+  const { client, status } = await connectWithToken(gw, token);
+  client.disconnect();
+  return status.authError?.name === 'AuthTokenRevokedError';
+}
+
+type LabClient = {
+  authenticate(t: string): Promise<void>;
+  logout(): Promise<void>;
+  state: { authenticated: boolean; connection: string };
+};
+
+test('logout() with the network cut rejects with LogoutPendingError; the session is revoked once the network is back', async () => {
+  const proxy = await CutProxy.start(gw.address().port);
+  try {
+    const page = await labPage(await context());
+    const token = mint('olga', { sid: 'olga-1' });
+    await page.evaluate(async ([url, t]) => {
+      const w = window as unknown as { gh: { createClient(o: object): LabClient }; client: LabClient };
+      w.client = w.gh.createClient({ url });
+      await w.client.authenticate(t);
+    }, [`http://127.0.0.1:${proxy.port}`, token] as const);
+    proxy.cut();
+    await page.waitForFunction(() => (window as unknown as { client: LabClient }).client.state.connection !== 'open', undefined, { timeout: 5000 });
+    const outcome = await page.evaluate(() => (window as unknown as { client: LabClient }).client.logout().then(() => 'resolved', (err: Error) => err.name));
+    assert.is(outcome, 'LogoutPendingError');
+    assert.is(await page.evaluate(() => (window as unknown as { client: LabClient }).client.state.authenticated), false);
+    // Not recorded yet: a stolen copy still works until the client is back.
+    assert.is(await refusedAsRevoked(token), false);
+    proxy.restore();
+    // The reconnect backoff after a short cut is a few seconds at most.
+    await waitFor(() => refusedAsRevoked(token), 30_000, 'the token refused as revoked at a new handshake');
+  } finally {
+    await proxy.close();
+  }
 });
 
 test.run();
