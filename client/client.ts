@@ -18,8 +18,16 @@ export interface ClientOptions {
    * a browser, default this page's origin.
    */
   readonly url?: string;
-  /** Your backend's token: called (once at a time, across tabs) when the token is about to expire or has expired. */
-  readonly getToken?: () => Promise<string | null | undefined> | string | null | undefined;
+  /**
+   * Your backend's token: called (once at a time, across tabs) at the start and when the token is about to expire or
+   * has expired. `signal` aborts when `getTokenTimeout` passes.
+   */
+  readonly getToken?: (signal: AbortSignal) => Promise<string | null | undefined> | string | null | undefined;
+  /**
+   * Longest wait for getToken, and for another tab's getToken, ms (default 30000): then the call is abandoned, the
+   * other tabs may fetch, and the refresh is tried again with backoff.
+   */
+  readonly getTokenTimeout?: number;
   /** Where the token is kept: default localStorage in browsers (shared by tabs), memory in Node. */
   readonly storage?: TokenStorage;
   /** Share the auth state with the other tabs of this origin; default true in browsers. */
@@ -106,6 +114,9 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   private readonly sc: Sc;
   private readonly socket: (loadToken: () => Promise<string | null>, connectTimeout?: number) => Sc;
   private readonly ackTimeout: number;
+  private readonly getTokenTimeout: number;
+  /** Refreshes abandoned in a row (getToken timed out): the backoff of the next try. */
+  private refreshFailures = 0;
   private readonly storage: TokenStorage;
   private readonly key: string;
   private readonly tabs?: TabLink;
@@ -162,6 +173,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     this.key = storageKey(url);
     this.getToken = options.getToken;
     this.ackTimeout = options.ackTimeout ?? 10_000;
+    this.getTokenTimeout = options.getTokenTimeout ?? 30_000;
     this.storage = options.storage ?? (browser ? defaultStorage() : memoryStorage());
     if (options.tabs ?? browser) this.tabs = new TabLink(this.key, (msg) => this.fromTab(msg));
     // Each socket gets its own token source: the client's one reads storage; a revocation's side socket offers its token.
@@ -575,22 +587,45 @@ export class GatehouseClient extends Emitter<ClientEvents> {
           const announced = await this.tabs.announcedAfter(since, TAB_NEWS_WAIT_MS);
           if (this.usable(announced)) return announced;
         }
-        const fetched = (await this.getToken!()) ?? null;
+        const fetched = await this.callGetToken();
         if (fetched && generation === this.generation) {
           await this.storage.set(this.key, fetched);
           this.tabs?.post({ type: 'token', token: fetched });
         }
         return fetched;
-      });
+      }, 'token', this.getTokenTimeout);
     } catch (err) {
       this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      if ((err as Error)?.name === 'TimeoutError') {
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => void this.refreshToken(), reconnectDelay(0, this.refreshFailures++));
+      }
       return null;
     }
+    this.refreshFailures = 0;
     // A login or logout happened meanwhile: this answer is late and is dropped.
     if (!token || generation !== this.generation || this.revoked.has(token)) return null;
     if (token === this.sc.signedAuthToken) return token;
     await this.useOrRetry(token).catch((err: Error) => this.emit('error', err));
     return token;
+  }
+
+  /** getToken, abandoned (its signal aborted, a TimeoutError thrown) when it has not settled in getTokenTimeout. */
+  private async callGetToken(): Promise<string | null> {
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = Object.assign(new Error(`getToken did not settle in ${this.getTokenTimeout} ms`), { name: 'TimeoutError' });
+        controller.abort(err);
+        reject(err);
+      }, this.getTokenTimeout);
+    });
+    try {
+      return (await Promise.race([this.getToken!(controller.signal), timeout])) ?? null;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Marks `auth` as the authentication subscriptions wait for, while it runs (it may reject; the waiters do not care). */
@@ -603,8 +638,8 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     return auth;
   }
 
-  private exclusive<T>(fn: (waited: boolean) => Promise<T>, lock = 'token'): Promise<T> {
-    return this.tabs ? this.tabs.exclusive(fn, lock) : fn(false);
+  private exclusive<T>(fn: (waited: boolean) => Promise<T>, lock = 'token', waitMs?: number): Promise<T> {
+    return this.tabs ? this.tabs.exclusive(fn, lock, waitMs) : fn(false);
   }
 
   /** A token this tab may use instead of fetching one: not revoked, and not due for a refresh yet. */

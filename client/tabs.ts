@@ -46,7 +46,7 @@ export class TabLink {
    * Runs `fn` while holding this gateway's lock `name` across tabs (or at once where Web Locks do not exist). `fn` is told
    * whether it had to wait for another tab to let go of the lock.
    */
-  async exclusive<T>(fn: (waited: boolean) => Promise<T>, name = 'token'): Promise<T> {
+  async exclusive<T>(fn: (waited: boolean) => Promise<T>, name = 'token', waitMs?: number): Promise<T> {
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;
     if (!locks) return fn(false);
     const lock = `${this.name}:${name}`;
@@ -56,7 +56,20 @@ export class TabLink {
       free = true;
       return fn(false);
     });
-    return free ? (result as T) : (locks.request(lock, () => fn(true)) as Promise<T>);
+    if (free) return result as T;
+    // A tab that holds the lock for ever (frozen, or an old client without a getToken timeout) must not block this one:
+    // after waitMs it goes on without the lock.
+    const signal = waitMs === undefined ? undefined : AbortSignal.timeout(waitMs);
+    let granted = false;
+    try {
+      return (await locks.request(lock, { signal }, () => {
+        granted = true;
+        return fn(true);
+      })) as T;
+    } catch (err) {
+      if (!granted) return fn(true);
+      throw err;
+    }
   }
 
   /**

@@ -28,6 +28,9 @@ window.watchedStorage = (onRead) => ({
 // A getToken that counts its calls and answers \`token\`.
 window.calls = 0;
 window.tokenGetter = (token) => async () => { window.calls++; return token; };
+// A getToken that never settles; the signals it was given are kept.
+window.signals = [];
+window.hangingGetter = () => (signal) => { window.calls++; window.signals.push(signal); return new Promise(() => {}); };
 window.ready = true;
 </script>`;
 
@@ -179,6 +182,26 @@ test('logout() with the network cut rejects with LogoutPendingError; the session
   } finally {
     await proxy.close();
   }
+});
+
+test('a getToken that never settles in one tab: it is abandoned (signal aborted), and the other tab still gets its token', async () => {
+  const c = await context();
+  const one = await labPage(c);
+  const two = await labPage(c);
+  type W = { gh: { createClient(o: object): LabClient }; client: LabClient; calls: number; signals: AbortSignal[] };
+  await one.evaluate(() => {
+    const w = window as unknown as W & { hangingGetter(): unknown };
+    w.client = w.gh.createClient({ getToken: w.hangingGetter(), getTokenTimeout: 1500 });
+  });
+  await one.waitForFunction(() => (window as unknown as W).calls === 1, undefined, { timeout: 5000 });
+  await two.evaluate((t) => {
+    const w = window as unknown as W & { tokenGetter(t: string): unknown };
+    w.client = w.gh.createClient({ getToken: w.tokenGetter(t), getTokenTimeout: 1500 });
+  }, mint('paula'));
+  await two.waitForFunction(() => (window as unknown as W).client.state.authenticated, undefined, { timeout: 15_000 });
+  assert.is(await one.evaluate(() => (window as unknown as W).signals[0].aborted), true);
+  // The abandoned tab tries again, finds the other tab's token and uses it.
+  await one.waitForFunction(() => (window as unknown as W).client.state.authenticated, undefined, { timeout: 15_000 });
 });
 
 test.run();
