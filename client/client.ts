@@ -6,7 +6,7 @@ import type { GatehouseClaims } from '../shared/claims';
 import { closeAction, closeName, reconnectDelay, type CloseAction } from './close-policy';
 import { rebuildError } from './errors';
 import { Emitter } from './events';
-import { defaultStorage, memoryStorage, storageKey, type TokenStorage } from './storage';
+import { defaultStorage, gatewayAddress, memoryStorage, type TokenStorage } from './storage';
 import { wrapChannel, type ScChannel, type Subscription } from './subscription';
 import { TabLink, type TabMessage } from './tabs';
 import { claimsOf, GatewayClock, refreshMargin } from './token';
@@ -167,10 +167,8 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   constructor(options: ClientOptions) {
     super();
     if (options.url === undefined && typeof location === 'undefined') throw new TypeError('createClient needs a url outside a browser');
-    const url = new URL(options.url ?? location.origin);
-    const secure = url.protocol === 'wss:' || url.protocol === 'https:';
-    const port = Number(url.port) || (secure ? 443 : 80);
-    this.key = storageKey(url);
+    const { hostname, port, secure, path, key } = gatewayAddress(options.url ?? location.origin);
+    this.key = key;
     this.getToken = options.getToken;
     this.ackTimeout = options.ackTimeout ?? 10_000;
     this.getTokenTimeout = options.getTokenTimeout ?? 30_000;
@@ -178,11 +176,10 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     if (options.tabs ?? browser) this.tabs = new TabLink(this.key, (msg) => this.fromTab(msg));
     // Each socket gets its own token source: the client's one reads storage; a revocation's side socket offers its token.
     this.socket = (loadToken, connectTimeout) => create({
-      hostname: url.hostname,
+      hostname,
       port,
       secure,
-      // A ws(s):// URL may name the gateway's path; an http(s):// one names the site, whose gateway is at the default.
-      path: url.protocol.startsWith('ws') && url.pathname.length > 1 ? url.pathname : '/socketcluster/',
+      path,
       // Reconnection is decided here, by the close code's class; the stock client waits 10-20 s after a restart.
       autoReconnect: false,
       ackTimeout: this.ackTimeout,
