@@ -245,7 +245,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   async login(username: string, password: string): Promise<LoginResult> {
     await this.open();
     this.generation++;
-    const answer = (await this.call(Procedure.Login, { username, password })) as LoginResult;
+    const answer = (await this.whileAuthenticating(this.call(Procedure.Login, { username, password }))) as LoginResult;
     this.share();
     return answer;
   }
@@ -761,6 +761,8 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       const theirs = claimsOf(msg.token);
       const ours = this.state.claims;
       if (!theirs || (ours && ours.sub === theirs.sub && ours.exp > theirs.exp)) return;
+      // Another account's token switches this tab only when it is asking for one itself.
+      if (ours && ours.sub !== theirs.sub && !this.pendingAuth) return;
       this.generation++;
       void this.useOrRetry(msg.token).catch((err: Error) => this.emit('error', err));
       return;
