@@ -81,6 +81,14 @@ type Sc = Omit<AGClientSocket, 'listener' | 'receiver' | 'authenticate' | 'state
   killAllReceivers(): void;
 };
 
+/** What a logout leaves in storage for the other tabs: which sessions it ended, and when. */
+interface LogoutMark {
+  readonly at: number;
+  readonly sub: string;
+  readonly sid?: string;
+  readonly everywhere: boolean;
+}
+
 /** A logout's revocation not yet recorded by the gateway (kept in storage, so any tab of the origin can make it). */
 interface PendingRevocation {
   readonly token: string;
@@ -270,7 +278,11 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     const revocation: PendingRevocation | undefined = token ? { token, everywhere: !!options.everywhere } : undefined;
     // Other tabs of this session are closed as revoked when the gateway records the logout, possibly before this
     // message reaches them: the mark tells them the revocation was a logout here.
-    await this.storage.set(`${this.key}:logout`, String(Date.now()));
+    const claims = token ? claimsOf(token) : null;
+    if (claims) {
+      const mark: LogoutMark = { at: Date.now(), sub: claims.sub, sid: claims.sid, everywhere: !!options.everywhere };
+      await this.storage.set(`${this.key}:logout`, JSON.stringify(mark));
+    }
     if (revocation) await this.storage.set(this.revokeKey, JSON.stringify(revocation));
     this.tabs?.post({ type: 'logout', reason: 'logout' });
     if (this.sc.authState === 'authenticated') this.pendingReason = 'logout';
@@ -418,7 +430,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     await this.deauthenticating;
     let reason = this.lastReason;
     if (this.sc.authState === 'authenticated') {
-      reason = this.pendingReason = await this.revokedBy();
+      reason = this.pendingReason = await this.revokedBy(this.sc.signedAuthToken);
       await this.sc.deauthenticate();
       await this.deauthenticating;
     } else if (!this.lastToken && this.offered) {
@@ -444,10 +456,21 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     this.backOff(code);
   }
 
-  /** A revocation that a logout in another tab of this origin caused is that tab's logout, not a revocation. */
-  private async revokedBy(): Promise<'revoked' | 'other-tab'> {
-    const loggedOutAt = Number(await this.storage.get(`${this.key}:logout`));
-    return Date.now() - loggedOutAt < 10_000 ? 'other-tab' : 'revoked';
+  /**
+   * A revocation that a logout in another tab of this origin caused is that tab's logout, not a revocation: only when
+   * that logout (in the last 10 s) named this token's session, or all of its user's sessions. Anything else (an admin's
+   * revoke moments after a logout of an older session) is a revocation.
+   */
+  private async revokedBy(token: string | null): Promise<'revoked' | 'other-tab'> {
+    let mark: Partial<LogoutMark> | null = null;
+    try {
+      mark = JSON.parse((await this.storage.get(`${this.key}:logout`)) ?? 'null') as Partial<LogoutMark> | null;
+    } catch {
+      // A mark that is not ours names no session.
+    }
+    const claims = token ? claimsOf(token) : null;
+    const ours = !!mark && !!claims && Date.now() - Number(mark.at) < 10_000 && mark.sub === claims.sub && (mark.everywhere === true || mark.sid === claims.sid);
+    return ours ? 'other-tab' : 'revoked';
   }
 
   /** Every reconnect after a close goes through here: no close code, however it recurs, skips the backoff. */
@@ -507,7 +530,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     const exp = token ? claimsOf(token)?.exp : undefined;
     let reason: DeauthReason = this.pendingReason ?? this.serverReason ?? (exp !== undefined && exp === this.endingExp ? 'session-ended' : 'expired');
     this.pendingReason = this.serverReason = undefined;
-    if (reason === 'revoked') reason = await this.revokedBy();
+    if (reason === 'revoked') reason = await this.revokedBy(token);
     this.lastReason = reason;
     if (token && (reason === 'revoked' || reason === 'other-tab' || reason === 'logout')) this.revoked.add(token);
     if (reason === 'revoked') {

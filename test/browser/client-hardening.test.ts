@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Gateway } from '../../server/gateway';
-import { ADMIN_KEY } from '../helpers/admin';
+import { ADMIN_KEY, admin } from '../helpers/admin';
 import { buildClient, launchChromium } from '../helpers/browser';
 import { CutProxy } from '../helpers/cut-proxy';
 import { connectWithToken, mintHs256, startGateway, waitFor } from '../helpers/gateway';
@@ -202,6 +202,35 @@ test('a getToken that never settles in one tab: it is abandoned (signal aborted)
   assert.is(await one.evaluate(() => (window as unknown as W).signals[0].aborted), true);
   // The abandoned tab tries again, finds the other tab's token and uses it.
   await one.waitForFunction(() => (window as unknown as W).client.state.authenticated, undefined, { timeout: 15_000 });
+});
+
+test('an admin revoke with two tabs logged in: both tabs report revoked, neither other-tab', async () => {
+  type W = { gh: { createClient(o: object): LabClient & { on(e: string, f: (d: { reason: string }) => void): void } }; client: LabClient; deauths: string[] };
+  const c = await context();
+  const tabs = [await labPage(c), await labPage(c)];
+  for (const page of tabs) {
+    await page.evaluate(() => {
+      const w = window as unknown as W;
+      w.deauths = [];
+      const client = w.gh.createClient({});
+      client.on('deauthenticated', ({ reason }) => w.deauths.push(reason));
+      w.client = client;
+    });
+  }
+  // A logout shortly before (a previous session of the user), then a new login that both tabs follow.
+  await tabs[0].evaluate((t) => (window as unknown as W).client.authenticate(t), mint('rita', { sid: 'rita-0' }));
+  await tabs[1].waitForFunction(() => (window as unknown as W).client.state.authenticated, undefined, { timeout: 5000 });
+  await tabs[0].evaluate(() => (window as unknown as W).client.logout());
+  for (const page of tabs) await page.waitForFunction(() => (window as unknown as W).deauths.length === 1, undefined, { timeout: 5000 });
+  await tabs[0].evaluate((t) => (window as unknown as W).client.authenticate(t), mint('rita', { sid: 'rita-1' }));
+  await tabs[1].waitForFunction(() => (window as unknown as W).client.state.authenticated, undefined, { timeout: 5000 });
+  for (const page of tabs) await page.evaluate(() => { (window as unknown as W).deauths = []; });
+  const res = await admin(gw.address().port, 'POST', '/admin/revoke', { sub: 'rita' });
+  assert.is(res.status, 200);
+  for (const page of tabs) await page.waitForFunction(() => (window as unknown as W).deauths.length > 0, undefined, { timeout: 5000 });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const reasons = await Promise.all(tabs.map((page) => page.evaluate(() => (window as unknown as W).deauths)));
+  assert.equal(reasons, [['revoked'], ['revoked']]);
 });
 
 test.run();

@@ -65,7 +65,7 @@ test(`against an endpoint that closes after every handshake, at most ${MAX_IN_10
       const client = createClient({ url, storage, ackTimeout: 3000 });
       const key = storageKey(url);
       await storage.set(key, mintHs256({ sub: 'alice', sid: 's1' }));
-      if (c.loggedOutElsewhere) await storage.set(`${key}:logout`, String(Date.now()));
+      if (c.loggedOutElsewhere) await storage.set(`${key}:logout`, JSON.stringify({ at: Date.now(), sub: 'alice', sid: 's1', everywhere: false }));
       clients.push(client);
     }
     await sleep(WATCH_MS);
