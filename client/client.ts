@@ -410,7 +410,10 @@ export class GatehouseClient extends Emitter<ClientEvents> {
 
   private onClose(code: number, reason: string): void {
     const action = closeAction(code);
+    // The app's developer needs what to change: this page's origin, and the gateway's setting that lists origins.
+    if (code === CloseCode.OriginNotAllowed) reason = this.originMessage();
     this.setConnection({ state: 'closed', code, name: closeName(code), reason, action });
+    if (code === CloseCode.OriginNotAllowed && !this.originRefused) this.emit('error', this.originError());
     this.clearTimers();
     if (this.closed || action === 'closed') return;
     if (code === CloseCode.TokenRevoked) {
@@ -489,7 +492,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   private async open(): Promise<void> {
     if (this.sc.state === this.sc.OPEN) return;
     // No token changes the page's origin: connecting again would only be refused again.
-    if (this.originRefused) throw rebuildError({ name: 'ConnectionError', message: 'Could not connect: OriginNotAllowed (4504)', code: CloseCode.OriginNotAllowed });
+    if (this.originRefused) throw this.originError();
     this.stopped = false;
     if (this.sc.state === this.sc.CLOSED) this.sc.connect();
     const result = await Promise.race([this.sc.listener('connect').once(), this.sc.listener('close').once()]);
@@ -497,6 +500,15 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       const code = Number(result.code);
       throw rebuildError({ name: 'ConnectionError', message: `Could not connect: ${closeName(code)} (${code})`, code });
     }
+  }
+
+  private originMessage(): string {
+    const origin = typeof location === 'object' ? location.origin : 'this client\'s Origin header';
+    return `The gateway refused the origin ${origin} (OriginNotAllowed, 4504): add it to the gateway's GATEHOUSE_ORIGINS`;
+  }
+
+  private originError(): Error {
+    return rebuildError({ name: 'ConnectionError', message: this.originMessage(), code: CloseCode.OriginNotAllowed });
   }
 
   /** After sleep, offline or a hidden tab: reconnect at once if down, refresh the token if it is due. */

@@ -14,6 +14,8 @@ import { connectWithToken, mintHs256, startGateway, waitFor } from '../helpers/g
 
 let browser: Browser;
 let gw: Gateway;
+/** Only https://app.example.com may connect. */
+let strict: Gateway;
 const contexts: BrowserContext[] = [];
 
 const LAB_PAGE = `<!doctype html><meta charset="utf-8"><title>lab</title><script type="module">
@@ -51,6 +53,7 @@ test.before(async () => {
   const channels = join(__dirname, '..', '..', 'demo', 'channels.json');
   gw = await startGateway({ GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_CHANNELS_FILE: channels });
   serveLab(gw);
+  strict = await startGateway({ GATEHOUSE_ORIGINS: 'https://app.example.com' });
 });
 test.after.each(async () => {
   for (const c of contexts.splice(0)) await c.close();
@@ -58,6 +61,7 @@ test.after.each(async () => {
 test.after(async () => {
   await browser?.close();
   await gw?.close();
+  await strict?.close();
 });
 
 async function context(): Promise<BrowserContext> {
@@ -231,6 +235,25 @@ test('an admin revoke with two tabs logged in: both tabs report revoked, neither
   await new Promise((resolve) => setTimeout(resolve, 500));
   const reasons = await Promise.all(tabs.map((page) => page.evaluate(() => (window as unknown as W).deauths)));
   assert.equal(reasons, [['revoked'], ['revoked']]);
+});
+
+test('a refused origin: the close and the error name the page\'s origin and GATEHOUSE_ORIGINS', async () => {
+  const page = await labPage(await context());
+  type W = { gh: { createClient(o: object): LabClient & { on(e: string, f: (d: unknown) => void): void } }; seen: string[] };
+  await page.evaluate((url) => {
+    const w = window as unknown as W;
+    w.seen = [];
+    const client = w.gh.createClient({ url });
+    client.on('connection', (e) => { if ((e as { state: string }).state === 'closed') w.seen.push(`close: ${(e as { reason: string }).reason}`); });
+    client.on('error', (e) => w.seen.push(`error: ${(e as Error).message}`));
+  }, origin(strict));
+  await page.waitForFunction(() => (window as unknown as W).seen.length >= 2, undefined, { timeout: 5000 });
+  const seen = await page.evaluate(() => (window as unknown as W).seen);
+  assert.is(seen.length, 2, seen.join('; '));
+  for (const line of seen) {
+    assert.ok(line.includes(origin(gw)), line);
+    assert.ok(line.includes('GATEHOUSE_ORIGINS'), line);
+  }
 });
 
 test.run();
