@@ -305,7 +305,11 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     }
     if (this.sc.authState === 'authenticated') await this.sc.deauthenticate();
     await this.forget(token);
-    if (failure) throw Object.assign(new LogoutPendingError(), { cause: failure });
+    if (failure) {
+      // Said again with the token once the revocation is known to be pending: a connected tab makes it now.
+      if (token) this.tabs?.post({ type: 'logout', reason: 'logout', token });
+      throw Object.assign(new LogoutPendingError(), { cause: failure });
+    }
   }
 
   /**
@@ -804,7 +808,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     }
     this.generation++;
     if (msg.token) this.revoked.add(msg.token);
-    if (this.sc.state === this.sc.OPEN) void this.retryRevocation();
+    if (msg.token && this.sc.state === this.sc.OPEN) void this.retryRevocation();
     if (this.sc.authState === 'authenticated') {
       const token = this.sc.signedAuthToken;
       if (token) this.revoked.add(token);

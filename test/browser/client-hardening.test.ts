@@ -256,4 +256,45 @@ test('a refused origin: the close and the error name the page\'s origin and GATE
   }
 });
 
+/**
+ * For one page only: `cutNetwork()` closes its WebSockets and sends every new one to a closed port, as a network that
+ * went away for that tab alone (DevTools' offline emulation leaves open WebSockets up).
+ */
+const CUTTABLE_WEBSOCKETS = `{
+  const Real = WebSocket;
+  const open = new Set();
+  let cut = false;
+  function Cuttable(url, protocols) {
+    const ws = new Real(cut ? 'ws://127.0.0.1:9/' : url, protocols);
+    open.add(ws);
+    ws.addEventListener('close', () => open.delete(ws));
+    return ws;
+  }
+  Cuttable.prototype = Real.prototype;
+  for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) Cuttable[k] = Real[k];
+  globalThis.WebSocket = Cuttable;
+  globalThis.cutNetwork = () => { cut = true; for (const ws of open) ws.close(); };
+}`;
+
+test('logout() in a tab whose network is cut: a connected tab of the origin makes the revocation at once', async () => {
+  type W = { gh: { createClient(o: object): LabClient }; client: LabClient; cutNetwork(): void };
+  const c = await context();
+  const one = await c.newPage();
+  await one.addInitScript(CUTTABLE_WEBSOCKETS);
+  await one.goto(`${origin(gw)}/lab`);
+  await one.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true, undefined, { timeout: 10_000 });
+  const two = await labPage(c);
+  for (const page of [one, two]) await page.evaluate(() => { (window as unknown as W).client = (window as unknown as W).gh.createClient({}); });
+  const token = mint('sara', { sid: 'sara-1' });
+  await one.evaluate((t) => (window as unknown as W).client.authenticate(t), token);
+  await two.waitForFunction(() => (window as unknown as W).client.state.authenticated, undefined, { timeout: 5000 });
+  await one.evaluate(() => (window as unknown as W).cutNetwork());
+  await one.waitForFunction(() => (window as unknown as W).client.state.connection !== 'open', undefined, { timeout: 5000 });
+  const outcome = await one.evaluate(() => (window as unknown as W).client.logout().then(() => 'resolved', (err: Error) => err.name));
+  // Resolved when the other tab's revocation landed before this tab gave up, else the named error.
+  assert.ok(['LogoutPendingError', 'resolved'].includes(outcome), outcome);
+  await waitFor(() => refusedAsRevoked(token), 10_000, 'the token refused as revoked, the first tab still cut off');
+  await two.waitForFunction(() => !(window as unknown as W).client.state.authenticated, undefined, { timeout: 5000 });
+});
+
 test.run();
