@@ -633,8 +633,9 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     } catch (err) {
       this.emit('error', err instanceof Error ? err : new Error(String(err)));
       if ((err as Error)?.name === 'TimeoutError') {
-        clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => void this.refreshToken(), reconnectDelay(0, this.refreshFailures++));
+        // The refresh timer's slot: a token that arrives meanwhile (plan()) replaces the retry.
+        clearTimeout(this.refreshTimer);
+        this.refreshTimer = setTimeout(() => void this.refreshToken(), reconnectDelay(0, this.refreshFailures++));
       }
       return null;
     }
