@@ -1,12 +1,12 @@
 import { create, type AGClientSocket } from 'socketcluster-client';
 import { CloseCode } from '../shared/close-codes';
-import { ErrorName } from '../shared/errors';
+import { ErrorName, LogoutPendingError } from '../shared/errors';
 import { Procedure, ServerEvent, type DeauthenticationReason, type TokenExpiry } from '../shared/protocol';
 import type { GatehouseClaims } from '../shared/claims';
 import { closeAction, closeName, reconnectDelay, type CloseAction } from './close-policy';
 import { rebuildError } from './errors';
 import { Emitter } from './events';
-import { defaultStorage, memoryStorage, type TokenStorage } from './storage';
+import { defaultStorage, gatewayAddress, memoryStorage, type TokenStorage } from './storage';
 import { wrapChannel, type ScChannel, type Subscription } from './subscription';
 import { TabLink, type TabMessage } from './tabs';
 import { claimsOf, GatewayClock, refreshMargin } from './token';
@@ -18,8 +18,16 @@ export interface ClientOptions {
    * a browser, default this page's origin.
    */
   readonly url?: string;
-  /** Your backend's token: called (once at a time, across tabs) when the token is about to expire or has expired. */
-  readonly getToken?: () => Promise<string | null | undefined> | string | null | undefined;
+  /**
+   * Your backend's token: called (once at a time, across tabs) at the start and when the token is about to expire or
+   * has expired. `signal` aborts when `getTokenTimeout` passes.
+   */
+  readonly getToken?: (signal: AbortSignal) => Promise<string | null | undefined> | string | null | undefined;
+  /**
+   * Longest wait for getToken, and for another tab's getToken, ms (default 30000): then the call is abandoned, the
+   * other tabs may fetch, and the refresh is tried again with backoff.
+   */
+  readonly getTokenTimeout?: number;
   /** Where the token is kept: default localStorage in browsers (shared by tabs), memory in Node. */
   readonly storage?: TokenStorage;
   /** Share the auth state with the other tabs of this origin; default true in browsers. */
@@ -73,6 +81,20 @@ type Sc = Omit<AGClientSocket, 'listener' | 'receiver' | 'authenticate' | 'state
   killAllReceivers(): void;
 };
 
+/** What a logout leaves in storage for the other tabs: which sessions it ended, and when. */
+interface LogoutMark {
+  readonly at: number;
+  readonly sub: string;
+  readonly sid?: string;
+  readonly everywhere: boolean;
+}
+
+/** A logout's revocation not yet recorded by the gateway (kept in storage, so any tab of the origin can make it). */
+interface PendingRevocation {
+  readonly token: string;
+  readonly everywhere: boolean;
+}
+
 const TOKEN_REMOVING_ERRORS: readonly string[] = [ErrorName.AuthTokenExpired, ErrorName.AuthTokenInvalid, ErrorName.AuthTokenRevoked];
 const browser = typeof window === 'object' && typeof document === 'object';
 
@@ -81,6 +103,8 @@ const browser = typeof window === 'object' && typeof document === 'object';
  * fetch may have failed, and then no news comes).
  */
 const TAB_NEWS_WAIT_MS = 1000;
+/** How long a connection must stay up before the reconnect backoff starts again from its first step. */
+const STABLE_MS = 10_000;
 /** Refusals that say nothing against the token: try it again later. */
 const retryable = (err: unknown) => [ErrorName.AuthUnavailable, ErrorName.AuthTokenNotBefore].includes((err as Error)?.name as never);
 
@@ -96,6 +120,11 @@ export function createClient(options: ClientOptions = {}): GatehouseClient {
  */
 export class GatehouseClient extends Emitter<ClientEvents> {
   private readonly sc: Sc;
+  private readonly socket: (loadToken: () => Promise<string | null>, connectTimeout?: number) => Sc;
+  private readonly ackTimeout: number;
+  private readonly getTokenTimeout: number;
+  /** Refreshes abandoned in a row (getToken timed out): the backoff of the next try. */
+  private refreshFailures = 0;
   private readonly storage: TokenStorage;
   private readonly key: string;
   private readonly tabs?: TabLink;
@@ -129,47 +158,51 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   /** The handling of the last deauthentication (a close that follows it waits for its verdict). */
   private deauthenticating: Promise<void> = Promise.resolve();
   private refreshing?: Promise<string | null>;
+  /** An authentication under way while the socket is anonymous: subscriptions made meanwhile wait for it. */
+  private pendingAuth?: Promise<unknown>;
   /** Bumped by every login and logout: a token fetched before it is a late answer and is dropped. */
   private generation = 0;
   private attempt = 0;
   private stopped = false;
+  /** The gateway refused this page's origin (4504). */
+  private originRefused = false;
   private closed = false;
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   private refreshTimer?: ReturnType<typeof setTimeout>;
   private retryTimer?: ReturnType<typeof setTimeout>;
+  private stableTimer?: ReturnType<typeof setTimeout>;
 
   constructor(options: ClientOptions) {
     super();
     if (options.url === undefined && typeof location === 'undefined') throw new TypeError('createClient needs a url outside a browser');
-    const url = new URL(options.url ?? location.origin);
-    const secure = url.protocol === 'wss:' || url.protocol === 'https:';
-    const port = Number(url.port) || (secure ? 443 : 80);
-    this.key = `gatehouse:${url.hostname}:${port}`;
+    const { hostname, port, secure, path, key } = gatewayAddress(options.url ?? location.origin);
+    this.key = key;
     this.getToken = options.getToken;
+    this.ackTimeout = options.ackTimeout ?? 10_000;
+    this.getTokenTimeout = options.getTokenTimeout ?? 30_000;
     this.storage = options.storage ?? (browser ? defaultStorage() : memoryStorage());
     if (options.tabs ?? browser) this.tabs = new TabLink(this.key, (msg) => this.fromTab(msg));
-    this.sc = create({
-      hostname: url.hostname,
+    // Each socket gets its own token source: the client's one reads storage; a revocation's side socket offers its token.
+    this.socket = (loadToken, connectTimeout) => create({
+      hostname,
       port,
       secure,
-      // A ws(s):// URL may name the gateway's path; an http(s):// one names the site, whose gateway is at the default.
-      path: url.protocol.startsWith('ws') && url.pathname.length > 1 ? url.pathname : '/socketcluster/',
+      path,
       // Reconnection is decided here, by the close code's class; the stock client waits 10-20 s after a restart.
       autoReconnect: false,
-      ackTimeout: options.ackTimeout ?? 10_000,
+      ackTimeout: this.ackTimeout,
+      // The stock default (20 s) unless given: an undefined would replace it with 0.
+      connectTimeout: connectTimeout ?? 20_000,
       wsOptions: options.wsOptions,
-      authEngine: {
-        // Storage is kept by this class (on 'authenticate', 'deauthenticate' and refusals), not by the stock client,
-        // which also saves tokens the gateway refused.
-        saveToken: async (_name: string, token: string) => token,
-        removeToken: async () => null,
-        loadToken: async () => {
-          const token = await this.storage.get(this.key);
-          this.offered = token && !this.revoked.has(token) ? token : null;
-          return this.offered;
-        },
-      },
+      // Storage is kept by this class (on 'authenticate', 'deauthenticate' and refusals), not by the stock client,
+      // which also saves tokens the gateway refused.
+      authEngine: { saveToken: async (_name: string, token: string) => token, removeToken: async () => null, loadToken },
     } as never) as unknown as Sc;
+    this.sc = this.socket(async () => {
+      const token = await this.storage.get(this.key);
+      this.offered = token && !this.revoked.has(token) ? token : null;
+      return this.offered;
+    });
     this.listen('connecting', () => {
       this.reconnecting = true;
       this.setConnection({ state: 'connecting' });
@@ -189,6 +222,8 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     this.receive<{ reason: DeauthenticationReason }>(ServerEvent.Deauthenticated, ({ reason }) => {
       this.serverReason = reason;
     });
+    // The first token comes from getToken unless a usable one is stored (as a stored one that is due is replaced).
+    if (this.getToken) void this.refreshToken();
     // Wake from sleep: the refresh timer set before it fires late, so look again (as on `online`).
     this.cleanups.push(watchWake(() => this.recheck()));
     if (browser) {
@@ -218,7 +253,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   async login(username: string, password: string): Promise<LoginResult> {
     await this.open();
     this.generation++;
-    const answer = (await this.call(Procedure.Login, { username, password })) as LoginResult;
+    const answer = (await this.whileAuthenticating(this.call(Procedure.Login, { username, password }))) as LoginResult;
     this.share();
     return answer;
   }
@@ -226,38 +261,71 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   /** Authenticates with a token from your backend; every tab of this origin follows. */
   async authenticate(token: string): Promise<void> {
     this.generation++;
-    await this.useOrRetry(token);
+    await this.whileAuthenticating(this.useOrRetry(token));
     this.share();
   }
 
   /**
-   * Logs out: this tab and every other tab of this origin drop the token at once; the gateway revokes the session
-   * (`everywhere`: every session of the user). Rejects, after dropping the token here, if the gateway could not
-   * record the revocation.
+   * Logs out: this tab and every other tab of this origin drop the token at once, and the gateway revokes the session
+   * (`everywhere`: every session of the user), through this socket, or through a short-lived one when this socket is
+   * not open and authenticated. Resolves once the gateway recorded the revocation. Rejects with `LogoutPendingError`
+   * when it could not be reached: the token is dropped here all the same, and the revocation is made when this client
+   * or another tab of the origin is connected again.
    */
   async logout(options: { everywhere?: boolean } = {}): Promise<void> {
     this.generation++;
     const token = this.sc.signedAuthToken ?? (await this.storage.get(this.key));
+    const revocation: PendingRevocation | undefined = token ? { token, everywhere: !!options.everywhere } : undefined;
     // Other tabs of this session are closed as revoked when the gateway records the logout, possibly before this
     // message reaches them: the mark tells them the revocation was a logout here.
-    await this.storage.set(`${this.key}:logout`, String(Date.now()));
+    const claims = token ? claimsOf(token) : null;
+    if (claims) {
+      const mark: LogoutMark = { at: Date.now(), sub: claims.sub, sid: claims.sid, everywhere: !!options.everywhere };
+      await this.storage.set(`${this.key}:logout`, JSON.stringify(mark));
+    }
+    if (revocation) await this.storage.set(this.revokeKey, JSON.stringify(revocation));
     this.tabs?.post({ type: 'logout', reason: 'logout' });
     if (this.sc.authState === 'authenticated') this.pendingReason = 'logout';
     let failure: unknown;
-    if (this.sc.state === this.sc.OPEN && this.sc.authState === 'authenticated') {
-      try {
-        await this.call(Procedure.Logout, options.everywhere ? { everywhere: true } : undefined);
-      } catch (err) {
-        failure = err;
-      }
+    if (revocation) {
+      // Under the lock, so the other tabs (which take it to help) find the revocation done.
+      failure = await this.exclusive(async () => {
+        try {
+          if (this.sc.state === this.sc.OPEN && this.sc.signedAuthToken === token) {
+            await this.call(Procedure.Logout, revocation.everywhere ? { everywhere: true } : undefined);
+          } else {
+            await this.revokeAside(revocation);
+          }
+          await this.revocationDone(revocation);
+          return undefined;
+        } catch (err) {
+          return err;
+        }
+      }, 'revoke');
     }
     if (this.sc.authState === 'authenticated') await this.sc.deauthenticate();
     await this.forget(token);
-    if (failure) throw failure;
+    if (failure) {
+      // Said again with the token once the revocation is known to be pending: a connected tab makes it now.
+      if (token) this.tabs?.post({ type: 'logout', reason: 'logout', token });
+      throw Object.assign(new LogoutPendingError(), { cause: failure });
+    }
   }
 
+  /**
+   * Subscribes to `channel`. While an authentication is under way (the first token from getToken, `authenticate()`),
+   * the subscription waits for it, then is made as whoever the client turned out to be.
+   */
   subscribe<T = unknown>(channel: string): Subscription<T> {
-    return wrapChannel<T>(channel, this.sc.subscribe(channel) as unknown as ScChannel);
+    const waiting = this.sc.authState === 'authenticated' ? undefined : this.pendingAuth;
+    const sc = this.sc.subscribe(channel, { waitForAuth: !!waiting }) as unknown as ScChannel;
+    void waiting?.finally(() => {
+      // Still anonymous (no token came, or it was refused): subscribe anonymously, to succeed or be refused as such.
+      if (this.closed || this.sc.authState === 'authenticated' || !this.sc.isSubscribed(channel, true)) return;
+      this.sc.subscribe(channel);
+      this.sc.processPendingSubscriptions();
+    });
+    return wrapChannel<T>(channel, sc);
   }
 
   async publish(channel: string, data: unknown): Promise<void> {
@@ -290,7 +358,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       return Promise.resolve(null);
     }
     this.wantToken = false;
-    this.refreshing ??= this.fetchToken().finally(() => {
+    this.refreshing ??= this.whileAuthenticating(this.fetchToken()).finally(() => {
       this.refreshing = undefined;
     });
     return this.refreshing;
@@ -317,13 +385,18 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   }
 
   private onConnect(status: Record<string, unknown>): void {
-    this.attempt = 0;
+    // Not at once: a gateway that closes every socket right after its handshake must not keep the backoff at its start.
+    clearTimeout(this.stableTimer);
+    this.stableTimer = setTimeout(() => {
+      this.attempt = 0;
+    }, STABLE_MS);
     this.setConnection({ state: 'open' });
     const error = status.authError as { name?: string } | undefined;
     const token = this.offered;
     const dropped = this.droppedAtHandshake;
     this.reconnecting = false;
     this.droppedAtHandshake = undefined;
+    void this.retryRevocation();
     if (dropped !== undefined) {
       this.sub = undefined;
       // No token to offer any more: another tab logged out (or the storage was cleared) while this one was away.
@@ -341,17 +414,21 @@ export class GatehouseClient extends Emitter<ClientEvents> {
 
   private onClose(code: number, reason: string): void {
     const action = closeAction(code);
+    // The app's developer needs what to change: this page's origin, and the gateway's setting that lists origins.
+    if (code === CloseCode.OriginNotAllowed) reason = this.originMessage();
     this.setConnection({ state: 'closed', code, name: closeName(code), reason, action });
+    if (code === CloseCode.OriginNotAllowed && !this.originRefused) this.emit('error', this.originError());
     this.clearTimers();
     if (this.closed || action === 'closed') return;
     if (code === CloseCode.TokenRevoked) {
       void this.onRevokedClose();
     } else if (action === 'stop') {
       this.stopped = true;
+      this.originRefused ||= code === CloseCode.OriginNotAllowed;
     } else if (action === 'reauthenticate') {
-      void this.onReauthenticateClose();
+      void this.onReauthenticateClose(code);
     } else {
-      this.reconnect(reconnectDelay(code, this.attempt++));
+      this.backOff(code);
     }
   }
 
@@ -360,7 +437,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     await this.deauthenticating;
     let reason = this.lastReason;
     if (this.sc.authState === 'authenticated') {
-      reason = this.pendingReason = await this.revokedBy();
+      reason = this.pendingReason = await this.revokedBy(this.sc.signedAuthToken);
       await this.sc.deauthenticate();
       await this.deauthenticating;
     } else if (!this.lastToken && this.offered) {
@@ -368,7 +445,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       await this.refused(this.offered, ErrorName.AuthTokenRevoked);
       reason = 'revoked';
     }
-    if (reason === 'other-tab') this.reconnect(0);
+    if (reason === 'other-tab') this.backOff(CloseCode.TokenRevoked);
     else this.stopped = true;
   }
 
@@ -376,20 +453,36 @@ export class GatehouseClient extends Emitter<ClientEvents> {
    * The session cannot go on with its token (TokenExpired, KeyRetired): it ends here once (a refresh starts when there
    * is a getToken), and the client comes back with whatever token it then has, or anonymous.
    */
-  private async onReauthenticateClose(): Promise<void> {
+  private async onReauthenticateClose(code: number): Promise<void> {
     await this.deauthenticating;
     if (this.sc.authState === 'authenticated') {
       this.pendingReason = 'session-ended';
       await this.sc.deauthenticate();
       await this.deauthenticating;
     }
-    this.reconnect(0);
+    this.backOff(code);
   }
 
-  /** A revocation that a logout in another tab of this origin caused is that tab's logout, not a revocation. */
-  private async revokedBy(): Promise<'revoked' | 'other-tab'> {
-    const loggedOutAt = Number(await this.storage.get(`${this.key}:logout`));
-    return Date.now() - loggedOutAt < 10_000 ? 'other-tab' : 'revoked';
+  /**
+   * A revocation that a logout in another tab of this origin caused is that tab's logout, not a revocation: only when
+   * that logout (in the last 10 s) named this token's session, or all of its user's sessions. Anything else (an admin's
+   * revoke moments after a logout of an older session) is a revocation.
+   */
+  private async revokedBy(token: string | null): Promise<'revoked' | 'other-tab'> {
+    let mark: Partial<LogoutMark> | null = null;
+    try {
+      mark = JSON.parse((await this.storage.get(`${this.key}:logout`)) ?? 'null') as Partial<LogoutMark> | null;
+    } catch {
+      // A mark that is not ours names no session.
+    }
+    const claims = token ? claimsOf(token) : null;
+    const ours = !!mark && !!claims && Date.now() - Number(mark.at) < 10_000 && mark.sub === claims.sub && (mark.everywhere === true || mark.sid === claims.sid);
+    return ours ? 'other-tab' : 'revoked';
+  }
+
+  /** Every reconnect after a close goes through here: no close code, however it recurs, skips the backoff. */
+  private backOff(code: number): void {
+    this.reconnect(reconnectDelay(code, this.attempt++));
   }
 
   private reconnect(delayMs: number): void {
@@ -402,6 +495,8 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   /** Connects now if closed (a new token or an explicit call lifts a stop) and waits for the handshake. */
   private async open(): Promise<void> {
     if (this.sc.state === this.sc.OPEN) return;
+    // No token changes the page's origin: connecting again would only be refused again.
+    if (this.originRefused) throw this.originError();
     this.stopped = false;
     if (this.sc.state === this.sc.CLOSED) this.sc.connect();
     const result = await Promise.race([this.sc.listener('connect').once(), this.sc.listener('close').once()]);
@@ -411,11 +506,19 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     }
   }
 
+  private originMessage(): string {
+    const origin = typeof location === 'object' ? location.origin : 'this client\'s Origin header';
+    return `The gateway refused the origin ${origin} (OriginNotAllowed, 4504): add it to the gateway's GATEHOUSE_ORIGINS`;
+  }
+
+  private originError(): Error {
+    return rebuildError({ name: 'ConnectionError', message: this.originMessage(), code: CloseCode.OriginNotAllowed });
+  }
+
   /** After sleep, offline or a hidden tab: reconnect at once if down, refresh the token if it is due. */
   private recheck(): void {
     if (this.closed) return;
     if (this.sc.state === this.sc.CLOSED && !this.stopped) {
-      this.attempt = 0;
       this.reconnect(0);
       return;
     }
@@ -443,7 +546,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     const exp = token ? claimsOf(token)?.exp : undefined;
     let reason: DeauthReason = this.pendingReason ?? this.serverReason ?? (exp !== undefined && exp === this.endingExp ? 'session-ended' : 'expired');
     this.pendingReason = this.serverReason = undefined;
-    if (reason === 'revoked') reason = await this.revokedBy();
+    if (reason === 'revoked') reason = await this.revokedBy(token);
     this.lastReason = reason;
     if (token && (reason === 'revoked' || reason === 'other-tab' || reason === 'logout')) this.revoked.add(token);
     if (reason === 'revoked') {
@@ -520,17 +623,23 @@ export class GatehouseClient extends Emitter<ClientEvents> {
           const announced = await this.tabs.announcedAfter(since, TAB_NEWS_WAIT_MS);
           if (this.usable(announced)) return announced;
         }
-        const fetched = (await this.getToken!()) ?? null;
+        const fetched = await this.callGetToken();
         if (fetched && generation === this.generation) {
           await this.storage.set(this.key, fetched);
           this.tabs?.post({ type: 'token', token: fetched });
         }
         return fetched;
-      });
+      }, 'token', this.getTokenTimeout);
     } catch (err) {
       this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      if ((err as Error)?.name === 'TimeoutError') {
+        // The refresh timer's slot: a token that arrives meanwhile (plan()) replaces the retry.
+        clearTimeout(this.refreshTimer);
+        this.refreshTimer = setTimeout(() => void this.refreshToken(), reconnectDelay(0, this.refreshFailures++));
+      }
       return null;
     }
+    this.refreshFailures = 0;
     // A login or logout happened meanwhile: this answer is late and is dropped.
     if (!token || generation !== this.generation || this.revoked.has(token)) return null;
     if (token === this.sc.signedAuthToken) return token;
@@ -538,8 +647,36 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     return token;
   }
 
-  private exclusive<T>(fn: (waited: boolean) => Promise<T>): Promise<T> {
-    return this.tabs ? this.tabs.exclusive(fn) : fn(false);
+  /** getToken, abandoned (its signal aborted, a TimeoutError thrown) when it has not settled in getTokenTimeout. */
+  private async callGetToken(): Promise<string | null> {
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = Object.assign(new Error(`getToken did not settle in ${this.getTokenTimeout} ms`), { name: 'TimeoutError' });
+        controller.abort(err);
+        reject(err);
+      }, this.getTokenTimeout);
+    });
+    try {
+      return (await Promise.race([this.getToken!(controller.signal), timeout])) ?? null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Marks `auth` as the authentication subscriptions wait for, while it runs (it may reject; the waiters do not care). */
+  private whileAuthenticating<T>(auth: Promise<T>): Promise<T> {
+    const pending = auth.catch(() => undefined);
+    this.pendingAuth = pending;
+    void pending.then(() => {
+      if (this.pendingAuth === pending) this.pendingAuth = undefined;
+    });
+    return auth;
+  }
+
+  private exclusive<T>(fn: (waited: boolean) => Promise<T>, lock = 'token', waitMs?: number): Promise<T> {
+    return this.tabs ? this.tabs.exclusive(fn, lock, waitMs) : fn(false);
   }
 
   /** A token this tab may use instead of fetching one: not revoked, and not due for a refresh yet. */
@@ -554,7 +691,9 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     if (this.sc.state !== this.sc.OPEN) {
       await this.storage.set(this.key, token);
       await this.open();
-      return;
+      // A handshake already under way offered the token stored before this one (or none): authenticate now.
+      if (this.sc.signedAuthToken === token) return;
+      if (this.revoked.has(token)) throw rebuildError({ name: ErrorName.AuthTokenRevoked, message: 'This token was revoked' });
     }
     let status: { isAuthenticated?: boolean; authError?: { name?: string } } | undefined;
     try {
@@ -593,6 +732,60 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     }, reconnectDelay(0, attempt));
   }
 
+  // --- revocation at logout ---
+
+  private get revokeKey(): string {
+    return `${this.key}:revoke`;
+  }
+
+  /**
+   * Has the gateway revoke a token through a socket of its own (this one may be down, or authenticated as someone
+   * else). A token the gateway refuses as revoked, expired or invalid has nothing left to revoke.
+   */
+  private async revokeAside({ token, everywhere }: PendingRevocation): Promise<void> {
+    if (browser && !navigator.onLine) throw new Error('offline');
+    const side = this.socket(async () => token, this.ackTimeout);
+    try {
+      const status = await Promise.race([side.listener('connect').once(), side.listener('close').once()]);
+      const error = status.authError as { name?: string } | undefined;
+      if (side.state !== side.OPEN) throw rebuildError({ name: 'ConnectionError', message: `Could not connect: ${closeName(Number(status.code))}` });
+      if (error && TOKEN_REMOVING_ERRORS.includes(String(error.name))) return;
+      if (!status.isAuthenticated) throw rebuildError(error ?? { name: 'ConnectionError', message: 'Not authenticated' });
+      await side.invoke(Procedure.Logout, everywhere ? { everywhere: true } : undefined);
+    } finally {
+      side.disconnect(1000, 'Revoked');
+      side.killAllListeners();
+    }
+  }
+
+  /** Clears the pending revocation, unless a newer logout replaced it. */
+  private async revocationDone(revocation: PendingRevocation): Promise<void> {
+    if ((await this.pendingRevocation())?.token === revocation.token) await this.storage.remove(this.revokeKey);
+  }
+
+  private async pendingRevocation(): Promise<PendingRevocation | undefined> {
+    try {
+      const value = JSON.parse((await this.storage.get(this.revokeKey)) ?? 'null') as Partial<PendingRevocation> | null;
+      return typeof value?.token === 'string' ? { token: value.token, everywhere: value.everywhere === true } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A logout here or in another tab could not reach the gateway: made now that this tab is connected, by one tab at a
+   * time (the lock), until it succeeds.
+   */
+  private async retryRevocation(): Promise<void> {
+    if (this.closed || !(await this.pendingRevocation())) return;
+    await this.exclusive(async () => {
+      const revocation = await this.pendingRevocation();
+      if (!revocation || this.closed) return;
+      await this.revokeAside(revocation);
+      await this.revocationDone(revocation);
+    }, 'revoke').catch(() => undefined);
+  }
+
   // --- tabs ---
 
   /** Tells the other tabs about this tab's new token (a login or authenticate). */
@@ -608,12 +801,15 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       const theirs = claimsOf(msg.token);
       const ours = this.state.claims;
       if (!theirs || (ours && ours.sub === theirs.sub && ours.exp > theirs.exp)) return;
+      // Another account's token switches this tab only when it is asking for one itself.
+      if (ours && ours.sub !== theirs.sub && !this.pendingAuth) return;
       this.generation++;
       void this.useOrRetry(msg.token).catch((err: Error) => this.emit('error', err));
       return;
     }
     this.generation++;
     if (msg.token) this.revoked.add(msg.token);
+    if (msg.token && this.sc.state === this.sc.OPEN) void this.retryRevocation();
     if (this.sc.authState === 'authenticated') {
       const token = this.sc.signedAuthToken;
       if (token) this.revoked.add(token);
@@ -640,5 +836,6 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.refreshTimer);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.stableTimer);
   }
 }

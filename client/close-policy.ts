@@ -1,4 +1,4 @@
-import { CloseCode } from '../shared/close-codes';
+import { CloseCode, shouldReconnect } from '../shared/close-codes';
 
 /**
  * What a client does after its connection closes, by the close code's class (as the best peer clients do):
@@ -11,7 +11,10 @@ import { CloseCode } from '../shared/close-codes';
  */
 export type CloseAction = 'stop' | 'reauthenticate' | 'retry' | 'closed';
 
-/** The action for each of Gatehouse's close codes; every other code means a network failure: `retry`. */
+/**
+ * The action for each of Gatehouse's close codes. Any other code is taken by its range, as the shared table defines
+ * them: 4500–4999 are final (`stop`), anything else (4000–4499, a network failure) is `retry`.
+ */
 export const CLOSE_ACTIONS: { readonly [C in CloseCode]: CloseAction } = {
   [CloseCode.ShuttingDown]: 'retry',
   [CloseCode.TooManyConnections]: 'retry',
@@ -27,7 +30,7 @@ export const CLOSE_ACTIONS: { readonly [C in CloseCode]: CloseAction } = {
 
 export function closeAction(code: number): CloseAction {
   if (code === 1000) return 'closed';
-  return (CLOSE_ACTIONS as Record<number, CloseAction | undefined>)[code] ?? 'retry';
+  return (CLOSE_ACTIONS as Record<number, CloseAction | undefined>)[code] ?? (shouldReconnect(code) ? 'retry' : 'stop');
 }
 
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(CloseCode).map(([name, code]) => [code, name]));
@@ -38,11 +41,14 @@ export function closeName(code: number): string {
 }
 
 /**
- * Milliseconds to wait before reconnect attempt `attempt` (0-based), with full jitter: after ShuttingDown, 0.5–2 s
- * (another node is ready at once); after a network failure, 0.5 s up to a ceiling that doubles per attempt, at most
- * 20 s.
+ * Milliseconds to wait before reconnect attempt `attempt` (0-based): the first within 0.5–1 s (0.5–2 s after
+ * ShuttingDown, when another node is ready at once), then between half and all of a ceiling that doubles per attempt
+ * (2, 4, 8, 16 s) up to 20 s, so from the sixth attempt on 10–20 s. The floor at half the ceiling bounds a client's
+ * connections however the dice fall: at most 5 in 10 s, 10 in the first minute and 6 a minute after that, while the
+ * gateway keeps closing it (the count restarts only after a connection stayed up 10 s).
  */
 export function reconnectDelay(code: number, attempt: number, random: () => number = Math.random): number {
-  if (code === CloseCode.ShuttingDown) return 500 + random() * 1500;
-  return 500 + random() * (Math.min(20_000, 1000 * 2 ** Math.min(attempt, 5)) - 500);
+  if (attempt <= 0) return 500 + random() * (code === CloseCode.ShuttingDown ? 1500 : 500);
+  const ceiling = Math.min(20_000, 1000 * 2 ** Math.min(attempt, 5));
+  return ceiling / 2 + random() * (ceiling / 2);
 }

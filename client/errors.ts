@@ -1,6 +1,6 @@
 import {
   AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, AuthTokenRevokedError, AuthUnavailableError,
-  BadRequestError, ErrorName, GatehouseError, LoginError, LoginUnavailableError, ProcedureNotFoundError,
+  BadRequestError, ErrorName, GatehouseError, LoginError, LoginUnavailableError, LogoutPendingError, ProcedureNotFoundError,
   PublishForbiddenError, RateLimitedError, SubscribeForbiddenError, SubscribeUnavailableError, TooManyRequestsError,
 } from '../shared/errors';
 
@@ -19,6 +19,7 @@ export const ERROR_CLASSES: { readonly [N in ErrorName]: abstract new (...args: 
   [ErrorName.BadRequest]: BadRequestError,
   [ErrorName.Login]: LoginError,
   [ErrorName.LoginUnavailable]: LoginUnavailableError,
+  [ErrorName.LogoutPending]: LogoutPendingError,
   [ErrorName.TooManyRequests]: TooManyRequestsError,
 };
 

@@ -6,11 +6,11 @@ export { createClient, GatehouseClient } from './client';
 export type { ClientEvents, ClientOptions, ClientState, ConnectionEvent, DeauthReason, LoginResult } from './client';
 export { CLOSE_ACTIONS, closeAction, closeName, reconnectDelay, type CloseAction } from './close-policy';
 export { ERROR_CLASSES, rebuildError } from './errors';
-export { memoryStorage, type TokenStorage } from './storage';
+export { memoryStorage, storageKey, type TokenStorage } from './storage';
 export type { Subscription } from './subscription';
 export {
   AuthError, AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, AuthTokenRevokedError,
-  AuthUnavailableError, BadRequestError, ErrorName, GatehouseError, LoginError, LoginUnavailableError,
+  AuthUnavailableError, BadRequestError, ErrorName, GatehouseError, LoginError, LoginUnavailableError, LogoutPendingError,
   ProcedureNotFoundError, PublishForbiddenError, RateLimitedError, SubscribeForbiddenError, SubscribeUnavailableError,
   TooManyRequestsError,
 } from '../shared/errors';

@@ -1,7 +1,23 @@
+import { MAX_TOKEN_BYTES } from '../shared/protocol';
+import { claimsOf } from './token';
+
 /** What one tab tells the others of the same origin and gateway. */
 export type TabMessage =
   | { readonly type: 'token'; readonly token: string }
   | { readonly type: 'logout'; readonly reason: 'logout' | 'revoked'; readonly token?: string };
+
+/**
+ * A message from another tab in its known shape, else undefined: any script of the origin can post on the channel or
+ * write the mailbox, and a malformed message must not log every tab out or in.
+ */
+export function tabMessage(data: unknown): TabMessage | undefined {
+  const m = (data !== null && typeof data === 'object' ? data : {}) as Record<string, unknown>;
+  const token = m.token;
+  if (token !== undefined && (typeof token !== 'string' || token.length > MAX_TOKEN_BYTES || !claimsOf(token))) return undefined;
+  if (m.type === 'token') return token ? { type: 'token', token } : undefined;
+  if (m.type === 'logout' && (m.reason === 'logout' || m.reason === 'revoked')) return { type: 'logout', reason: m.reason, token };
+  return undefined;
+}
 
 /**
  * TabLink joins the tabs of one origin that talk to one gateway: a BroadcastChannel, or `storage` events where there
@@ -19,18 +35,19 @@ export class TabLink {
   /** `name` is also the localStorage key the token is kept under. */
   constructor(private readonly name: string, onMessage: (msg: TabMessage) => void) {
     this.mailbox = `${name}:message`;
-    const receive = (msg: TabMessage) => {
-      if (msg.type === 'token') this.announce(msg.token);
-      onMessage(msg);
+    const receive = (data: unknown) => {
+      const msg = tabMessage(data);
+      if (msg?.type === 'token') this.announce(msg.token);
+      if (msg) onMessage(msg);
     };
     if (typeof BroadcastChannel === 'function') {
       this.channel = new BroadcastChannel(name);
-      this.channel.onmessage = (e) => receive(e.data as TabMessage);
+      this.channel.onmessage = (e) => receive(e.data);
     }
     if (typeof addEventListener === 'function') {
       this.onStorage = (e) => {
         if (e.key === this.name && e.newValue) this.announce(e.newValue);
-        else if (!this.channel && e.key === this.mailbox && e.newValue) receive((JSON.parse(e.newValue) as { m: TabMessage }).m);
+        else if (!this.channel && e.key === this.mailbox && e.newValue) receive(parseJson(e.newValue)?.m);
       };
       addEventListener('storage', this.onStorage);
     }
@@ -43,20 +60,33 @@ export class TabLink {
   }
 
   /**
-   * Runs `fn` while holding this gateway's lock across tabs (or at once where Web Locks do not exist). `fn` is told
+   * Runs `fn` while holding this gateway's lock `name` across tabs (or at once where Web Locks do not exist). `fn` is told
    * whether it had to wait for another tab to let go of the lock.
    */
-  async exclusive<T>(fn: (waited: boolean) => Promise<T>): Promise<T> {
+  async exclusive<T>(fn: (waited: boolean) => Promise<T>, name = 'token', waitMs?: number): Promise<T> {
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;
     if (!locks) return fn(false);
-    const lock = `${this.name}:token`;
+    const lock = `${this.name}:${name}`;
     let free = false;
     const result = await locks.request(lock, { ifAvailable: true }, async (held) => {
       if (!held) return undefined;
       free = true;
       return fn(false);
     });
-    return free ? (result as T) : (locks.request(lock, () => fn(true)) as Promise<T>);
+    if (free) return result as T;
+    // A tab that holds the lock for ever (frozen, or an old client without a getToken timeout) must not block this one:
+    // after waitMs it goes on without the lock.
+    const signal = waitMs === undefined ? undefined : AbortSignal.timeout(waitMs);
+    let granted = false;
+    try {
+      return (await locks.request(lock, { signal }, () => {
+        granted = true;
+        return fn(true);
+      })) as T;
+    } catch (err) {
+      if (!granted) return fn(true);
+      throw err;
+    }
   }
 
   /**
@@ -92,5 +122,13 @@ export class TabLink {
   private announce(token: string): void {
     this.announced = token;
     for (const wake of this.waiters) wake();
+  }
+}
+
+function parseJson(text: string): { m?: unknown } | undefined {
+  try {
+    return JSON.parse(text) as { m?: unknown };
+  } catch {
+    return undefined;
   }
 }

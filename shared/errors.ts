@@ -18,6 +18,7 @@ export const ErrorName = {
   BadRequest: 'BadRequestError',
   Login: 'LoginError',
   LoginUnavailable: 'LoginUnavailableError',
+  LogoutPending: 'LogoutPendingError',
 } as const;
 
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
@@ -45,6 +46,7 @@ export const ERROR_CATALOGUE: readonly ErrorInfo[] = [
   { name: ErrorName.BadRequest, meaning: 'a malformed request payload' },
   { name: ErrorName.Login, meaning: 'unknown user or wrong password (deliberately the same)' },
   { name: ErrorName.LoginUnavailable, meaning: 'the login could not be checked: the login backend or the limiter\'s Redis did not answer in time, or too many logins at once; retry later' },
+  { name: ErrorName.LogoutPending, meaning: 'the client could not reach the gateway to revoke the session at `logout()`: the token is dropped here, and the client revokes it when it is back (a stolen copy works until then)' },
 ];
 
 /** Base of every Gatehouse error. Own enumerable fields travel to the client (sc-errors `dehydrateError`). */
@@ -173,5 +175,12 @@ export class LoginError extends GatehouseError {
 export class LoginUnavailableError extends GatehouseError {
   constructor(message = 'Login is temporarily unavailable; retry later') {
     super(ErrorName.LoginUnavailable, message);
+  }
+}
+
+/** Raised by the client itself, never sent by the gateway: `logout()` could not have the session revoked yet. */
+export class LogoutPendingError extends GatehouseError {
+  constructor(message = 'Logged out here, but the gateway could not be reached to revoke the session; it will be revoked when the client is back') {
+    super(ErrorName.LogoutPending, message);
   }
 }

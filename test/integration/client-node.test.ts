@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  createClient, memoryStorage, PublishForbiddenError, SubscribeForbiddenError, type ClientEvents, type ConnectionEvent,
+  createClient, memoryStorage, PublishForbiddenError, storageKey, SubscribeForbiddenError, type ClientEvents, type ConnectionEvent,
   type GatehouseClient,
 } from '../../client';
 import { execFile } from 'node:child_process';
@@ -110,7 +110,7 @@ test('a revocation from the admin API: closed with TokenRevoked, deauthenticated
   const c = client(gw, { storage });
   const seen = record(c);
   await c.login('alice', 'alice-pw');
-  const token = String(await storage.get(`gatehouse:127.0.0.1:${gw.address().port}`));
+  const token = String(await storage.get(storageKey(`http://127.0.0.1:${gw.address().port}`)));
   assert.ok(token.length > 20);
   const res = await admin(gw.address().port, 'POST', '/admin/revoke', { sub: 'alice' });
   assert.is(res.status, 200);
@@ -119,7 +119,7 @@ test('a revocation from the admin API: closed with TokenRevoked, deauthenticated
   assert.equal(seen.filter((e) => e.name === 'deauthenticated').map((e) => e.data), [{ reason: 'revoked' }]);
   await sleep(1500);
   assert.is(seen.filter((e) => e.name === 'connection' && (e.data as ConnectionEvent).state === 'connecting').length, 0, 'no reconnect');
-  assert.is(await storage.get(`gatehouse:127.0.0.1:${gw.address().port}`), null, 'the revoked token is gone from storage');
+  assert.is(await storage.get(storageKey(`http://127.0.0.1:${gw.address().port}`)), null, 'the revoked token is gone from storage');
   // Offered again (by a careless app, or another tab), it is refused locally.
   const again = await c.authenticate(token).catch((e: unknown) => e);
   assert.is((again as Error).name, 'AuthTokenRevokedError');
@@ -156,14 +156,15 @@ test('an expired stored token makes exactly one getToken call, then the client i
   const renewOff = await startGateway({ GATEHOUSE_RENEW_INTERVAL: '0' });
   gateways.push(renewOff);
   const storage = memoryStorage();
-  await storage.set(`gatehouse:127.0.0.1:${renewOff.address().port}`, mintHs256({ sub: 'carol', iat: Math.floor(Date.now() / 1000) - 60, exp: Math.floor(Date.now() / 1000) - 5 }));
+  await storage.set(storageKey(`http://127.0.0.1:${renewOff.address().port}`), mintHs256({ sub: 'carol', iat: Math.floor(Date.now() / 1000) - 60, exp: Math.floor(Date.now() / 1000) - 5 }));
   let calls = 0;
   const c = client(renewOff, { storage, getToken: async () => { calls++; return mintHs256({ sub: 'carol' }); } });
   const seen = record(c);
   await waitFor(() => c.state.authenticated, 3000, 'authenticated with the fresh token');
   await sleep(500);
   assert.is(calls, 1);
-  assert.equal(seen.filter((e) => e.name === 'deauthenticated').map((e) => e.data), [{ reason: 'expired' }]);
+  // The first fetch starts at once; the handshake may still offer the expired token and be refused meanwhile.
+  assert.ok(seen.filter((e) => e.name === 'deauthenticated').every((e) => (e.data as { reason: string }).reason === 'expired'));
 });
 
 test('getToken is single-flight: simultaneous triggers make one call; an answer that arrives after a logout is dropped', async () => {
@@ -217,13 +218,15 @@ test('AuthUnavailableError keeps the token and retries it with backoff: authenti
     let calls = 0;
     const c = client(node, { getToken: () => { calls++; return null; } });
     await waitFor(() => c.state.connection === 'open', 3000, 'connected');
+    // The first token is asked for at once (getToken has none); the retries below must not ask again.
+    await waitFor(() => calls === 1, 3000, 'the first fetch');
     await redis.stop();
     const err = await c.authenticate(mintHs256({ sub: 'erin' })).catch((e: unknown) => e);
     assert.is((err as Error)?.name, 'AuthUnavailableError');
     await redis.start();
     await waitFor(() => c.state.authenticated, 15_000, 'authenticated once Redis is back');
     assert.is(c.state.claims?.sub, 'erin');
-    assert.is(calls, 0);
+    assert.is(calls, 1);
   } finally {
     await redis.close();
   }

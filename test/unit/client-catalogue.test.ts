@@ -60,17 +60,30 @@ test('every close code has a client action, by class: stop, re-authenticate or r
   assert.is(closeName(1006), 'ConnectionLost');
 });
 
-test('reconnect delays: 0.5-2 s after ShuttingDown; full jitter from 0.5 s up to 20 s after a network failure', () => {
-  assert.is(reconnectDelay(CloseCode.ShuttingDown, 7, () => 0), 500);
+test('reconnect delays: the first 0.5-1 s (0.5-2 s after ShuttingDown), then half to all of a doubling ceiling up to 20 s', () => {
+  assert.is(reconnectDelay(CloseCode.ShuttingDown, 0, () => 0), 500);
   assert.is(reconnectDelay(CloseCode.ShuttingDown, 0, () => 1), 2000);
+  // A node that keeps shutting down gets no faster retries than a network failure.
+  assert.is(reconnectDelay(CloseCode.ShuttingDown, 7, () => 0), 10_000);
   assert.is(reconnectDelay(1006, 0, () => 0), 500);
   assert.is(reconnectDelay(1006, 0, () => 1), 1000);
+  assert.is(reconnectDelay(1006, 1, () => 0), 1000);
+  assert.is(reconnectDelay(1006, 3, () => 0), 4000);
   assert.is(reconnectDelay(1006, 3, () => 1), 8000);
+  assert.is(reconnectDelay(1006, 50, () => 0), 10_000);
   assert.is(reconnectDelay(1006, 50, () => 1), 20_000);
   for (let attempt = 0; attempt < 30; attempt++) {
     const ms = reconnectDelay(1006, attempt);
     assert.ok(ms >= 500 && ms <= 20_000);
   }
+});
+
+test('unknown close codes are taken by range: 4500-4999 stop, 4000-4499 and network failures retry', () => {
+  assert.is(closeAction(4599), 'stop');
+  assert.is(closeAction(4999), 'stop');
+  assert.is(closeAction(4300), 'retry');
+  assert.is(closeAction(4001), 'retry');
+  assert.is(closeAction(1011), 'retry');
 });
 
 test.run();
