@@ -1,8 +1,12 @@
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { loadConfig, type GatewayConfig } from '../config';
 import { Gateway } from '../gateway';
 import { createLogger } from '../log';
 import { stdoutLogDestination } from '../log-destination';
+import { runtimeRegistry } from '../observability/runtime-metrics';
+import { superviseWorkers } from '../workers/primary';
+import { joinGroup } from '../workers/worker';
 import { listenProblem } from './listen-problem';
 import { notice } from './notices';
 import { stopOnSignals } from './signals';
@@ -14,32 +18,61 @@ const LOG_FLUSH_MS = 500;
 /** The backstop fires this long after the shutdown timeout, ms. */
 const BACKSTOP_GRACE_MS = 2000;
 
-/** `gatehouse start`: runs one gateway node until SIGTERM or SIGINT. */
+/**
+ * `gatehouse start`: runs one gateway node until SIGTERM or SIGINT; with GATEHOUSE_WORKERS above 1 this process only
+ * supervises that many worker processes, each such a node.
+ */
 export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
   const config = loadConfig({ env, configFile: values.config });
   const log = createLogger(config.logLevel, { service: 'gatehouse', nodeId: config.nodeId });
+  const flushLog = () => stdoutLogDestination().flush(LOG_FLUSH_MS);
+  const grouped = config.workers > 1;
+  if (grouped && cluster.isPrimary) {
+    superviseWorkers({
+      config, log, backstopGraceMs: BACKSTOP_GRACE_MS, signals: process,
+      started: ({ url, address, adminAddress }) => notice(startSummary({
+        config, nodeId: `${config.nodeId}-1 … ${config.nodeId}-${config.workers}, ${config.workers} workers`, url, address, adminAddress,
+      })),
+      exit: (status) => void flushLog().then(() => process.exit(status), () => process.exit(status)),
+    });
+    return;
+  }
   const gateway = new Gateway(config, { log });
+  const group = grouped ? joinGroup(gateway, {
+    registries: [gateway.operations.metrics.registry, runtimeRegistry()],
+    channel: process,
+    // The group's supervisor is gone: drain and exit as on SIGTERM (a second signal changes nothing).
+    orphaned: () => process.kill(process.pid, 'SIGTERM'),
+  }) : undefined;
+  if (group) gateway.operations.metrics.exposeFrom(() => group.metrics());
   try {
     await gateway.listen();
   } catch (err) {
     const problem = listenProblem(err, config);
     // Whatever the constructor started (Redis connections, timers) must not keep the process alive.
     await gateway.close().catch(() => undefined);
+    // prom-client's listener holds the channel to the primary open; the primary counts this exit as a start crash.
+    if (group) process.disconnect?.();
     if (problem) throw new StartError(problem);
     throw err;
   }
 
   log.info({ url: gateway.url, devMode: config.devMode }, 'listening');
-  notice(startSummary({
-    config, nodeId: gateway.nodeId, url: gateway.url, address: gateway.address(), adminAddress: gateway.operations.adminAddress(),
-  }));
+  if (group) {
+    // The primary prints the one summary for the group.
+    group.listening(gateway.url, gateway.address(), gateway.operations.adminAddress());
+  } else {
+    notice(startSummary({
+      config, nodeId: gateway.nodeId, url: gateway.url, address: gateway.address(), adminAddress: gateway.operations.adminAddress(),
+    }));
+  }
   if (config.devMode) notice(devModeNotice(gateway, config));
   stopOnSignals(gateway, {
     log,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     backstopGraceMs: BACKSTOP_GRACE_MS,
-    flushLog: () => stdoutLogDestination().flush(LOG_FLUSH_MS),
+    flushLog,
     exit: (status) => process.exit(status),
     signals: process,
   });
