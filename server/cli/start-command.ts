@@ -42,8 +42,6 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const group = grouped ? joinGroup(gateway, {
     registries: [gateway.operations.metrics.registry, runtimeRegistry()],
     channel: process,
-    // The group's supervisor is gone: drain and exit as on SIGTERM (a second signal changes nothing).
-    orphaned: () => process.kill(process.pid, 'SIGTERM'),
   }) : undefined;
   if (group) gateway.operations.metrics.exposeFrom(() => group.metrics());
   try {

@@ -22,17 +22,13 @@ export interface PrimaryChannel {
   readonly connected: boolean;
   send?(message: WorkerMessage, sendHandle: undefined, options: object, callback: (err: Error | null) => void): boolean;
   on(event: 'message', listener: (message: unknown) => void): unknown;
-  on(event: 'disconnect', listener: () => void): unknown;
   off(event: 'message', listener: (message: unknown) => void): unknown;
-  off(event: 'disconnect', listener: () => void): unknown;
 }
 
 export interface GroupOptions {
   /** The registries this worker contributes to the group's /metrics (its node's, then the process's). */
   readonly registries: readonly Registry[];
   readonly channel: PrimaryChannel;
-  /** The primary is gone: nothing supervises this worker any more, so it should drain and exit. */
-  readonly orphaned: () => void;
 }
 
 /** A worker's link to its primary and, through it, to the other workers. */
@@ -47,6 +43,8 @@ export interface GroupLink {
  * joinGroup makes a node one worker of a group: it reports its own readiness to the primary as it changes, and its
  * /readyz also lists what the primary last said of the other workers (so a probe reaching any worker answers for the
  * group without a request between processes). Only /readyz reads the group: upgrades still depend on this node alone.
+ * /healthz needs nothing more: Node ends a worker the moment its primary's channel closes, so a worker that answers
+ * has a live primary.
  */
 export function joinGroup(node: GroupMember, opts: GroupOptions): GroupLink {
   const { channel } = opts;
@@ -97,13 +95,10 @@ export function joinGroup(node: GroupMember, opts: GroupOptions): GroupLink {
     if (message.body !== undefined && message.contentType !== undefined) request.resolve({ contentType: message.contentType, body: message.body });
     else request.reject(new Error(`the group's metrics could not be gathered: ${message.error ?? 'no answer'}`));
   };
-  const onDisconnect = () => opts.orphaned();
   channel.on('message', onMessage);
-  channel.on('disconnect', onDisconnect);
   node.own(() => {
     clearInterval(poll);
     channel.off('message', onMessage);
-    channel.off('disconnect', onDisconnect);
     for (const [id, request] of pending) {
       clearTimeout(request.timer);
       request.reject(new Error('the worker is closing'));

@@ -158,6 +158,17 @@ test('SIGTERM of the primary drains both workers: every socket gets ShuttingDown
   assert.equal(stopped.map((l) => l.code).sort(), [0, 0]);
 });
 
+test('a primary killed outright leaves no worker behind: each ends when the channel to its primary closes', async () => {
+  const orphans = await WorkerGroup.start({ GATEHOUSE_WORKERS: '2', GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_NODE_ID: 'orphan' });
+  try {
+    const pids = [orphans.workerPid(1)!, orphans.workerPid(2)!];
+    process.kill(orphans.pid, 'SIGKILL');
+    await waitFor(() => pids.every((pid) => !alive(pid)), 10_000, 'both orphaned workers gone');
+  } finally {
+    await orphans.kill();
+  }
+});
+
 test('workers that keep dying before they listen: the primary gives up and exits non-zero', async () => {
   // The port is taken, so every worker fails to listen.
   const blocker: Server = createServer();
