@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * The messages a worker and its primary exchange over cluster IPC. Each carries `gatehouse` (its kind), so they are
- * told apart from prom-client's own aggregation messages on the same channel.
+ * told apart from anything else on the channel (Node's own cluster messages).
  */
 export type WorkerMessage =
   /** The worker's listeners are bound (it started); where they are, for the start summary. */
@@ -10,11 +10,15 @@ export type WorkerMessage =
   /** The worker's own readiness changed: the reasons it is not ready, empty when it is. */
   | { readonly gatehouse: 'readiness'; readonly reasons: readonly string[] }
   /** A /metrics request reached the worker: the primary answers with the whole group's exposition. */
-  | { readonly gatehouse: 'metrics'; readonly id: number };
+  | { readonly gatehouse: 'metrics'; readonly id: number }
+  /** The worker's series for the primary's collection `id`: each registry's getMetricsAsJSON(). */
+  | { readonly gatehouse: 'collected'; readonly id: number; readonly registries: readonly object[][] };
 
 export type PrimaryMessage =
   /** Every other worker's readiness, sent whenever one changes. */
   | { readonly gatehouse: 'group'; readonly workers: readonly WorkerStatus[] }
+  /** Asks for the worker's series (collection `id`), to be aggregated with the others'. */
+  | { readonly gatehouse: 'collect'; readonly id: number }
   /** The group's metrics for request `id`, or why there are none. */
   | { readonly gatehouse: 'metrics'; readonly id: number; readonly contentType?: string; readonly body?: string; readonly error?: string };
 
@@ -25,8 +29,8 @@ export interface WorkerStatus {
   readonly reasons: readonly string[];
 }
 
-const WORKER_KINDS = new Set(['listening', 'readiness', 'metrics']);
-const PRIMARY_KINDS = new Set(['group', 'metrics']);
+const WORKER_KINDS = new Set(['listening', 'readiness', 'metrics', 'collected']);
+const PRIMARY_KINDS = new Set(['group', 'collect', 'metrics']);
 
 function kindOf(message: unknown): unknown {
   return typeof message === 'object' && message !== null ? (message as { gatehouse?: unknown }).gatehouse : undefined;

@@ -13,6 +13,8 @@ export const RESTART_BACKOFF_MAX_MS = 10_000;
 const CRASH_WINDOW_MS = 60_000;
 /** A worker that dies this many times in a row before it listens means every restart will: the primary gives up. */
 export const MAX_START_CRASHES = 5;
+/** Longest wait for the workers' series at a scrape, ms. */
+const COLLECT_TIMEOUT_MS = 5000;
 
 /** The worker's first message: where it listens. */
 export type Listening = Extract<WorkerMessage, { gatehouse: 'listening' }>;
@@ -30,12 +32,22 @@ export interface PrimaryOptions {
   readonly signals: Pick<NodeJS.EventEmitter, 'on'>;
 }
 
+/** A scrape's gathering of every worker's series. */
+interface Collection {
+  /** Each answering worker's registries, as getMetricsAsJSON() gives them. */
+  readonly results: object[][];
+  /** `slot` answered, or is gone: no longer waited for. */
+  arrived(slot: Slot): void;
+}
+
 /** One of the GATEHOUSE_WORKERS places, filled by a worker process and refilled when it dies. */
 interface Slot {
   readonly k: number;
   readonly nodeId: string;
   worker?: Worker;
   startedAt: number;
+  /** Its link to the group is up (its first readiness report came): it answers collections. */
+  joined: boolean;
   listening: boolean;
   reasons: readonly string[];
   /** Deaths before listening, in a row. */
@@ -49,8 +61,8 @@ interface Slot {
  * superviseWorkers turns this process into the primary of GATEHOUSE_WORKERS worker processes, each a full node
  * (`<node id>-<k>`) on the shared port. It serves nothing itself: it restarts a worker that dies (with backoff, logging
  * why), passes SIGTERM/SIGINT (drain, then exit 0) and SIGHUP (reload) to every worker, relays each worker's readiness
- * to the others (so any of them answers /readyz for the group) and gathers the group's metrics (AggregatorRegistry)
- * for whichever worker a scrape reached. Workers that keep dying before they listen end it with status 1.
+ * to the others (so any of them answers /readyz for the group) and gathers the group's metrics (prom-client's
+ * AggregatorRegistry.aggregate over every worker's registries) for whichever worker a scrape reached. Workers that keep dying before they listen end it with status 1.
  *
  * Connections are handed out by Node's default scheduling, round-robin in the primary on Linux: a WebSocket is long-
  * lived, so an even spread matters more than the one hand-off per connection it costs (NODE_CLUSTER_SCHED_POLICY=none
@@ -59,9 +71,10 @@ interface Slot {
 export function superviseWorkers(opts: PrimaryOptions): void {
   const { config, log } = opts;
   const slots: Slot[] = Array.from({ length: config.workers }, (_, i) => ({
-    k: i + 1, nodeId: workerNodeId(config.nodeId, i + 1), startedAt: 0, listening: false, reasons: ['not running'], startCrashes: 0, deaths: [],
+    k: i + 1, nodeId: workerNodeId(config.nodeId, i + 1), startedAt: 0, joined: false, listening: false, reasons: ['not running'], startCrashes: 0, deaths: [],
   }));
-  const aggregator = new AggregatorRegistry();
+  const collections = new Map<number, Collection>();
+  let nextCollection = 0;
   let announced = false;
   let stopping = false;
   let status = 0;
@@ -95,22 +108,60 @@ export function superviseWorkers(opts: PrimaryOptions): void {
         }
         return;
       case 'readiness':
+        slot.joined = true;
         slot.reasons = Array.isArray(message.reasons) ? message.reasons.map(String) : ['unknown'];
         broadcast();
         return;
       case 'metrics': {
         const id = message.id;
-        aggregator.clusterMetrics().then(
-          (body) => send(worker, { gatehouse: 'metrics', id, contentType: aggregator.contentType, body }),
+        gather().then(
+          ({ contentType, body }) => send(worker, { gatehouse: 'metrics', id, contentType, body }),
           (err: Error) => send(worker, { gatehouse: 'metrics', id, error: err.message }),
         );
+        return;
+      }
+      case 'collected': {
+        const collection = collections.get(message.id);
+        if (!collection || !Array.isArray(message.registries)) return;
+        collection.results.push(...message.registries.filter(Array.isArray));
+        collection.arrived(slot);
       }
     }
   };
 
+  // Only workers whose link is up are asked, so a worker still starting (or restarting) does not hold a scrape up;
+  // one that dies meanwhile is no longer waited for.
+  const gather = () => new Promise<{ contentType: string; body: string }>((resolve, reject) => {
+    const id = nextCollection++;
+    const waiting = new Set(slots.filter((s) => s.joined && s.worker?.isConnected()));
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
+      collections.delete(id);
+      if (err) return reject(err);
+      try {
+        const registry = AggregatorRegistry.aggregate(collection.results);
+        registry.metrics().then((body) => resolve({ contentType: registry.contentType, body }), reject);
+      } catch (e) {
+        reject(e as Error);
+      }
+    };
+    const timer = setTimeout(() => finish(new Error(`workers ${[...waiting].map((s) => s.k).join(', ')} did not answer within ${COLLECT_TIMEOUT_MS} ms`)), COLLECT_TIMEOUT_MS);
+    const collection: Collection = {
+      results: [],
+      arrived(slot) {
+        waiting.delete(slot);
+        if (waiting.size === 0) finish();
+      },
+    };
+    collections.set(id, collection);
+    if (waiting.size === 0) return finish();
+    for (const s of waiting) send(s.worker!, { gatehouse: 'collect', id });
+  });
+
   const fork = (slot: Slot) => {
     slot.restart = undefined;
     slot.listening = false;
+    slot.joined = false;
     slot.reasons = ['starting'];
     slot.startedAt = Date.now();
     const worker = cluster.fork({ GATEHOUSE_NODE_ID: slot.nodeId });
@@ -125,6 +176,8 @@ export function superviseWorkers(opts: PrimaryOptions): void {
   const died = (slot: Slot, worker: Worker, code: number | null, signal: string | null) => {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
+    slot.joined = false;
+    for (const collection of collections.values()) collection.arrived(slot);
     slot.reasons = ['not running'];
     const atStart = !slot.listening;
     if (stopping) {

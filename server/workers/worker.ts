@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Disposer } from '../host';
 import { isPrimaryMessage, type PrimaryMessage, type WorkerMessage, type WorkerStatus } from './messages';
 
@@ -48,9 +48,6 @@ export interface GroupLink {
  */
 export function joinGroup(node: GroupMember, opts: GroupOptions): GroupLink {
   const { channel } = opts;
-  // Listens for prom-client's requests from the primary's AggregatorRegistry, answered from these registries.
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([...opts.registries]);
 
   let others: readonly WorkerStatus[] | undefined;
   let readingOwn = false;
@@ -79,13 +76,22 @@ export function joinGroup(node: GroupMember, opts: GroupOptions): GroupLink {
     send({ gatehouse: 'readiness', reasons });
   };
   const poll = setInterval(report, READINESS_POLL_MS);
+  // The first report tells the primary this worker answers its requests from now on.
+  report();
 
   let nextId = 0;
   const pending = new Map<number, { resolve: (m: { contentType: string; body: string }) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
   const onMessage = (message: unknown) => {
     if (!isPrimaryMessage(message)) return;
     if (message.gatehouse === 'group') others = message.workers;
+    else if (message.gatehouse === 'collect') collected(message.id);
     else answered(message);
+  };
+  const collected = (id: number) => {
+    void Promise.all(opts.registries.map((r) => r.getMetricsAsJSON())).then(
+      (registries) => send({ gatehouse: 'collected', id, registries }),
+      () => send({ gatehouse: 'collected', id, registries: [] }),
+    );
   };
   const answered = (message: Extract<PrimaryMessage, { gatehouse: 'metrics' }>) => {
     const request = pending.get(message.id);

@@ -123,6 +123,10 @@ test('SIGKILL of one worker: /readyz is 503 naming it, the primary logs why and 
     return r?.status === 503 && reasons.some((x) => x.startsWith('worker wk-2: '));
   }, 5000, '/readyz naming the dead worker');
   await waitFor(() => group.workerPid(2) !== before, 10_000, 'worker 2 restarted');
+  // A scrape while the new worker starts is answered (the primary asks only workers whose link is up).
+  const scrape = await admin(group.adminPort, 'GET', '/metrics', undefined, null);
+  assert.is(scrape.status, 200, String(scrape.body));
+  assert.match(String(scrape.body), /^gatehouse_connections\{node="wk-1"\} /m);
   await group.waitReady(20_000);
   const died = group.logLines().find((l) => l.msg === 'worker died; restarting it');
   assert.ok(died, group.output);
