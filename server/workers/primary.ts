@@ -22,7 +22,7 @@ export type Listening = Extract<WorkerMessage, { gatehouse: 'listening' }>;
 export interface PrimaryOptions {
   readonly config: Pick<GatewayConfig, 'workers' | 'nodeId' | 'shutdownTimeoutMs'>;
   readonly log: Pick<Logger, 'info' | 'warn' | 'error'>;
-  /** The primary's backstop ends the process this long after the shutdown timeout, ms. */
+  /** A worker's backstop ends it this long after the shutdown timeout, ms; the primary's waits twice as long. */
   readonly backstopGraceMs: number;
   /** Told once, when the first worker listens (the start summary). */
   readonly started: (where: Listening) => void;
@@ -207,12 +207,12 @@ export function superviseWorkers(opts: PrimaryOptions): void {
     status = exitStatus;
     log.info({ signal, workers: live().length }, 'shutting down the workers');
     for (const slot of slots) clearTimeout(slot.restart);
-    // Workers close on their own deadline (the shutdown timeout); this one covers a worker that never exits.
+    // Workers close on their own deadline and backstop; this one, later still, covers a worker that never exits.
     setTimeout(() => {
       for (const s of live()) s.worker!.process.kill('SIGKILL');
       log.error({ workers: live().map((s) => s.k) }, 'workers did not stop in time; killed');
       finish(1);
-    }, config.shutdownTimeoutMs + opts.backstopGraceMs).unref();
+    }, config.shutdownTimeoutMs + 2 * opts.backstopGraceMs).unref();
     if (live().length === 0) return finish(status);
     for (const s of live()) s.worker!.process.kill('SIGTERM');
   };
