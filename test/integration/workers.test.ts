@@ -1,12 +1,15 @@
 // budget: 120s
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AGClientSocket } from 'socketcluster-client';
 import { CloseCode } from '../../shared';
 import { ADMIN_KEY, admin } from '../helpers/admin';
 import { collect } from '../helpers/channels';
-import { mintHs256, nextEvent, sleep, waitFor } from '../helpers/gateway';
+import { jwksOf, makeKeyPair, mintHs256, nextEvent, sleep, waitFor } from '../helpers/gateway';
 import { runCli } from '../helpers/process';
 import { TestRedis, freePort } from '../helpers/redis-server';
 import { WorkerGroup, alive } from '../helpers/worker-group';
@@ -15,10 +18,16 @@ import { WorkerGroup, alive } from '../helpers/worker-group';
 let redis: TestRedis;
 let group: WorkerGroup;
 const clients: AGClientSocket[] = [];
+// A JWK Set beside the HS256 key, so each worker's SIGHUP reload shows in its log.
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-workers-'));
+const jwksFile = join(dir, 'jwks.json');
 
 test.before(async () => {
+  writeFileSync(jwksFile, jwksOf(makeKeyPair('ES256', 'k1')));
   redis = await TestRedis.start();
-  group = await WorkerGroup.start({ GATEHOUSE_WORKERS: '2', GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_NODE_ID: 'wk', GATEHOUSE_ADMIN_KEY: ADMIN_KEY });
+  group = await WorkerGroup.start({
+    GATEHOUSE_WORKERS: '2', GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_NODE_ID: 'wk', GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_JWKS_FILE: jwksFile,
+  });
 });
 test.after.each(() => {
   for (const c of clients.splice(0)) c.disconnect();
@@ -26,6 +35,7 @@ test.after.each(() => {
 test.after(async () => {
   await group?.kill();
   await redis?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 async function client(sub: string): Promise<AGClientSocket> {
@@ -48,12 +58,12 @@ async function clientsOnBothWorkers(prefix: string): Promise<AGClientSocket[]> {
   for (let i = 0; i < 12; i++) {
     opened.push(await client(`${prefix}${i}`));
     if (opened.length < 2) continue;
-    // The node registry's figures are a heartbeat old (1 s): wait for them to count every client.
+    // The node registry's figures are a heartbeat old (1 s): wait until they count these clients and no earlier ones.
     let counts: Record<string, number> = {};
     await waitFor(async () => {
       counts = await connectionsByNode();
-      return Object.values(counts).reduce((a, b) => a + b, 0) >= opened.length;
-    }, 5000, 'the registry counting every client');
+      return Object.values(counts).reduce((a, b) => a + b, 0) === opened.length;
+    }, 8000, 'the registry counting exactly these clients');
     if ((counts['wk-1'] ?? 0) > 0 && (counts['wk-2'] ?? 0) > 0) return opened;
   }
   throw new Error('12 connections never reached both workers');
@@ -141,10 +151,12 @@ test('SIGKILL of one worker: /readyz is 503 naming it, the primary logs why and 
   assert.not.ok(group.logLines().some((l) => typeof l.msg === 'string' && l.msg.includes('shared by several live processes')), group.output);
 });
 
-test('SIGHUP of the primary reaches every worker', async () => {
-  const reloads = () => group.logLines().filter((l) => l.msg === 'reloading every worker').length;
+test('SIGHUP of the primary reaches every worker: each re-reads its keys', async () => {
+  const reloaded = () => group.logLines().filter((l) => l.msg === 'JWK Set reloaded').map((l) => l.nodeId).sort();
+  assert.equal(reloaded(), []);
   group.signal('SIGHUP');
-  await waitFor(() => reloads() === 1, 5000, 'the primary passing SIGHUP on');
+  await waitFor(() => reloaded().length === 2, 5000, 'both workers reloading');
+  assert.equal(reloaded(), ['wk-1', 'wk-2']);
   // Both workers are still there and ready: a reload ends nothing.
   await group.waitReady(5000);
 });
