@@ -50,7 +50,7 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     const problem = listenProblem(err, config);
     // Whatever the constructor started (Redis connections, timers) must not keep the process alive.
     await gateway.close().catch(() => undefined);
-    // prom-client's listener holds the channel to the primary open; the primary counts this exit as a start crash.
+    // The channel to the primary keeps a worker alive; closing it lets this one exit, which the primary counts.
     if (group) process.disconnect?.();
     if (problem) throw new StartError(problem);
     throw err;
