@@ -80,6 +80,12 @@ export class RedisNodeRegistry implements NodeRegistry {
   listed = false;
   /** Live processes under this node's id at the last heartbeat (1 when all is well). */
   private sharing = 1;
+  /**
+   * When this process began: a process under this id whose last beat is older is not counted as sharing it. It is a
+   * predecessor killed without a goodbye (a worker the supervisor restarted), not a second live process; a live one
+   * beats again within HEARTBEAT_MS and is counted then.
+   */
+  private readonly since: number;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -90,6 +96,7 @@ export class RedisNodeRegistry implements NodeRegistry {
     private readonly instanceId: string,
     private readonly onRoundTrip?: (ms: number) => void,
   ) {
+    this.since = clock.now();
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.timer.unref();
     // The first beat is written as soon as the connection is up, not up to HEARTBEAT_MS later: until it is, the node
@@ -110,7 +117,7 @@ export class RedisNodeRegistry implements NodeRegistry {
         .hset(INFO_KEY, info.nodeId, JSON.stringify(info))
         .zadd(PROCESSES_KEY, now, processMember(info.nodeId, this.instanceId))
         .zremrangebyscore(PROCESSES_KEY, '-inf', now - FORGET_MS)
-        .zrangebyscore(PROCESSES_KEY, now - NODE_TTL_MS, '+inf')
+        .zrangebyscore(PROCESSES_KEY, Math.max(now - NODE_TTL_MS, this.since), '+inf')
         .exec();
       this.listed = true;
       this.onRoundTrip?.(performance.now() - started);

@@ -7,6 +7,7 @@ import { readChannelSettings, type ChannelSettings } from '../channels/settings'
 import { readFloodSettings, type FloodSettings } from '../floods/settings';
 import { LOG_LEVELS, type LogLevel } from '../log';
 import { LOGIN_FROM_ANY_ORIGIN, readLoginSettings, type LoginSettings } from '../login/settings';
+import { readWorkerSettings, type WorkerSettings } from '../workers/settings';
 import { MAX_TOKEN_BYTES } from '../../shared';
 import { ConfigError, SettingsReader, readConfigFile, type Source } from './reader';
 
@@ -26,7 +27,7 @@ export const MIN_MAX_PAYLOAD = MAX_TOKEN_BYTES + 2048;
  * The whole, validated, frozen configuration of one gateway node. Durations are milliseconds, sizes bytes. Features
  * own their slices (ChannelSettings, LoginSettings): their settings and file formats are read beside them.
  */
-export interface GatewayConfig extends ChannelSettings, LoginSettings, FloodSettings, BrowserSettings, AdminKeySettings {
+export interface GatewayConfig extends ChannelSettings, LoginSettings, FloodSettings, BrowserSettings, AdminKeySettings, WorkerSettings {
   readonly port: number;
   readonly host: string;
   /** HS256 shared secret (in development mode an ephemeral random one). */
@@ -218,6 +219,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   if (devMode && production) {
     r.problem('GATEHOUSE_AUTH_KEY', 'NODE_ENV=production needs a key: set GATEHOUSE_AUTH_KEY (or GATEHOUSE_AUTH_KEY_FILE), or GATEHOUSE_JWKS_FILE');
   }
+  const workers = readWorkerSettings(r, { redis: redisUrl !== undefined || redisCluster !== undefined, devMode, nodeId });
   if (devMode) {
     host = '127.0.0.1';
     authKey = randomBytes(MIN_SECRET_BYTES);
@@ -236,7 +238,7 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     maxPayload, redisUrl,
     redisCluster: redisCluster && redisCluster.length > 0 ? redisCluster : undefined, nodeId,
     shutdownTimeoutMs, renewIntervalMs, sessionMaxAgeMs, logLevel, production, devMode,
-    ...channels, ...login, ...floods, demo: browser.demo, redisTimeoutMs, adminKey, ...adminKeys, adminPort,
+    ...channels, ...login, ...floods, demo: browser.demo, redisTimeoutMs, adminKey, ...adminKeys, adminPort, ...workers,
   });
 }
 

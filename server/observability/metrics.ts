@@ -142,8 +142,17 @@ export class GatewayMetrics {
     });
   }
 
+  /** Where /metrics reads from instead of this node alone (a worker answers for its whole group). */
+  private source?: () => Promise<{ contentType: string; body: string }>;
+
+  /** Serves `source`'s exposition at /metrics from now on, instead of this node's and this process's series. */
+  exposeFrom(source: () => Promise<{ contentType: string; body: string }>): void {
+    this.source = source;
+  }
+
   /** The exposition text and its content type: this node's series, then the process's (runtimeRegistry). */
   async expose(): Promise<{ contentType: string; body: string }> {
+    if (this.source) return this.source();
     const [own, runtime] = await Promise.all([this.registry.metrics(), runtimeRegistry().metrics()]);
     return { contentType: this.registry.contentType, body: `${own}\n${runtime}` };
   }
