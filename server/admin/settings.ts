@@ -25,6 +25,9 @@ export interface AdminKeySettings {
   readonly metricsKey?: Buffer;
 }
 
+/** A scope name a problem may show: a misspelt scope, never long enough to be a key (MIN_ADMIN_KEY_BYTES). */
+const SHOWN_SCOPE_NAME = /^[a-z_-]{0,12}$/;
+
 /**
  * Parses GATEHOUSE_ADMIN_KEYS: entries separated by white space (spaces or new lines, so a _FILE holds one a line),
  * each `scope,scope:KEY`. The scopes end at the first colon; the key is the rest. Problems name the entry by its
@@ -42,8 +45,11 @@ export function parseAdminKeys(text: string): { keys: ScopedKey[]; problems: str
     const key = Buffer.from(entry.slice(colon + 1), 'utf8');
     const unknown = names.filter((name) => !(ADMIN_SCOPES as readonly string[]).includes(name));
     if (unknown.length > 0) {
-      const shown = unknown.map((name) => JSON.stringify(name.slice(0, 32))).join(', ');
-      problems.push(`${where} names unknown scope ${shown}; scopes are ${ADMIN_SCOPES.join(', ')}`);
+      // An entry written key first puts the key where the scopes go: only names too short to be a key are shown.
+      const shown = unknown.every((name) => SHOWN_SCOPE_NAME.test(name)) ? unknown.map((name) => JSON.stringify(name)).join(', ') : undefined;
+      problems.push(shown !== undefined
+        ? `${where} names unknown scope ${shown}; scopes are ${ADMIN_SCOPES.join(', ')}`
+        : `${where} names an unknown scope (not shown: it may be a key written before its scopes); write scope,scope:KEY, scopes are ${ADMIN_SCOPES.join(', ')}`);
     }
     if (key.length < MIN_ADMIN_KEY_BYTES) {
       problems.push(`${where}'s key is ${key.length} bytes; use at least ${MIN_ADMIN_KEY_BYTES} (try: openssl rand -base64 32)`);

@@ -150,8 +150,12 @@ export class UpgradeGate {
   }
 }
 
-/** A Host header as browsers send it: a DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port. */
-const HOST_HEADER = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+/**
+ * A Host header as browsers send it: a DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port.
+ * Names may hold underscores (container names) and end in a dot (fully qualified): browsers send both, and the Origin
+ * of such a page keeps them, so refusing them would refuse the gateway's own pages there.
+ */
+const HOST_HEADER = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /**
  * The origin a request was made to, normalized: the scheme it arrived by and its Host header, exactly; undefined

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AGClientSocket } from 'socketcluster-client';
@@ -242,6 +243,36 @@ test('GATEHOUSE_METRICS_KEY: /metrics needs it as a bearer key; none, a wrong on
     assert.is(r.status, 200);
     assert.ok(String(r.body).includes('gatehouse_connections'));
     assert.is((await admin(port(guarded), 'GET', '/admin/nodes', undefined, metricsKey)).status, 401, 'the metrics key opens no admin route');
+  } finally {
+    await guarded.close();
+  }
+});
+
+test('GATEHOUSE_METRICS_KEY: no path, query or method trick reads the figures without it', async () => {
+  const metricsKey = 'metrics-key-for-tests-0123456789';
+  const guarded = await startGateway({ GATEHOUSE_METRICS_KEY: metricsKey });
+  try {
+    const raw = (method: string, path: string, headers: Record<string, string> = {}) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: port(guarded), method, path, headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => { body += chunk; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    for (const [method, path, headers] of [
+      ['GET', '/metrics?x=1'], ['GET', '/metrics/'], ['GET', '//metrics'], ['GET', '/metrics%2F'], ['GET', '/./metrics'],
+      ['GET', '/METRICS'], ['GET', '/metrics#x'], ['HEAD', '/metrics'], ['GET', `http://127.0.0.1/metrics`],
+      ['GET', '/metrics', { authorization: `bearer ${metricsKey}` }], ['GET', '/metrics', { authorization: `Bearer  ${metricsKey}` }],
+      ['GET', '/metrics', { authorization: metricsKey }],
+    ] as [string, string, Record<string, string>?][]) {
+      const r = await raw(method, path, headers);
+      assert.ok(r.status === 401 || r.status === 404, `${method} ${path} ${JSON.stringify(headers ?? {})}: ${r.status}`);
+      assert.not.ok(r.body.includes('gatehouse_'), `${method} ${path}: no figures`);
+    }
+    assert.is((await raw('GET', '/metrics?x=1', { authorization: `Bearer ${metricsKey}` })).status, 200);
   } finally {
     await guarded.close();
   }

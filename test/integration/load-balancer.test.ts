@@ -5,6 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -55,6 +56,10 @@ test('the README block upgrades WebSockets, keeps idle sockets, forwards the cli
   }
   const idle = /proxy_read_timeout (\d+)([smh]);/.exec(block);
   assert.ok(idle && Number(idle[1]) * { s: 1, m: 60, h: 3600 }[idle[2] as 's' | 'm' | 'h'] > 60, 'idle sockets outlive 60 s');
+  // Every node allows its own origin (scheme and Host), so a proxy that passed any name on would make a page on a name
+  // an attacker points at the proxy (DNS rebinding) same-origin: the block answers its own name only.
+  assert.match(block, /server_name \S+;/, 'the block names its host');
+  assert.match(block, /listen 80 default_server;\s*return 444;/, 'any other name is closed without an answer');
   // The node setting is valid as written, and names the address the block says the proxy has.
   assert.is(testConfig({ GATEHOUSE_TRUST_PROXY: trustedProxy() }).trustProxy.length, 1);
   assert.match(readme, `With nginx (here on ${trustedProxy()}`);
@@ -79,7 +84,8 @@ test('two nodes behind the README\'s nginx: a client connects through it, and wh
   const site = block
     .replace('10.0.0.11:8000', `127.0.0.1:${a.port}`)
     .replace('10.0.0.12:8000', `127.0.0.1:${b.port}`)
-    .replace('listen 80;', `listen 127.0.0.1:${port};`);
+    .replace(/listen 80( default_server)?;/g, `listen 127.0.0.1:${port}$1;`)
+    .replace(/server_name \S+;/, 'server_name 127.0.0.1;');
   // nginx's workers may run as another user (nobody, when the test runs as root): they write their temp files here.
   chmodSync(dir, 0o777);
   const conf = join(dir, 'nginx.conf');
@@ -107,6 +113,18 @@ test('two nodes behind the README\'s nginx: a client connects through it, and wh
   });
   clients.push(client);
   assert.is((await nextEvent<ConnectStatus>(client, 'connect', 10_000)).isAuthenticated, true, 'upgraded and authenticated through nginx');
+
+  // A name the block does not serve (a DNS rebinding attacker's) gets no answer, so no page on it reaches a node.
+  const otherName = await new Promise<string>((resolve) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/healthz', headers: { host: 'rebound.evil.example' } }, (res) => {
+      res.resume();
+      resolve(`answered ${res.statusCode}`);
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    req.setTimeout(5000, () => req.destroy(new Error('no answer in 5 s')));
+    req.end();
+  });
+  assert.is(otherName, 'ECONNRESET', 'another Host is closed unanswered');
 
   const connections = async (node: GatewayProcess) => {
     const text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();

@@ -77,6 +77,16 @@ test('the gateway\'s own origin (its scheme and the Host asked for) is allowed b
   assert.is(await tryOrigin(gw, `HTTP://127.0.0.1:${port}/`), 'connected+authenticated');
 });
 
+test('own origin for every name a browser sends in Host: a fully qualified name (trailing dot), an underscore', async () => {
+  const port = gw.address().port;
+  for (const name of ['localhost.', 'gatehouse_demo', 'LocalHost.']) {
+    const origin = `http://${name.toLowerCase()}:${port}`;
+    assert.is(await tryOrigin(gw, origin, { host: `${name}:${port}` }), 'connected+authenticated', name);
+  }
+  assert.is(await tryOrigin(gw, `http://localhost:${port}`, { host: `localhost.:${port}` }), 'refused', 'the dot makes another origin');
+  assert.is(await tryOrigin(gw, `http://localhost.:${port}`, { host: `localhost..:${port}` }), 'refused');
+});
+
 test('only the exact own origin: another scheme, port or name, or a name that merely contains the host, is refused', async () => {
   const port = gw.address().port;
   for (const origin of [
