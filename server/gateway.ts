@@ -116,7 +116,7 @@ export class Gateway implements GatewayHost {
       middlewareEmitFailures: false,
       brokerEngine: this.broker,
     });
-    this.upgrades = new UpgradeGate(config.origins, () => (this.state === 'ready' ? undefined : this.state), this.log, new ProxyTrust(config.trustProxy));
+    this.upgrades = new UpgradeGate(config.origins, () => (this.state === 'ready' ? undefined : this.state), this.log, config.demo ? new ProxyTrust(config.trustProxy) : undefined);
     this.upgrades.install(this.agServer);
     this.disposers.push(() => this.upgrades.close());
     this.floods = installFloodGuards(this, { upgrades: this.upgrades });

@@ -38,7 +38,7 @@ export function startSummary(node: StartedNode): string {
     ['verifies', verifyingKeys(config)],
     ['signs', signingKeyText(config)],
     ['origins', config.origins
-      ? `${config.origins.join(', ')} and this gateway's own origin`
+      ? `${config.origins.join(', ')}${config.demo ? " and this gateway's own origin (for the demo)" : ''}`
       : 'any origin (GATEHOUSE_ORIGINS limits browsers to a list)'],
     ['health', `${http}/healthz and ${http}/readyz`],
     ['demo', config.demo ? `open ${http}/ in a browser` : 'off (GATEHOUSE_DEMO=1 serves it)'],

@@ -98,9 +98,12 @@ abstract class BasePubSub implements PubSubTransport {
     this.pub = pub;
     const heartbeat = this.heartbeatChannel;
     const feed = this.feed;
+    // Sharded subscriptions spread over one connection per shard: there only heartbeats prove the heartbeat's shard.
+    const oneConnection = this.messageEvent === 'message';
     sub.on(this.messageEvent, (name: string, text: string) => {
-      if (name === heartbeat) feed.heard(text);
-      else events.message(name, text);
+      if (name === heartbeat) return feed.heard(text);
+      if (oneConnection) feed.flowing();
+      events.message(name, text);
     });
     sub.on('ready', () => {
       if (this.closed) return;

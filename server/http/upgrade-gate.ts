@@ -35,8 +35,11 @@ export type AdmissionRule = (request: IncomingMessage) => UpgradeRefusal | undef
  * UpgradeGate decides who may open a WebSocket. While the node is not ready the upgrade is refused outright (HTTP 401).
  * A browser Origin outside GATEHOUSE_ORIGINS is different: a refused upgrade reaches a page only as a bare 1006, which
  * a client cannot tell from a network failure and retries forever. So the upgrade is accepted and closed at once with
- * the final code OriginNotAllowed (4504). The gateway's own origin (see `ownOrigin`) is always allowed: the list
- * defends against other sites' pages, and the pages the gateway serves itself (the demo) must keep working. The socket never reaches SocketCluster, so nothing it sends is read. Each
+ * the final code OriginNotAllowed (4504). While the gateway serves its demo, its own origin (see `ownOrigin`) is
+ * allowed too: the list defends against other sites' pages, and the page the gateway serves itself must keep working.
+ * Only then: the own origin comes from the Host header, so a name an attacker points at the node (DNS rebinding) would
+ * pass as same-origin, and a node without a page of its own has nothing to gain from that risk. The socket never
+ * reaches SocketCluster, so nothing it sends is read. Each
  * refusal is counted by reason, and logged at most once a minute with the count since the last line. Other features
  * refuse the same way through `admit(rule)` (their own code, counts and log). Their rules run first, so a socket held
  * open only to be refused for its Origin still counts against its address's connection limits.
@@ -49,7 +52,8 @@ export class UpgradeGate {
   private readonly rules: AdmissionRule[] = [];
   private readonly originWarning = new ThrottledWarning();
 
-  constructor(origins: readonly string[] | undefined, private readonly notReady: () => string | undefined, private readonly log: Logger, private readonly trust: ProxyTrust) {
+  /** `trust` tells the own origin's scheme; without it (the demo off) the own origin is not allowed. */
+  constructor(origins: readonly string[] | undefined, private readonly notReady: () => string | undefined, private readonly log: Logger, private readonly trust?: ProxyTrust) {
     this.allowed = origins ? new Set(origins) : undefined;
   }
 
@@ -107,7 +111,7 @@ export class UpgradeGate {
     } catch {
       return false;
     }
-    return this.allowed.has(normalized) || normalized === ownOrigin(request, secure, this.trust);
+    return this.allowed.has(normalized) || (this.trust !== undefined && normalized === ownOrigin(request, secure, this.trust));
   }
 
   private ruleRefusal(request: IncomingMessage): UpgradeRefusal | undefined {

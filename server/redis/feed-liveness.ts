@@ -35,6 +35,8 @@ export interface FeedLivenessOptions {
 interface Pending {
   readonly seq: number;
   readonly sentAt: number;
+  /** `flowed` when the silence was last measured: more since then means the connection is delivering, only behind. */
+  flowedAtCheck?: number;
   /**
    * When Redis acknowledged the publish, having written the message to every subscriber it knows; undefined until.
    * Silence counts from here, not from sending: a Redis that answers late also delivers late.
@@ -65,6 +67,8 @@ export class FeedLiveness implements FeedHealth {
   private seq = 0;
   private pending?: Pending;
   private fedThrough = Number.NEGATIVE_INFINITY;
+  /** Messages other than heartbeats heard on the heartbeat's own connection (see `flowing`). */
+  private flowed = 0;
   /** Since when the feed is silent (Redis took the heartbeat that never came back); undefined while it is heard. */
   private silentSince?: number;
   private lastReconnect = Number.NEGATIVE_INFINITY;
@@ -128,6 +132,17 @@ export class FeedLiveness implements FeedHealth {
     }
   }
 
+  /**
+   * A message other than a heartbeat arrived on the connection the heartbeats come by. A subscriber that is alive but
+   * behind (a node busy with a burst reads its backlog late) hears its heartbeat after the limit; messages still
+   * arriving show the connection delivers, so the limit starts again instead of dropping it, which would lose the
+   * messages in between and reload at the worst moment. Only for a feed whose messages all share that connection: on
+   * Redis Cluster another shard's messages would hide a stalled heartbeat shard.
+   */
+  flowing(): void {
+    this.flowed += 1;
+  }
+
   /** Sends a heartbeat unless one is on its way, and drops the subscriber if the last one Redis took went unheard. */
   beat(): void {
     if (this.closed) return;
@@ -138,7 +153,13 @@ export class FeedLiveness implements FeedHealth {
     }
     const pending = this.pending;
     if (pending?.answeredAt !== undefined) {
-      if (now - pending.answeredAt > this.limitMs) this.drop(now, pending.answeredAt);
+      if (now - pending.answeredAt <= this.limitMs) return;
+      if (pending.flowedAtCheck !== this.flowed) {
+        pending.flowedAtCheck = this.flowed;
+        pending.answeredAt = now;
+        return;
+      }
+      this.drop(now, pending.answeredAt);
       return;
     }
     if (pending && now - pending.sentAt < HEARTBEAT_GIVE_UP_MS) return;
@@ -146,7 +167,10 @@ export class FeedLiveness implements FeedHealth {
     const next: Pending = { seq: this.seq, sentAt: now };
     this.pending = next;
     this.options.send(String(next.seq)).then(
-      () => { next.answeredAt = this.clock.now(); },
+      () => {
+        next.answeredAt = this.clock.now();
+        next.flowedAtCheck = this.flowed;
+      },
       (err: Error) => this.options.log?.debug({ feed: this.options.name, reason: err.message }, 'Redis feed heartbeat not sent'),
     );
   }

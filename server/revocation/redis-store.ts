@@ -163,7 +163,11 @@ export class RedisRevocationStore implements RevocationStore {
         connectTimeout,
         clusterNodes: () => knownClusterNodes(this.commands),
       }, {
-        message: (text, channel) => (channel === REVOCATION_CHANNEL ? this.announce(text) : liveness.heard(text)),
+        message: (text, channel) => {
+          if (channel !== REVOCATION_CHANNEL) return liveness.heard(text);
+          liveness.flowing();
+          this.announce(text);
+        },
         up: () => {
           if (this.closed) return;
           liveness.up();

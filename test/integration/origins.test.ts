@@ -12,7 +12,8 @@ let open: Gateway;
 const clients: AGClientSocket[] = [];
 
 test.before(async () => {
-  gw = await startGateway({ GATEHOUSE_ORIGINS: 'https://app.example.com, http://localhost:3000' });
+  // The demo on: the gateway then allows its own origin, for the page it serves.
+  gw = await startGateway({ GATEHOUSE_ORIGINS: 'https://app.example.com, http://localhost:3000', GATEHOUSE_DEMO: '1' });
   open = await startGateway();
 });
 test.after.each(() => {
@@ -77,6 +78,19 @@ test('the gateway\'s own origin (its scheme and the Host asked for) is allowed b
   assert.is(await tryOrigin(gw, `HTTP://127.0.0.1:${port}/`), 'connected+authenticated');
 });
 
+test('without the demo the own origin is refused like any other: a name pointed at the node (DNS rebinding) gains nothing', async () => {
+  const plain = await startGateway({ GATEHOUSE_ORIGINS: 'https://app.example.com' });
+  try {
+    const port = plain.address().port;
+    assert.is(await tryOrigin(plain, `http://127.0.0.1:${port}`), 'refused');
+    assert.is(await tryOrigin(plain, `http://rebound.evil.example:${port}`, { host: `rebound.evil.example:${port}` }), 'refused');
+    assert.is(await tryOrigin(plain, 'https://app.example.com'), 'connected+authenticated', 'the list still holds');
+  } finally {
+    for (const c of clients.splice(0)) c.disconnect();
+    await plain.close();
+  }
+});
+
 test('own origin for every name a browser sends in Host: a fully qualified name (trailing dot), an underscore', async () => {
   const port = gw.address().port;
   for (const name of ['localhost.', 'gatehouse_demo', 'LocalHost.']) {
@@ -108,7 +122,7 @@ test('only the exact own origin: another scheme, port or name, or a name that me
 test('own origin over https: believed from X-Forwarded-Proto only when the peer is a trusted proxy', async () => {
   const port = gw.address().port;
   assert.is(await tryOrigin(gw, `https://127.0.0.1:${port}`, { 'x-forwarded-proto': 'https' }), 'refused', 'untrusted peer');
-  const proxied = await startGateway({ GATEHOUSE_ORIGINS: 'https://app.example.com', GATEHOUSE_TRUST_PROXY: '127.0.0.1' });
+  const proxied = await startGateway({ GATEHOUSE_ORIGINS: 'https://app.example.com', GATEHOUSE_TRUST_PROXY: '127.0.0.1', GATEHOUSE_DEMO: '1' });
   try {
     const own = `127.0.0.1:${proxied.address().port}`;
     assert.is(await tryOrigin(proxied, `https://${own}`, { 'x-forwarded-proto': 'https' }), 'connected+authenticated');

@@ -102,4 +102,21 @@ test('one Redis took and the feed never brought drops the subscriber once, warns
   assert.is(h.reconnects, 2, 'nothing after close');
 });
 
+test('a subscriber behind on a burst, still delivering, is not dropped; once nothing arrives it is', async () => {
+  const h = harness();
+  h.feed.up();
+  h.feed.beat();
+  h.sent[0].answer();
+  await h.turn();
+  for (let i = 0; i < 4; i++) {
+    h.feed.flowing();
+    h.advance(LIMIT + 1);
+    h.feed.beat();
+  }
+  assert.is(h.reconnects, 0, 'messages kept arriving after the heartbeat was taken');
+  h.advance(LIMIT + 1);
+  h.feed.beat();
+  assert.is(h.reconnects, 1, 'a limit with nothing heard');
+});
+
 test.run();

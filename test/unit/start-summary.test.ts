@@ -58,10 +58,12 @@ test('a signing key signs (its kid named) and verifies its own tokens; renewal t
   assert.is(off.get('signs'), 'login signs with the HS256 key (renewal is off: GATEHOUSE_RENEW_INTERVAL=0)');
 });
 
-test('origins: any origin when GATEHOUSE_ORIGINS is unset, else the list and the gateway\'s own origin', () => {
+test('origins: any origin when GATEHOUSE_ORIGINS is unset, else the list, and the gateway\'s own origin with the demo', () => {
   assert.is(rows({ GATEHOUSE_AUTH_KEY: SECRET }).get('origins'), 'any origin (GATEHOUSE_ORIGINS limits browsers to a list)');
   const listed = rows({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_ORIGINS: 'https://app.example.com,http://localhost:3000' });
-  assert.is(listed.get('origins'), "https://app.example.com, http://localhost:3000 and this gateway's own origin");
+  assert.is(listed.get('origins'), 'https://app.example.com, http://localhost:3000');
+  const demo = rows({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_ORIGINS: 'https://app.example.com', GATEHOUSE_DEMO: '1' });
+  assert.is(demo.get('origins'), "https://app.example.com and this gateway's own origin (for the demo)");
 });
 
 test.run();
