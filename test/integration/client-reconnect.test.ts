@@ -3,46 +3,10 @@
 // every close code: each reconnect goes through the backoff, and the backoff does not start over on each connect.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type Server } from 'node:http';
-import { attach, type AGServer } from 'socketcluster-server';
 import { CloseCode, createClient, memoryStorage, storageKey, type GatehouseClient } from '../../client';
 import { CLOSE_CODES } from '../../shared/close-codes';
-import { mintHs256, SECRET, sleep } from '../helpers/gateway';
-
-/** How long each client is watched, and the most connections the backoff allows in that time (README). */
-const WATCH_MS = 10_000;
-const MAX_IN_10_S = 5;
-
-interface Endpoint {
-  readonly port: number;
-  connections: number;
-  close(): Promise<void>;
-}
-
-/** A SocketCluster server that accepts each handshake (verifying tokens with the test secret), then closes with `code`. */
-async function closingEndpoint(code: number): Promise<Endpoint> {
-  const http: Server = createServer();
-  const server: AGServer = attach(http, { authKey: SECRET });
-  const endpoint = {
-    port: 0,
-    connections: 0,
-    close: async () => {
-      server.closeAllListeners();
-      await server.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  };
-  void (async () => {
-    for await (const { socket } of server.listener('connection')) {
-      endpoint.connections++;
-      socket.disconnect(code, 'closed by the test endpoint');
-    }
-  })();
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  endpoint.port = (http.address() as { port: number }).port;
-  return endpoint;
-}
+import { closingEndpoint, MAX_IN_10_S, WATCH_MS, type ClosingEndpoint } from '../helpers/closing-endpoint';
+import { mintHs256, sleep } from '../helpers/gateway';
 
 test(`against an endpoint that closes after every handshake, at most ${MAX_IN_10_S} connections in 10 s for any close code`, async () => {
   const cases: { label: string; code: number; stops: boolean; loggedOutElsewhere?: boolean }[] = [
@@ -54,7 +18,7 @@ test(`against an endpoint that closes after every handshake, at most ${MAX_IN_10
     { label: '4600 (unknown, final range)', code: 4600, stops: true },
     { label: '1011 (server error)', code: 1011, stops: false },
   ];
-  const endpoints: Endpoint[] = [];
+  const endpoints: ClosingEndpoint[] = [];
   const clients: GatehouseClient[] = [];
   try {
     for (const c of cases) {
