@@ -80,7 +80,7 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
   countHandshakes(host, metrics);
   // Runs after the channel rules: reached only by publishes they let through.
   host.dispatcher.use('publishIn', () => {
-    metrics.publishes.inc();
+    metrics.countPublish();
     return undefined;
   });
   revocation.enforcer.observe({

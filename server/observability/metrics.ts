@@ -52,7 +52,8 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   /** Completed handshakes by outcome, copied into their counter at scrape (prom-client hashes labels at each inc). */
   private readonly handshakes = new Map<string, number>();
-  readonly publishes: Counter;
+  /** Client publishes allowed, copied into their counter at scrape (a prom-client inc builds a labels object each time). */
+  private publishes = 0;
   readonly revocationsApplied: Counter;
   readonly revocationPropagation: Histogram;
   readonly redisRoundTrip: Histogram<'operation'>;
@@ -60,6 +61,11 @@ export class GatewayMetrics {
   /** Counts one completed handshake under its outcome (handshakeOutcome). */
   countHandshake(outcome: string): void {
     this.handshakes.set(outcome, (this.handshakes.get(outcome) ?? 0) + 1);
+  }
+
+  /** Counts one client publish the channel rules let through. */
+  countPublish(): void {
+    this.publishes++;
   }
 
   constructor(sources: MetricSources) {
@@ -98,7 +104,8 @@ export class GatewayMetrics {
     renewalCounter('gatehouse_renewals_postponed_total', 'Renewals postponed because revocation could not be checked', () => sources.renewal.renewalsFailed);
     renewalCounter('gatehouse_expiries_total', 'Sockets deauthenticated on time because their token expired', () => sources.renewal.expiries);
     renewalCounter('gatehouse_auth_expiring_warnings_total', 'gatehouse:authExpiring warnings sent', () => sources.renewal.warnings);
-    this.publishes = new Counter({ name: 'gatehouse_publishes_total', help: 'Client publishes allowed by the channel rules', registers });
+    const publishes = () => this.publishes;
+    new Counter({ name: 'gatehouse_publishes_total', help: 'Client publishes allowed by the channel rules', registers, collect() { this.reset(); this.inc(publishes()); } });
     new Counter({
       name: 'gatehouse_denials_total', help: 'Refused or ended channel actions by reason', labelNames: ['reason'], registers,
       collect() {
