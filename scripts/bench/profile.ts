@@ -5,6 +5,8 @@
  *   npx tsx scripts/bench/profile.ts SYSTEM handshake|fanout1|fanout200 [N]   CPU profile (node --cpu-prof)
  *   npx tsx scripts/bench/profile.ts SYSTEM memory [N]                         heap snapshot at N idle connections
  *   npx tsx scripts/bench/profile.ts SYSTEM idle [N]                           CPU profile of 20 s with N idle connections
+ *   npx tsx scripts/bench/profile.ts SYSTEM renewal [N]                        CPU profile of the window in which N
+ *                                                                              sockets each renew once (interval 40 s)
  *
  * Prints the functions with the most self time (and the same grouped by package), or for a snapshot the object
  * types holding the most memory, and leaves the raw .cpuprofile / .heapsnapshot under .tmp/bench-profiles/.
@@ -23,6 +25,8 @@ const [system, phase, count] = process.argv.slice(2) as [SystemName, string, str
 const DIR = join(ROOT, '.tmp', 'bench-profiles');
 /** How long the idle phase profiles a node holding its idle connections. */
 const IDLE_PROFILE_MS = 20_000;
+/** The renewal phase's GATEHOUSE_RENEW_INTERVAL: short, so the profile waits little, long enough to open N sockets first. */
+const RENEWAL_INTERVAL_MS = 40_000;
 
 interface ProfileNode {
   id: number;
@@ -136,7 +140,7 @@ function diffSnapshots(before: string, after: string, connections: number): void
 }
 
 async function main(): Promise<void> {
-  if (!system || !phase) throw new Error('usage: profile.ts SYSTEM handshake|fanout1|fanout200|memory|idle [N]');
+  if (!system || !phase) throw new Error('usage: profile.ts SYSTEM handshake|fanout1|fanout200|memory|idle|renewal [N]');
   mkdirSync(DIR, { recursive: true });
   const built = await buildBench();
   const pin = canPin(availableParallelism());
@@ -154,7 +158,8 @@ async function main(): Promise<void> {
   const profileFile = join(DIR, `${stamp}.cpuprofile`);
   const argv = [l.argv[0], ...flags, ...l.argv.slice(1)];
   // Idle: renewal far off (as in the scale run, before the first renewals are due), so only the idle cost is profiled.
-  const env = phase === 'idle' ? { ...l.env, GATEHOUSE_RENEW_INTERVAL: '600s', GATEHOUSE_TOKEN_TTL: '1800s' } : l.env;
+  const env = phase === 'idle' ? { ...l.env, GATEHOUSE_RENEW_INTERVAL: '600s', GATEHOUSE_TOKEN_TTL: '1800s' }
+    : phase === 'renewal' ? { ...l.env, GATEHOUSE_RENEW_INTERVAL: `${RENEWAL_INTERVAL_MS / 1000}s`, GATEHOUSE_TOKEN_TTL: '900s' } : l.env;
   const server = new ServerProcess(system, port, argv, env, cores.server);
   try {
     await load.call('init', { secret: ctx.secret, iss: ctx.issuer, aud: ctx.audience });
@@ -184,6 +189,22 @@ async function main(): Promise<void> {
       await server.stopProfile(profileFile);
       process.stdout.write(`idle: ${n ?? 10_000} sockets, process CPU ${((server.cpuMicros() - cpu0) / 1000).toFixed(0)} ms in ~${IDLE_PROFILE_MS / 1000} s\n`);
       await load.call('closeGroup', { group: 'idle' }, 120_000);
+    } else if (phase === 'renewal') {
+      // As the bench's scale run: renewals fall due from 0.8 of the interval after each socket authenticated.
+      const t0 = Date.now();
+      await load.call('openGroup', { target, group: 'renew', n: n ?? 3000, concurrency: 64, prefix: 'renew' }, 600_000);
+      const tOpened = Date.now();
+      const quiet = t0 + RENEWAL_INTERVAL_MS * 0.78 - Date.now();
+      if (quiet < 0) throw new Error('opening the sockets took longer than the quiet part of the interval: use fewer');
+      await new Promise((r) => setTimeout(r, quiet));
+      const r0 = (await load.call<{ setAuthToken: number }>('groupStats', { group: 'renew' })).setAuthToken;
+      const cpu0 = server.cpuMicros();
+      await server.startProfile();
+      await new Promise((r) => setTimeout(r, Math.max(0, tOpened + RENEWAL_INTERVAL_MS * 1.02 + 1500 - Date.now())));
+      await server.stopProfile(profileFile);
+      const renewals = (await load.call<{ setAuthToken: number }>('groupStats', { group: 'renew' })).setAuthToken - r0;
+      process.stdout.write(`renewal: ${renewals} renewals in the window, process CPU ${((server.cpuMicros() - cpu0) / 1000).toFixed(0)} ms (idle cost included)\n`);
+      await load.call('closeGroup', { group: 'renew' }, 120_000);
     } else if (phase === 'memory') {
       await snapshot(server, 'before');
       await load.call('openGroup', { target, group: 'm', n: n ?? 5000, concurrency: 32, prefix: 'mem' });
