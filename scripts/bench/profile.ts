@@ -5,6 +5,7 @@
  *   npx tsx scripts/bench/profile.ts SYSTEM handshake|fanout1|fanout200 [N]   CPU profile (node --cpu-prof)
  *   npx tsx scripts/bench/profile.ts SYSTEM memory [N]                         heap snapshot at N idle connections
  *   npx tsx scripts/bench/profile.ts SYSTEM idle [N]                           CPU profile of 20 s with N idle connections
+ *   (any of them with --baseline=REF and SYSTEM baseline-local / baseline-redis: Gatehouse as it was at REF)
  *   npx tsx scripts/bench/profile.ts SYSTEM renewal [N]                        CPU profile of the window in which N
  *                                                                              sockets each renew once (interval 40 s)
  *
@@ -15,13 +16,15 @@ import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { buildBench, ROOT } from './build';
+import { buildBaseline, buildBench, ROOT } from './build';
 import { PLANS } from './plan';
 import { canPin } from './proc';
 import { BenchRedis, freePort, LoadGenerator, ServerProcess } from './processes';
 import { launch, type RunContext, type SystemName } from './systems';
 
-const [system, phase, count] = process.argv.slice(2) as [SystemName, string, string | undefined];
+const [system, phase, count] = process.argv.slice(2).filter((a) => !a.startsWith('--')) as [SystemName, string, string | undefined];
+/** `--baseline=REF`: profile Gatehouse as it was at REF (SYSTEM baseline-local or baseline-redis). */
+const baselineRef = process.argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
 const DIR = join(ROOT, '.tmp', 'bench-profiles');
 /** How long the idle phase profiles a node holding its idle connections. */
 const IDLE_PROFILE_MS = 20_000;
@@ -142,10 +145,11 @@ function diffSnapshots(before: string, after: string, connections: number): void
 async function main(): Promise<void> {
   if (!system || !phase) throw new Error('usage: profile.ts SYSTEM handshake|fanout1|fanout200|memory|idle|renewal [N]');
   mkdirSync(DIR, { recursive: true });
-  const built = await buildBench();
+  const fresh = await buildBench();
+  const built = baselineRef ? { ...fresh, baseline: await buildBaseline(baselineRef) } : fresh;
   const pin = canPin(availableParallelism());
   const cores = pin ? { server: availableParallelism() - 1, load: 0 } : { server: undefined, load: undefined };
-  const redis = system === 'gatehouse-redis' ? await BenchRedis.start(cores.load) : undefined;
+  const redis = system === 'gatehouse-redis' || system === 'baseline-redis' ? await BenchRedis.start(cores.load) : undefined;
   const ctx: RunContext = {
     secret: randomBytes(32).toString('base64url'), redisUrl: redis?.url, adminKey: randomBytes(24).toString('base64url'),
     issuer: 'bench-issuer', audience: 'bench-audience',
