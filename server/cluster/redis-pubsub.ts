@@ -54,8 +54,10 @@ export function createRedisPubSub(config: RedisSettings, nodeId: string, feed: P
  *
  * Liveness: the subscriber also listens on a heartbeat channel of this process's own, which the publisher sends to
  * every PUBSUB_HEARTBEAT_INTERVAL_MS; a heartbeat Redis took and the subscriber never heard gets the subscriber
- * dropped and connected again, so the owner sees `down` and `up` as for any loss and subscribes again. On a cluster
- * the heartbeat channel lives on one shard, so only the subscriber connection to that shard is proven this way.
+ * dropped and connected again, so the owner sees `down` and `up` as for any loss and subscribes again. Not on a
+ * cluster: sharded subscriptions hold one connection per shard, a heartbeat proves only its own shard's, and dropping
+ * the cluster's subscriber for one shard's late heartbeat (a node busy under load) reconnected every shard and lost
+ * the messages in between on all of them.
  */
 abstract class BasePubSub implements PubSubTransport {
   abstract readonly mode: PubSubTransport['mode'];
@@ -109,6 +111,7 @@ abstract class BasePubSub implements PubSubTransport {
       if (this.closed) return;
       this.isUp = true;
       events.up();
+      if (!oneConnection) return;
       const epoch = this.epoch;
       this.subscribe(heartbeat).then(
         () => { if (epoch === this.epoch && this.isUp) feed.up(); },
@@ -123,7 +126,7 @@ abstract class BasePubSub implements PubSubTransport {
       feed.down();
       if (!this.closed) events.down();
     });
-    feed.start(PUBSUB_HEARTBEAT_INTERVAL_MS);
+    if (oneConnection) feed.start(PUBSUB_HEARTBEAT_INTERVAL_MS);
     for (const conn of [sub, pub]) {
       // Without an 'error' listener an unreachable Redis would crash the process.
       conn.on('error', (err: Error) => events.error(err));
