@@ -39,10 +39,10 @@ export type AdmissionRule = (request: IncomingMessage) => UpgradeRefusal | undef
  * allowed too: the list defends against other sites' pages, and the page the gateway serves itself must keep working.
  * Only then: the own origin comes from the Host header, so a name an attacker points at the node (DNS rebinding) would
  * pass as same-origin, and a node without a page of its own has nothing to gain from that risk. The socket never
- * reaches SocketCluster, so nothing it sends is read. Each
- * refusal is counted by reason, and logged at most once a minute with the count since the last line. Other features
- * refuse the same way through `admit(rule)` (their own code, counts and log). Their rules run first, so a socket held
- * open only to be refused for its Origin still counts against its address's connection limits.
+ * reaches SocketCluster, so nothing it sends is read. Each refusal is counted by reason, and logged at most once a
+ * minute with the count since the last line. Other features refuse the same way through `admit(rule)` (their own
+ * code, counts and log). Their rules run first, so a socket held open only to be refused for its Origin still counts
+ * against its address's connection limits.
  */
 export class UpgradeGate {
   readonly refusals: Record<UpgradeRefusalReason, number> = { origin: 0, not_ready: 0 };
