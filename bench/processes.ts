@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { freePort } from '../../test/helpers/redis-server';
+import { freePort } from '../test/helpers/redis-server';
 import { cpuMicros } from './proc';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -10,14 +10,14 @@
  *                                      runs it), not speed
  *   before/after: --baseline=REF --systems=gatehouse-local,baseline-local,… interleaves Gatehouse at REF with today's
  *   options: --passes=N  --systems=a,b  --phases=memory,handshake,fanout1,fanout200,expiry,revocation,login  --no-scale  --no-micro
- *            --out=DIR  --json (print the JSON summary last)  --no-build (reuse .tmp/bench-build/ as it is)
+ *            --out=DIR  --json (print the JSON summary last)  --no-build (reuse bench/.tmp/bench-build/ as it is)
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { hashPassword } from '../../server/login/password-hash';
+import { hashPassword } from '../server/login/password-hash';
 import { buildBaseline, buildBench, buildDeployed, builtBench, ROOT, type Built } from './build';
 import { microBench, type MicroResult } from './micro';
 import { PLANS, type Mode, type Plan } from './plan';
@@ -41,7 +41,7 @@ interface Options {
   readonly json: boolean;
   /** Which figures to measure (default all): for quick before/after comparisons of one figure. */
   readonly phases: ReadonlySet<Phase>;
-  /** Reuse .tmp/bench-build/ as it is (to measure an experiment made on the compiled bundle). */
+  /** Reuse bench/.tmp/bench-build/ as it is (to measure an experiment made on the compiled bundle). */
   readonly build: boolean;
   /** A git commit to compile Gatehouse from for the baseline-* systems. */
   readonly baseline?: string;

@@ -2,12 +2,12 @@
  * Profiles one system under one bench phase, the way `npm run bench` runs it (compiled, pinned, separate load
  * generator), to find where its time or memory goes:
  *
- *   npx tsx scripts/bench/profile.ts SYSTEM handshake|fanout1|fanout200 [N]   CPU profile (node --cpu-prof)
- *   npx tsx scripts/bench/profile.ts SYSTEM memory [N]                         heap snapshot at N idle connections
- *   npx tsx scripts/bench/profile.ts SYSTEM idle [N]                           CPU profile of 20 s with N idle connections
+ *   npx tsx bench/profile.ts SYSTEM handshake|fanout1|fanout200 [N]   CPU profile (node --cpu-prof)
+ *   npx tsx bench/profile.ts SYSTEM memory [N]                         heap snapshot at N idle connections
+ *   npx tsx bench/profile.ts SYSTEM idle [N]                           CPU profile of 20 s with N idle connections
  *   (any of them with --baseline=REF and SYSTEM baseline-local / baseline-redis: Gatehouse as it was at REF)
- *   npx tsx scripts/bench/profile.ts SYSTEM renewal [N]                        CPU profile of the window in which N
- *                                                                              sockets each renew once (interval 40 s)
+ *   npx tsx bench/profile.ts SYSTEM renewal [N]                        CPU profile of the window in which N
+ *                                                                      sockets each renew once (interval 40 s)
  *
  * Prints the functions with the most self time (and the same grouped by package), or for a snapshot the object
  * types holding the most memory, and leaves the raw .cpuprofile / .heapsnapshot under .tmp/bench-profiles/.
