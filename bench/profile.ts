@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { buildBaseline, buildBench, ROOT } from './build';
 import { PLANS } from './plan';
 import { canPin } from './proc';
-import { BenchRedis, freePort, LoadGenerator, ServerProcess } from './processes';
+import { freePort, LoadGenerator, ServerProcess, startRedis, stopRedis } from './processes';
 import { launch, type RunContext, type SystemName } from './systems';
 
 const [system, phase, count] = process.argv.slice(2).filter((a) => !a.startsWith('--')) as [SystemName, string, string | undefined];
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
   const built = baselineRef ? { ...fresh, baseline: await buildBaseline(baselineRef) } : fresh;
   const pin = canPin(availableParallelism());
   const cores = pin ? { server: availableParallelism() - 1, load: 0 } : { server: undefined, load: undefined };
-  const redis = system === 'gatehouse-redis' || system === 'baseline-redis' ? await BenchRedis.start(cores.load) : undefined;
+  const redis = system === 'gatehouse-redis' || system === 'baseline-redis' ? await startRedis(cores.load) : undefined;
   const ctx: RunContext = {
     secret: randomBytes(32).toString('base64url'), redisUrl: redis?.url, adminKey: randomBytes(24).toString('base64url'),
     issuer: 'bench-issuer', audience: 'bench-audience',
@@ -219,7 +219,7 @@ async function main(): Promise<void> {
   } finally {
     await server.stop(10_000);
     await load.stop();
-    await redis?.close();
+    await stopRedis(redis);
   }
   if (phase !== 'memory') summarizeProfile(profileFile);
 }

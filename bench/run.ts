@@ -22,7 +22,7 @@ import { buildBaseline, buildBench, buildDeployed, builtBench, ROOT, type Built 
 import { microBench, type MicroResult } from './micro';
 import { PLANS, type Mode, type Plan } from './plan';
 import { canPin } from './proc';
-import { BenchRedis, freePort, killAllChildren, LoadGenerator, ServerProcess } from './processes';
+import { freePort, killAllChildren, LoadGenerator, ServerProcess, startRedis, stopRedis } from './processes';
 import { formatSummary, summarize, table, type PassResult, type SystemFigures } from './report';
 import { ALL_SYSTEMS, isGatehouse, LABELS, launch, SYSTEMS, usesRedis, type RunContext, type SystemName } from './systems';
 import type { Target } from './load/loadgen';
@@ -360,7 +360,7 @@ async function main(): Promise<void> {
   if (deployed) built = { ...built, gatehouse: buildDeployed() };
   const work = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const needsRedis = options.systems.some(usesRedis);
-  const redis = needsRedis ? await BenchRedis.start(cores.load) : undefined;
+  const redis = needsRedis ? await startRedis(cores.load) : undefined;
   const usersFile = join(work, 'users.json');
   const passwordHash = await hashPassword('bench-password', { ln: plan.logins.scryptLn, r: 8, p: 1 });
   writeFileSync(usersFile, JSON.stringify([{ username: 'bench', passwordHash, sub: 'bench-user', channels: ['bench:*'] }]));
@@ -426,7 +426,7 @@ async function main(): Promise<void> {
     process.exitCode = failed.length > 0 ? 1 : 0;
   } finally {
     await load.stop();
-    await redis?.close();
+    await stopRedis(redis);
     rmSync(work, { recursive: true, force: true });
   }
 }
