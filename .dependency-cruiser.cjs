@@ -74,6 +74,13 @@ module.exports = {
         ],
       },
     },
+    {
+      name: 'gateway-never-imports-the-bench',
+      comment: 'bench/ is a package of its own that measures the gateway; the gateway and its published build never need it.',
+      severity: 'error',
+      from: { path: '^(server|shared|client)/' },
+      to: { path: '^bench/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs every test file under test/ in its own process (uvu through tsx), with a time budget per file, and prints
-// one closing line "N passed, N failed". Usage: node scripts/run-tests.mjs [filter-substring ...]
+// Runs every test file under test/ and bench/test/ in its own process (uvu through tsx), with a time budget per file,
+// and prints one closing line "N passed, N failed". Usage: node scripts/run-tests.mjs [filter-substring ...]
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -51,7 +51,9 @@ function runFile(file, budgetMs) {
   });
 }
 
-const files = findTests(join(ROOT, 'test')).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+// The bench package's own tests run with the gateway's: its smoke test keeps `npm run bench` working.
+const TEST_DIRS = [join(ROOT, 'test'), join(ROOT, 'bench', 'test')];
+const files = TEST_DIRS.flatMap((dir) => findTests(dir)).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 let passed = 0;
 let failed = 0;
 const started = Date.now();

@@ -38,6 +38,11 @@ export class TestRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** The running server's process id (undefined while stopped): the bench pins it to a core and kills it on abort. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   async start(): Promise<void> {
     if (this.child) return;
     const child = spawn('redis-server', [

@@ -11,13 +11,14 @@ import { join } from 'node:path';
 import { io as socketIoClient, type Socket } from 'socket.io-client';
 import * as socketClusterClient from 'socketcluster-client';
 import type { AGClientSocket } from 'socketcluster-client';
-import { buildBench } from '../../scripts/bench/build';
-import { freePort, ServerProcess } from '../../scripts/bench/processes';
-import type { PassResult } from '../../scripts/bench/report';
-import { SYSTEMS } from '../../scripts/bench/systems';
-import { mintHs256, nextEvent, SECRET, storedToken } from '../helpers/gateway';
+import { buildBench } from '../build';
+import { freePort, ServerProcess } from '../processes';
+import type { PassResult } from '../report';
+import { SYSTEMS } from '../systems';
+import { mintHs256, nextEvent, SECRET, storedToken } from '../../test/helpers/gateway';
 
-const ROOT = join(__dirname, '..', '..');
+const BENCH = join(__dirname, '..');
+const ROOT = join(BENCH, '..');
 const out = mkdtempSync(join(tmpdir(), 'gatehouse-bench-smoke-'));
 const servers: ServerProcess[] = [];
 const closers: (() => void)[] = [];
@@ -30,7 +31,7 @@ test.after(() => rmSync(out, { recursive: true, force: true }));
 
 function runSmoke(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'bench', 'run.ts'), '--smoke', '--json', `--out=${out}`], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(BENCH, 'run.ts'), '--smoke', '--json', `--out=${out}`], {
       cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,19 +1,17 @@
 /**
  * The processes a bench run starts, each owned and stopped by it: a benchmarked server (pinned to the server core),
- * the load generator (pinned to the other core, driven over IPC), and the bench's own redis-server.
+ * the load generator (pinned to the other core, driven over IPC), and a redis-server (pinned beside the load generator).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Redis from 'ioredis';
-import { freePort } from '../../test/helpers/redis-server';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { freePort, TestRedis } from '../test/helpers/redis-server';
 import { cpuMicros } from './proc';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every child the bench started and has not seen exit, so an aborted run can still end them all. */
 const live = new Set<ChildProcess>();
+/** The run's redis-servers, which the test helpers start and own: an aborted run kills them by process id. */
+const redises = new Set<TestRedis>();
 
 function track(child: ChildProcess): ChildProcess {
   live.add(child);
@@ -25,6 +23,14 @@ function track(child: ChildProcess): ChildProcess {
 export function killAllChildren(): void {
   for (const child of live) child.kill('SIGKILL');
   live.clear();
+  for (const { pid } of redises) {
+    try {
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  redises.clear();
 }
 
 export { freePort };
@@ -168,52 +174,25 @@ export class LoadGenerator {
   }
 }
 
-/** The bench's own redis-server: a free port on 127.0.0.1, nothing on disk. */
-export class BenchRedis {
-  private readonly dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-redis-'));
-  private child?: ChildProcess;
-
-  private constructor(readonly port: number) {}
-
-  static async start(cpu: number | undefined): Promise<BenchRedis> {
-    const redis = new BenchRedis(await freePort());
-    const [cmd, args] = pinned(cpu, ['redis-server', '--port', String(redis.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--dir', redis.dir, '--logfile', '', '--loglevel', 'warning']);
-    redis.child = track(spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      if (redis.child.exitCode !== null) throw new Error(`redis-server exited with ${redis.child.exitCode}`);
-      const probe = new Redis(redis.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => undefined);
-      try {
-        await probe.connect();
-        await probe.ping();
-        probe.disconnect();
-        return redis;
-      } catch {
-        probe.disconnect();
-        if (Date.now() > deadline) {
-          await redis.close();
-          throw new Error('redis-server did not start within 5 s (is redis-server on PATH?)');
-        }
-        await sleep(50);
-      }
-    }
+/**
+ * A redis-server for the run: the test helpers' own (a free port on 127.0.0.1, nothing on disk), pinned to `cpu` with
+ * its threads, beside the load generator, so that it never takes the server's core. An aborted run kills it too.
+ */
+export async function startRedis(cpu: number | undefined): Promise<TestRedis> {
+  const redis = await TestRedis.start();
+  redises.add(redis);
+  try {
+    if (cpu !== undefined) execFileSync('taskset', ['--all-tasks', '--pid', '--cpu-list', String(cpu), String(redis.pid)], { stdio: 'ignore' });
+  } catch (err) {
+    await stopRedis(redis);
+    throw err;
   }
+  return redis;
+}
 
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async close(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (child && child.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      });
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
+/** Stops a redis-server from `startRedis` and removes what it left on disk. */
+export async function stopRedis(redis: TestRedis | undefined): Promise<void> {
+  if (!redis) return;
+  redises.delete(redis);
+  await redis.close();
 }

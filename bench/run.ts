@@ -10,19 +10,19 @@
  *                                      runs it), not speed
  *   before/after: --baseline=REF --systems=gatehouse-local,baseline-local,… interleaves Gatehouse at REF with today's
  *   options: --passes=N  --systems=a,b  --phases=memory,handshake,fanout1,fanout200,expiry,revocation,login  --no-scale  --no-micro
- *            --out=DIR  --json (print the JSON summary last)  --no-build (reuse .tmp/bench-build/ as it is)
+ *            --out=DIR  --json (print the JSON summary last)  --no-build (reuse bench/.tmp/bench-build/ as it is)
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { hashPassword } from '../../server/login/password-hash';
+import { hashPassword } from '../server/login/password-hash';
 import { buildBaseline, buildBench, buildDeployed, builtBench, ROOT, type Built } from './build';
 import { microBench, type MicroResult } from './micro';
 import { PLANS, type Mode, type Plan } from './plan';
 import { canPin } from './proc';
-import { BenchRedis, freePort, killAllChildren, LoadGenerator, ServerProcess } from './processes';
+import { freePort, killAllChildren, LoadGenerator, ServerProcess, startRedis, stopRedis } from './processes';
 import { formatSummary, summarize, table, type PassResult, type SystemFigures } from './report';
 import { ALL_SYSTEMS, isGatehouse, LABELS, launch, SYSTEMS, usesRedis, type RunContext, type SystemName } from './systems';
 import type { Target } from './load/loadgen';
@@ -41,7 +41,7 @@ interface Options {
   readonly json: boolean;
   /** Which figures to measure (default all): for quick before/after comparisons of one figure. */
   readonly phases: ReadonlySet<Phase>;
-  /** Reuse .tmp/bench-build/ as it is (to measure an experiment made on the compiled bundle). */
+  /** Reuse bench/.tmp/bench-build/ as it is (to measure an experiment made on the compiled bundle). */
   readonly build: boolean;
   /** A git commit to compile Gatehouse from for the baseline-* systems. */
   readonly baseline?: string;
@@ -360,7 +360,7 @@ async function main(): Promise<void> {
   if (deployed) built = { ...built, gatehouse: buildDeployed() };
   const work = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const needsRedis = options.systems.some(usesRedis);
-  const redis = needsRedis ? await BenchRedis.start(cores.load) : undefined;
+  const redis = needsRedis ? await startRedis(cores.load) : undefined;
   const usersFile = join(work, 'users.json');
   const passwordHash = await hashPassword('bench-password', { ln: plan.logins.scryptLn, r: 8, p: 1 });
   writeFileSync(usersFile, JSON.stringify([{ username: 'bench', passwordHash, sub: 'bench-user', channels: ['bench:*'] }]));
@@ -426,7 +426,7 @@ async function main(): Promise<void> {
     process.exitCode = failed.length > 0 ? 1 : 0;
   } finally {
     await load.stop();
-    await redis?.close();
+    await stopRedis(redis);
     rmSync(work, { recursive: true, force: true });
   }
 }

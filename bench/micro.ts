@@ -5,9 +5,9 @@
  */
 import { createSecretKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { KeyRing } from '../../server/auth/keyring';
-import { signClaims, stampClaims } from '../../server/auth/sign';
-import { verifyToken } from '../../server/auth/verify';
+import { KeyRing } from '../server/auth/keyring';
+import { signClaims, stampClaims } from '../server/auth/sign';
+import { verifyToken } from '../server/auth/verify';
 
 export interface MicroResult {
   readonly name: string;

@@ -1,7 +1,9 @@
 /**
- * Compiles what the bench runs into plain CommonJS under .tmp/bench-build/ with esbuild: Gatehouse's CLI
+ * Compiles what the bench runs into plain CommonJS under bench/.tmp/bench-build/ with esbuild: Gatehouse's CLI
  * (server/main.ts, run with `node`, not tsx), the peer servers, the memory probe and the load generator. npm packages
- * stay external and load from node_modules as in production. A normal run measures Gatehouse from dist/ instead
+ * stay external and load from node_modules as in production: from inside bench/, a peer finds this package's own
+ * dependencies (Socket.IO) and everything else, stock SocketCluster included, resolves to the gateway's node_modules,
+ * so the stock servers run exactly the versions Gatehouse runs on. A normal run measures Gatehouse from dist/ instead
  * (`buildDeployed`); a `--baseline` run measures both commits from esbuild bundles, so the two differ only in code.
  */
 import { execFileSync } from 'node:child_process';
@@ -9,8 +11,9 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
-export const ROOT = join(__dirname, '..', '..');
-export const BUILD_DIR = join(ROOT, '.tmp', 'bench-build');
+/** The gateway's checkout, which the bench measures. */
+export const ROOT = join(__dirname, '..');
+export const BUILD_DIR = join(__dirname, '.tmp', 'bench-build');
 
 export interface Built {
   readonly gatehouse: string;

@@ -3,7 +3,7 @@
  * the bench's IPC questions and adds no work between two of them:
  * - `{cmd: 'mem'}`: a full GC, then the memory figures;
  * - `{cmd: 'profile-start', intervalUs}` / `{cmd: 'profile-stop', file}`: a CPU profile of exactly one measured window
- *   (scripts/bench/profile.ts), written as a .cpuprofile.
+ *   (bench/profile.ts), written as a .cpuprofile.
  * The server's CPU time is read from /proc by the bench, not from here.
  */
 import { writeFileSync } from 'node:fs';

@@ -2,12 +2,12 @@
  * Profiles one system under one bench phase, the way `npm run bench` runs it (compiled, pinned, separate load
  * generator), to find where its time or memory goes:
  *
- *   npx tsx scripts/bench/profile.ts SYSTEM handshake|fanout1|fanout200 [N]   CPU profile (node --cpu-prof)
- *   npx tsx scripts/bench/profile.ts SYSTEM memory [N]                         heap snapshot at N idle connections
- *   npx tsx scripts/bench/profile.ts SYSTEM idle [N]                           CPU profile of 20 s with N idle connections
+ *   npx tsx bench/profile.ts SYSTEM handshake|fanout1|fanout200 [N]   CPU profile (node --cpu-prof)
+ *   npx tsx bench/profile.ts SYSTEM memory [N]                         heap snapshot at N idle connections
+ *   npx tsx bench/profile.ts SYSTEM idle [N]                           CPU profile of 20 s with N idle connections
  *   (any of them with --baseline=REF and SYSTEM baseline-local / baseline-redis: Gatehouse as it was at REF)
- *   npx tsx scripts/bench/profile.ts SYSTEM renewal [N]                        CPU profile of the window in which N
- *                                                                              sockets each renew once (interval 40 s)
+ *   npx tsx bench/profile.ts SYSTEM renewal [N]                        CPU profile of the window in which N
+ *                                                                      sockets each renew once (interval 40 s)
  *
  * Prints the functions with the most self time (and the same grouped by package), or for a snapshot the object
  * types holding the most memory, and leaves the raw .cpuprofile / .heapsnapshot under .tmp/bench-profiles/.
@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { buildBaseline, buildBench, ROOT } from './build';
 import { PLANS } from './plan';
 import { canPin } from './proc';
-import { BenchRedis, freePort, LoadGenerator, ServerProcess } from './processes';
+import { freePort, LoadGenerator, ServerProcess, startRedis, stopRedis } from './processes';
 import { launch, type RunContext, type SystemName } from './systems';
 
 const [system, phase, count] = process.argv.slice(2).filter((a) => !a.startsWith('--')) as [SystemName, string, string | undefined];
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
   const built = baselineRef ? { ...fresh, baseline: await buildBaseline(baselineRef) } : fresh;
   const pin = canPin(availableParallelism());
   const cores = pin ? { server: availableParallelism() - 1, load: 0 } : { server: undefined, load: undefined };
-  const redis = system === 'gatehouse-redis' || system === 'baseline-redis' ? await BenchRedis.start(cores.load) : undefined;
+  const redis = system === 'gatehouse-redis' || system === 'baseline-redis' ? await startRedis(cores.load) : undefined;
   const ctx: RunContext = {
     secret: randomBytes(32).toString('base64url'), redisUrl: redis?.url, adminKey: randomBytes(24).toString('base64url'),
     issuer: 'bench-issuer', audience: 'bench-audience',
@@ -219,7 +219,7 @@ async function main(): Promise<void> {
   } finally {
     await server.stop(10_000);
     await load.stop();
-    await redis?.close();
+    await stopRedis(redis);
   }
   if (phase !== 'memory') summarizeProfile(profileFile);
 }
