@@ -17,9 +17,9 @@ export interface SessionClose {
  * Both messages are written now, not queued. SocketCluster's own `deauthenticate()` queues `#removeAuthToken` on the
  * socket's outbound stream, which anything written directly overtakes: the close (the client would keep a revoked
  * token, and come back with it) and an RPC answer (logout would resolve while the client still thinks itself
- * authenticated). Writing now keeps one order for every caller: Deauthenticated, then `#removeAuthToken`, then the
- * close or the answer. Only what was already queued (publishes, and the kick-outs the deauthentication itself starts)
- * arrives after the token is gone, which takes nothing from the client it may still hold.
+ * authenticated). Writing now gives every caller one order: Deauthenticated, then `#removeAuthToken`, then the close
+ * or the answer. Packets already queued (publishes, and the kick-outs the deauthentication itself starts) follow the
+ * token's removal: the client needs none of them before it.
  */
 export function endSession(socket: AGServerSocket, reason: DeauthenticationReason, close?: SessionClose): void {
   socket.deauthenticateSelf();
