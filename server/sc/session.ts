@@ -8,11 +8,11 @@ export interface SessionClose {
 }
 
 /**
- * endSession ends a socket's authenticated session, the one way the gateway does so itself (logout, revocation, key
- * retirement, expiry): the socket is deauthenticated at once, its client is told why (the Deauthenticated event, so
- * it can tell a revocation from an expiry) and told to drop its stored token, and with `close` the connection then
- * closes with that code. The AuthWatch hears of it from inside the deauthentication, so the channel rules and the
- * revocation index have let go of the socket when this returns.
+ * endSession ends a socket's authenticated session for logout, revocation, key retirement and expiry alike: the
+ * socket is deauthenticated at once, its client is told why (the Deauthenticated event, so it can tell a revocation
+ * from an expiry) and told to drop its stored token, and with `close` the connection then closes with that code. The
+ * AuthWatch hears of it from inside the deauthentication, so the channel rules and the revocation index have let go
+ * of the socket when this returns.
  *
  * Both messages are written now, not queued. SocketCluster's own `deauthenticate()` queues `#removeAuthToken` on the
  * socket's outbound stream, which anything written directly overtakes: the close (the client would keep a revoked
