@@ -1,7 +1,6 @@
-import type { GatehouseClaims } from '../../shared';
+import { CloseCode, type GatehouseClaims } from '../../shared';
 import type { Logger } from '../log';
-import { closeAsKeyRetired } from '../revocation/deauthenticate-now';
-import { isOpen, type ServerSocket } from '../sc/facade';
+import { endSession, isOpen, type ServerSocket } from '../sc/facade';
 import type { KeyRing } from './keyring';
 import { sessionKeyOf } from './session-claims';
 
@@ -9,6 +8,12 @@ import { sessionKeyOf } from './session-claims';
 export function isKeyRetired(claims: GatehouseClaims, keys: KeyRing): boolean {
   const kid = sessionKeyOf(claims);
   return kid !== undefined && !keys.has(kid);
+}
+
+/** Closes a socket whose session was verified by a key the operator removed: its client drops the token, then KeyRetired. */
+export function closeAsKeyRetired(socket: ServerSocket): void {
+  // For the client the session with that key has ended: it needs a token signed with a current key.
+  endSession(socket, 'session-ended', { code: CloseCode.KeyRetired, message: 'The key that verified this session was retired' });
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { AuthChange } from '../auth/auth-watch';
 import type { GatewayHost } from '../host';
-import { claimsOf, isOpen, type ServerSocket } from '../sc/facade';
+import { claimsOf, isOpen, subscriptionsOf, type ServerSocket } from '../sc/facade';
 import type { DeliveryGate } from '../cluster/broker';
 import type { OutboundBudget } from '../sc/outbound-budget';
 import { startSlowConsumerGuard } from '../sc/slow-consumers';
@@ -66,7 +66,7 @@ export function installChannelRules(
 export function recheckSubscriptions(socket: ServerSocket, policy: ChannelPolicy, denials: DenialCounter): void {
   if (!isOpen(socket)) return;
   const matcher = policy.matcherFor(claimsOf(socket));
-  for (const channel of socket.subscriptions()) {
+  for (const channel of subscriptionsOf(socket)) {
     if (matcher.allows('subscribe', channel)) continue;
     denials.count('subscription_revoked');
     // kickOut's promise rejects only if the channel went away meanwhile: nothing left to do then.

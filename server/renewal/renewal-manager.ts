@@ -2,10 +2,11 @@ import { ServerEvent, type GatehouseClaims } from '../../shared';
 import type { AuthChange, AuthWatch } from '../auth/auth-watch';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
-import { closeAsKeyRetired, closeAsRevoked } from '../revocation/deauthenticate-now';
-import { claimsOf, isOpen, transmit, type ServerSocket } from '../sc/facade';
-import { DeadlineScheduler } from './deadline-scheduler';
+import { closeAsKeyRetired } from '../auth/key-retirement';
 import { tokenExpiry } from '../auth/token-expiry';
+import { closeAsRevoked } from '../revocation/enforcer';
+import { claimsOf, endSession, isOpen, transmit, type ServerSocket } from '../sc/facade';
+import { DeadlineScheduler } from './deadline-scheduler';
 import { expiryTime, planNext, sessionEnd, sessionStart, type RenewalPolicy, type Step } from './renewal-plan';
 
 /** Answers whether a token was revoked; rejects when that cannot be known (Redis down). */
@@ -125,9 +126,8 @@ export class RenewalManager {
     // Renewable but for the session's age: the session ended; otherwise the token simply lapsed.
     const now = this.clock.now();
     const ended = this.policy.renewIntervalMs > 0 && this.policy.canSign && sessionEnd(claims, this.policy, now) <= expiryTime(claims) + RETRY_MS;
-    transmit(socket, ServerEvent.Deauthenticated, { reason: ended ? 'session-ended' : 'expired' });
     // Deauthentication tells AuthWatch, whose listeners (channel rules) kick the socket out of private channels.
-    socket.deauthenticate();
+    endSession(socket, ended ? 'session-ended' : 'expired');
   }
 
   private async renew(socket: ServerSocket, claims: GatehouseClaims): Promise<void> {
@@ -155,7 +155,6 @@ export class RenewalManager {
     if (revoked) {
       this.counters.renewalsRefused++;
       this.forget(socket);
-      // As the enforcer does: socket.deauthenticate() queues #removeAuthToken, which the close would overtake.
       closeAsRevoked(socket);
       return;
     }

@@ -1,11 +1,15 @@
-import type { GatehouseClaims } from '../../shared';
+import { CloseCode, type GatehouseClaims } from '../../shared';
 import type { AuthChange } from '../auth/auth-watch';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
-import { claimsOf, isOpen, type ServerSocket } from '../sc/facade';
-import { closeAsRevoked } from './deauthenticate-now';
+import { claimsOf, endSession, isOpen, type ServerSocket } from '../sc/facade';
 import { LiveSocketIndex } from './socket-index';
 import { revocationHits, type Revocation, type RevocationStore } from './store';
+
+/** Closes a socket whose token was revoked: its client drops the token first, then the close is final (TokenRevoked). */
+export function closeAsRevoked(socket: ServerSocket): void {
+  endSession(socket, 'revoked', { code: CloseCode.TokenRevoked, message: 'Token revoked' });
+}
 
 /** How long revocations are remembered for sockets still between their admission check and the index, ms. */
 const RECENT_MS = 10_000;

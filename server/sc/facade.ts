@@ -41,6 +41,17 @@ export function remoteAddressOf(socket: ServerSocket): string | undefined {
   return (socket as unknown as { remoteAddress?: string }).remoteAddress;
 }
 
+/** The channels a socket holds, including subscriptions whose broker call is still in flight. */
+export function subscriptionsOf(socket: ServerSocket): string[] {
+  return socket.subscriptions();
+}
+
+/**
+ * Ends a socket's session: deauthenticates it, tells its client why, drops the client's token, optionally closes.
+ * With the functions above, the socket vocabulary features speak instead of SocketCluster's members.
+ */
+export { endSession, type SessionClose } from './session';
+
 /** A completed handshake's outcome, as SocketCluster's `connection` event carries it. */
 export interface ConnectionStatus {
   readonly isAuthenticated: boolean;

@@ -6,7 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 const ROOT = join(__dirname, '..', '..');
-const CONFIG = join(ROOT, '.dependency-cruiser.cjs');
+/** The module rules, and the folder rule (a run of its own: it leaves out the folders that are circles by design). */
+const CONFIGS = ['.dependency-cruiser.cjs', '.dependency-cruiser.folders.cjs'].map((name) => join(ROOT, name));
 const CLI = join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'layering');
 
@@ -18,9 +19,9 @@ interface Violation {
   readonly cycle?: readonly ({ readonly name: string } | string)[];
 }
 
-/** Runs the layering rules over server/, shared/ and client/ below `cwd`; the violations found. */
-async function violations(cwd: string): Promise<Violation[]> {
-  const { stdout } = await promisify(execFile)(process.execPath, [CLI, '--config', CONFIG, '--output-type', 'json', 'server', 'shared', 'client'], {
+/** Runs the layering rules of `config` over server/, shared/ and client/ below `cwd`; the violations found. */
+async function violations(cwd: string, config: string): Promise<Violation[]> {
+  const { stdout } = await promisify(execFile)(process.execPath, [CLI, '--config', config, '--output-type', 'json', 'server', 'shared', 'client'], {
     cwd, maxBuffer: 64 * 1024 * 1024,
   }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' })); // exits non-zero when it finds violations
   return (JSON.parse(stdout) as { summary: { violations: Violation[] } }).summary.violations;
@@ -29,15 +30,17 @@ async function violations(cwd: string): Promise<Violation[]> {
 const describe = (v: Violation) =>
   `${v.rule.name}: ${[v.from, ...(v.cycle?.map((c) => (typeof c === 'string' ? c : c.name)) ?? [v.to])].join(' → ')}`;
 
-test('the code keeps every layering rule in .dependency-cruiser.cjs', async () => {
-  const found = await violations(ROOT);
+test('the code keeps every layering rule in .dependency-cruiser.cjs and .dependency-cruiser.folders.cjs', async () => {
+  const found = (await Promise.all(CONFIGS.map((config) => violations(ROOT, config)))).flat();
   assert.ok(found.length === 0, `layering rules broken:\n${found.map(describe).join('\n')}`);
 });
 
 test('every rule fires on the fixture tree that breaks it', async () => {
-  const rules = (require(CONFIG) as { forbidden: { name: string }[] }).forbidden.map((r) => r.name);
-  const fired = new Set((await violations(FIXTURE)).map((v) => v.rule.name));
-  for (const rule of rules) assert.ok(fired.has(rule), `rule ${rule} did not fire on test/fixtures/layering`);
+  for (const config of CONFIGS) {
+    const rules = (require(config) as { forbidden: { name: string }[] }).forbidden.map((r) => r.name);
+    const fired = new Set((await violations(FIXTURE, config)).map((v) => v.rule.name));
+    for (const rule of rules) assert.ok(fired.has(rule), `rule ${rule} did not fire on test/fixtures/layering`);
+  }
 });
 
 test.run();

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AuthTokenRevokedError, AuthUnavailableError, BadRequestError, type GatehouseClaims } from '../../shared';
 import { createLogger } from '../../server/log';
-import { parseLogoutRequest } from '../../server/procedures/logout';
+import { parseLogoutRequest } from '../../server/revocation/logout';
 import { revocationAdmission } from '../../server/revocation/admission';
 import { MAX_REMEMBERED, RevocationEnforcer } from '../../server/revocation/enforcer';
 import { MemoryRevocationStore } from '../../server/revocation/memory-store';

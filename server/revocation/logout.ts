@@ -1,9 +1,8 @@
 import { AuthUnavailableError, BadRequestError } from '../../shared';
-import { claimsOf, isOpen } from '../sc/facade';
-import { deauthenticateNow } from '../revocation/deauthenticate-now';
-import type { RevocationEnforcer } from '../revocation/enforcer';
-import { tokenIds, type RevocationKind, type RevocationStore, type RevocationTarget } from '../revocation/store';
-import type { ProcedureHandler } from './registry';
+import type { ProcedureHandler } from '../procedures/registry';
+import { claimsOf, endSession, isOpen } from '../sc/facade';
+import type { RevocationEnforcer } from './enforcer';
+import { tokenIds, type RevocationKind, type RevocationStore, type RevocationTarget } from './store';
 
 /** What `logout` answers: which kind of revocation it made, or null when the socket had nothing to revoke. */
 export interface LogoutResult {
@@ -33,12 +32,12 @@ export function logoutProcedure(store: RevocationStore, enforcer: RevocationEnfo
         throw new AuthUnavailableError('The logout could not be recorded; retry later');
       }
       // This socket first, so applying the revocation here leaves it connected; it was never closed meanwhile.
-      if (isOpen(socket) && claimsOf(socket)) deauthenticateNow(socket, 'logout');
+      if (isOpen(socket) && claimsOf(socket)) endSession(socket, 'logout');
       enforcer.apply(revocation);
     } else if (isOpen(socket)) {
       // Claims set without a sid or jti (server code's setAuthToken skips verification): nothing to name in a
       // revocation; the token can only leave this socket.
-      deauthenticateNow(socket, 'logout');
+      endSession(socket, 'logout');
     }
     return { revoked: target?.kind ?? null };
   };
