@@ -1,7 +1,7 @@
 import type { AGServer } from 'socketcluster-server';
 import type { GatehouseClaims } from '../../shared';
 import { onDeauthentication } from '../sc/deauthentication-hook';
-import { closeServerListener, isOpen, serverListener, type ServerSocket } from '../sc/facade';
+import { claimsOf, closeServerListener, isOpen, serverListener, type ServerSocket } from '../sc/facade';
 
 /** A change in one socket's authentication, as the rest of the gateway learns of it. */
 export type AuthChange =
@@ -44,8 +44,8 @@ export class AuthWatch {
     this.server = server;
     void (async () => {
       for await (const { socket } of serverListener(server, 'authentication')) {
-        const claims = socket.authToken as unknown as GatehouseClaims | null;
-        if (!claims || !isOpen(socket) || socket.authState !== socket.AUTHENTICATED) continue;
+        const claims = claimsOf(socket);
+        if (!claims || !isOpen(socket)) continue;
         const previous = this.current.get(socket);
         if (previous === claims) continue;
         this.current.set(socket, claims);
