@@ -3,8 +3,8 @@ import type WebSocket from 'ws';
 import { CloseCode } from '../../shared';
 import { normalizeOrigin } from '../config';
 import type { Logger } from '../log';
-import type { UpgradePolicy, UpgradeVerdict } from '../sc/upgrade-hook';
 import { ThrottledWarning } from '../observability/throttled-warning';
+import type { UpgradePolicy, UpgradeVerdict } from '../sc/upgrade-hook';
 import { normalizeIp, type ProxyTrust } from './client-ip';
 
 const ORIGIN_REFUSAL: UpgradeRefusal = Object.freeze({ code: CloseCode.OriginNotAllowed, reason: 'Origin not allowed' });
