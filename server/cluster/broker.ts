@@ -126,7 +126,7 @@ export class ClusterBroker extends SimpleBrokerBase {
     let stringifiedData: string | undefined;
     try {
       // The data was just encoded as strict JSON (./payload.ts); with the default codec, which writes plain JSON,
-      // the packet is that text wrapped, not a second JSON.stringify of the same data (issue 12).
+      // the packet is that text wrapped, not a second JSON.stringify of the same data.
       stringifiedData = json !== undefined && this.plainJsonCodec(codec)
         ? `{"event":"#publish","data":{"channel":${JSON.stringify(channel)},"data":${json}}}`
         : codec?.encode({ event: '#publish', data: packet });

@@ -148,6 +148,13 @@ export const SEAMS: readonly Seam[] = [
     why: "a socket's unsent output is its WebSocket's buffer plus what SocketCluster's outbound stream still holds",
     file: 'server/sc/outbound-budget.ts',
   },
+  {
+    name: 'remoteAddress',
+    kind: 'reads',
+    members: [field('AGServerSocket', 'remoteAddress')],
+    why: "login limits and logs go by the client's address, a field @types/socketcluster-server leaves out",
+    file: 'server/sc/facade.ts',
+  },
 ];
 
 /** The members of `seams` that `owners` hold and that are missing or of another arity there, each as one line. */
