@@ -39,6 +39,13 @@ module.exports = {
       to: { path: 'node_modules/ioredis/' },
     },
     {
+      name: 'socketcluster-internals-only-in-sc',
+      comment: 'Only server/sc/ loads socketcluster-server, ag-simple-broker or ws at run time (their seams: server/sc/seams.ts); elsewhere their types only.',
+      severity: 'error',
+      from: { path: '^(server|shared|client)/', pathNot: '^server/sc/' },
+      to: { path: 'node_modules/(@types/)?(socketcluster-server|ag-simple-broker|ws)/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'channels-policy-is-socket-free',
       comment: 'server/channels/ is pure policy; its one middleware adapter (install.ts) alone touches sockets, the host or Redis.',
       severity: 'error',

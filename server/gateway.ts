@@ -2,17 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type WebSocket from 'ws';
-import * as socketClusterServer from 'socketcluster-server';
 import type { AGServer } from 'socketcluster-server';
 import { CloseCode } from '../shared';
 import { GatehouseAuthEngine } from './auth/auth-engine';
 import { AuthWatch } from './auth/auth-watch';
 import { closeRetiredSessions, isKeyRetired } from './auth/key-retirement';
 import { KeyRing } from './auth/keyring';
-import { installTokenErrorBridge } from './auth/token-errors';
+import { isOwnTokenError } from './auth/token-errors';
 import { systemClock, type Clock } from './clock';
 import { installChannelRules, type ChannelGuard } from './channels/install';
 import { ClusterBroker, installClusterBus, type ChannelBridge } from './cluster';
+import { isOwnSubscribeError } from './cluster/subscribe-errors';
 import type { GatewayConfig } from './config';
 import type { ConnectionHook, Disposer, GatewayHost } from './host';
 import { ProxyTrust } from './http/client-ip';
@@ -32,11 +32,9 @@ import { installRenewal } from './renewal/install';
 import type { RenewalManager } from './renewal/renewal-manager';
 import { batchedRevocationCheck } from './revocation/batched-check';
 import { installRevocation, type RevocationService } from './revocation/install';
-import { closeServerListener, serverListener, type ServerSocket } from './sc/facade';
-import { installDeauthenticationHook } from './sc/deauthentication-hook';
-import { installRepeatHandshakeGuard } from './sc/repeat-handshake-guard';
-import { installUnsubscribeGuard } from './sc/unsubscribe-guard';
-import { installWriteTracking } from './sc/outbound-budget';
+import { closeServerListener, serverListener } from './sc/facade';
+import { installSeams } from './sc/seams';
+import { allSocketsOf, createAgServer } from './sc/server';
 
 export type GatewayState = 'starting' | 'ready' | 'draining' | 'closed';
 
@@ -95,11 +93,6 @@ export class Gateway implements GatewayHost {
     this.clock = deps.clock ?? systemClock;
     this.nodeId = config.nodeId;
     this.instanceId = `${config.nodeId}/${randomBytes(4).toString('hex')}`;
-    installTokenErrorBridge(socketClusterServer.AGServerSocket);
-    installRepeatHandshakeGuard(socketClusterServer.AGServerSocket);
-    installDeauthenticationHook(socketClusterServer.AGServerSocket);
-    installUnsubscribeGuard(socketClusterServer.AGServerSocket);
-    installWriteTracking(socketClusterServer.AGServerSocket);
     this.authWatch = new AuthWatch((err, change) => this.log.error({ err, change: change.kind }, 'auth change listener failed'));
     this.keys = new KeyRing({ secret: config.authKey, jwks: config.jwks, signingKey: config.signingKey });
     this.engine = new GatehouseAuthEngine(this.keys, config, this.clock);
@@ -108,16 +101,16 @@ export class Gateway implements GatewayHost {
     // The home route is a fallback: a page a feature serves at `/` (the demo) wins over it.
     this.http = createServer(createRequestHandler(this.routes, this.log, [homeRoute(() => this.agServer.getPath())]));
     this.routes.push(healthRoutes(() => this.notReadyReasons(), () => this.warnings()));
-    this.agServer = socketClusterServer.attach(this.http, {
-      // The engine's signatures are wider than @types' (it ignores the key SocketCluster passes).
-      authEngine: this.engine as unknown as socketClusterServer.AGServer.AGServerOptions['authEngine'],
+    this.agServer = createAgServer(this.http, {
+      authEngine: this.engine,
       maxPayload: config.maxPayload,
       // Refusals are counted by reason instead: a flood of refused actions must not flood the log.
       middlewareEmitFailures: false,
       brokerEngine: this.broker,
     });
     this.upgrades = new UpgradeGate(config.origins, () => (this.state === 'ready' ? undefined : this.state), this.log, config.demo ? new ProxyTrust(config.trustProxy) : undefined);
-    this.upgrades.install(this.agServer);
+    // Every patch of SocketCluster and ws, and the upgrade hook, before any socket exists (server/sc/seams.ts).
+    installSeams(this.agServer, { passTokenError: isOwnTokenError, passSubscribeError: isOwnSubscribeError, upgrades: this.upgrades });
     this.disposers.push(() => this.upgrades.close());
     this.floods = installFloodGuards(this, { upgrades: this.upgrades });
     this.dispatcher.attach(this.agServer);
@@ -304,8 +297,7 @@ export class Gateway implements GatewayHost {
     // code before its connection goes; one that never answers the close is cut off at the deadline.
     const transports = new Set<WebSocket>();
     const disconnectAll = () => {
-      const sockets = [...Object.values(this.agServer.clients), ...Object.values(this.agServer.pendingClients)] as ServerSocket[];
-      for (const socket of sockets) {
+      for (const socket of allSocketsOf(this.agServer)) {
         transports.add(socket.socket);
         socket.disconnect(CloseCode.ShuttingDown, 'Server shutting down');
       }

@@ -71,7 +71,7 @@ export class GatehouseAuthEngine {
   private stamp(payload: Record<string, unknown>, policy: VerifyPolicy & SignPolicy): GatehouseClaims {
     const now = this.clock.now();
     const claims = stampClaims(payload, policy, now);
-    const problem = claimsProblem(claims as unknown as Record<string, unknown>, policy, Math.floor(now / 1000));
+    const problem = claimsProblem(claims, policy, Math.floor(now / 1000));
     if (problem) throw new UnsignableClaimsError(`refusing to sign a token every node would refuse: ${problem.message}`);
     const okid = (claims as Record<string, unknown>).okid;
     if (okid !== undefined && (typeof okid !== 'string' || !this.keys.has(okid))) {

@@ -50,7 +50,9 @@ export function stampClaims(payload: Record<string, unknown>, policy: SignPolicy
   const aud = narrowAudience(claims.aud, policy.audience);
   if (aud === undefined) delete claims.aud;
   else claims.aud = aud;
-  return claims as unknown as GatehouseClaims;
+  // exp and iat are set above; sub is the caller's (GatehouseAuthEngine refuses to sign without a valid one, see
+  // claimsProblem; the token command takes it from --sub).
+  return claims as GatehouseClaims;
 }
 
 /** The aud a signed token gets: see stampClaims. */

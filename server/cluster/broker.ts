@@ -1,5 +1,5 @@
-import AGSimpleBroker = require('ag-simple-broker');
 import { SubscribeUnavailableError } from '../../shared';
+import { SimpleBrokerBase, type BrokerCodec } from '../sc/broker-base';
 import { encodePublishData } from './payload';
 
 /** Longest wait, in ms, for a channel's Redis subscription before a client's subscribe is refused. */
@@ -30,27 +30,6 @@ export interface DeliveryGate<S = unknown> {
 }
 
 /**
- * The subscriber SocketCluster registers with the broker: its server socket (all fields below are AGServerSocket's
- * public ones), or the server's exchange, which has only `transmit`.
- */
-interface Subscriber {
-  readonly state: string;
-  readonly OPEN: string;
-  transmit(event: string, data: unknown, options: { stringifiedData?: string }): unknown;
-  readonly send?: (data: Buffer, options: { binary: boolean }) => void;
-  readonly isBufferingBatch?: boolean;
-  readonly outboundPreparedMessageCount?: number;
-  readonly outboundSentMessageCount?: number;
-  readonly server?: { hasMiddleware(type: unknown): boolean; readonly MIDDLEWARE_OUTBOUND: unknown };
-}
-
-/** AGSimpleBroker's fields the fan-out reads (plain JavaScript properties, absent from its types). */
-interface SimpleBrokerInternals {
-  _clientSubscribers: Record<string, Record<string, Subscriber> | undefined>;
-  _codec?: { encode(value: unknown): string };
-}
-
-/**
  * ClusterBroker is the gateway's SocketCluster `brokerEngine`: the stock in-process AGSimpleBroker (local fan-out,
  * exchange, `isSubscribed`) plus three things.
  * - Every publish, from a client or from server code, must be JSON (./payload.ts); other data is refused with
@@ -63,7 +42,7 @@ interface SimpleBrokerInternals {
  *   subscriber that does not read is stopped when its backlog would pass its budget, not some time after.
  * Without a bus it behaves as AGSimpleBroker does.
  */
-export class ClusterBroker extends AGSimpleBroker {
+export class ClusterBroker extends SimpleBrokerBase {
   private bus?: ClusterBus;
   private gate?: DeliveryGate;
   private checkedCodec?: { readonly codec: unknown; readonly plain: boolean };
@@ -119,7 +98,7 @@ export class ClusterBroker extends AGSimpleBroker {
    * Whether SocketCluster's codec writes a `#publish` packet as plain JSON (its default, sc-formatter, does): checked
    * once per codec on a sample packet, so a custom codec (binary, compressed) is always asked to encode itself.
    */
-  private plainJsonCodec(codec: SimpleBrokerInternals['_codec']): boolean {
+  private plainJsonCodec(codec: BrokerCodec | undefined): boolean {
     if (!codec) return false;
     if (this.checkedCodec?.codec !== codec) {
       const sample = { event: '#publish', data: { channel: 'c:"1"', data: { a: [1, 'b', null, true], 'k"': { n: -1.5 } } } };
@@ -137,20 +116,20 @@ export class ClusterBroker extends AGSimpleBroker {
   /**
    * AGSimpleBroker's fan-out (encode the `#publish` packet once, transmit it to each local subscriber) with the
    * delivery gate asked first for each subscriber, and the encoded bytes written to the WebSocket at once where
-   * SocketCluster's outbound stream would only pass them on (`writesDirectly`).
+   * SocketCluster's outbound stream would only pass them on (`writeDirectly`).
    */
   private fanOut(channel: string, data: unknown, json?: string): void {
-    const internals = this as unknown as SimpleBrokerInternals;
-    const subscribers = internals._clientSubscribers[channel];
+    const subscribers = this.subscribersOf(channel);
     if (!subscribers) return;
     const packet = { channel, data };
+    const codec = this.codec;
     let stringifiedData: string | undefined;
     try {
       // The data was just encoded as strict JSON (./payload.ts); with the default codec, which writes plain JSON,
-      // the packet is that text wrapped, not a second JSON.stringify of the same data (issue 12).
-      stringifiedData = json !== undefined && this.plainJsonCodec(internals._codec)
+      // the packet is that text wrapped, not a second JSON.stringify of the same data.
+      stringifiedData = json !== undefined && this.plainJsonCodec(codec)
         ? `{"event":"#publish","data":{"channel":${JSON.stringify(channel)},"data":${json}}}`
-        : internals._codec?.encode({ event: '#publish', data: packet });
+        : codec?.encode({ event: '#publish', data: packet });
     } catch (error) {
       this.emit('error', { error: error as Error });
       return;
@@ -167,26 +146,10 @@ export class ClusterBroker extends AGSimpleBroker {
         continue;
       }
       if (gate && !gate.admit(socket, bytes.length)) continue;
-      if (writesDirectly(socket)) {
-        socket.send!(bytes, { binary: false });
-      } else {
+      if (!this.writeDirectly(socket, bytes)) {
         socket.transmit('#publish', packet, { stringifiedData });
         if (gate) gate.queued(socket, bytes.length);
       }
     }
   }
-}
-
-/**
- * Whether a `#publish` packet already encoded by the codec may be written straight to the socket's WebSocket
- * (AGServerSocket's `send`) rather than through its outbound stream (`transmit`). With no outbound middleware and no
- * batching, that stream ends in the same `send` of the same string (serversocket.js `_processTransmit`), after two
- * async functions, a stream write and read, and an AGAction per socket: most of a fan-out's cost beside the write
- * itself (issue 12). Only when the stream holds nothing else, so the packet cannot overtake an earlier message to
- * the socket (a token renewal, say); the exchange, which is no connection, always gets `transmit`.
- */
-function writesDirectly(socket: Subscriber): boolean {
-  return socket.send !== undefined && socket.server !== undefined && !socket.isBufferingBatch
-    && socket.outboundPreparedMessageCount === socket.outboundSentMessageCount
-    && !socket.server.hasMiddleware(socket.server.MIDDLEWARE_OUTBOUND);
 }

@@ -1,10 +1,8 @@
-import { AGServerSocket } from 'socketcluster-server';
 import type { GatewayConfig } from '../config';
 import type { GatewayHost } from '../host';
 import type { ClusterBroker } from './broker';
 import { ChannelBridge } from './channel-bridge';
 import { createRedisPubSub } from './redis-pubsub';
-import { installSubscribeErrorBridge } from './subscribe-errors';
 
 export { ClusterBroker, SUBSCRIBE_CONFIRM_TIMEOUT_MS } from './broker';
 export { CHANNEL_PREFIX, ChannelBridge, type BridgeStats } from './channel-bridge';
@@ -19,7 +17,6 @@ export function installClusterBus(
   host: GatewayHost<Pick<GatewayConfig, 'redisUrl' | 'redisCluster'>>,
   broker: ClusterBroker,
 ): ChannelBridge | undefined {
-  installSubscribeErrorBridge(AGServerSocket);
   const transport = createRedisPubSub(host.config, host.nodeId, { name: 'cluster bus', log: host.log });
   if (!transport) return undefined;
   const bridge = new ChannelBridge(broker, transport, host.log, host.nodeId);

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import type { AGServer } from 'socketcluster-server';
 import type WebSocket from 'ws';
 import { CloseCode } from '../../shared';
 import { normalizeOrigin } from '../config';
 import type { Logger } from '../log';
 import { ThrottledWarning } from '../observability/throttled-warning';
+import type { UpgradePolicy, UpgradeVerdict } from '../sc/upgrade-hook';
 import { normalizeIp, type ProxyTrust } from './client-ip';
 
 const ORIGIN_REFUSAL: UpgradeRefusal = Object.freeze({ code: CloseCode.OriginNotAllowed, reason: 'Origin not allowed' });
@@ -15,9 +15,6 @@ export type UpgradeRefusalReason = (typeof UPGRADE_REFUSAL_REASONS)[number];
 
 /** How long a refused socket has to answer our close frame before it is cut off, ms. */
 const CLOSE_GRACE_MS = 1000;
-
-/** ws' asynchronous upgrade check, which AGServer sets to its own verifyHandshake. */
-type VerifyClient = (info: { origin?: string; secure: boolean; req: IncomingMessage }, callback: (verified: boolean, code?: number, message?: string) => void) => void;
 
 /** Why an upgrade is refused: the close code (and reason text) its socket is closed with. */
 export interface UpgradeRefusal {
@@ -44,10 +41,9 @@ export type AdmissionRule = (request: IncomingMessage) => UpgradeRefusal | undef
  * code, counts and log). Their rules run first, so a socket held open only to be refused for its Origin still counts
  * against its address's connection limits.
  */
-export class UpgradeGate {
+export class UpgradeGate implements UpgradePolicy<UpgradeRefusal> {
   readonly refusals: Record<UpgradeRefusalReason, number> = { origin: 0, not_ready: 0 };
   private readonly allowed?: ReadonlySet<string>;
-  private readonly refusedRequests = new WeakMap<IncomingMessage, UpgradeRefusal>();
   private readonly closing = new Map<WebSocket, () => void>();
   private readonly rules: AdmissionRule[] = [];
   private readonly originWarning = new ThrottledWarning();
@@ -62,37 +58,19 @@ export class UpgradeGate {
     this.rules.push(rule);
   }
 
-  install(agServer: AGServer): void {
-    const wsServer = (agServer as unknown as { wsServer: import('ws').WebSocketServer }).wsServer;
-    // The decision is taken in front of AGServer's own upgrade check (ws' verifyClient), where a handshake middleware
-    // would be asked it: SocketCluster calls a handshake middleware once per connection with a fresh stream, so its
-    // `for await` loop (and the HANDSHAKE_SC action SocketCluster then also writes to it) cost every handshake a
-    // consumer, a generator and several promises. With no handshake middleware set, SocketCluster skips both actions.
-    const options = (wsServer as unknown as { options: { verifyClient?: VerifyClient } }).options;
-    const verify = options.verifyClient;
-    if (typeof verify !== 'function' || verify.length !== 2) throw new Error('socketcluster-server no longer verifies upgrades through ws verifyClient(info, callback); review server/http/upgrade-gate.ts');
-    options.verifyClient = (info, callback) => {
-      const notReady = this.notReady();
-      if (notReady) {
-        // What a blocked HANDSHAKE_WS action answered: HTTP 401 with the reason.
-        this.refusals.not_ready++;
-        callback(false, 401, `node is ${notReady}`);
-        return;
-      }
-      const { req } = info;
-      const refusal = this.ruleRefusal(req) ?? (this.originAllowed(req, info.secure) ? undefined : ORIGIN_REFUSAL);
-      if (refusal) this.refusedRequests.set(req, refusal);
-      verify(info, callback);
-    };
-    // AGServer turns every accepted upgrade into a socket in its own 'connection' listener: refused ones go around it.
-    const accept = wsServer.listeners('connection') as ((ws: WebSocket, req: IncomingMessage) => void)[];
-    if (accept.length === 0) throw new Error('socketcluster-server no longer listens for ws connections; review server/http/upgrade-gate.ts');
-    wsServer.removeAllListeners('connection');
-    wsServer.on('connection', (ws: WebSocket, req: IncomingMessage) => {
-      const refusal = this.refusedRequests.get(req);
-      if (refusal) return this.refuse(agServer, ws, req, refusal);
-      for (const listener of accept) listener.call(wsServer, ws, req);
-    });
+  /**
+   * Decides one upgrade before SocketCluster's own check (server/sc/upgrade-hook.ts): while the node is not ready, an
+   * HTTP 401 with the reason (what a blocked HANDSHAKE_WS action answered); a refusal by a rule or the Origin check,
+   * an accepted WebSocket that `diverted` closes with the refusal's code.
+   */
+  check(request: IncomingMessage, secure: boolean): UpgradeVerdict<UpgradeRefusal> {
+    const notReady = this.notReady();
+    if (notReady) {
+      this.refusals.not_ready++;
+      return { reject: { status: 401, message: `node is ${notReady}` } };
+    }
+    const refusal = this.ruleRefusal(request) ?? (this.originAllowed(request, secure) ? undefined : ORIGIN_REFUSAL);
+    return refusal && { divert: refusal };
   }
 
   /** Cuts off every refused socket still closing. */
@@ -122,10 +100,8 @@ export class UpgradeGate {
     return undefined;
   }
 
-  private refuse(agServer: AGServer, ws: WebSocket, req: IncomingMessage, refusal: UpgradeRefusal): void {
-    // The handshake stream SocketCluster opened for this request would otherwise wait for a socket that never comes.
-    const streams = req as unknown as Record<symbol, { close(): void } | undefined>;
-    streams[(agServer as unknown as { SYMBOL_MIDDLEWARE_HANDSHAKE_STREAM: symbol }).SYMBOL_MIDDLEWARE_HANDSHAKE_STREAM]?.close();
+  /** Closes a WebSocket `check` refused with `refusal`, counting and logging the refusal. */
+  diverted(ws: WebSocket, req: IncomingMessage, refusal: UpgradeRefusal): void {
     if (refusal === ORIGIN_REFUSAL) {
       this.refusals.origin++;
       const count = this.originWarning.due();

@@ -1,5 +1,4 @@
 import type { AGServer } from 'socketcluster-server';
-import type AGAction from 'socketcluster-server/action';
 import { ProcedureNotFoundError } from '../../shared';
 import type { ServerSocket } from '../sc/facade';
 
@@ -64,10 +63,10 @@ export class InboundDispatcher {
 
   attach(server: AGServer): void {
     server.setMiddleware(server.MIDDLEWARE_INBOUND, async (stream) => {
-      for await (const action of stream as AsyncIterable<AGAction>) {
+      for await (const action of stream) {
         let decision: Decision;
         try {
-          decision = this.decide(action as unknown as InboundAction);
+          decision = this.decide(action);
         } catch (err) {
           // A rule's bug must not take the socket's action queue down with it; refuse what we could not decide.
           decision = err instanceof Error ? err : new Error(String(err));

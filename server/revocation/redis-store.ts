@@ -101,6 +101,16 @@ type RevokeCommand = (key: string, at: string, ttl: string, channel: string, mes
 type LoadCommand = (route: string, cursor: string, pattern: string, count: string) => Promise<(string | number)[]>;
 type HeartbeatCommand = (route: string, channel: string, message: string) => Promise<number>;
 
+/**
+ * The command ioredis' `defineCommand` added to `connection` as `name`, bound to it. Its types know nothing of commands
+ * defined at run time, so `F` states the script's arguments and answer; a name not defined fails here, at start-up.
+ */
+function definedCommand<F extends (...args: string[]) => Promise<unknown>>(connection: RedisConnection, name: string): F {
+  const command: unknown = Reflect.get(connection, name);
+  if (typeof command !== 'function') throw new Error(`ioredis has no command ${name}: defineCommand it first`);
+  return command.bind(connection) as F;
+}
+
 /** A revocation as a load reads it from Redis: its target, its moment and its deadline by this process's clock. */
 export type StoredRevocation = Omit<Revocation, 'origin'>;
 
@@ -142,11 +152,11 @@ export class RedisRevocationStore implements RevocationStore {
     });
     this.watchConnection(this.commands);
     this.commands.defineCommand('gatehouseRevoke', { numberOfKeys: 1, lua: REVOKE_SCRIPT });
-    this.revokeCommand = (this.commands as unknown as { gatehouseRevoke: RevokeCommand }).gatehouseRevoke.bind(this.commands);
+    this.revokeCommand = definedCommand<RevokeCommand>(this.commands, 'gatehouseRevoke');
     this.commands.defineCommand('gatehouseLoadRevocations', { numberOfKeys: 1, lua: LOAD_SCRIPT });
-    this.loadCommand = (this.commands as unknown as { gatehouseLoadRevocations: LoadCommand }).gatehouseLoadRevocations.bind(this.commands);
+    this.loadCommand = definedCommand<LoadCommand>(this.commands, 'gatehouseLoadRevocations');
     this.commands.defineCommand('gatehouseHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT_SCRIPT });
-    this.heartbeatCommand = (this.commands as unknown as { gatehouseHeartbeat: HeartbeatCommand }).gatehouseHeartbeat.bind(this.commands);
+    this.heartbeatCommand = definedCommand<HeartbeatCommand>(this.commands, 'gatehouseHeartbeat');
     this.heartbeatChannel = `${REVOCATION_CHANNEL}:heartbeat:${options.origin}`;
 
     if (options.subscribe) {

@@ -1,6 +1,9 @@
 /**
- * The one place that papers over gaps in @types/socketcluster-server v20 (../shared/notes §7): untyped socket
- * listeners, `transmit` demanding an options argument, the wrong auth-state field names. Every cast lives here.
+ * The typed socket vocabulary features use: a socket's claims, whether it is open, sending it an event, its remote
+ * address, typed server listeners and procedure streams. It papers over the gaps in @types/socketcluster-server v20
+ * (../shared/notes §7): untyped socket listeners, `transmit` demanding an options argument, the wrong auth-state field
+ * names. Its casts, like every cast around SocketCluster, stay in server/sc/; what it reads past the public API is
+ * listed in ./seams.ts.
  */
 import type { AGServer, AGServerSocket } from 'socketcluster-server';
 import type { GatehouseClaims } from '../../shared';
