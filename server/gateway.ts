@@ -18,6 +18,7 @@ import type { ConnectionHook, Disposer, GatewayHost } from './host';
 import { ProxyTrust } from './http/client-ip';
 import { healthRoutes, type Route } from './http/health';
 import { homeRoute } from './http/home-route';
+import { registerUpgradeMetrics } from './http/upgrade-metrics';
 import { createRequestHandler } from './http/router';
 import { UpgradeGate } from './http/upgrade-gate';
 import type { Logger } from './log';
@@ -27,6 +28,8 @@ import type { FloodCounter } from './floods/flood-counter';
 import { installBrowserAssets } from './browser/install';
 import { installLogin } from './login/install';
 import { InboundDispatcher } from './middleware/inbound';
+import { installConnectionMetrics } from './observability/connection-metrics';
+import { NodeMetrics } from './observability/node-metrics';
 import { ProcedureRegistry } from './procedures/registry';
 import { installRenewal } from './renewal/install';
 import type { RenewalManager } from './renewal/renewal-manager';
@@ -74,7 +77,9 @@ export class Gateway implements GatewayHost {
   readonly broker = new ClusterBroker();
   /** The Redis bridge to the other nodes; undefined without Redis. */
   readonly clusterBus?: ChannelBridge;
-  /** Metrics, the node registry and the admin API. */
+  /** This node's Prometheus registry, which every feature adds its series to; /metrics serves it. */
+  readonly metrics: NodeMetrics;
+  /** /metrics, the node registry and the admin API. */
   readonly operations: Operations;
   /** Who may open a WebSocket: refuses upgrades while not ready, and closes refused browser origins with 4504. */
   readonly upgrades: UpgradeGate;
@@ -95,6 +100,7 @@ export class Gateway implements GatewayHost {
     this.clock = deps.clock ?? systemClock;
     this.nodeId = config.nodeId;
     this.instanceId = `${config.nodeId}/${randomBytes(4).toString('hex')}`;
+    this.metrics = new NodeMetrics(config.nodeId);
     installTokenErrorBridge(socketClusterServer.AGServerSocket);
     installRepeatHandshakeGuard(socketClusterServer.AGServerSocket);
     installDeauthenticationHook(socketClusterServer.AGServerSocket);
@@ -116,8 +122,10 @@ export class Gateway implements GatewayHost {
       middlewareEmitFailures: false,
       brokerEngine: this.broker,
     });
+    installConnectionMetrics(this);
     this.upgrades = new UpgradeGate(config.origins, () => (this.state === 'ready' ? undefined : this.state), this.log, config.demo ? new ProxyTrust(config.trustProxy) : undefined);
     this.upgrades.install(this.agServer);
+    registerUpgradeMetrics(this.metrics, this.upgrades.refusals);
     this.disposers.push(() => this.upgrades.close());
     this.floods = installFloodGuards(this, { upgrades: this.upgrades });
     this.dispatcher.attach(this.agServer);
@@ -132,23 +140,14 @@ export class Gateway implements GatewayHost {
       isRevoked: batchedRevocationCheck(this.revocation.store),
       isKeyRetired: (claims) => isKeyRetired(claims, this.keys),
     });
-    const login = installLogin(this, {
+    installLogin(this, {
       engine: this.engine,
       canSign,
       pastUserRevocation: (sub) => this.revocation.waitPastUserRevocation(sub),
       revokeUser: (sub) => this.revocation.revoke({ kind: 'sub', id: sub }),
     });
     this.clusterBus = installClusterBus(this, this.broker);
-    this.operations = installOperations(this, {
-      revocation: this.revocation,
-      denials: this.channels.denials,
-      outbound: this.channels.outbound,
-      floods: this.floods,
-      renewal: this.renewal.counters,
-      bridge: this.clusterBus,
-      login,
-      upgradeRefusals: this.upgrades.refusals,
-    });
+    this.operations = installOperations(this, { revocation: this.revocation, metrics: this.metrics });
     installBrowserAssets(this);
   }
 
