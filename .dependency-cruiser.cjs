@@ -67,6 +67,20 @@ module.exports = {
       to: { path: '^server/gateway\\.ts$' },
     },
     {
+      name: 'observability-imports-no-feature',
+      comment: 'server/observability/ is the node\'s metrics registry and its plumbing: features add their own series through the host, so it names none of them.',
+      severity: 'error',
+      from: { path: '^server/observability/' },
+      to: {
+        path: '^server/',
+        pathNot: [
+          '^server/observability/',
+          '^server/(host|log|clock)\\.ts$',
+          '^server/config/',
+        ],
+      },
+    },
+    {
       name: 'config-imports-no-feature-runtime',
       comment: 'server/config/ composes each feature\'s own settings reader (settings.ts) and file-format readers; never runtime code.',
       severity: 'error',

@@ -22,8 +22,6 @@ module.exports = {
         ...[base.options.exclude.path].flat(),
         // Each feature's settings reader is config's by design: config/ composes them and they use its reader.
         '^server/[^/]+/settings\\.ts$',
-        // The metrics and their route still import the features they count, which use observability's counters.
-        '^server/observability/metrics(-route)?\\.ts$',
       ],
     },
   },

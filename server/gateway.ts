@@ -20,6 +20,7 @@ import { healthRoutes, type Route } from './http/health';
 import { homeRoute } from './http/home-route';
 import { createRequestHandler } from './http/router';
 import { UpgradeGate } from './http/upgrade-gate';
+import { registerUpgradeMetrics } from './http/upgrade-metrics';
 import type { Logger } from './log';
 import { installOperations, type Operations } from './admin/install';
 import { installFloodGuards } from './floods/install';
@@ -27,6 +28,8 @@ import type { FloodCounter } from './floods/flood-counter';
 import { installBrowserAssets } from './browser/install';
 import { installLogin } from './login/install';
 import { InboundDispatcher } from './middleware/inbound';
+import { installConnectionMetrics } from './observability/connection-metrics';
+import { NodeMetrics } from './observability/node-metrics';
 import { ProcedureRegistry } from './procedures/registry';
 import { installRenewal } from './renewal/install';
 import type { RenewalManager } from './renewal/renewal-manager';
@@ -72,7 +75,9 @@ export class Gateway implements GatewayHost {
   readonly broker = new ClusterBroker();
   /** The Redis bridge to the other nodes; undefined without Redis. */
   readonly clusterBus?: ChannelBridge;
-  /** Metrics, the node registry and the admin API. */
+  /** This node's Prometheus registry, which every feature adds its series to; /metrics serves it. */
+  readonly metrics: NodeMetrics;
+  /** /metrics, the node registry and the admin API. */
   readonly operations: Operations;
   /** Who may open a WebSocket: refuses upgrades while not ready, and closes refused browser origins with 4504. */
   readonly upgrades: UpgradeGate;
@@ -93,6 +98,7 @@ export class Gateway implements GatewayHost {
     this.clock = deps.clock ?? systemClock;
     this.nodeId = config.nodeId;
     this.instanceId = `${config.nodeId}/${randomBytes(4).toString('hex')}`;
+    this.metrics = new NodeMetrics(config.nodeId);
     this.authWatch = new AuthWatch((err, change) => this.log.error({ err, change: change.kind }, 'auth change listener failed'));
     this.keys = new KeyRing({ secret: config.authKey, jwks: config.jwks, signingKey: config.signingKey });
     this.engine = new GatehouseAuthEngine(this.keys, config, this.clock);
@@ -108,9 +114,11 @@ export class Gateway implements GatewayHost {
       middlewareEmitFailures: false,
       brokerEngine: this.broker,
     });
+    installConnectionMetrics(this);
     this.upgrades = new UpgradeGate(config.origins, () => (this.state === 'ready' ? undefined : this.state), this.log, config.demo ? new ProxyTrust(config.trustProxy) : undefined);
     // Every patch of SocketCluster and ws, and the upgrade hook, before any socket exists (server/sc/seams.ts).
     installSeams(this.agServer, { passTokenError: isOwnTokenError, passSubscribeError: isOwnSubscribeError, upgrades: this.upgrades });
+    registerUpgradeMetrics(this.metrics, this.upgrades.refusals);
     this.disposers.push(() => this.upgrades.close());
     this.floods = installFloodGuards(this, { upgrades: this.upgrades });
     this.dispatcher.attach(this.agServer);
@@ -125,23 +133,14 @@ export class Gateway implements GatewayHost {
       isRevoked: batchedRevocationCheck(this.revocation.store),
       isKeyRetired: (claims) => isKeyRetired(claims, this.keys),
     });
-    const login = installLogin(this, {
+    installLogin(this, {
       engine: this.engine,
       canSign,
       pastUserRevocation: (sub) => this.revocation.waitPastUserRevocation(sub),
       revokeUser: (sub) => this.revocation.revoke({ kind: 'sub', id: sub }),
     });
     this.clusterBus = installClusterBus(this, this.broker);
-    this.operations = installOperations(this, {
-      revocation: this.revocation,
-      denials: this.channels.denials,
-      outbound: this.channels.outbound,
-      floods: this.floods,
-      renewal: this.renewal.counters,
-      bridge: this.clusterBus,
-      login,
-      upgradeRefusals: this.upgrades.refusals,
-    });
+    this.operations = installOperations(this, { revocation: this.revocation, metrics: this.metrics });
     installBrowserAssets(this);
   }
 

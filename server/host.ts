@@ -5,6 +5,7 @@ import type { GatewayConfig } from './config';
 import type { Route } from './http/health';
 import type { Logger } from './log';
 import type { InboundDispatcher } from './middleware/inbound';
+import type { MetricsRegistry } from './observability/node-metrics';
 import type { ProcedureRegistry } from './procedures/registry';
 import type { ConnectionStatus, ServerSocket } from './sc/facade';
 
@@ -37,6 +38,8 @@ export interface GatewayHost<C = GatewayConfig> {
   readonly procedures: ProcedureRegistry;
   /** The single place told of authenticated / renewed / deauthenticated / closed sockets. */
   readonly authWatch: AuthWatch;
+  /** This node's Prometheus registry: each feature adds the series of what it counts. */
+  readonly metrics: MetricsRegistry;
   /** Adds an HTTP route on the public port, tried before the 404. */
   addRoute(route: Route): void;
   /** Adds a readiness condition: returns a reason while the node should not receive traffic. */

@@ -1,35 +1,29 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloseCode } from '../../shared';
-import type { DenialCounter } from '../channels/denials';
-import type { ChannelBridge } from '../cluster/channel-bridge';
 import { createRedisPubSub } from '../cluster/redis-pubsub';
 import type { GatewayConfig } from '../config';
 import type { GatewayHost } from '../host';
 import type { Route } from '../http/health';
 import { createRequestHandler } from '../http/router';
+import { metricsRoute } from './metrics-route';
+import type { MetricsExposition } from '../observability/node-metrics';
 import { createRedisConnection, redisTarget, type RedisConnection } from '../redis/connection';
-import type { FeedHealth } from '../redis/feed-liveness';
-import type { UpgradeRefusalReason } from '../http/upgrade-gate';
-import type { LoginService } from '../login/login-service';
-import type { FloodCounter } from '../floods/flood-counter';
-import { GatewayMetrics, handshakeOutcome } from '../observability/metrics';
-import { metricsRoute } from '../observability/metrics-route';
-import type { RenewalCounters } from '../renewal/renewal-manager';
+import { reportFeedSilences } from '../redis/feed-metrics';
 import type { RevocationService } from '../revocation/install';
 import { claimsOf } from '../sc/facade';
 import { makeAdminAuthenticator, makeBearerCheck } from './admin-auth';
 import { AdminUnavailableError, adminOffRoute, adminRoutes, type AdminActions } from './admin-routes';
 import { ControlBus, type ControlAction } from './control-bus';
+import { registerRoundTripMetric } from './metrics';
 import { LocalNodeRegistry, RedisNodeRegistry, type NodeRegistry, type NodeSnapshot } from './node-registry';
 import { ADMIN_SCOPES, type ScopedKey } from './settings';
 
 /** Longest an admin revoke or disconnect waits for the other nodes' answers, ms. */
 export const ACK_TIMEOUT_MS = 2000;
 
-/** The operator's side of a gateway: metrics, node registry, admin API, and where they listen. */
+/** The operator's side of a gateway: /metrics, node registry, admin API, and where they listen. */
 export interface Operations {
-  readonly metrics: GatewayMetrics;
   readonly registry: NodeRegistry;
   /** Where /admin and /metrics listen when GATEHOUSE_ADMIN_PORT moved them off the public port. */
   adminAddress(): AddressInfo | undefined;
@@ -37,58 +31,23 @@ export interface Operations {
 
 export type OperationsSettings = Pick<GatewayConfig, 'adminKey' | 'adminKeys' | 'metricsKey' | 'adminPort' | 'host' | 'redisUrl' | 'redisCluster' | 'redisTimeoutMs'>;
 
-/** The features operations report on and act through. */
+/** What operations serve and act through. */
 export interface OperationsDeps {
   readonly revocation: RevocationService;
-  readonly denials: DenialCounter;
-  /** Unsent output held for clients (the slow-consumer budget). */
-  readonly outbound: { measure(): number };
-  readonly floods: FloodCounter;
-  readonly renewal: RenewalCounters;
-  /** Undefined without Redis. */
-  readonly bridge?: ChannelBridge;
-  /** Undefined when login is not configured. */
-  readonly login?: LoginService;
-  /** WebSocket upgrades refused before any handshake, by reason. */
-  readonly upgradeRefusals: Readonly<Record<UpgradeRefusalReason, number>>;
+  /** The node's series, which /metrics serves. */
+  readonly metrics: MetricsExposition;
 }
 
 /**
- * Wires metrics and the admin API into a node. /metrics is always served (behind GATEHOUSE_METRICS_KEY when set);
- * /admin/* only with GATEHOUSE_ADMIN_KEY or GATEHOUSE_ADMIN_KEYS.
+ * Serves the node's metrics and the admin API. /metrics is always served (behind GATEHOUSE_METRICS_KEY when set);
+ * /admin/* only with GATEHOUSE_ADMIN_KEY or GATEHOUSE_ADMIN_KEYS. The node registry's heartbeat round trip and the
+ * admin bus's silences are counted in the metrics.
  * With GATEHOUSE_ADMIN_PORT both move to a second listener, started with the node and closed with it.
  */
 export function installOperations(host: GatewayHost<OperationsSettings>, deps: OperationsDeps): Operations {
   const { config, log, clock, agServer } = host;
   const { revocation } = deps;
-  const feeds = new Map<string, FeedHealth>();
-  if (revocation.feed) feeds.set('revocation', revocation.feed);
-  if (deps.bridge) feeds.set('cluster_bus', deps.bridge.feed);
-  const metrics = new GatewayMetrics({
-    nodeId: host.nodeId,
-    connections: () => agServer.clientsCount,
-    authenticated: () => revocation.enforcer.index.size,
-    denials: deps.denials,
-    floods: deps.floods,
-    renewal: deps.renewal,
-    login: deps.login,
-    bridge: deps.bridge,
-    outboundBytes: () => deps.outbound.measure(),
-    upgradeRefusals: deps.upgradeRefusals,
-    feeds,
-  });
-  countHandshakes(host, metrics);
-  // Runs after the channel rules: reached only by publishes they let through.
-  host.dispatcher.use('publishIn', () => {
-    metrics.countPublish();
-    return undefined;
-  });
-  revocation.enforcer.observe({
-    socketRevoked(delayMs) {
-      metrics.revocationsApplied.inc();
-      if (delayMs !== undefined) metrics.revocationPropagation.observe(Math.max(0, delayMs) / 1000);
-    },
-  });
+  const roundTrip = registerRoundTripMetric(host.metrics);
 
   const startedAt = clock.now();
   const snapshot: NodeSnapshot = () => ({
@@ -99,7 +58,7 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
   });
   const redis = commandConnection(host);
   const registry: NodeRegistry = redis
-    ? new RedisNodeRegistry(redis, snapshot, clock, log, host.instanceId, (ms) => metrics.redisRoundTrip.labels('heartbeat').observe(ms / 1000))
+    ? new RedisNodeRegistry(redis, snapshot, clock, log, host.instanceId, (ms) => roundTrip.labels('heartbeat').observe(ms / 1000))
     : new LocalNodeRegistry(snapshot, clock);
   host.addReadinessCheck(() => (registry.listed ? undefined : 'node registry: first heartbeat not written yet'));
   host.addReadinessWarning(() => registry.warning());
@@ -108,7 +67,7 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
     redis?.disconnect();
   });
 
-  const routes: Route[] = [metricsRoute(metrics, config.metricsKey && makeBearerCheck(config.metricsKey))];
+  const routes: Route[] = [metricsRoute(deps.metrics, config.metricsKey && makeBearerCheck(config.metricsKey))];
   // GATEHOUSE_ADMIN_KEY holds every scope; GATEHOUSE_ADMIN_KEYS' keys hold theirs.
   const keys: ScopedKey[] = [...(config.adminKey ? [{ key: config.adminKey, scopes: new Set(ADMIN_SCOPES) }] : []), ...config.adminKeys];
   if (keys.length > 0) {
@@ -116,7 +75,7 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
     bus.start();
     const busFeed = bus.feed;
     if (busFeed) {
-      feeds.set('admin_bus', busFeed);
+      reportFeedSilences(host.metrics, 'admin_bus', busFeed);
       host.addReadinessWarning(() => busFeed.warning());
     }
     host.own(() => bus.close());
@@ -146,15 +105,9 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
   }
 
   return {
-    metrics,
     registry,
     adminAddress: () => (adminServer?.listening ? (adminServer.address() as AddressInfo) : undefined),
   };
-}
-
-/** Counts each completed handshake by outcome (authenticated, anonymous, or the auth error's name: handshakeOutcome). */
-function countHandshakes(host: GatewayHost<unknown>, metrics: GatewayMetrics): void {
-  host.onConnection((_socket, { isAuthenticated, authError }) => metrics.countHandshake(handshakeOutcome(isAuthenticated, authError)));
 }
 
 /** Carries out an operator's action on this node and answers how many sockets it closed. */

@@ -5,6 +5,7 @@ import type { DeliveryGate } from '../cluster/broker';
 import type { OutboundBudget } from '../sc/outbound-budget';
 import { startSlowConsumerGuard } from '../sc/slow-consumers';
 import { DenialCounter } from './denials';
+import { registerChannelMetrics } from './metrics';
 import { ChannelPolicy } from './policy';
 import { PublishLimiter } from './publish-limiter';
 import { publishRule, subscribeRule, transmitRule, type RuleDeps } from './rules';
@@ -27,6 +28,7 @@ export interface ChannelGuard {
 /**
  * Installs the channel rules on a gateway: publish, subscribe and transmit rules in its inbound dispatcher, the
  * subscription re-check on every change of authentication, and the slow-consumer guard, which the broker asks before each published message is queued (owned by the host).
+ * Their refusals, held output and allowed publishes go to the node's metrics.
  */
 export function installChannelRules(
   host: GatewayHost<ChannelSettings & { readonly maxPayload: number }>,
@@ -47,6 +49,11 @@ export function installChannelRules(
   host.dispatcher.use('publishIn', ({ socket, channel }) => publish(claimsOf(socket), channel, socket));
   host.dispatcher.use('subscribe', ({ socket, channel }) => subscribe(claimsOf(socket), channel, socket));
   host.dispatcher.use('transmit', transmitRule(deps));
+  // A plain increment on the publish path; the counter reads it at scrape.
+  let publishes = 0;
+  host.dispatcher.onAllowed('publishIn', () => {
+    publishes++;
+  });
   host.authWatch.subscribe(recheckOnAuthChange(policy, denials));
   const guard = startSlowConsumerGuard(host.agServer, config, (socket, buffered, reason) => {
     denials.count(reason === 'node' ? 'node_buffer_full' : 'slow_consumer');
@@ -55,6 +62,7 @@ export function installChannelRules(
   });
   broker.setDeliveryGate(guard.budget);
   host.own(guard.stop);
+  registerChannelMetrics(host.metrics, { denials, outboundBytes: () => guard.budget.measure(), publishes: () => publishes });
   return { policy, denials, outbound: guard.budget };
 }
 

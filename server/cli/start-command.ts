@@ -48,10 +48,10 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv, out: 
   }
   const gateway = new Gateway(config, { log });
   const group = grouped ? joinGroup(gateway, {
-    registries: [gateway.operations.metrics.registry, runtimeRegistry()],
+    registries: [gateway.metrics.registry, runtimeRegistry()],
     channel: process,
   }) : undefined;
-  if (group) gateway.operations.metrics.exposeFrom(() => group.metrics());
+  if (group) gateway.metrics.exposeFrom(() => group.metrics());
   try {
     await gateway.listen();
   } catch (err) {

@@ -7,6 +7,7 @@ import { ThrottledWarning } from '../observability/throttled-warning';
 import { closeServerListener, serverListener } from '../sc/facade';
 import { ConnectionLimits } from './connection-limits';
 import { FloodCounter } from './flood-counter';
+import { registerFloodMetrics } from './metrics';
 import type { FloodSettings } from './settings';
 import { InboundBacklogGuard, procedureBacklogRule } from './socket-backlog';
 
@@ -23,10 +24,12 @@ export interface FloodDeps {
  * handshakes a second, checked at the upgrade: a refused upgrade is accepted only to be closed with
  * TooManyConnections (4101) or HandshakeRateLimited (4102), never reaching SocketCluster, so the client library sees
  * why instead of an HTTP error it reports as a bare 1006. Per socket, a bound on messages waiting to be processed
- * (InboundBacklog, 4103) and on calls queued per procedure (TooManyRequestsError). Returns the refusal counts.
+ * (InboundBacklog, 4103) and on calls queued per procedure (TooManyRequestsError). The refusals are counted by
+ * reason in the node's metrics; returns their counter.
  */
 export function installFloodGuards(host: GatewayHost<FloodHostSettings>, { upgrades }: FloodDeps): FloodCounter {
   const counter = new FloodCounter();
+  registerFloodMetrics(host.metrics, counter);
   const limits = new ConnectionLimits(host.config, new ProxyTrust(host.config.trustProxy));
   host.own(() => limits.close());
   const warning = new ThrottledWarning();

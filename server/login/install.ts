@@ -11,6 +11,7 @@ import { HttpVerifier } from './http-verifier';
 import { LoginLimiter } from './login-limiter';
 import { loginProcedure } from './login-procedure';
 import { LOGIN_OFF, loginOffRoute, loginRoute } from './login-route';
+import { registerLoginMetrics } from './metrics';
 import { LoginService } from './login-service';
 import { LOGIN_FROM_ANY_ORIGIN, type LoginSettings } from './settings';
 import type { DepartedUser } from './users-file';
@@ -36,8 +37,8 @@ export interface LoginDeps {
 
 /**
  * Installs login on a node: the `login` procedure and POST /auth/login, both backed by one LoginService (the users
- * file or the login backend, the failed-login limiter, proxy trust). Without GATEHOUSE_USERS_FILE or
- * GATEHOUSE_LOGIN_URL nothing is installed and `login` answers ProcedureNotFoundError.
+ * file or the login backend, the failed-login limiter, proxy trust), its attempts counted in the node's metrics.
+ * Without GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL nothing is installed and `login` answers ProcedureNotFoundError.
  */
 export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, canSign, pastUserRevocation, revokeUser }: LoginDeps): LoginService | undefined {
   const { config, log } = host;
@@ -54,6 +55,7 @@ export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, can
   } else {
     host.procedures.explainAbsent(Procedure.Login, LOGIN_OFF);
     host.addRoute(loginOffRoute());
+    registerLoginMetrics(host.metrics, undefined);
     return undefined;
   }
   if (!config.originsConfigured) {
@@ -79,6 +81,7 @@ export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, can
     maxAttemptsPerIp: config.loginRatePerIp,
   }, log, redis);
   const service = new LoginService(verifier, limiter, canSign, log, pastUserRevocation);
+  registerLoginMetrics(host.metrics, service);
   const trust = new ProxyTrust(config.trustProxy);
 
   host.procedures.register(Procedure.Login, loginProcedure(service, trust, host.clock));

@@ -23,6 +23,9 @@ export interface InboundAction {
 /** A synchronous rule. SocketCluster runs inbound actions one at a time per socket: no I/O, no await. */
 export type InboundRule = (action: InboundAction) => Decision;
 
+/** Told of an action the rules let through. Synchronous like a rule, and like a rule's bug, a throw refuses it. */
+export type AllowedListener = (action: InboundAction) => void;
+
 /**
  * InboundDispatcher is the gateway's single inbound middleware (SocketCluster allows one per type). Rules register
  * per action type and run in order; the first that blocks or rewrites decides. INVOKE of a procedure nobody
@@ -30,6 +33,7 @@ export type InboundRule = (action: InboundAction) => Decision;
  */
 export class InboundDispatcher {
   private readonly rules = new Map<InboundActionType, InboundRule[]>();
+  private readonly allowedListeners = new Map<InboundActionType, AllowedListener[]>();
   private readonly procedures = new Set<string>();
   private readonly absentHints = new Map<string, string>();
 
@@ -37,6 +41,16 @@ export class InboundDispatcher {
     const list = this.rules.get(type) ?? [];
     list.push(rule);
     this.rules.set(type, list);
+  }
+
+  /**
+   * Tells `listener` of every action of `type` the rules let through, once all of them have decided: it sees what
+   * every rule allowed, whichever order features added their rules and listeners in (e.g. counting publishes).
+   */
+  onAllowed(type: InboundActionType, listener: AllowedListener): void {
+    const list = this.allowedListeners.get(type) ?? [];
+    list.push(listener);
+    this.allowedListeners.set(type, list);
   }
 
   /** Names a procedure clients may invoke. */
@@ -56,9 +70,18 @@ export class InboundDispatcher {
     }
     for (const rule of this.rules.get(action.type) ?? []) {
       const decision = rule(action);
-      if (decision !== undefined) return decision;
+      if (decision !== undefined) {
+        if (!(decision instanceof Error)) this.tellAllowed(action);
+        return decision;
+      }
     }
+    this.tellAllowed(action);
     return undefined;
+  }
+
+  private tellAllowed(action: InboundAction): void {
+    const listeners = this.allowedListeners.get(action.type);
+    if (listeners) for (const listener of listeners) listener(action);
   }
 
   attach(server: AGServer): void {

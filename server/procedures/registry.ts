@@ -12,8 +12,8 @@ export type ProcedureHandler = (data: unknown, socket: ServerSocket) => Promise<
  *
  * A socket is served a procedure from its first call of it, not from its connection: most sockets never call one, and
  * a waiting `for await` consumer per socket and procedure cost every connection memory and handshake time (issue 12).
- * The consumer starts in the INVOKE middleware, which SocketCluster runs before it writes the request to the socket's
- * procedure stream, so the consumer is there to receive it.
+ * The consumer starts in the INVOKE middleware (once every rule let the call through), which SocketCluster runs
+ * before it writes the request to the socket's procedure stream, so the consumer is there to receive it.
  */
 export class ProcedureRegistry {
   private readonly handlers = new Map<string, ProcedureHandler>();
@@ -21,9 +21,9 @@ export class ProcedureRegistry {
   private readonly serving = new WeakMap<ServerSocket, Set<string>>();
 
   constructor(private readonly dispatcher: InboundDispatcher, private readonly log: Logger) {
-    dispatcher.use('invoke', ({ socket, procedure }) => {
+    // A listener, not a rule: it serves only calls every rule let through, whatever was registered before it.
+    dispatcher.onAllowed('invoke', ({ socket, procedure }) => {
       if (procedure !== undefined) this.serve(socket, procedure);
-      return undefined;
     });
   }
 

@@ -1,6 +1,7 @@
 import type { GatewayConfig } from '../config';
 import type { GatewayHost } from '../host';
 import { installExpiryNotice } from './expiry-notice';
+import { registerRenewalMetrics } from './metrics';
 import { RenewalManager, type RetiredKeyProbe, type RevocationProbe } from './renewal-manager';
 
 export type RenewalSettings = Pick<GatewayConfig, 'renewIntervalMs' | 'tokenTtlMs' | 'sessionMaxAgeMs'>;
@@ -14,8 +15,8 @@ export interface RenewalDeps {
 }
 
 /**
- * Starts token renewal, on-time expiry and the expiry notices (`gatehouse:tokenExpiry`); the manager is closed with
- * the host.
+ * Starts token renewal, on-time expiry and the expiry notices (`gatehouse:tokenExpiry`), counted in the node's
+ * metrics; the manager is closed with the host.
  */
 export function installRenewal(host: GatewayHost<RenewalSettings>, { canSign, isRevoked, isKeyRetired }: RenewalDeps): RenewalManager {
   const { config } = host;
@@ -32,6 +33,7 @@ export function installRenewal(host: GatewayHost<RenewalSettings>, { canSign, is
     isKeyRetired,
   );
   manager.attach(host.authWatch);
+  registerRenewalMetrics(host.metrics, manager.counters);
   installExpiryNotice(host.authWatch, host.clock);
   host.own(() => manager.close());
   return manager;

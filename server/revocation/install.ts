@@ -9,6 +9,7 @@ import { durabilityWarnings } from './durability';
 import { RevocationEnforcer } from './enforcer';
 import { logoutProcedure } from './logout';
 import { MemoryRevocationStore } from './memory-store';
+import { registerRevocationMetrics } from './metrics';
 import { MirroredRevocationStore } from './mirrored-store';
 import { RedisRevocationStore } from './redis-store';
 import type { Revocation, RevocationStore, RevocationTarget, RevokeOptions } from './store';
@@ -41,7 +42,7 @@ export interface AdmissionSlot {
 /**
  * Wires revocation into a node: Redis (mirrored in memory) when GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER is set, else memory; the admission check in the
  * auth engine; the live-socket index fed by the AuthWatch; announcements from other nodes and the re-check after a
- * feed interruption; /readyz; the `logout` procedure. Everything it starts is owned by the host.
+ * feed interruption; /readyz; its metrics; the `logout` procedure. Everything it starts is owned by the host.
  */
 export function installRevocation(host: GatewayHost<RevocationSettings>, engine: AdmissionSlot): RevocationService {
   const { config, log, clock } = host;
@@ -69,6 +70,7 @@ export function installRevocation(host: GatewayHost<RevocationSettings>, engine:
   host.addReadinessCheck(() => store.unavailableReason() ?? enforcer.unavailableReason());
   const feed = redisStore?.feed;
   if (feed) host.addReadinessWarning(() => feed.warning());
+  registerRevocationMetrics(host.metrics, enforcer, feed);
   host.procedures.register(Procedure.Logout, logoutProcedure(store, enforcer));
   host.onStart(async () => {
     if (!(await store.ready(READY_WAIT_MS))) {

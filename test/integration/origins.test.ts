@@ -175,7 +175,7 @@ test('refused origins are counted by reason in gatehouse_upgrades_refused_total'
   const before = gw.upgrades.refusals.origin;
   assert.is(await tryOrigin(gw, 'https://evil.example'), 'refused');
   assert.is(gw.upgrades.refusals.origin, before + 1);
-  const { body } = await gw.operations.metrics.expose();
+  const { body } = await gw.metrics.expose();
   assert.match(body, new RegExp(`gatehouse_upgrades_refused_total\\{reason="origin",node="[^"]+"\\} ${before + 1}`));
 });
 

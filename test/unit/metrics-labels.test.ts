@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { handshakeOutcome } from '../../server/observability/metrics';
+import { handshakeOutcome } from '../../server/observability/connection-metrics';
 import { ErrorName } from '../../shared';
 
 test('handshake outcomes: authenticated, anonymous, and the auth error names Gatehouse and SocketCluster give', () => {

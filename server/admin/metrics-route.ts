@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { sendJson, type Route } from '../http/health';
-import type { GatewayMetrics } from './metrics';
+import type { MetricsExposition } from '../observability/node-metrics';
 
 /**
  * GET /metrics in the Prometheus text format. With `isAuthorized` (GATEHOUSE_METRICS_KEY) a request without the key
  * gets 401 UnauthorizedError and no figures.
  */
-export function metricsRoute(metrics: GatewayMetrics, isAuthorized?: (req: IncomingMessage) => boolean): Route {
+export function metricsRoute(metrics: MetricsExposition, isAuthorized?: (req: IncomingMessage) => boolean): Route {
   return async (req, res) => {
     if ((req.url ?? '').split('?')[0] !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
     if (isAuthorized && !isAuthorized(req)) {
