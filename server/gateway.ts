@@ -6,6 +6,7 @@ import * as socketClusterServer from 'socketcluster-server';
 import type { AGServer } from 'socketcluster-server';
 import { CloseCode } from '../shared';
 import { GatehouseAuthEngine } from './auth/auth-engine';
+import { createBackends, type Backends, type MemoryHub } from './backends';
 import { AuthWatch } from './auth/auth-watch';
 import { closeRetiredSessions, isKeyRetired } from './auth/key-retirement';
 import { KeyRing } from './auth/keyring';
@@ -43,6 +44,12 @@ export type GatewayState = 'starting' | 'ready' | 'draining' | 'closed';
 export interface GatewayDeps {
   readonly log: Logger;
   readonly clock?: Clock;
+  /**
+   * Joins this node to the others given the same hub, when Redis is not configured: revocations, channel messages,
+   * admin requests and the node list then travel between the Gateways of one process (tests where Redis is not the
+   * point). Refused with Redis configured.
+   */
+  readonly hub?: MemoryHub;
 }
 
 /**
@@ -72,7 +79,9 @@ export class Gateway implements GatewayHost {
   readonly instanceId: string;
   /** SocketCluster's brokerEngine: local fan-out, plus cross-node delivery when Redis is configured. */
   readonly broker = new ClusterBroker();
-  /** The Redis bridge to the other nodes; undefined without Redis. */
+  /** Where the node keeps what it shares with the others (memory, or Redis) and the connections to it. */
+  readonly backends: Backends;
+  /** The bridge to the other nodes (through Redis, or a MemoryHub); undefined for a node alone. */
   readonly clusterBus?: ChannelBridge;
   /** Metrics, the node registry and the admin API. */
   readonly operations: Operations;
@@ -95,6 +104,9 @@ export class Gateway implements GatewayHost {
     this.clock = deps.clock ?? systemClock;
     this.nodeId = config.nodeId;
     this.instanceId = `${config.nodeId}/${randomBytes(4).toString('hex')}`;
+    this.backends = createBackends(config, { nodeId: this.nodeId, instanceId: this.instanceId, log: this.log, clock: this.clock, hub: deps.hub });
+    // Owned first, so closed last: every feature using a connection has closed before it goes.
+    this.disposers.push(() => this.backends.close());
     installTokenErrorBridge(socketClusterServer.AGServerSocket);
     installRepeatHandshakeGuard(socketClusterServer.AGServerSocket);
     installDeauthenticationHook(socketClusterServer.AGServerSocket);
@@ -125,7 +137,7 @@ export class Gateway implements GatewayHost {
     this.disposers.push(() => this.authWatch.close());
     this.channels = installChannelRules(this, this.broker);
     this.watchServer();
-    this.revocation = installRevocation(this, this.engine);
+    this.revocation = installRevocation(this, this.engine, this.backends.revocation());
     const canSign = () => this.keys.signer !== undefined;
     this.renewal = installRenewal(this, {
       canSign: canSign(),
@@ -137,8 +149,9 @@ export class Gateway implements GatewayHost {
       canSign,
       pastUserRevocation: (sub) => this.revocation.waitPastUserRevocation(sub),
       revokeUser: (sub) => this.revocation.revoke({ kind: 'sub', id: sub }),
+      limiterStore: () => this.backends.loginLimiterStore(),
     });
-    this.clusterBus = installClusterBus(this, this.broker);
+    this.clusterBus = installClusterBus(this, this.broker, this.backends.clusterTransport({ name: 'cluster bus' }));
     this.operations = installOperations(this, {
       revocation: this.revocation,
       denials: this.channels.denials,
@@ -148,6 +161,7 @@ export class Gateway implements GatewayHost {
       bridge: this.clusterBus,
       login,
       upgradeRefusals: this.upgrades.refusals,
+      backends: this.backends,
     });
     installBrowserAssets(this);
   }

@@ -1,26 +1,24 @@
 import { AGServerSocket } from 'socketcluster-server';
-import type { GatewayConfig } from '../config';
 import type { GatewayHost } from '../host';
 import type { ClusterBroker } from './broker';
 import { ChannelBridge } from './channel-bridge';
-import { createRedisPubSub } from './redis-pubsub';
 import { installSubscribeErrorBridge } from './subscribe-errors';
+import type { PubSubTransport } from './transport';
 
 export { ClusterBroker, SUBSCRIBE_CONFIRM_TIMEOUT_MS } from './broker';
 export { CHANNEL_PREFIX, ChannelBridge, type BridgeStats } from './channel-bridge';
+export { MemoryPubSub, MemoryPubSubHub } from './memory-pubsub';
 export { encodePublishData, PublishPayloadError } from './payload';
+export type { PubSubTransport } from './transport';
 
 /**
- * Connects the gateway's broker to the other nodes through Redis (GATEHOUSE_REDIS_URL) or a Redis Cluster
- * (GATEHOUSE_REDIS_CLUSTER). Without either it does nothing and the node delivers locally only. The bridge's two
- * connections close with the host; /readyz stays 503 until Redis has been reached once.
+ * Connects the gateway's broker to the other nodes through the transport the node's backends made: Redis
+ * (GATEHOUSE_REDIS_URL), a Redis Cluster (GATEHOUSE_REDIS_CLUSTER), or the memory hub of nodes sharing one process.
+ * Without one it does nothing and the node delivers locally only. The bridge closes with the host; /readyz stays 503
+ * until the transport has been up once.
  */
-export function installClusterBus(
-  host: GatewayHost<Pick<GatewayConfig, 'redisUrl' | 'redisCluster'>>,
-  broker: ClusterBroker,
-): ChannelBridge | undefined {
+export function installClusterBus(host: GatewayHost<unknown>, broker: ClusterBroker, transport: PubSubTransport | undefined): ChannelBridge | undefined {
   installSubscribeErrorBridge(AGServerSocket);
-  const transport = createRedisPubSub(host.config, host.nodeId, { name: 'cluster bus', log: host.log });
   if (!transport) return undefined;
   const bridge = new ChannelBridge(broker, transport, host.log, host.nodeId);
   broker.attachBus(bridge);
