@@ -77,7 +77,7 @@ export class Gateway implements GatewayHost {
    * error the node registry reports) still tell their own messages from each other's by it.
    */
   readonly instanceId: string;
-  /** SocketCluster's brokerEngine: local fan-out, plus cross-node delivery when Redis is configured. */
+  /** SocketCluster's brokerEngine: local fan-out, plus cross-node delivery when the backends join other nodes. */
   readonly broker = new ClusterBroker();
   /** Where the node keeps what it shares with the others (memory, or Redis) and the connections to it. */
   readonly backends: Backends;

@@ -44,7 +44,7 @@ export interface OperationsDeps {
   readonly outbound: { measure(): number };
   readonly floods: FloodCounter;
   readonly renewal: RenewalCounters;
-  /** Undefined without Redis. */
+  /** Undefined for a node alone (no Redis, no MemoryHub). */
   readonly bridge?: ChannelBridge;
   /** Undefined when login is not configured. */
   readonly login?: LoginService;
