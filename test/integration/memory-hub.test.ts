@@ -78,6 +78,11 @@ test('the node registry lists both nodes, and an admin disconnect on A closes th
   assert.is((await closed).code, CloseCode.DisconnectedByAdmin);
 });
 
+test('a hub is refused for a node configured with Redis, whose state is shared through Redis instead', () => {
+  const config = testConfig({ GATEHOUSE_REDIS_URL: 'redis://127.0.0.1:1' });
+  assert.throws(() => new Gateway(config, { log: createLogger(config.logLevel), hub: new MemoryHub() }), /MemoryHub joins nodes without Redis/);
+});
+
 async function httpRequestWithKey(gw: Gateway, path: string, body: unknown): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`http://127.0.0.1:${gw.address().port}${path}`, {
     method: 'POST',
