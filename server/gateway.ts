@@ -5,6 +5,7 @@ import type WebSocket from 'ws';
 import type { AGServer } from 'socketcluster-server';
 import { CloseCode } from '../shared';
 import { GatehouseAuthEngine } from './auth/auth-engine';
+import { createBackends, type Backends, type MemoryHub } from './backends';
 import { AuthWatch } from './auth/auth-watch';
 import { closeRetiredSessions, isKeyRetired } from './auth/key-retirement';
 import { KeyRing } from './auth/keyring';
@@ -44,6 +45,12 @@ export type GatewayState = 'starting' | 'ready' | 'draining' | 'closed';
 export interface GatewayDeps {
   readonly log: Logger;
   readonly clock?: Clock;
+  /**
+   * Joins this node to the others given the same hub, when Redis is not configured: revocations, channel messages,
+   * admin requests and the node list then travel between the Gateways of one process (tests where Redis is not the
+   * point). Refused with Redis configured.
+   */
+  readonly hub?: MemoryHub;
 }
 
 /**
@@ -71,9 +78,11 @@ export class Gateway implements GatewayHost {
    * error the node registry reports) still tell their own messages from each other's by it.
    */
   readonly instanceId: string;
-  /** SocketCluster's brokerEngine: local fan-out, plus cross-node delivery when Redis is configured. */
+  /** SocketCluster's brokerEngine: local fan-out, plus cross-node delivery when the backends join other nodes. */
   readonly broker = new ClusterBroker();
-  /** The Redis bridge to the other nodes; undefined without Redis. */
+  /** Where the node keeps what it shares with the others (memory, or Redis) and the connections to it. */
+  readonly backends: Backends;
+  /** The bridge to the other nodes (through Redis, or a MemoryHub); undefined for a node alone. */
   readonly clusterBus?: ChannelBridge;
   /** This node's Prometheus registry, which every feature adds its series to; /metrics serves it. */
   readonly metrics: NodeMetrics;
@@ -99,6 +108,9 @@ export class Gateway implements GatewayHost {
     this.nodeId = config.nodeId;
     this.instanceId = `${config.nodeId}/${randomBytes(4).toString('hex')}`;
     this.metrics = new NodeMetrics(config.nodeId);
+    this.backends = createBackends(config, { nodeId: this.nodeId, instanceId: this.instanceId, log: this.log, clock: this.clock, hub: deps.hub });
+    // Owned first, so closed last: every feature using a connection has closed before it goes.
+    this.disposers.push(() => this.backends.close());
     this.authWatch = new AuthWatch((err, change) => this.log.error({ err, change: change.kind }, 'auth change listener failed'));
     this.keys = new KeyRing({ secret: config.authKey, jwks: config.jwks, signingKey: config.signingKey });
     this.engine = new GatehouseAuthEngine(this.keys, config, this.clock);
@@ -126,7 +138,7 @@ export class Gateway implements GatewayHost {
     this.disposers.push(() => this.authWatch.close());
     this.channels = installChannelRules(this, this.broker);
     this.watchServer();
-    this.revocation = installRevocation(this, this.engine);
+    this.revocation = installRevocation(this, this.engine, this.backends.revocation());
     const canSign = () => this.keys.signer !== undefined;
     this.renewal = installRenewal(this, {
       canSign: canSign(),
@@ -138,9 +150,10 @@ export class Gateway implements GatewayHost {
       canSign,
       pastUserRevocation: (sub) => this.revocation.waitPastUserRevocation(sub),
       revokeUser: (sub) => this.revocation.revoke({ kind: 'sub', id: sub }),
+      limiterStore: () => this.backends.loginLimiterStore(),
     });
-    this.clusterBus = installClusterBus(this, this.broker);
-    this.operations = installOperations(this, { revocation: this.revocation, metrics: this.metrics });
+    this.clusterBus = installClusterBus(this, this.broker, this.backends.clusterTransport({ name: 'cluster bus' }));
+    this.operations = installOperations(this, { revocation: this.revocation, metrics: this.metrics, backends: this.backends });
     installBrowserAssets(this);
   }
 

@@ -33,8 +33,9 @@ const replyChannel = (nodeId: string) => `gatehouse:admin:replies:${nodeId}`;
 
 /**
  * ControlBus sends an operator's action to every node and collects how many sockets each closed. Requests go out on
- * one Redis channel every node listens to (itself included, so one code path acts everywhere); each node answers on
- * the requester's own reply channel. Without Redis it acts on this node only.
+ * one channel of the nodes' transport (Redis, or a MemoryHub) every node listens to (itself included, so one code
+ * path acts everywhere); each node answers on the requester's own reply channel. Without a transport (a node alone)
+ * it acts on this node only.
  */
 export class ControlBus {
   /** Broadcasts awaiting answers: `done` settles one once every node answered, `finish` at once (close, timeout). */
@@ -48,7 +49,7 @@ export class ControlBus {
     private readonly transport?: PubSubTransport,
   ) {}
 
-  /** The bus's subscriber liveness; undefined without Redis. */
+  /** The bus's subscriber liveness; undefined without a transport. */
   get feed(): FeedHealth | undefined {
     return this.transport?.feed;
   }

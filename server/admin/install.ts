@@ -1,14 +1,13 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloseCode } from '../../shared';
-import { createRedisPubSub } from '../cluster/redis-pubsub';
+import type { PubSubTransport } from '../cluster/transport';
 import type { GatewayConfig } from '../config';
 import type { GatewayHost } from '../host';
 import type { Route } from '../http/health';
 import { createRequestHandler } from '../http/router';
 import { metricsRoute } from './metrics-route';
 import type { MetricsExposition } from '../observability/node-metrics';
-import { createRedisConnection, redisTarget, type RedisConnection } from '../redis/connection';
 import { reportFeedSilences } from '../redis/feed-metrics';
 import type { RevocationService } from '../revocation/install';
 import { claimsOf } from '../sc/facade';
@@ -16,7 +15,7 @@ import { makeAdminAuthenticator, makeBearerCheck } from './admin-auth';
 import { AdminUnavailableError, adminOffRoute, adminRoutes, type AdminActions } from './admin-routes';
 import { ControlBus, type ControlAction } from './control-bus';
 import { registerRoundTripMetric } from './metrics';
-import { LocalNodeRegistry, RedisNodeRegistry, type NodeRegistry, type NodeSnapshot } from './node-registry';
+import type { NodeRegistry, NodeSnapshot } from './node-registry';
 import { ADMIN_SCOPES, type ScopedKey } from './settings';
 
 /** Longest an admin revoke or disconnect waits for the other nodes' answers, ms. */
@@ -29,13 +28,23 @@ export interface Operations {
   adminAddress(): AddressInfo | undefined;
 }
 
-export type OperationsSettings = Pick<GatewayConfig, 'adminKey' | 'adminKeys' | 'metricsKey' | 'adminPort' | 'host' | 'redisUrl' | 'redisCluster' | 'redisTimeoutMs'>;
+export type OperationsSettings = Pick<GatewayConfig, 'adminKey' | 'adminKeys' | 'metricsKey' | 'adminPort' | 'host'>;
 
 /** What operations serve and act through. */
 export interface OperationsDeps {
   readonly revocation: RevocationService;
   /** The node's series, which /metrics serves. */
   readonly metrics: MetricsExposition;
+  /** Where the node registry and the admin bus live: the node's backends. */
+  readonly backends: OperationsBackends;
+}
+
+/** What operations takes from the node's backends (memory, or Redis: see server/backends/). */
+export interface OperationsBackends {
+  /** The registry this node heartbeats into; `onRoundTrip` is told each heartbeat's round trip, ms (Redis only). */
+  nodeRegistry(snapshot: NodeSnapshot, onRoundTrip?: (ms: number) => void): NodeRegistry;
+  /** The admin bus' transport between nodes; undefined for a node alone (it then acts on itself only). */
+  clusterTransport(feed: { readonly name: string }): PubSubTransport | undefined;
 }
 
 /**
@@ -56,22 +65,16 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
     authenticated: revocation.enforcer.index.size,
     startedAt,
   });
-  const redis = commandConnection(host);
-  const registry: NodeRegistry = redis
-    ? new RedisNodeRegistry(redis, snapshot, clock, log, host.instanceId, (ms) => roundTrip.labels('heartbeat').observe(ms / 1000))
-    : new LocalNodeRegistry(snapshot, clock);
+  const registry = deps.backends.nodeRegistry(snapshot, (ms) => roundTrip.labels('heartbeat').observe(ms / 1000));
   host.addReadinessCheck(() => (registry.listed ? undefined : 'node registry: first heartbeat not written yet'));
   host.addReadinessWarning(() => registry.warning());
-  host.own(async () => {
-    await registry.close();
-    redis?.disconnect();
-  });
+  host.own(() => registry.close());
 
   const routes: Route[] = [metricsRoute(deps.metrics, config.metricsKey && makeBearerCheck(config.metricsKey))];
   // GATEHOUSE_ADMIN_KEY holds every scope; GATEHOUSE_ADMIN_KEYS' keys hold theirs.
   const keys: ScopedKey[] = [...(config.adminKey ? [{ key: config.adminKey, scopes: new Set(ADMIN_SCOPES) }] : []), ...config.adminKeys];
   if (keys.length > 0) {
-    const bus = new ControlBus(host.nodeId, (action) => act(host, revocation, action), log, createRedisPubSub(config, host.nodeId, { name: 'admin bus', log }));
+    const bus = new ControlBus(host.nodeId, (action) => act(host, revocation, action), log, deps.backends.clusterTransport({ name: 'admin bus' }));
     bus.start();
     const busFeed = bus.feed;
     if (busFeed) {
@@ -158,18 +161,4 @@ function adminActions(host: GatewayHost<unknown>, revocation: RevocationService,
       }
     },
   };
-}
-
-/** A command connection for the node registry: fails fast while Redis is away, reconnects by itself. */
-function commandConnection(host: GatewayHost<OperationsSettings>): RedisConnection | undefined {
-  const target = redisTarget(host.config);
-  if (!target) return undefined;
-  const connection = createRedisConnection(target, {
-    connectionName: `gatehouse-registry-${host.nodeId}`,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: host.config.redisTimeoutMs,
-  });
-  connection.on('error', (err: Error) => host.log.debug({ reason: err.message }, 'registry Redis error'));
-  return connection;
 }

@@ -22,8 +22,9 @@ export interface NodeInfo {
 export type NodeSnapshot = () => Omit<NodeInfo, 'lastSeen' | 'processes'>;
 
 /**
- * NodeRegistry knows the live gateway nodes. Two implementations: one node alone (no Redis), and Redis, where each
- * node writes a heartbeat and a node whose heartbeat lapses drops out of the list.
+ * NodeRegistry knows the live gateway nodes. Two implementations: memory (one node alone, or the nodes of one process
+ * sharing a NodeBoard), and Redis, where each node writes a heartbeat and a node whose heartbeat lapses drops out of
+ * the list. One contract suite runs over both.
  */
 export interface NodeRegistry {
   list(): Promise<NodeInfo[]>;
@@ -38,21 +39,53 @@ export interface NodeRegistry {
   close(): Promise<void>;
 }
 
-/** A single node without Redis: the list is this node. */
-export class LocalNodeRegistry implements NodeRegistry {
+/** The nodes of one process that list each other (a node alone has a board of its own). */
+export class NodeBoard {
+  /** @internal The registries on the board, in the order they joined. */
+  readonly members = new Set<MemoryNodeRegistry>();
+}
+
+/**
+ * The registry in memory: the live nodes are the registries on its board, each listed with its figures of the moment
+ * (no heartbeat to lapse: a node leaves the board when it closes).
+ */
+export class MemoryNodeRegistry implements NodeRegistry {
   readonly listed = true;
 
-  constructor(private readonly snapshot: NodeSnapshot, private readonly clock: Clock) {}
+  constructor(private readonly board: NodeBoard, readonly snapshot: NodeSnapshot, private readonly clock: Clock) {
+    board.members.add(this);
+  }
 
   async list(): Promise<NodeInfo[]> {
-    return [{ ...this.snapshot(), lastSeen: this.clock.now(), processes: 1 }];
+    const now = this.clock.now();
+    const byNode = new Map<string, NodeInfo>();
+    const processes = new Map<string, number>();
+    // As in Redis, a node id shared by several processes is listed once, with the figures of the last one to write.
+    for (const member of this.board.members) {
+      const info = member.snapshot();
+      processes.set(info.nodeId, (processes.get(info.nodeId) ?? 0) + 1);
+      byNode.set(info.nodeId, { ...info, lastSeen: now, processes: 1 });
+    }
+    return [...byNode.values()]
+      .map((info) => ({ ...info, processes: processes.get(info.nodeId) ?? 1 }))
+      .sort((a, b) => a.nodeId.localeCompare(b.nodeId));
   }
 
   warning(): string | undefined {
-    return undefined;
+    const { nodeId } = this.snapshot();
+    let sharing = 0;
+    for (const member of this.board.members) if (member.snapshot().nodeId === nodeId) sharing += 1;
+    return sharing > 1 ? sharedNodeIdWarning(nodeId, sharing) : undefined;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.board.members.delete(this);
+  }
+}
+
+/** The readiness warning of a node id several live processes use. */
+function sharedNodeIdWarning(nodeId: string, processes: number): string {
+  return `GATEHOUSE_NODE_ID ${JSON.stringify(nodeId)} is used by ${processes} live processes; give each node its own`;
 }
 
 /** How often a node writes its heartbeat, ms. */
@@ -95,6 +128,12 @@ export class RedisNodeRegistry implements NodeRegistry {
     /** This process's own name (`nodeId/suffix`), unique even when node ids are not. */
     private readonly instanceId: string,
     private readonly onRoundTrip?: (ms: number) => void,
+    /**
+     * How long one command may wait for Redis, ms; default: unbounded. Bounded here, not by the connection's
+     * commandTimeout: the connection is the node's shared command connection, whose other user (the revocation store)
+     * bounds its own waits and counts its unanswered commands.
+     */
+    private readonly timeoutMs?: number,
   ) {
     this.since = clock.now();
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
@@ -112,13 +151,13 @@ export class RedisNodeRegistry implements NodeRegistry {
     const started = performance.now();
     let live: string[];
     try {
-      const results = await this.redis.multi()
+      const results = await this.bounded(this.redis.multi()
         .zadd(SEEN_KEY, now, info.nodeId)
         .hset(INFO_KEY, info.nodeId, JSON.stringify(info))
         .zadd(PROCESSES_KEY, now, processMember(info.nodeId, this.instanceId))
         .zremrangebyscore(PROCESSES_KEY, '-inf', now - FORGET_MS)
         .zrangebyscore(PROCESSES_KEY, Math.max(now - NODE_TTL_MS, this.since), '+inf')
-        .exec();
+        .exec());
       this.listed = true;
       this.onRoundTrip?.(performance.now() - started);
       live = (results?.[4]?.[1] as string[] | undefined) ?? [];
@@ -131,9 +170,7 @@ export class RedisNodeRegistry implements NodeRegistry {
   }
 
   warning(): string | undefined {
-    return this.sharing > 1
-      ? `GATEHOUSE_NODE_ID ${JSON.stringify(this.snapshot().nodeId)} is used by ${this.sharing} live processes; give each node its own`
-      : undefined;
+    return this.sharing > 1 ? sharedNodeIdWarning(this.snapshot().nodeId, this.sharing) : undefined;
   }
 
   /** Logs the start and the end of a shared node id, once each. */
@@ -150,14 +187,14 @@ export class RedisNodeRegistry implements NodeRegistry {
 
   async list(): Promise<NodeInfo[]> {
     const now = this.clock.now();
-    const ids = await this.redis.zrangebyscore(SEEN_KEY, now - NODE_TTL_MS, '+inf');
-    const stale = await this.redis.zrangebyscore(SEEN_KEY, '-inf', now - FORGET_MS);
+    const ids = await this.bounded(this.redis.zrangebyscore(SEEN_KEY, now - NODE_TTL_MS, '+inf'));
+    const stale = await this.bounded(this.redis.zrangebyscore(SEEN_KEY, '-inf', now - FORGET_MS));
     if (stale.length > 0) {
-      await this.redis.multi().zrem(SEEN_KEY, ...stale).hdel(INFO_KEY, ...stale).exec();
+      await this.bounded(this.redis.multi().zrem(SEEN_KEY, ...stale).hdel(INFO_KEY, ...stale).exec());
     }
     if (ids.length === 0) return [];
-    const values = await this.redis.hmget(INFO_KEY, ...ids);
-    const processes = processesOf(await this.redis.zrangebyscore(PROCESSES_KEY, now - NODE_TTL_MS, '+inf'));
+    const values = await this.bounded(this.redis.hmget(INFO_KEY, ...ids));
+    const processes = processesOf(await this.bounded(this.redis.zrangebyscore(PROCESSES_KEY, now - NODE_TTL_MS, '+inf')));
     // Another writer's junk in our key is skipped rather than failing the listing.
     const nodes = values.flatMap((value) => {
       const info = value === null ? undefined : parseNodeInfo(value);
@@ -175,7 +212,20 @@ export class RedisNodeRegistry implements NodeRegistry {
     // The node id's entries stay while another process still heartbeats under it (its next beat would restore them).
     const multi = this.redis.multi().zrem(PROCESSES_KEY, processMember(nodeId, this.instanceId));
     if (this.sharing <= 1) multi.zrem(SEEN_KEY, nodeId).hdel(INFO_KEY, nodeId);
-    await multi.exec().catch(() => undefined);
+    await this.bounded(multi.exec()).catch(() => undefined);
+  }
+
+  /** `command`, failing after `timeoutMs` as a connection's commandTimeout would (the command stays sent). */
+  private bounded<T>(command: Promise<T>): Promise<T> {
+    const timeoutMs = this.timeoutMs;
+    if (timeoutMs === undefined) return command;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`redis did not answer within ${timeoutMs}ms`)), timeoutMs);
+    });
+    // The loser of the race must not surface as an unhandled rejection later.
+    command.catch(() => undefined);
+    return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
   }
 }
 

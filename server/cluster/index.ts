@@ -1,24 +1,22 @@
-import type { GatewayConfig } from '../config';
 import type { GatewayHost } from '../host';
 import type { ClusterBroker } from './broker';
 import { ChannelBridge } from './channel-bridge';
 import { registerClusterMetrics } from './metrics';
-import { createRedisPubSub } from './redis-pubsub';
+import type { PubSubTransport } from './transport';
 
 export { ClusterBroker, SUBSCRIBE_CONFIRM_TIMEOUT_MS } from './broker';
 export { CHANNEL_PREFIX, ChannelBridge, type BridgeStats } from './channel-bridge';
+export { MemoryPubSub, MemoryPubSubHub } from './memory-pubsub';
 export { encodePublishData, PublishPayloadError } from './payload';
+export type { PubSubTransport } from './transport';
 
 /**
- * Connects the gateway's broker to the other nodes through Redis (GATEHOUSE_REDIS_URL) or a Redis Cluster
- * (GATEHOUSE_REDIS_CLUSTER). Without either it starts nothing and the node delivers locally only. The bridge's two
- * connections close with the host; /readyz stays 503 until Redis has been reached once. Its state is in the metrics.
+ * Connects the gateway's broker to the other nodes through the transport the node's backends made: Redis
+ * (GATEHOUSE_REDIS_URL), a Redis Cluster (GATEHOUSE_REDIS_CLUSTER), or the memory hub of nodes sharing one process.
+ * Without one it does nothing and the node delivers locally only. The bridge closes with the host; /readyz stays 503
+ * until the transport has been up once. Its state is in the metrics.
  */
-export function installClusterBus(
-  host: GatewayHost<Pick<GatewayConfig, 'redisUrl' | 'redisCluster'>>,
-  broker: ClusterBroker,
-): ChannelBridge | undefined {
-  const transport = createRedisPubSub(host.config, host.nodeId, { name: 'cluster bus', log: host.log });
+export function installClusterBus(host: GatewayHost<unknown>, broker: ClusterBroker, transport: PubSubTransport | undefined): ChannelBridge | undefined {
   const bridge = transport && new ChannelBridge(broker, transport, host.log, host.nodeId);
   registerClusterMetrics(host.metrics, bridge);
   if (!transport || !bridge) return undefined;

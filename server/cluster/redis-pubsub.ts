@@ -5,6 +5,7 @@ import type { RedisSeed } from '../config';
 import type { Logger } from '../log';
 import {
   createRedisConnection, isClusterTarget, redisTarget, SUBSCRIBER_SOCKET, type RedisConnection, type RedisConnectionOptions, type RedisSettings,
+  type RedisTarget,
 } from '../redis/connection';
 import { FeedLiveness } from '../redis/feed-liveness';
 import type { PubSubTransport, TransportEvents } from './transport';
@@ -42,15 +43,31 @@ export interface PubSubFeed {
   readonly log?: Logger;
 }
 
-/** Builds the transport the configuration asks for, or undefined for a single node without Redis. */
-export function createRedisPubSub(config: RedisSettings, nodeId: string, feed: PubSubFeed = { name: 'cluster bus' }): PubSubTransport | undefined {
+/**
+ * Builds the transport the configuration asks for, or undefined for a single node without Redis. `publisher` (from
+ * createPublisher, owned by the caller) is shared by the node's buses; without it the transport opens its own.
+ */
+export function createRedisPubSub(
+  config: RedisSettings, nodeId: string, feed: PubSubFeed = { name: 'cluster bus' }, publisher?: RedisConnection,
+): PubSubTransport | undefined {
   const target = redisTarget(config);
   if (!target) return undefined;
-  return isClusterTarget(target) ? new RedisClusterPubSub(target.seeds, nodeId, feed) : new RedisPubSub(target.url, nodeId, feed);
+  return isClusterTarget(target) ? new RedisClusterPubSub(target.seeds, nodeId, feed, publisher) : new RedisPubSub(target.url, nodeId, feed, publisher);
 }
 
 /**
- * Shared plumbing: two connections, up/down tracking on the subscriber, its liveness, a bounded close.
+ * The publisher connection of a node's pub/sub transports: fail-fast, never re-sending, and on a cluster
+ * auto-pipelined (see FAIL_FAST and BATCHED). Several transports may share one: each publish is one command.
+ */
+export function createPublisher(target: RedisTarget, nodeId: string): RedisConnection {
+  return isClusterTarget(target)
+    ? createRedisConnection(target, { ...FAIL_FAST, ...BATCHED, connectionName: `gatehouse-pub-${nodeId}` })
+    : createRedisConnection(target, { ...FAIL_FAST, maxRetriesPerRequest: 0, connectionName: `gatehouse-pub-${nodeId}` });
+}
+
+/**
+ * Shared plumbing: a subscriber and a publisher (its own, or one shared by the node's buses), up/down tracking on
+ * the subscriber, its liveness, a bounded close.
  *
  * Liveness: the subscriber also listens on a heartbeat channel of this process's own, which the publisher sends to
  * every PUBSUB_HEARTBEAT_INTERVAL_MS; a heartbeat Redis took and the subscriber never heard gets the subscriber
@@ -64,6 +81,8 @@ abstract class BasePubSub implements PubSubTransport {
   readonly feed: FeedLiveness;
   protected sub?: RedisConnection;
   protected pub?: RedisConnection;
+  /** The publisher this transport opened and closes: undefined when it was given a shared one. */
+  private ownPub?: RedisConnection;
   /** HEARTBEAT_CHANNEL_PREFIX, the node id and a per-process random part. */
   private readonly heartbeatChannel: string;
   private isUp = false;
@@ -71,7 +90,8 @@ abstract class BasePubSub implements PubSubTransport {
   /** Bumped by every subscriber loss: a heartbeat subscription confirmed after one is for a connection gone. */
   private epoch = 0;
 
-  constructor(nodeId: string, feed: PubSubFeed) {
+  /** The publisher given by the owner of the node's connections (shared, not closed here); else one of its own. */
+  constructor(nodeId: string, feed: PubSubFeed, protected readonly sharedPublisher?: RedisConnection) {
     this.heartbeatChannel = `${HEARTBEAT_CHANNEL_PREFIX}${nodeId}/${randomBytes(4).toString('hex')}`;
     this.feed = new FeedLiveness({
       name: feed.name,
@@ -87,7 +107,8 @@ abstract class BasePubSub implements PubSubTransport {
     return this.isUp && !this.closed;
   }
 
-  protected abstract connect(): { sub: RedisConnection; pub: RedisConnection };
+  /** Opens the subscriber, and the publisher too unless given a shared one. */
+  protected abstract connect(): { sub: RedisConnection; pub?: RedisConnection };
   protected abstract messageEvent: 'message' | 'smessage';
   abstract subscribe(name: string): Promise<void>;
   abstract unsubscribe(name: string): Promise<void>;
@@ -95,9 +116,12 @@ abstract class BasePubSub implements PubSubTransport {
   abstract publishBatch(pairs: readonly string[]): Promise<void>;
 
   start(events: TransportEvents): void {
-    const { sub, pub } = this.connect();
+    const opened = this.connect();
+    const sub = opened.sub;
+    const pub = this.sharedPublisher ?? opened.pub!;
     this.sub = sub;
     this.pub = pub;
+    this.ownPub = opened.pub;
     const heartbeat = this.heartbeatChannel;
     const feed = this.feed;
     // Sharded subscriptions spread over one connection per shard: there only heartbeats prove the heartbeat's shard.
@@ -139,7 +163,7 @@ abstract class BasePubSub implements PubSubTransport {
     this.closed = true;
     this.isUp = false;
     this.feed.close();
-    const conns = [this.sub, this.pub].filter((c): c is RedisConnection => c !== undefined);
+    const conns = [this.sub, this.ownPub].filter((c): c is RedisConnection => c !== undefined);
     for (const conn of conns) conn.disconnect();
     const deadline = Date.now() + 1000;
     while (conns.some((c) => c.status !== 'end') && Date.now() < deadline) {
@@ -153,11 +177,11 @@ class RedisPubSub extends BasePubSub {
   readonly mode = 'redis';
   protected messageEvent = 'message' as const;
 
-  constructor(private readonly url: string, private readonly nodeId: string, feed: PubSubFeed) {
-    super(nodeId, feed);
+  constructor(private readonly url: string, private readonly nodeId: string, feed: PubSubFeed, publisher?: RedisConnection) {
+    super(nodeId, feed, publisher);
   }
 
-  protected connect(): { sub: RedisConnection; pub: RedisConnection } {
+  protected connect(): { sub: RedisConnection; pub?: RedisConnection } {
     const target = { url: this.url };
     return {
       // autoResubscribe off: the bridge re-subscribes on 'up' itself, so it knows when each subscription holds again.
@@ -166,7 +190,7 @@ class RedisPubSub extends BasePubSub {
       sub: createRedisConnection(target, {
         ...FAIL_FAST, ...SUBSCRIBER_SOCKET, autoResubscribe: false, maxRetriesPerRequest: 0, connectionName: `gatehouse-sub-${this.nodeId}`,
       }),
-      pub: createRedisConnection(target, { ...FAIL_FAST, maxRetriesPerRequest: 0, connectionName: `gatehouse-pub-${this.nodeId}` }),
+      pub: this.sharedPublisher ? undefined : createPublisher(target, this.nodeId),
     };
   }
 
@@ -200,15 +224,15 @@ class RedisClusterPubSub extends BasePubSub {
   readonly mode = 'redis-cluster';
   protected messageEvent = 'smessage' as const;
 
-  constructor(private readonly seeds: readonly RedisSeed[], private readonly nodeId: string, feed: PubSubFeed) {
-    super(nodeId, feed);
+  constructor(private readonly seeds: readonly RedisSeed[], private readonly nodeId: string, feed: PubSubFeed, publisher?: RedisConnection) {
+    super(nodeId, feed, publisher);
   }
 
-  protected connect(): { sub: RedisConnection; pub: RedisConnection } {
+  protected connect(): { sub: RedisConnection; pub?: RedisConnection } {
     const target = { seeds: this.seeds };
     return {
       sub: createRedisConnection(target, { ...FAIL_FAST, ...SUBSCRIBER_SOCKET, shardedSubscribers: true, connectionName: `gatehouse-sub-${this.nodeId}` }),
-      pub: createRedisConnection(target, { ...FAIL_FAST, ...BATCHED, connectionName: `gatehouse-pub-${this.nodeId}` }),
+      pub: this.sharedPublisher ? undefined : createPublisher(target, this.nodeId),
     };
   }
 

@@ -13,12 +13,13 @@ export interface TransportEvents {
 }
 
 /**
- * PubSubTransport is the Redis side of the cross-node bus, one per node: a dedicated subscriber connection and a
- * publisher connection. Two implementations in ./redis-pubsub.ts: classic pub/sub on one Redis and sharded pub/sub
- * (SSUBSCRIBE/SPUBLISH) on a Redis Cluster. Commands fail fast while disconnected; nothing is queued for later.
+ * PubSubTransport is the backend side of the cross-node bus, one per node and bus: a dedicated subscriber and a
+ * publisher. Three implementations: classic pub/sub on one Redis and sharded pub/sub (SSUBSCRIBE/SPUBLISH) on a Redis
+ * Cluster (./redis-pubsub.ts; commands fail fast while disconnected, nothing is queued for later), and a MemoryPubSub
+ * joining the nodes of one process (./memory-pubsub.ts). One contract suite runs over all three.
  */
 export interface PubSubTransport {
-  readonly mode: 'redis' | 'redis-cluster';
+  readonly mode: 'memory' | 'redis' | 'redis-cluster';
   /** True while subscribe/unsubscribe can be sent. */
   readonly up: boolean;
   /** Whether the subscriber is heard: its silences and the readiness warning while one lasts. */
@@ -33,6 +34,6 @@ export interface PubSubTransport {
    * published before. Settles once Redis has taken the whole batch; rejects if any of it may not have been sent.
    */
   publishBatch(pairs: readonly string[]): Promise<void>;
-  /** Closes both connections; idempotent. */
+  /** Closes its subscriber (and its publisher, unless a shared one it was given); idempotent. */
   close(): Promise<void>;
 }

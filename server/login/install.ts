@@ -5,7 +5,7 @@ import type { GatewayHost } from '../host';
 import { ProxyTrust } from '../http/client-ip';
 import { Cors } from '../http/cors';
 import type { Logger } from '../log';
-import { createRedisConnection, isClusterTarget, redisTarget, type RedisConnection, type RedisTarget } from '../redis/connection';
+import type { RedisConnection } from '../redis/connection';
 import type { CredentialVerifier } from './credential-verifier';
 import { HttpVerifier } from './http-verifier';
 import { LoginLimiter } from './login-limiter';
@@ -17,7 +17,7 @@ import { LOGIN_FROM_ANY_ORIGIN, type LoginSettings } from './settings';
 import type { DepartedUser } from './users-file';
 import { UsersFileVerifier } from './users-file-verifier';
 
-export type LoginHostSettings = LoginSettings & Pick<GatewayConfig, 'redisUrl' | 'redisCluster' | 'redisTimeoutMs' | 'origins' | 'originsConfigured'>;
+export type LoginHostSettings = LoginSettings & Pick<GatewayConfig, 'origins' | 'originsConfigured'>;
 
 /** What login needs besides the host: the engine that signs tokens for POST /auth/login, and whether it can sign. */
 export interface LoginDeps {
@@ -33,6 +33,11 @@ export interface LoginDeps {
    * sessions of users it removed or whose password or sub changed. Rejects when the revocation store cannot record it.
    */
   readonly revokeUser?: (sub: string) => Promise<unknown>;
+  /**
+   * Opens the failed-login limiter's Redis connection, owned by the node's backends (server/backends/); undefined
+   * without Redis, when the counts stay in this node's memory. Called only when login is configured.
+   */
+  readonly limiterStore: () => RedisConnection | undefined;
 }
 
 /**
@@ -40,7 +45,7 @@ export interface LoginDeps {
  * file or the login backend, the failed-login limiter, proxy trust), its attempts counted in the node's metrics.
  * Without GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL nothing is installed and `login` answers ProcedureNotFoundError.
  */
-export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, canSign, pastUserRevocation, revokeUser }: LoginDeps): LoginService | undefined {
+export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, canSign, pastUserRevocation, revokeUser, limiterStore }: LoginDeps): LoginService | undefined {
   const { config, log } = host;
   let verifier: CredentialVerifier;
   if (config.usersFile !== undefined) {
@@ -66,10 +71,8 @@ export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, can
     log.warn('login is configured but this gateway has no key to sign tokens with (GATEHOUSE_AUTH_KEY or GATEHOUSE_SIGNING_KEY_FILE): every login answers LoginUnavailableError');
   }
 
-  const target = redisTarget(config);
-  const redis = target && limiterRedis(target, config.redisTimeoutMs, log);
+  const redis = limiterStore();
   if (redis) {
-    host.own(() => redis.disconnect());
     // Without its store every login fails closed, so the node is not ready while the store is unreachable.
     host.addReadinessCheck(() => (redis.status === 'ready' ? undefined : 'login limiter redis unreachable'));
   }
@@ -104,21 +107,4 @@ function endSessions(departed: readonly DepartedUser[], revokeUser: (sub: string
       (err: Error) => log.error({ ...who, reason: err.message }, 'users file reload: could not revoke the sessions of a removed or changed user; run `gatehouse revoke --sub SUB`'),
     );
   }
-}
-
-/**
- * The limiter's own connection to Redis or the Redis Cluster. Commands wait at most `timeoutMs`, then fail, and the
- * login fails closed; ioredis keeps reconnecting by itself. One Redis queues commands while it reconnects (bounded by
- * the timeout); a cluster's queue is not bounded by it, so there a login fails at once while the cluster is away.
- */
-function limiterRedis(target: RedisTarget, timeoutMs: number, log: Logger): RedisConnection {
-  const redis = createRedisConnection(target, {
-    connectionName: 'gatehouse-login-limiter',
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: !isClusterTarget(target),
-  });
-  // Without a listener ioredis would throw its connection errors; the limiter logs the outage when a login meets it.
-  redis.on('error', (err: Error) => log.debug({ reason: err.message }, 'login limiter Redis error'));
-  return redis;
 }

@@ -2,16 +2,12 @@ import { Procedure } from '../../shared';
 import type { AdmissionCheck } from '../auth/auth-engine';
 import type { GatewayConfig } from '../config';
 import type { GatewayHost } from '../host';
-import { redisTarget } from '../redis/connection';
 import type { FeedHealth } from '../redis/feed-liveness';
 import { revocationAdmission } from './admission';
-import { durabilityWarnings } from './durability';
+import { durabilityWarnings, type RedisDurability } from './durability';
 import { RevocationEnforcer } from './enforcer';
 import { logoutProcedure } from './logout';
-import { MemoryRevocationStore } from './memory-store';
 import { registerRevocationMetrics } from './metrics';
-import { MirroredRevocationStore } from './mirrored-store';
-import { RedisRevocationStore } from './redis-store';
 import type { Revocation, RevocationStore, RevocationTarget, RevokeOptions } from './store';
 import { waitPastUserRevocation } from './user-revocation-wait';
 
@@ -32,7 +28,16 @@ export interface RevocationService {
   waitPastUserRevocation(sub: string): Promise<void>;
 }
 
-export type RevocationSettings = Pick<GatewayConfig, 'maxTokenLifetimeMs' | 'clockToleranceMs' | 'tokenTtlMs' | 'redisTimeoutMs' | 'redisUrl' | 'redisCluster'>;
+export type RevocationSettings = Pick<GatewayConfig, 'clockToleranceMs'>;
+
+/** The store the node's backends made for revocation: in memory, or Redis mirrored in memory. */
+export interface RevocationBackend {
+  readonly store: RevocationStore;
+  /** The announcement feed's liveness (with Redis only). */
+  readonly feed?: FeedHealth;
+  /** Reads Redis' persistence and eviction settings, to warn of the risks at start (with Redis only). */
+  durability?(): Promise<RedisDurability>;
+}
 
 /** Where the auth engine takes its admission check from: revocation sets the one that consults the store. */
 export interface AdmissionSlot {
@@ -40,23 +45,17 @@ export interface AdmissionSlot {
 }
 
 /**
- * Wires revocation into a node: Redis (mirrored in memory) when GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER is set, else memory; the admission check in the
- * auth engine; the live-socket index fed by the AuthWatch; announcements from other nodes and the re-check after a
- * feed interruption; /readyz; its metrics; the `logout` procedure. Everything it starts is owned by the host.
+/**
+ * Wires revocation into a node: the store the backends made (Redis mirrored in memory when GATEHOUSE_REDIS_URL or
+ * GATEHOUSE_REDIS_CLUSTER is set, else memory); the admission check in the auth engine; the live-socket index fed by
+ * the AuthWatch; announcements from other nodes and the re-check after a feed interruption; /readyz; its metrics; the
+ * `logout` procedure. The store is made for this process's instance id (host.instanceId) and closed with the host.
  */
-export function installRevocation(host: GatewayHost<RevocationSettings>, engine: AdmissionSlot): RevocationService {
+export function installRevocation(host: GatewayHost<RevocationSettings>, engine: AdmissionSlot, backend: RevocationBackend): RevocationService {
   const { config, log, clock } = host;
   // Not the node id: two processes sharing one would each drop the other's announcements as their own echo.
   const origin = host.instanceId;
-  const policy = { maxTokenLifetimeMs: config.maxTokenLifetimeMs, clockToleranceMs: config.clockToleranceMs, tokenTtlMs: config.tokenTtlMs };
-  const target = redisTarget(config);
-  const redisStore = target
-    ? new RedisRevocationStore({ target, timeoutMs: config.redisTimeoutMs, policy, origin, subscribe: true, log, clock })
-    : undefined;
-  // With Redis, checks are answered by this node's mirror of it (no round trip) whenever it is known to be current.
-  const store: RevocationStore = redisStore
-    ? new MirroredRevocationStore({ redis: redisStore, clockToleranceMs: config.clockToleranceMs, clock, log })
-    : new MemoryRevocationStore({ policy, origin, clock });
+  const { store, feed } = backend;
   const enforcer = new RevocationEnforcer(store, clock, log, config.clockToleranceMs);
 
   engine.setAdmissionCheck(revocationAdmission(store, enforcer));
@@ -68,15 +67,14 @@ export function installRevocation(host: GatewayHost<RevocationSettings>, engine:
   });
   store.onResync(() => enforcer.recheckAll());
   host.addReadinessCheck(() => store.unavailableReason() ?? enforcer.unavailableReason());
-  const feed = redisStore?.feed;
   if (feed) host.addReadinessWarning(() => feed.warning());
   registerRevocationMetrics(host.metrics, enforcer, feed);
   host.procedures.register(Procedure.Logout, logoutProcedure(store, enforcer));
   host.onStart(async () => {
     if (!(await store.ready(READY_WAIT_MS))) {
       log.warn({ reason: store.unavailableReason() }, 'revocation store not ready; listening anyway and refusing tokens until it is');
-    } else if (redisStore) {
-      const settings = await redisStore.durability();
+    } else if (backend.durability) {
+      const settings = await backend.durability();
       for (const warning of durabilityWarnings(settings)) log.warn({ redis: settings }, warning);
     }
   });

@@ -1,7 +1,9 @@
 import type { GatehouseClaims } from '../../shared';
 import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
-import { createRedisConnection, knownClusterNodes, type RedisConnection, type RedisTarget } from '../redis/connection';
+import {
+  createRedisConnection, knownClusterNodes, type RedisConnection, type RedisConnectionOptions, type RedisTarget,
+} from '../redis/connection';
 import { FeedLiveness, type FeedHealth } from '../redis/feed-liveness';
 import { subscribeChannels, type RedisSubscription } from '../redis/subscription';
 import type { RedisDurability } from './durability';
@@ -95,6 +97,31 @@ export interface RedisStoreOptions {
   readonly clock?: Clock;
   /** Commands unanswered beyond which calls fail at once; default DEFAULT_MAX_IN_FLIGHT. */
   readonly maxInFlight?: number;
+  /**
+   * The command connection to use, opened with revocationCommandOptions and owned by the caller (the node shares it
+   * with its node registry); default one of the store's own, closed with it.
+   */
+  readonly connection?: RedisConnection;
+}
+
+/**
+ * How the store's command connection behaves: no offline queue and no retries, so while Redis is away every call
+ * fails at once or within the store's timeout (callers fail closed), and ioredis reconnects by itself. No
+ * commandTimeout: the store's `call` bounds the wait, and a command's own promise then settles only when Redis answers
+ * (or the connection drops), which is what it counts as unanswered.
+ */
+export function revocationCommandOptions(origin: string, timeoutMs: number): RedisConnectionOptions {
+  return {
+    connectionName: `gatehouse:${origin}`,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: commandConnectTimeout(timeoutMs),
+  };
+}
+
+/** How long connecting may take, ms: twice the call timeout, at least 1 s. */
+function commandConnectTimeout(timeoutMs: number): number {
+  return Math.max(1000, timeoutMs * 2);
 }
 
 type RevokeCommand = (key: string, at: string, ttl: string, channel: string, message: string) => Promise<string>;
@@ -123,6 +150,8 @@ export type StoredRevocation = Omit<Revocation, 'origin'>;
  */
 export class RedisRevocationStore implements RevocationStore {
   private readonly commands: RedisConnection;
+  /** Whether `commands` is the store's own, closed with it (else the caller's, shared). */
+  private readonly ownsCommands: boolean;
   private readonly subscription?: RedisSubscription;
   private readonly revokeCommand: RevokeCommand;
   private readonly loadCommand: LoadCommand;
@@ -141,15 +170,9 @@ export class RedisRevocationStore implements RevocationStore {
 
   constructor(private readonly options: RedisStoreOptions) {
     this.clock = options.clock ?? systemClock;
-    const connectTimeout = Math.max(1000, options.timeoutMs * 2);
-    this.commands = createRedisConnection(options.target, {
-      connectionName: `gatehouse:${options.origin}`,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      // No commandTimeout: `call` bounds the wait, and a command's own promise then settles only when Redis answers
-      // (or the connection drops), which is what `unanswered` counts.
-      connectTimeout,
-    });
+    const connectTimeout = commandConnectTimeout(options.timeoutMs);
+    this.ownsCommands = options.connection === undefined;
+    this.commands = options.connection ?? createRedisConnection(options.target, revocationCommandOptions(options.origin, options.timeoutMs));
     this.watchConnection(this.commands);
     this.commands.defineCommand('gatehouseRevoke', { numberOfKeys: 1, lua: REVOKE_SCRIPT });
     this.revokeCommand = definedCommand<RevokeCommand>(this.commands, 'gatehouseRevoke');
@@ -324,7 +347,7 @@ export class RedisRevocationStore implements RevocationStore {
     this.feedLostListeners.length = 0;
     this.liveness?.close();
     this.subscription?.close();
-    this.commands.disconnect();
+    if (this.ownsCommands) this.commands.disconnect();
   }
 
   /**
