@@ -94,6 +94,17 @@ async function start(backend: Backend, nodeId: string, transport = backend.make(
     error: () => {},
   });
   await waitFor(() => transport.up, 5000, `${nodeId} up`);
+  // `up` is the subscriber's state; a cluster's publisher may join its shards a moment later.
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      await transport.publish(`contract:probe:${nodeId}`, 'probe');
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(20);
+    }
+  }
   return node;
 }
 
