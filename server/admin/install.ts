@@ -4,11 +4,11 @@ import { CloseCode } from '../../shared';
 import type { DenialCounter } from '../channels/denials';
 import type { ChannelBridge } from '../cluster/channel-bridge';
 import { createRedisPubSub } from '../cluster/redis-pubsub';
-import type { GatewayConfig } from '../config';
+import type { NodeSettings } from '../config/settings';
 import type { GatewayHost } from '../host';
 import type { Route } from '../http/health';
 import { createRequestHandler } from '../http/router';
-import { createRedisConnection, redisTarget, type RedisConnection } from '../redis/connection';
+import { createRedisConnection, redisTarget, type RedisConnection, type RedisSettings } from '../redis/connection';
 import type { FeedHealth } from '../redis/feed-liveness';
 import type { UpgradeRefusalReason } from '../http/upgrade-gate';
 import type { LoginService } from '../login/login-service';
@@ -17,12 +17,13 @@ import { GatewayMetrics, handshakeOutcome } from '../observability/metrics';
 import { metricsRoute } from '../observability/metrics-route';
 import type { RenewalCounters } from '../renewal/renewal-manager';
 import type { RevocationService } from '../revocation/install';
+import type { RevocationSettings } from '../revocation/settings';
 import { claimsOf } from '../sc/facade';
 import { makeAdminAuthenticator, makeBearerCheck } from './admin-auth';
 import { AdminUnavailableError, adminOffRoute, adminRoutes, type AdminActions } from './admin-routes';
 import { ControlBus, type ControlAction } from './control-bus';
 import { LocalNodeRegistry, RedisNodeRegistry, type NodeRegistry, type NodeSnapshot } from './node-registry';
-import { ADMIN_SCOPES, type ScopedKey } from './settings';
+import { ADMIN_SCOPES, type AdminSettings, type ScopedKey } from './settings';
 
 /** Longest an admin revoke or disconnect waits for the other nodes' answers, ms. */
 export const ACK_TIMEOUT_MS = 2000;
@@ -35,7 +36,8 @@ export interface Operations {
   adminAddress(): AddressInfo | undefined;
 }
 
-export type OperationsSettings = Pick<GatewayConfig, 'adminKey' | 'adminKeys' | 'metricsKey' | 'adminPort' | 'host' | 'redisUrl' | 'redisCluster' | 'redisTimeoutMs'>;
+/** The admin API's slice of the configuration, the host its second listener binds, and the Redis it shares. */
+export type OperationsSettings = AdminSettings & Pick<NodeSettings, 'host'> & RedisSettings & RevocationSettings;
 
 /** The features operations report on and act through. */
 export interface OperationsDeps {

@@ -1,9 +1,9 @@
 import { AGServerSocket } from 'socketcluster-server';
-import type { GatewayConfig } from '../config';
 import type { GatewayHost } from '../host';
 import type { ClusterBroker } from './broker';
 import { ChannelBridge } from './channel-bridge';
 import { createRedisPubSub } from './redis-pubsub';
+import type { ClusterSettings } from './settings';
 import { installSubscribeErrorBridge } from './subscribe-errors';
 
 export { ClusterBroker, SUBSCRIBE_CONFIRM_TIMEOUT_MS } from './broker';
@@ -16,7 +16,7 @@ export { encodePublishData, PublishPayloadError } from './payload';
  * connections close with the host; /readyz stays 503 until Redis has been reached once.
  */
 export function installClusterBus(
-  host: GatewayHost<Pick<GatewayConfig, 'redisUrl' | 'redisCluster'>>,
+  host: GatewayHost<Pick<ClusterSettings, 'redisUrl' | 'redisCluster'>>,
   broker: ClusterBroker,
 ): ChannelBridge | undefined {
   installSubscribeErrorBridge(AGServerSocket);

@@ -1,11 +1,12 @@
 import { Procedure } from '../../shared';
 import type { GatehouseAuthEngine } from '../auth/auth-engine';
-import type { GatewayConfig } from '../config';
+import type { NodeSettings } from '../config/settings';
 import type { GatewayHost } from '../host';
 import { ProxyTrust } from '../http/client-ip';
 import { Cors } from '../http/cors';
 import type { Logger } from '../log';
-import { createRedisConnection, isClusterTarget, redisTarget, type RedisConnection, type RedisTarget } from '../redis/connection';
+import { createRedisConnection, isClusterTarget, redisTarget, type RedisConnection, type RedisSettings, type RedisTarget } from '../redis/connection';
+import type { RevocationSettings } from '../revocation/settings';
 import type { CredentialVerifier } from './credential-verifier';
 import { HttpVerifier } from './http-verifier';
 import { LoginLimiter } from './login-limiter';
@@ -16,7 +17,9 @@ import { LOGIN_FROM_ANY_ORIGIN, type LoginSettings } from './settings';
 import type { DepartedUser } from './users-file';
 import { UsersFileVerifier } from './users-file-verifier';
 
-export type LoginHostSettings = LoginSettings & Pick<GatewayConfig, 'redisUrl' | 'redisCluster' | 'redisTimeoutMs' | 'origins' | 'originsConfigured'>;
+/** Login's slice of the configuration, the browser origins it answers, and the Redis its limits are kept in. */
+export type LoginHostSettings = LoginSettings & Pick<NodeSettings, 'origins' | 'originsConfigured'> & RedisSettings
+  & Pick<RevocationSettings, 'redisTimeoutMs'>;
 
 /** What login needs besides the host: the engine that signs tokens for POST /auth/login, and whether it can sign. */
 export interface LoginDeps {

@@ -1,9 +1,9 @@
 import { Procedure } from '../../shared';
 import type { AdmissionCheck } from '../auth/auth-engine';
-import type { GatewayConfig } from '../config';
+import type { AuthSettings } from '../auth/settings';
 import type { GatewayHost } from '../host';
 import { logoutProcedure } from '../procedures/logout';
-import { redisTarget } from '../redis/connection';
+import { redisTarget, type RedisSettings } from '../redis/connection';
 import type { FeedHealth } from '../redis/feed-liveness';
 import { revocationAdmission } from './admission';
 import { durabilityWarnings } from './durability';
@@ -11,6 +11,7 @@ import { RevocationEnforcer } from './enforcer';
 import { MemoryRevocationStore } from './memory-store';
 import { MirroredRevocationStore } from './mirrored-store';
 import { RedisRevocationStore } from './redis-store';
+import type { RevocationSettings } from './settings';
 import type { Revocation, RevocationStore, RevocationTarget, RevokeOptions } from './store';
 import { waitPastUserRevocation } from './user-revocation-wait';
 
@@ -31,7 +32,9 @@ export interface RevocationService {
   waitPastUserRevocation(sub: string): Promise<void>;
 }
 
-export type RevocationSettings = Pick<GatewayConfig, 'maxTokenLifetimeMs' | 'clockToleranceMs' | 'tokenTtlMs' | 'redisTimeoutMs' | 'redisUrl' | 'redisCluster'>;
+/** Revocation's slice of the configuration, the token rules its entries' lifetimes follow, and the Redis it uses. */
+export type RevocationHostSettings = RevocationSettings & Pick<AuthSettings, 'maxTokenLifetimeMs' | 'clockToleranceMs' | 'tokenTtlMs'>
+  & RedisSettings;
 
 /** Where the auth engine takes its admission check from: revocation sets the one that consults the store. */
 export interface AdmissionSlot {
@@ -43,7 +46,7 @@ export interface AdmissionSlot {
  * auth engine; the live-socket index fed by the AuthWatch; announcements from other nodes and the re-check after a
  * feed interruption; /readyz; the `logout` procedure. Everything it starts is owned by the host.
  */
-export function installRevocation(host: GatewayHost<RevocationSettings>, engine: AdmissionSlot): RevocationService {
+export function installRevocation(host: GatewayHost<RevocationHostSettings>, engine: AdmissionSlot): RevocationService {
   const { config, log, clock } = host;
   // Not the node id: two processes sharing one would each drop the other's announcements as their own echo.
   const origin = host.instanceId;
