@@ -147,7 +147,7 @@ export class ClusterBroker extends AGSimpleBroker {
     let stringifiedData: string | undefined;
     try {
       // The data was just encoded as strict JSON (./payload.ts); with the default codec, which writes plain JSON,
-      // the packet is that text wrapped, not a second JSON.stringify of the same data (issue 12).
+      // the packet is that text wrapped, not a second JSON.stringify of the same data.
       stringifiedData = json !== undefined && this.plainJsonCodec(internals._codec)
         ? `{"event":"#publish","data":{"channel":${JSON.stringify(channel)},"data":${json}}}`
         : internals._codec?.encode({ event: '#publish', data: packet });
@@ -182,8 +182,9 @@ export class ClusterBroker extends AGSimpleBroker {
  * (AGServerSocket's `send`) rather than through its outbound stream (`transmit`). With no outbound middleware and no
  * batching, that stream ends in the same `send` of the same string (serversocket.js `_processTransmit`), after two
  * async functions, a stream write and read, and an AGAction per socket: most of a fan-out's cost beside the write
- * itself (issue 12). Only when the stream holds nothing else, so the packet cannot overtake an earlier message to
- * the socket (a token renewal, say); the exchange, which is no connection, always gets `transmit`.
+ * itself (BENCHMARKS.md, "Fan-out written to the WebSocket at once"). Only when the stream holds nothing else, so
+ * the packet cannot overtake an earlier message to the socket (a token renewal, say); the exchange, which is no
+ * connection, always gets `transmit`.
  */
 function writesDirectly(socket: Subscriber): boolean {
   return socket.send !== undefined && socket.server !== undefined && !socket.isBufferingBatch
