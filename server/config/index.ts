@@ -36,7 +36,9 @@ export interface LoadOptions {
 export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
   const file = configFile === undefined ? {} : readConfigFile(configFile);
   const r = new SettingsReader(env, file, configFile);
-  // Auth comes first: whether a key is configured decides development mode, which other slices' defaults follow.
+  // Auth comes first: whether a key is configured decides development mode, which other slices' defaults follow. The
+  // order is also the order settings become known in, which breaks ties between equally near "did you mean"
+  // suggestions for a misspelt name (GATEHOUSE_REDIS → GATEHOUSE_REDIS_URL, not _CLUSTER or _TIMEOUT).
   const config: GatewayConfig = new Slices(r, { production: env.NODE_ENV === 'production' })
     .read(readAuthSettings)
     .read(readNodeSettings)
