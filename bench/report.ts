@@ -1,6 +1,6 @@
 /**
  * Turns a bench run's per-pass figures into the printed table and the summary written to JSON: each figure as the
- * median with its range over the passes, and each of issue 12's targets as a ratio computed within each pass (so
+ * median with its range over the passes, and each target (TARGETS) as a ratio computed within each pass (so
  * both sides of a ratio always ran under the same machine load) with its median, range and verdict.
  */
 import { spread, type Spread } from './stats';
@@ -76,7 +76,7 @@ export interface Target {
   readonly max: number;
 }
 
-/** Issue 12's targets. */
+/** What Gatehouse may cost beside stock SocketCluster and Socket.IO (BENCHMARKS.md, "Against the targets"). */
 export const TARGETS: readonly Target[] = [
   { label: 'server CPU per authenticated handshake, with the revocation check', path: 'handshake.serverCpuUsEach', system: 'gatehouse-redis', base: 'stock-keyobject', max: 1.1 },
   { label: 'server CPU per authenticated handshake, one node', path: 'handshake.serverCpuUsEach', system: 'gatehouse-local', base: 'stock-keyobject', max: 1.1 },

@@ -1,4 +1,4 @@
-// Standing suite "Login abuse" (issue 13), long version: wrong passwords across many usernames and client addresses
+// Standing suite "Login abuse" (SECURITY.md), long version: wrong passwords across many usernames and client addresses
 // through a trusted proxy's X-Forwarded-For, against a real gateway with the default login limits, while an honest
 // user logs in from an address of her own every 7 s. Prints the report as JSON and exits 1 if the limiter let more
 // through than its limits, hashed a refused attempt, or the honest user was ever refused.

@@ -2,7 +2,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloseCode } from '../../shared';
 import type { PubSubTransport } from '../cluster/transport';
-import type { GatewayConfig } from '../config';
+import type { NodeSettings } from '../config/settings';
 import type { GatewayHost } from '../host';
 import type { Route } from '../http/health';
 import { createRequestHandler } from '../http/router';
@@ -16,7 +16,7 @@ import { AdminUnavailableError, adminOffRoute, adminRoutes, type AdminActions } 
 import { ControlBus, type ControlAction } from './control-bus';
 import { registerRoundTripMetric } from './metrics';
 import type { NodeRegistry, NodeSnapshot } from './node-registry';
-import { ADMIN_SCOPES, type ScopedKey } from './settings';
+import { ADMIN_SCOPES, type AdminSettings, type ScopedKey } from './settings';
 
 /** Longest an admin revoke or disconnect waits for the other nodes' answers, ms. */
 export const ACK_TIMEOUT_MS = 2000;
@@ -28,7 +28,8 @@ export interface Operations {
   adminAddress(): AddressInfo | undefined;
 }
 
-export type OperationsSettings = Pick<GatewayConfig, 'adminKey' | 'adminKeys' | 'metricsKey' | 'adminPort' | 'host'>;
+/** The admin API's slice of the configuration, and the host its second listener binds. */
+export type OperationsSettings = AdminSettings & Pick<NodeSettings, 'host'>;
 
 /** What operations serve and act through. */
 export interface OperationsDeps {

@@ -1,4 +1,5 @@
 import type { SettingsReader } from '../config/reader';
+import type { NodeSettings } from '../config/settings';
 
 /** Shortest admin (or metrics) key accepted, in bytes. */
 export const MIN_ADMIN_KEY_BYTES = 16;
@@ -17,12 +18,16 @@ export interface ScopedKey {
   readonly scopes: ReadonlySet<AdminScope>;
 }
 
-/** The admin keys' and metrics key's slice of the configuration. */
-export interface AdminKeySettings {
+/** The admin API's and metrics' slice of the configuration. */
+export interface AdminSettings {
+  /** GATEHOUSE_ADMIN_KEY[_FILE]: bearer key of the admin API, holding every scope; unset (and no scoped keys), 404. */
+  readonly adminKey?: Buffer;
   /** GATEHOUSE_ADMIN_KEYS[_FILE]: keys limited to some scopes, beside GATEHOUSE_ADMIN_KEY (default none). */
   readonly adminKeys: readonly ScopedKey[];
   /** GATEHOUSE_METRICS_KEY[_FILE]: bearer key /metrics then requires; unset, /metrics is open (default). */
   readonly metricsKey?: Buffer;
+  /** GATEHOUSE_ADMIN_PORT: a second listener (on the same host) for /admin/* and /metrics; unset, they share the port. */
+  readonly adminPort?: number;
 }
 
 /** A scope name a problem may show: a misspelt scope, never long enough to be a key (MIN_ADMIN_KEY_BYTES). */
@@ -63,10 +68,15 @@ export function parseAdminKeys(text: string): { keys: ScopedKey[]; problems: str
 }
 
 /**
- * Reads GATEHOUSE_ADMIN_KEYS and GATEHOUSE_METRICS_KEY, reporting each problem to the reader. `adminKey` is
- * GATEHOUSE_ADMIN_KEY, which no scoped key may repeat (it would hold two sets of scopes).
+ * Reads the admin and metrics keys and GATEHOUSE_ADMIN_PORT, reporting each problem to the reader. No scoped key may
+ * repeat GATEHOUSE_ADMIN_KEY (it would hold two sets of scopes), and the metrics key is none of them; the admin port
+ * exists to keep /admin and /metrics off the public one (`port`).
  */
-export function readAdminKeySettings(r: SettingsReader, adminKey: Buffer | undefined): AdminKeySettings {
+export function readAdminSettings(r: SettingsReader, { port }: Pick<NodeSettings, 'port'>): AdminSettings {
+  const adminKey = r.secret('GATEHOUSE_ADMIN_KEY');
+  if (adminKey !== undefined && adminKey.length < MIN_ADMIN_KEY_BYTES) {
+    r.problem(r.sourceOf('GATEHOUSE_ADMIN_KEY'), `is ${adminKey.length} bytes; use at least ${MIN_ADMIN_KEY_BYTES} (try: openssl rand -base64 32)`);
+  }
   const raw = r.secret('GATEHOUSE_ADMIN_KEYS');
   const { keys: adminKeys, problems } = raw === undefined ? { keys: [], problems: [] } : parseAdminKeys(raw.toString('utf8'));
   for (const problem of problems) r.problem(r.sourceOf('GATEHOUSE_ADMIN_KEYS'), problem);
@@ -80,5 +90,9 @@ export function readAdminKeySettings(r: SettingsReader, adminKey: Buffer | undef
   if (metricsKey !== undefined && [adminKey, ...adminKeys.map(({ key }) => key)].some((key) => key?.equals(metricsKey))) {
     r.problem(r.sourceOf('GATEHOUSE_METRICS_KEY'), 'is also an admin key; give the scraper its own, so it cannot open the admin API');
   }
-  return { adminKeys, metricsKey };
+  const adminPort = r.raw('GATEHOUSE_ADMIN_PORT') === undefined ? undefined : r.integer('GATEHOUSE_ADMIN_PORT', 0, 0, 65535);
+  if (adminPort !== undefined && adminPort !== 0 && adminPort === port) {
+    r.problem('GATEHOUSE_ADMIN_PORT', `must differ from GATEHOUSE_PORT (${port}): it exists to keep /admin and /metrics off the public port`);
+  }
+  return { adminKey, adminKeys, metricsKey, adminPort };
 }

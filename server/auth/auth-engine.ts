@@ -29,7 +29,7 @@ export class GatehouseAuthEngine {
     private readonly clock: Clock,
   ) {}
 
-  /** Sets the one admission check (revocation); later issues plug in here. */
+  /** Sets the one admission check: revocation's look-up (revocation/admission.ts), before a socket authenticates. */
   setAdmissionCheck(check: AdmissionCheck): void {
     this.admission = check;
   }

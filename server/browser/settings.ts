@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { AuthSettings } from '../auth/settings';
 import type { SettingsReader } from '../config/reader';
 import { packageRoot } from '../paths';
 
@@ -8,16 +9,25 @@ export interface BrowserSettings {
   readonly demo: boolean;
 }
 
-/**
- * Reads GATEHOUSE_DEMO (`1`/`true`, `0`/`false`; unset: on in development mode). On a development node (`keyless`)
- * the demo also brings its users and channel rules (demo/users.json, demo/channels.json) for whatever the operator
- * left unset: their passwords are published, so they never stand in beside a real key.
- */
-export function readBrowserSettings(r: SettingsReader, keyless: boolean): BrowserSettings & { demoFiles?: { usersFile: string; channelsFile: string } } {
+/** Reads GATEHOUSE_DEMO (`1`/`true`, `0`/`false`; unset: on in development mode), reporting a problem to the reader. */
+export function readBrowserSettings(r: SettingsReader, { devMode }: Pick<AuthSettings, 'devMode'>): BrowserSettings {
   const setting = r.raw('GATEHOUSE_DEMO');
   if (setting !== undefined && !['0', '1', 'true', 'false'].includes(setting)) r.problem('GATEHOUSE_DEMO', `${JSON.stringify(setting)} is not 1, true, 0 or false`);
-  const demo = setting === '1' || setting === 'true' || (setting === undefined && keyless);
-  if (!demo || !keyless) return { demo };
+  return { demo: setting === '1' || setting === 'true' || (setting === undefined && devMode) };
+}
+
+/** The demo's own users and channel rules (demo/users.json, demo/channels.json). */
+export interface DemoFiles {
+  readonly usersFile: string;
+  readonly channelsFile: string;
+}
+
+/**
+ * The demo's users and channel rules, which stand in for whatever of them the operator left unset; undefined but on a
+ * development node serving the demo: their passwords are published, so they never stand in beside a real key.
+ */
+export function demoFiles({ demo, devMode }: BrowserSettings & Pick<AuthSettings, 'devMode'>): DemoFiles | undefined {
+  if (!demo || !devMode) return undefined;
   const dir = join(packageRoot(), 'demo');
-  return { demo, demoFiles: { usersFile: join(dir, 'users.json'), channelsFile: join(dir, 'channels.json') } };
+  return { usersFile: join(dir, 'users.json'), channelsFile: join(dir, 'channels.json') };
 }

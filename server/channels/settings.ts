@@ -1,4 +1,7 @@
+import type { AuthSettings } from '../auth/settings';
+import { demoFiles, type BrowserSettings } from '../browser/settings';
 import type { SettingsReader } from '../config/reader';
+import type { NodeSettings } from '../config/settings';
 import { formatBytes } from '../config/units';
 import { NO_CHANNEL_RULES, readChannelRulesFile, type ChannelRules } from './rules-file';
 
@@ -19,12 +22,16 @@ export interface ChannelSettings {
   readonly maxBufferedTotal: number;
 }
 
+/** What the channel settings are read against: the largest message, and whether the demo's rules stand in. */
+export type ChannelSettingsContext = Pick<NodeSettings, 'maxPayload'> & BrowserSettings & Pick<AuthSettings, 'devMode'>;
+
 /**
- * Reads the channel settings; `maxPayload` (GATEHOUSE_MAX_PAYLOAD, bytes) bounds GATEHOUSE_MAX_BUFFERED from below;
- * `fallbackFile` is the rules file used when GATEHOUSE_CHANNELS_FILE is unset (the demo's, in development mode).
+ * Reads the channel settings, reporting each problem to the reader. `maxPayload` (GATEHOUSE_MAX_PAYLOAD, bytes) bounds
+ * GATEHOUSE_MAX_BUFFERED from below; with GATEHOUSE_CHANNELS_FILE unset a development node's demo brings its rules.
  */
-export function readChannelSettings(r: SettingsReader, maxPayload: number, fallbackFile?: string): ChannelSettings {
-  const channelsFile = r.string('GATEHOUSE_CHANNELS_FILE') ?? fallbackFile;
+export function readChannelSettings(r: SettingsReader, context: ChannelSettingsContext): ChannelSettings {
+  const { maxPayload } = context;
+  const channelsFile = r.string('GATEHOUSE_CHANNELS_FILE') ?? demoFiles(context)?.channelsFile;
   let channelRules = NO_CHANNEL_RULES;
   if (channelsFile !== undefined) {
     const read = readChannelRulesFile(channelsFile);

@@ -63,7 +63,7 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
  *   publishes of one turn of the event loop are sent together as one batch (./transport.ts `publishBatch`), flushed
  *   by setImmediate or as soon as it holds MAX_BATCH_MESSAGES or MAX_BATCH_CHARS; batches leave in order on one
  *   connection, so one node's messages on a channel arrive in the order they were published. A batch does not change
- *   what travels: each message still reaches Redis on its own channel, as before (issue 12).
+ *   what travels: each message still reaches Redis on its own channel.
  * - Incoming: a message whose sender is this node is an echo and dropped; any other is delivered to local subscribers
  *   only (the broker does not hand it back), so each subscriber anywhere receives each publish once.
  * - Subscriptions: Redis is subscribed to exactly the channels that have local subscribers. Every change runs one
@@ -77,7 +77,7 @@ export class ChannelBridge implements ClusterBus {
   readonly senderId: string;
   /**
    * How every envelope this process sends begins. Redis hands each publish back to its own sender too; recognising
-   * that echo by its first bytes drops it without parsing the whole message (issue 12).
+   * that echo by its first bytes drops it without parsing the whole message.
    */
   private readonly echoPrefix: string;
   readonly stats: BridgeStats = { published: 0, batches: 0, publishFailed: 0, received: 0, echoes: 0, malformed: 0 };

@@ -19,13 +19,13 @@ const FAIL_FAST = { enableOfflineQueue: false, autoResendUnfulfilledCommands: fa
 
 /**
  * For a cluster's publisher: the SPUBLISHes of one batch go out together in one write per shard (ioredis auto
- * pipelining), instead of one write system call per message (issue 12). One Redis needs none: a batch is one command.
+ * pipelining), instead of one write system call per message. One Redis needs none: a batch is one command.
  */
 const BATCHED = { enableAutoPipelining: true } as const satisfies Partial<RedisConnectionOptions>;
 
 /**
  * A batch on one Redis: one EVAL whose script PUBLISHes each (name, text) pair of ARGV in order, so a turn's publishes
- * cost this node one command, one promise and one write instead of one of each per message (issue 12), while every
+ * cost this node one command, one promise and one write instead of one of each per message, while every
  * message still goes to its own channel (a node only receives the channels it subscribes to). EVAL rather than
  * EVALSHA: a NOSCRIPT retry (after a Redis restart) could let the next batch run before the retried one.
  */

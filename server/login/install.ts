@@ -1,6 +1,6 @@
 import { Procedure } from '../../shared';
 import type { GatehouseAuthEngine } from '../auth/auth-engine';
-import type { GatewayConfig } from '../config';
+import type { NodeSettings } from '../config/settings';
 import type { GatewayHost } from '../host';
 import { ProxyTrust } from '../http/client-ip';
 import { Cors } from '../http/cors';
@@ -17,7 +17,8 @@ import { LOGIN_FROM_ANY_ORIGIN, type LoginSettings } from './settings';
 import type { DepartedUser } from './users-file';
 import { UsersFileVerifier } from './users-file-verifier';
 
-export type LoginHostSettings = LoginSettings & Pick<GatewayConfig, 'origins' | 'originsConfigured'>;
+/** Login's slice of the configuration, and the browser origins it answers. */
+export type LoginHostSettings = LoginSettings & Pick<NodeSettings, 'origins' | 'originsConfigured'>;
 
 /** What login needs besides the host: the engine that signs tokens for POST /auth/login, and whether it can sign. */
 export interface LoginDeps {

@@ -1,5 +1,8 @@
-import { parseTrustEntry } from '../http/client-ip';
+import type { AuthSettings } from '../auth/settings';
+import { demoFiles, type BrowserSettings } from '../browser/settings';
 import type { SettingsReader } from '../config/reader';
+import type { Environment, NodeSettings } from '../config/settings';
+import { parseTrustEntry } from '../http/client-ip';
 import { readUsersFile, type UserRecord } from './users-file';
 
 /** How long the login backend has to answer, in ms. Not a setting; tests shorten it. */
@@ -36,11 +39,18 @@ export interface LoginSettings {
   readonly trustProxy: readonly string[];
 }
 
+/** What login's settings are read against: the node's keys, its origins, and whether the demo's users stand in. */
+export type LoginSettingsContext = Environment & Pick<AuthSettings, 'devMode' | 'authKey'> & Pick<NodeSettings, 'originsConfigured'>
+  & BrowserSettings;
+
 /**
- * Reads login's settings, reporting each problem to the reader (which lists them all at start-up). `fallbackUsersFile`
- * is used when neither GATEHOUSE_USERS_FILE nor GATEHOUSE_LOGIN_URL is set (the demo's users, in development mode).
+ * Reads login's settings, reporting each problem to the reader (which lists them all at start-up). With neither
+ * GATEHOUSE_USERS_FILE nor GATEHOUSE_LOGIN_URL set a development node's demo brings its users. Login signs tokens, so
+ * outside development mode it needs a key to sign with, and in production a list of origins (LOGIN_FROM_ANY_ORIGIN).
  */
-export function readLoginSettings(r: SettingsReader, fallbackUsersFile?: string): LoginSettings {
+export function readLoginSettings(r: SettingsReader, context: LoginSettingsContext): LoginSettings {
+  const { production, devMode, authKey, originsConfigured } = context;
+  const fallbackUsersFile = demoFiles(context)?.usersFile;
   const usersFile = r.string('GATEHOUSE_USERS_FILE') ?? (r.raw('GATEHOUSE_LOGIN_URL') === undefined ? fallbackUsersFile : undefined);
   let users: UserRecord[] = [];
   if (usersFile !== undefined) {
@@ -67,6 +77,14 @@ export function readLoginSettings(r: SettingsReader, fallbackUsersFile?: string)
   for (const entry of trustProxy) {
     const parsed = parseTrustEntry(entry);
     if (typeof parsed === 'string') r.problem('GATEHOUSE_TRUST_PROXY', parsed);
+  }
+  const loginSetting = usersFile !== undefined ? 'GATEHOUSE_USERS_FILE' : loginUrl !== undefined ? 'GATEHOUSE_LOGIN_URL' : undefined;
+  // A signing key file that failed to load is reported on its own: it was configured, so it is not "no key" here.
+  if (loginSetting && !devMode && authKey === undefined && r.raw('GATEHOUSE_SIGNING_KEY_FILE') === undefined) {
+    r.problem(loginSetting, 'login needs a key to sign the tokens it issues: set GATEHOUSE_SIGNING_KEY_FILE (a PEM private key; its public half is accepted with the JWK Set) or GATEHOUSE_AUTH_KEY (HS256)');
+  }
+  if (loginSetting && production && !devMode && !originsConfigured) {
+    r.problem('GATEHOUSE_ORIGINS', `NODE_ENV=production: ${LOGIN_FROM_ANY_ORIGIN}`);
   }
   return {
     usersFile, users, loginUrl, loginTimeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,

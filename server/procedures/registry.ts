@@ -11,7 +11,8 @@ export type ProcedureHandler = (data: unknown, socket: ServerSocket) => Promise<
  * each socket's requests until the socket closes (SocketCluster kills a closed socket's procedure streams).
  *
  * A socket is served a procedure from its first call of it, not from its connection: most sockets never call one, and
- * a waiting `for await` consumer per socket and procedure cost every connection memory and handshake time (issue 12).
+ * a waiting `for await` consumer per socket and procedure cost every connection memory and handshake time (about a
+ * fifth of each: BENCHMARKS.md, "Procedures served from a socket's first call").
  * The consumer starts in the INVOKE middleware (once every rule let the call through), which SocketCluster runs
  * before it writes the request to the socket's procedure stream, so the consumer is there to receive it.
  */

@@ -1,10 +1,12 @@
-import type { GatewayConfig } from '../config';
+import type { AuthSettings } from '../auth/settings';
 import type { GatewayHost } from '../host';
 import { installExpiryNotice } from './expiry-notice';
 import { registerRenewalMetrics } from './metrics';
 import { RenewalManager, type RetiredKeyProbe, type RevocationProbe } from './renewal-manager';
+import type { RenewalSettings } from './settings';
 
-export type RenewalSettings = Pick<GatewayConfig, 'renewIntervalMs' | 'tokenTtlMs' | 'sessionMaxAgeMs'>;
+/** Renewal's slice of the configuration and the lifetime of the tokens it signs. */
+export type RenewalHostSettings = RenewalSettings & Pick<AuthSettings, 'tokenTtlMs'>;
 
 /** What renewal needs besides the host: whether the node can sign tokens, the revocation check, the key check. */
 export interface RenewalDeps {
@@ -18,7 +20,7 @@ export interface RenewalDeps {
  * Starts token renewal, on-time expiry and the expiry notices (`gatehouse:tokenExpiry`), counted in the node's
  * metrics; the manager is closed with the host.
  */
-export function installRenewal(host: GatewayHost<RenewalSettings>, { canSign, isRevoked, isKeyRetired }: RenewalDeps): RenewalManager {
+export function installRenewal(host: GatewayHost<RenewalHostSettings>, { canSign, isRevoked, isKeyRetired }: RenewalDeps): RenewalManager {
   const { config } = host;
   const manager = new RenewalManager(
     {

@@ -10,7 +10,7 @@ interface Waiting {
 /**
  * Folds the revocation checks asked for in one turn of the event loop into one `checkMany`: with Redis, one pipelined
  * round trip per 500 tokens instead of one per token. Renewal asks for every socket whose renewal falls due in the
- * same scheduler bucket together, so at scale a renewal no longer costs a round trip of its own (issue 12). Each
+ * same scheduler bucket together, so at scale a renewal no longer costs a round trip of its own. Each
  * caller gets its own answer, or the whole batch's error, and then fails closed as it did before.
  */
 export function batchedRevocationCheck(store: Pick<RevocationStore, 'checkMany'>): (claims: GatehouseClaims) => Promise<boolean> {

@@ -1,6 +1,6 @@
 import { Procedure } from '../../shared';
 import type { AdmissionCheck } from '../auth/auth-engine';
-import type { GatewayConfig } from '../config';
+import type { AuthSettings } from '../auth/settings';
 import type { GatewayHost } from '../host';
 import type { FeedHealth } from '../redis/feed-liveness';
 import { revocationAdmission } from './admission';
@@ -28,7 +28,8 @@ export interface RevocationService {
   waitPastUserRevocation(sub: string): Promise<void>;
 }
 
-export type RevocationSettings = Pick<GatewayConfig, 'clockToleranceMs'>;
+/** Revocation's slice of the configuration: the clock tolerance its entries' lifetimes allow for. */
+export type RevocationHostSettings = Pick<AuthSettings, 'clockToleranceMs'>;
 
 /** The store the node's backends made for revocation: in memory, or Redis mirrored in memory. */
 export interface RevocationBackend {
@@ -45,13 +46,12 @@ export interface AdmissionSlot {
 }
 
 /**
-/**
  * Wires revocation into a node: the store the backends made (Redis mirrored in memory when GATEHOUSE_REDIS_URL or
  * GATEHOUSE_REDIS_CLUSTER is set, else memory); the admission check in the auth engine; the live-socket index fed by
  * the AuthWatch; announcements from other nodes and the re-check after a feed interruption; /readyz; its metrics; the
  * `logout` procedure. The store is made for this process's instance id (host.instanceId) and closed with the host.
  */
-export function installRevocation(host: GatewayHost<RevocationSettings>, engine: AdmissionSlot, backend: RevocationBackend): RevocationService {
+export function installRevocation(host: GatewayHost<RevocationHostSettings>, engine: AdmissionSlot, backend: RevocationBackend): RevocationService {
   const { config, log, clock } = host;
   // Not the node id: two processes sharing one would each drop the other's announcements as their own echo.
   const origin = host.instanceId;

@@ -11,7 +11,7 @@ const KINDS = ['jti', 'sid', 'sub'] as const;
  * LiveSocketIndex finds this node's authenticated sockets by `jti`, `sid` and `sub`, so a revocation reaches its
  * sockets without a scan. It holds a socket only between its authentication and its deauthentication or close.
  * An id held by one socket maps to that socket directly, not to a Set of one: three Sets per connection were most
- * of what the index cost in memory (issue 12).
+ * of what the index cost in memory (BENCHMARKS.md, "Live-socket index without Sets of one").
  */
 export class LiveSocketIndex {
   private readonly claims = new Map<ServerSocket, GatehouseClaims>();

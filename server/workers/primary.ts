@@ -1,9 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
-import type { GatewayConfig } from '../config';
+import type { ClusterSettings } from '../cluster/settings';
+import type { NodeSettings } from '../config/settings';
 import type { Logger } from '../log';
 import { isWorkerMessage, type PrimaryMessage, type WorkerMessage, type WorkerStatus } from './messages';
-import { workerNodeId } from './settings';
+import { workerNodeId, type WorkerSettings } from './settings';
 
 /** First restart delay after a worker dies, ms; doubled for each death of that worker within CRASH_WINDOW_MS. */
 export const RESTART_BACKOFF_MIN_MS = 100;
@@ -20,7 +21,7 @@ const COLLECT_TIMEOUT_MS = 5000;
 export type Listening = Extract<WorkerMessage, { gatehouse: 'listening' }>;
 
 export interface PrimaryOptions {
-  readonly config: Pick<GatewayConfig, 'workers' | 'nodeId' | 'shutdownTimeoutMs'>;
+  readonly config: WorkerSettings & Pick<ClusterSettings, 'nodeId'> & Pick<NodeSettings, 'shutdownTimeoutMs'>;
   readonly log: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** A worker's backstop ends it this long after the shutdown timeout, ms; the primary's waits twice as long. */
   readonly backstopGraceMs: number;

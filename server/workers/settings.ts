@@ -1,5 +1,7 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
+import type { AuthSettings } from '../auth/settings';
+import type { ClusterSettings } from '../cluster/settings';
 import type { SettingsReader } from '../config/reader';
 
 /** Most worker processes GATEHOUSE_WORKERS may ask for. */
@@ -17,14 +19,11 @@ export interface WorkerSettings {
   readonly workers: number;
 }
 
-/** What the workers' check needs from the rest of the configuration. */
-export interface WorkerContext {
-  /** GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER is set. */
-  readonly redis: boolean;
-  /** No key is configured (each process would make its own ephemeral key). */
-  readonly devMode: boolean;
-  readonly nodeId: string;
-}
+/**
+ * What the workers' check needs from the rest of the configuration: whether a key is configured (in development mode
+ * each process would make its own ephemeral key), and the node id.
+ */
+export type WorkerContext = Pick<ClusterSettings, 'nodeId'> & Pick<AuthSettings, 'devMode'>;
 
 /**
  * Reads GATEHOUSE_WORKERS, reporting each problem to the reader. Several workers are several nodes, which share
@@ -47,7 +46,8 @@ export function readWorkerSettings(r: SettingsReader, ctx: WorkerContext): Worke
   }
   if (workers > 1) {
     const shown = text === 'auto' ? `auto (${workers} cores)` : String(workers);
-    if (!ctx.redis) {
+    // Named is enough here: a Redis setting that was refused is reported on its own.
+    if (r.raw('GATEHOUSE_REDIS_URL') === undefined && r.raw('GATEHOUSE_REDIS_CLUSTER') === undefined) {
       r.problem('GATEHOUSE_WORKERS', `${shown} needs Redis, since the workers share revocations and channels through it: set GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER, or GATEHOUSE_WORKERS=1`);
     }
     if (ctx.devMode) {

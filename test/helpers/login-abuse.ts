@@ -4,7 +4,7 @@ import { sleep } from './gateway';
 import { postLogin, writeUsersFile, type TestUser } from './login';
 
 /**
- * The "Login abuse" standing suite (issue 13), shared by test/integration/login-abuse.test.ts (short) and
+ * The "Login abuse" standing suite (SECURITY.md), shared by test/integration/login-abuse.test.ts (short) and
  * scripts/login-abuse.ts (long): wrong passwords across many usernames and client addresses, sent through a trusted
  * proxy's X-Forwarded-For, while an honest user logs in from an address of her own.
  */

@@ -140,7 +140,7 @@ function frameArbs(target: FuzzTarget) {
   );
   const event = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...EVENTS) }, { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 10 }), fc.integer(), fc.constant(null), fc.constant({})) });
   const packet = fc.record({ event, data, cid: cidArb() }, { requiredKeys: ['event'] });
-  /** The protocol's own events, well formed, in any order: the batch the issue names. */
+  /** The protocol's own events, well formed, in any order: one frame may batch them all. */
   const protocolPacket = fc.oneof(
     fc.record({ event: fc.constant('#authenticate'), data: token, cid: fc.integer({ min: 1, max: 1000 }) }),
     fc.record({ event: fc.constant('#subscribe'), data: fc.record({ channel }), cid: fc.integer({ min: 1, max: 1000 }) }),
@@ -254,7 +254,8 @@ export interface Violation {
  * Whether the channel-count invariant only reports instead of failing. It was pending while SocketCluster's
  * `channelSubscriptionsCount` dropped twice when a kick-out (after `#removeAuthToken`) and the client's own
  * `#unsubscribe` of the same channel were in flight together (found by this fuzz: `[#subscribe e, #removeAuthToken,
- * #unsubscribe e]` in one frame left -1); the sessions work (issue 11, 12d7c5a) fixed it, so it now fails a run.
+ * #unsubscribe e]` in one frame left -1); commit 12d7c5a (server/sc/unsubscribe-guard.ts) fixed it, so it now fails
+ * a run.
  */
 export const CHANNEL_COUNT_PENDING = false;
 

@@ -1,6 +1,6 @@
 // budget: 60s
-// The bridge sends the publishes of one event-loop turn to Redis as one batch (issue 12). Two in-process nodes on one
-// private Redis, plus bare bridges on their own Redis connections for the bound and the close.
+// The bridge sends the publishes of one event-loop turn to Redis as one batch (server/cluster/channel-bridge.ts). Two
+// in-process nodes on one private Redis, plus bare bridges on their own Redis connections for the bound and the close.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type Redis from 'ioredis';

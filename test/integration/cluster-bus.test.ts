@@ -285,7 +285,7 @@ test('while Redis is down local delivery goes on and new subscribes fail by name
   const err = await subscribeError(subB, 'new-during-outage');
   assert.is(err.name, ErrorName.SubscribeUnavailable);
   assert.not.ok(b.broker.isSubscribed('new-during-outage'), 'the refused subscribe left nothing behind');
-  // Revocations cannot be checked while Redis is down, so the node reports itself unready (issue 4).
+  // Revocations cannot be checked while Redis is down, so the node reports itself unready (revocation/install.ts).
   assert.ok(a.notReadyReasons().length > 0, 'an outage makes /readyz 503');
 
   await redis.start();

@@ -8,8 +8,9 @@ import { CLOSE_CODES, CloseCode } from '../../shared';
 import { connectClient, httpRequest, mintHs256, nextEvent, sleep, startGateway, testConfig, waitFor } from '../helpers/gateway';
 import { Raw } from '../helpers/raw-socket';
 
-// Issue 13, connection floods: per client address, a cap on open connections and on handshakes a second. A refused
-// connection is accepted and closed at once with a named code, so the stock client reports why.
+// Connection floods (server/floods/connection-limits.ts): per client address, a cap on open connections and on
+// handshakes a second. A refused connection is accepted and closed at once with a named code, so the stock client
+// reports why.
 const FLOODER = '203.0.113.9';
 const NEIGHBOUR = '198.51.100.20';
 const clients: AGClientSocket[] = [];

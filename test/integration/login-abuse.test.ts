@@ -6,7 +6,7 @@ import { ErrorName } from '../../shared';
 import { startGateway } from '../helpers/gateway';
 import { runLoginAbuse, writeAbuseUsersFile } from '../helpers/login-abuse';
 
-// Standing suite "Login abuse" (issue 13), short version: 2,000 wrong passwords across 60 usernames and 12 client
+// Standing suite "Login abuse" (SECURITY.md), short version: 2,000 wrong passwords across 60 usernames and 12 client
 // addresses, through a trusted proxy, with the default limits (5 failures per username and 20 per address per 15
 // minutes; 10 and 60 attempts a minute), so both limits bind and at most 240 passwords are hashed. The long one,
 // 10,000 and more across more addresses and usernames: `npx tsx scripts/login-abuse.ts`.

@@ -79,8 +79,8 @@ test('the backend receives exactly {username, password} as JSON', async () => {
   assert.is(type, 'application/json');
 });
 
-// Every 4xx is a failed login (issue 13, defect 4): a 404 for an unknown user must not answer differently from a 401,
-// and a 400 for a wrong password must count against the limit like any other failure.
+// Every 4xx is a failed login (server/login/http-verifier.ts): a 404 for an unknown user must not answer differently
+// from a 401, and a 400 for a wrong password must count against the limit like any other failure.
 for (const [status, name] of [[401, 'wrong credentials'], [403, 'forbidden'], [404, 'unknown user'], [400, 'bad password'], [422, 'unprocessable'], [429, 'the backend\'s own limit']] as const) {
   test(`${status} from the backend (${name}) → LoginError / HTTP 401`, async () => {
     backend.handler = (_b, res) => reply(res, status, {});

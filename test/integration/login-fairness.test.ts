@@ -11,10 +11,11 @@ import { ErrorName } from '../../shared';
 import { sleep } from '../helpers/gateway';
 import { postLogin, startLoginGateway, type HttpOutcome } from '../helpers/login';
 
-// Issue 13, defect 1: the scrypt gate (2 hashing, 16 waiting) was first come, first served, and successes were never
-// limited, so four ordinary accounts logging in over and over from one address kept it full and every other user got
-// LoginUnavailableError. Twenty attempts in flight from one address (five per account, within the old per-username and
-// per-address reservations) kept it full. Hashes here cost a few milliseconds each (ln=13), so the gate really fills.
+// The scrypt gate (2 hashing, 16 waiting; server/login/concurrency-gate.ts) was once first come, first served, and
+// successes were never limited, so four ordinary accounts logging in over and over from one address kept it full and
+// every other user got LoginUnavailableError. Twenty attempts in flight from one address (five per account, within the
+// old per-username and per-address reservations) kept it full. Hashes here cost a few milliseconds each (ln=13), so
+// the gate really fills.
 const ATTACKER_IP = '203.0.113.66';
 const HONEST_IP = '198.51.100.7';
 const accounts = ['a1', 'a2', 'a3', 'a4'].map((username) => ({ username, password: `${username}-pw`, sub: `user-${username}` }));

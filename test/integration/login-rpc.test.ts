@@ -174,7 +174,7 @@ test('failed logins for a username pass the limit: RateLimitedError with retryAf
   assert.ok((await invokeLogin(client, { username: 'bob', password: 'bob-password' })).answer);
 });
 
-// Issue 13, defect 5: " bob", "bob " and "\tbob" each had a budget of their own, multiplying an attacker's guesses.
+// " bob", "bob " and "\tbob" once had a budget each, multiplying an attacker's guesses (server/login/username-key.ts).
 test('spellings of a username that differ by spacing, case or invisible characters share its failure budget', async () => {
   const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3' });
   extraGateways.push(g);

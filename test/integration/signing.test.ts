@@ -29,8 +29,8 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 const ID = /^[A-Za-z0-9_-]{22}$/;
 
 /**
- * A gateway with a test procedure that calls `socket.setAuthToken(payload)` the way later issues (login, renewal)
- * will, and answers with what `socket.authToken` then holds.
+ * A gateway with a test procedure that calls `socket.setAuthToken(payload)` the way login and renewal do, and answers
+ * with what `socket.authToken` then holds.
  */
 async function gatewayWithIssuer(env: Record<string, string> = {}) {
   const gw = await startGateway(env);

@@ -1,5 +1,5 @@
 // budget: 90s
-// Issue 13, defect 3: GATEHOUSE_MAX_BUFFERED bounds the memory held for a client that does not read. A publisher's
+// GATEHOUSE_MAX_BUFFERED bounds the memory held for a client that does not read. A publisher's
 // burst (100 messages of up to 64 KiB) is checked per message as it is queued, not by a sweep after the fact; the
 // slow consumer's connection is destroyed at once (its send buffer freed), not left to ws's 30 s close timeout; and
 // GATEHOUSE_MAX_BUFFERED_TOTAL bounds the node's total, visible in /metrics.
@@ -15,7 +15,7 @@ import { connectWithToken, mintHs256, startGateway, waitFor } from '../helpers/g
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const MAX_PAYLOAD = 80 * KiB;
-/** The burst of the issue: 100 messages of up to 64 KiB (sizes vary, most near the top). */
+/** A publisher's burst: 100 messages of up to 64 KiB (sizes vary, most near the top). */
 const BURST = Array.from({ length: 100 }, (_, i) => 'm'.repeat(64 * KiB - (i % 7) * 1500));
 
 let gw: Gateway | undefined;

@@ -10,9 +10,9 @@ import { invokeLogin, reply, startLoginGateway, TestBackend } from '../helpers/l
 import { Raw } from '../helpers/raw-socket';
 import { TestRedis } from '../helpers/redis-server';
 
-// Issue 13, defect 2: procedures are answered one at a time per socket from SocketCluster's unbounded queue, so one
-// anonymous socket could queue any number of logins while the backend was slow; and a socket's messages pile up
-// unbounded in front of the middleware while it waits on Redis.
+// SocketCluster answers procedures one at a time per socket from an unbounded queue, so one anonymous socket could
+// queue any number of logins while the backend was slow; and a socket's messages piled up unbounded in front of the
+// middleware while it waited on Redis. server/floods/socket-backlog.ts bounds both.
 const backend = new TestBackend();
 const raws: WebSocket[] = [];
 const gateways: Gateway[] = [];

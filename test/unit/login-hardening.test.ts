@@ -12,7 +12,7 @@ import { parseUsersFile } from '../../server/login/users-file';
 import { strongestParams, UsersFileVerifier } from '../../server/login/users-file-verifier';
 import { FAST_SCRYPT } from '../helpers/login';
 
-// Issue 13, defect 5: the limiter's key was NFKC plus lower case only, so each of these spellings had its own budget.
+// The limiter's key was once NFKC plus lower case only, so each of these spellings had its own budget.
 test('canonicalUsername: spellings a backend folds share one key', () => {
   const spellings = [' alice', 'alice ', '\talice', 'ALICE', 'Al\u200Bice', 'a\u00ADlice', '\uFF41lice', '\u3000alice\n', 'ali\u200Dce\uFE0F'];
   for (const s of spellings) assert.is(canonicalUsername(s), 'alice', JSON.stringify(s));
@@ -32,7 +32,7 @@ test('the users file refuses two usernames the limiter would count as one', asyn
   }
 });
 
-// Issue 13, defect 6: p multiplied the time a hash takes while only memory (N·r) was capped.
+// p multiplies the time a hash takes, so capping only memory (N·r) was not enough.
 test('scrypt cost is capped: N·r·p at most 2^22', () => {
   const salt = 'c2FsdHNhbHRzYWx0c2FsdA';
   const hash = 'aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g';
