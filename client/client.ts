@@ -1,9 +1,9 @@
 import { create, type AGClientSocket } from 'socketcluster-client';
-import { CloseCode } from '../shared/close-codes';
+import { CloseCode, closeAction, type CloseAction } from '../shared/close-codes';
 import { ErrorName, LogoutPendingError } from '../shared/errors';
 import { Procedure, ServerEvent, type DeauthenticationReason, type TokenExpiry } from '../shared/protocol';
 import type { GatehouseClaims } from '../shared/claims';
-import { closeAction, closeName, reconnectDelay, type CloseAction } from './close-policy';
+import { closeName, reconnectDelay } from './close-policy';
 import { rebuildError } from './errors';
 import { Emitter } from './events';
 import { defaultStorage, gatewayAddress, memoryStorage, type TokenStorage } from './storage';

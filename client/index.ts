@@ -4,7 +4,7 @@
  */
 export { createClient, GatehouseClient } from './client';
 export type { ClientEvents, ClientOptions, ClientState, ConnectionEvent, DeauthReason, LoginResult } from './client';
-export { CLOSE_ACTIONS, closeAction, closeName, reconnectDelay, type CloseAction } from './close-policy';
+export { closeName, reconnectDelay } from './close-policy';
 export { ERROR_CLASSES, rebuildError } from './errors';
 export { memoryStorage, storageKey, type TokenStorage } from './storage';
 export type { Subscription } from './subscription';
@@ -14,7 +14,7 @@ export {
   ProcedureNotFoundError, PublishForbiddenError, RateLimitedError, SubscribeForbiddenError, SubscribeUnavailableError,
   TooManyRequestsError,
 } from '../shared/errors';
-export { CloseCode } from '../shared/close-codes';
+export { CLOSE_ACTIONS, CloseCode, closeAction, type CloseAction } from '../shared/close-codes';
 export { Procedure, ServerEvent, type TokenExpiry } from '../shared/protocol';
 export type { GatehouseClaims } from '../shared/claims';
 export { channelNameProblem } from '../shared/channel-pattern';

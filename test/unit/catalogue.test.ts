@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLOSE_CODES, CloseCode, ERROR_CATALOGUE, ErrorName, shouldReconnect } from '../../shared';
+import { CLOSE_CODES, CloseCode, ERROR_CATALOGUE, ErrorName, closeAction } from '../../shared';
 
 const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 
@@ -39,9 +39,21 @@ test('close codes sit in their ranges, clear of SocketCluster 4000-4009', () => 
   for (const c of CLOSE_CODES) {
     assert.ok(c.code >= 4100 && c.code <= 4999, `${c.name}`);
     assert.is(c.reconnect, c.code < 4500, `${c.name} range`);
-    assert.is(shouldReconnect(c.code), c.reconnect);
+    assert.is(closeAction(c.code) === 'retry', c.reconnect);
   }
   assert.equal(new Set(Object.values(CloseCode)).size, CLOSE_CODES.length);
+});
+
+test('a close code not in the table is taken by its range: 4500-4999 stop, anything else but 1000 retries', () => {
+  assert.not.ok(CLOSE_CODES.some((c) => c.code === 4567 || c.code === 4234));
+  assert.is(closeAction(4567), 'stop');
+  assert.is(closeAction(4999), 'stop');
+  assert.is(closeAction(4234), 'retry');
+  assert.is(closeAction(4000), 'retry');
+  assert.is(closeAction(3000), 'retry');
+  assert.is(closeAction(1006), 'retry');
+  assert.is(closeAction(1000), 'closed');
+  assert.is(closeAction(5000), 'retry');
 });
 
 test.run();
