@@ -1,6 +1,6 @@
 import { create, type AGClientSocket } from 'socketcluster-client';
 import { CloseCode, closeAction, type CloseAction } from '../shared/close-codes';
-import { ErrorName, LogoutPendingError } from '../shared/errors';
+import { ErrorName, keepsToken, LogoutPendingError, removesToken } from '../shared/errors';
 import { Procedure, ServerEvent, type DeauthenticationReason, type TokenExpiry } from '../shared/protocol';
 import type { GatehouseClaims } from '../shared/claims';
 import { closeName, reconnectDelay } from './close-policy';
@@ -95,7 +95,6 @@ interface PendingRevocation {
   readonly everywhere: boolean;
 }
 
-const TOKEN_REMOVING_ERRORS: readonly string[] = [ErrorName.AuthTokenExpired, ErrorName.AuthTokenInvalid, ErrorName.AuthTokenRevoked];
 const browser = typeof window === 'object' && typeof document === 'object';
 
 /**
@@ -105,8 +104,8 @@ const browser = typeof window === 'object' && typeof document === 'object';
 const TAB_NEWS_WAIT_MS = 1000;
 /** How long a connection must stay up before the reconnect backoff starts again from its first step. */
 const STABLE_MS = 10_000;
-/** Refusals that say nothing against the token: try it again later. */
-const retryable = (err: unknown) => [ErrorName.AuthUnavailable, ErrorName.AuthTokenNotBefore].includes((err as Error)?.name as never);
+/** Refusals that say nothing against the token (the catalogue keeps it): try it again later. */
+const retryable = (err: unknown) => keepsToken((err as Error | undefined)?.name);
 
 /** Creates a Gatehouse client and starts connecting. */
 export function createClient(options: ClientOptions = {}): GatehouseClient {
@@ -403,12 +402,12 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       if (!error && !status.isAuthenticated) this.emit('deauthenticated', { reason: 'other-tab' });
     }
     if (!error || !token) return;
-    if (error.name === ErrorName.AuthUnavailable || error.name === ErrorName.AuthTokenNotBefore) {
+    if (keepsToken(error.name)) {
       // The token may be fine: keep it and try again with backoff.
       this.retryAuthenticate(token, this.generation);
       return;
     }
-    if (!TOKEN_REMOVING_ERRORS.includes(String(error.name))) return;
+    if (!removesToken(error.name)) return;
     void this.refused(token, String(error.name));
   }
 
@@ -703,10 +702,10 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     }
     const error = status?.authError;
     if (status?.isAuthenticated || !error) return;
-    if (error.name === ErrorName.AuthUnavailable || error.name === ErrorName.AuthTokenNotBefore) {
+    if (keepsToken(error.name)) {
       // The token may be fine: keep it (a reload offers it again) and let the caller retry.
       await this.storage.set(this.key, token);
-    } else if (TOKEN_REMOVING_ERRORS.includes(String(error.name))) await this.forget(token, error.name === ErrorName.AuthTokenRevoked ? 'revoked' : undefined);
+    } else if (removesToken(error.name)) await this.forget(token, error.name === ErrorName.AuthTokenRevoked ? 'revoked' : undefined);
     throw rebuildError(error);
   }
 
@@ -749,7 +748,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       const status = await Promise.race([side.listener('connect').once(), side.listener('close').once()]);
       const error = status.authError as { name?: string } | undefined;
       if (side.state !== side.OPEN) throw rebuildError({ name: 'ConnectionError', message: `Could not connect: ${closeName(Number(status.code))}` });
-      if (error && TOKEN_REMOVING_ERRORS.includes(String(error.name))) return;
+      if (error && removesToken(error.name)) return;
       if (!status.isAuthenticated) throw rebuildError(error ?? { name: 'ConnectionError', message: 'Not authenticated' });
       await side.invoke(Procedure.Logout, everywhere ? { everywhere: true } : undefined);
     } finally {

@@ -49,6 +49,21 @@ export const ERROR_CATALOGUE: readonly ErrorInfo[] = [
   { name: ErrorName.LogoutPending, meaning: 'the client could not reach the gateway to revoke the session at `logout()`: the token is dropped here, and the client revokes it when it is back (a stolen copy works until then)' },
 ];
 
+const BY_NAME: ReadonlyMap<string, ErrorInfo> = new Map(ERROR_CATALOGUE.map((e) => [e.name, e]));
+
+/** Whether a refusal named `name` removes the client's stored token (an expired, invalid or revoked token). */
+export function removesToken(name: unknown): boolean {
+  return BY_NAME.get(String(name))?.removesToken === true;
+}
+
+/**
+ * Whether a refusal named `name` is an authentication error that says nothing against the token (not valid yet,
+ * revocations not checkable now): the client keeps the token and offers it again later.
+ */
+export function keepsToken(name: unknown): boolean {
+  return BY_NAME.get(String(name))?.removesToken === false;
+}
+
 /** Base of every Gatehouse error. Own enumerable fields travel to the client (sc-errors `dehydrateError`). */
 export class GatehouseError extends Error {
   override readonly name: ErrorName;
@@ -60,43 +75,43 @@ export class GatehouseError extends Error {
 
 /**
  * An authentication failure from `verifyToken`. `isBadToken` is SocketCluster's flag: when true the server sends
- * `#removeAuthToken` and the client forgets the token.
+ * `#removeAuthToken` and the client forgets the token. It is the catalogue's `removesToken` for the name.
  */
 export class AuthError extends GatehouseError {
   readonly isBadToken: boolean;
-  constructor(name: ErrorName, message: string, isBadToken: boolean) {
+  constructor(name: ErrorName, message: string) {
     super(name, message);
-    this.isBadToken = isBadToken;
+    this.isBadToken = removesToken(name);
   }
 }
 
 export class AuthTokenExpiredError extends AuthError {
   constructor(message: string, readonly expiry?: number) {
-    super(ErrorName.AuthTokenExpired, message, true);
+    super(ErrorName.AuthTokenExpired, message);
   }
 }
 
 export class AuthTokenNotBeforeError extends AuthError {
   constructor(message: string, readonly date?: number) {
-    super(ErrorName.AuthTokenNotBefore, message, false);
+    super(ErrorName.AuthTokenNotBefore, message);
   }
 }
 
 export class AuthTokenInvalidError extends AuthError {
   constructor(message: string) {
-    super(ErrorName.AuthTokenInvalid, message, true);
+    super(ErrorName.AuthTokenInvalid, message);
   }
 }
 
 export class AuthTokenRevokedError extends AuthError {
   constructor(message = 'The token has been revoked') {
-    super(ErrorName.AuthTokenRevoked, message, true);
+    super(ErrorName.AuthTokenRevoked, message);
   }
 }
 
 export class AuthUnavailableError extends AuthError {
   constructor(message = 'Authentication is temporarily unavailable; retry later') {
-    super(ErrorName.AuthUnavailable, message, false);
+    super(ErrorName.AuthUnavailable, message);
   }
 }
 

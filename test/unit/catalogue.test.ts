@@ -2,7 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLOSE_CODES, CloseCode, ERROR_CATALOGUE, ErrorName, closeAction } from '../../shared';
+import {
+  AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, AuthTokenRevokedError, AuthUnavailableError, CLOSE_CODES,
+  CloseCode, ERROR_CATALOGUE, ErrorName, closeAction, keepsToken, removesToken,
+} from '../../shared';
 
 const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 
@@ -24,6 +27,19 @@ test('the README error table matches the catalogue', () => {
     assert.is(rows[i][1], e.meaning.replace(/`/g, ''));
     assert.is(rows[i][2], e.removesToken === undefined ? '' : e.removesToken ? 'removed' : 'kept');
   }
+});
+
+test('an authentication error removes the token exactly when its catalogue row says so', () => {
+  const refusals = [
+    new AuthTokenExpiredError('x'), new AuthTokenNotBeforeError('x'), new AuthTokenInvalidError('x'), new AuthTokenRevokedError(), new AuthUnavailableError(),
+  ];
+  assert.equal(refusals.map((e) => e.name).sort(), ERROR_CATALOGUE.filter((e) => e.removesToken !== undefined).map((e) => e.name).sort());
+  for (const err of refusals) assert.is(err.isBadToken, ERROR_CATALOGUE.find((e) => e.name === err.name)!.removesToken, err.name);
+  for (const e of ERROR_CATALOGUE) {
+    assert.is(removesToken(e.name), e.removesToken === true, e.name);
+    assert.is(keepsToken(e.name), e.removesToken === false, e.name);
+  }
+  for (const name of ['TimeoutError', undefined, 'constructor']) assert.ok(!removesToken(name) && !keepsToken(name), String(name));
 });
 
 test('the README close-code table matches the shared table', () => {
