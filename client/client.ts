@@ -3,13 +3,14 @@ import { CloseCode, closeAction, type CloseAction } from '../shared/close-codes'
 import { ErrorName, keepsToken, LogoutPendingError, removesToken } from '../shared/errors';
 import { Procedure, ServerEvent, type DeauthenticationReason, type TokenExpiry } from '../shared/protocol';
 import type { GatehouseClaims } from '../shared/claims';
+import { expiryWarningSeconds } from '../shared/expiry-warning';
 import { closeName, reconnectDelay } from './close-policy';
 import { rebuildError } from './errors';
 import { Emitter } from './events';
 import { defaultStorage, gatewayAddress, memoryStorage, type TokenStorage } from './storage';
 import { wrapChannel, type ScChannel, type Subscription } from './subscription';
 import { TabLink, type TabMessage } from './tabs';
-import { claimsOf, GatewayClock, refreshMargin } from './token';
+import { claimsOf, GatewayClock } from './token';
 import { watchWake } from './wake';
 
 export interface ClientOptions {
@@ -522,7 +523,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       return;
     }
     const claims = this.state.claims;
-    if (this.wantToken || (claims && this.clock.secondsLeft(claims) <= refreshMargin(claims))) void this.refreshToken();
+    if (this.wantToken || (claims && this.clock.secondsLeft(claims) <= expiryWarningSeconds(claims))) void this.refreshToken();
   }
 
   // --- authentication ---
@@ -589,7 +590,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     const claims = this.state.claims;
     if (!claims || this.notice?.exp !== claims.exp) return;
     clearTimeout(this.refreshTimer);
-    const dueIn = Math.max(0, this.clock.secondsLeft(claims) - refreshMargin(claims)) * 1000;
+    const dueIn = Math.max(0, this.clock.secondsLeft(claims) - expiryWarningSeconds(claims)) * 1000;
     this.refreshTimer = setTimeout(() => {
       const left = this.state.expiresIn;
       if (left === null) return;
@@ -681,7 +682,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   /** A token this tab may use instead of fetching one: not revoked, and not due for a refresh yet. */
   private usable(token: string | null): token is string {
     const claims = token && !this.revoked.has(token) ? claimsOf(token) : null;
-    return claims !== null && this.clock.secondsLeft(claims) > refreshMargin(claims);
+    return claims !== null && this.clock.secondsLeft(claims) > expiryWarningSeconds(claims);
   }
 
   /** Authenticates the open socket with `token`, or stores it and connects with it. */
