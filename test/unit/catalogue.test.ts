@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, AuthTokenRevokedError, AuthUnavailableError, CLOSE_CODES,
@@ -18,6 +18,29 @@ function tableRows(marker: string): string[][] {
 test('every error name is in the catalogue, once', () => {
   const names = ERROR_CATALOGUE.map((e) => e.name);
   assert.equal([...names].sort(), Object.values(ErrorName).sort());
+});
+
+/**
+ * Error names the server keeps to itself: each is caught and answered as a catalogue error (BadRequestError,
+ * AuthUnavailableError, AdminUnavailableError, InternalError) or stops start-up, before a client could see it.
+ */
+const SERVER_ONLY = ['BodyError', 'ConfigError', 'PublishPayloadError', 'RevocationTargetError', 'StartError', 'StoreUnavailableError', 'UnsignableClaimsError', 'UsageError'];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
+}
+
+test('every error name the server writes is in the catalogue, unless the server keeps it to itself', () => {
+  const written = new Set<string>();
+  for (const file of sourceFiles(join(__dirname, '..', '..', 'server'))) {
+    // `name: 'XError'` in an answer's body, `err.name = 'XError'` and `readonly name = 'XError'` on a class.
+    for (const m of readFileSync(file, 'utf8').matchAll(/\bname(?::| =) '(\w+Error)'/g)) written.add(m[1]);
+  }
+  for (const name of ['TransmitDroppedError', 'InternalError', 'NotFoundError']) assert.ok(written.has(name), `the scan finds ${name}`);
+  const catalogued = new Set<string>(ERROR_CATALOGUE.map((e) => e.name));
+  const missing = [...written].filter((name) => !catalogued.has(name) && !SERVER_ONLY.includes(name));
+  assert.equal(missing, [], `not in the catalogue: ${missing.join(', ')}`);
 });
 
 test('the README error table matches the catalogue', () => {
