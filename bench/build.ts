@@ -73,7 +73,7 @@ export function buildDeployed(): string {
   const main = join(ROOT, 'dist', 'server', 'main.js');
   const info = join(ROOT, 'dist', '.tsbuildinfo');
   const sources = [newestUnder(join(ROOT, 'server')), newestUnder(join(ROOT, 'shared')),
-    ...['tsconfig.json', 'tsconfig.build.json'].map((f) => statSync(join(ROOT, f)).mtimeMs)];
+    ...['tsconfig.json', 'tsconfig.base.json', 'tsconfig.server.json', 'tsconfig.build.json'].map((f) => statSync(join(ROOT, f)).mtimeMs)];
   if (existsSync(main) && existsSync(info) && statSync(info).mtimeMs > Math.max(...sources)) return main;
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
   // tsc leaves its build info alone when a touched file compiled to the same output: mark dist/ current by hand.

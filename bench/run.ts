@@ -93,7 +93,7 @@ class Bench {
     private readonly load: LoadGenerator,
   ) {}
 
-  private target(system: SystemName, port: number, pid: number, protocol: 'sc' | 'sio'): Target {
+  private target(port: number, pid: number, protocol: 'sc' | 'sio'): Target {
     return { kind: protocol, url: protocol === 'sc' ? `ws://127.0.0.1:${port}/socketcluster/` : `ws://127.0.0.1:${port}`, pid };
   }
 
@@ -107,7 +107,7 @@ class Bench {
       await server.stop();
       throw err;
     }
-    return { server, target: this.target(system, port, server.pid, l.protocol) };
+    return { server, target: this.target(port, server.pid, l.protocol) };
   }
 
   async runPasses(): Promise<void> {

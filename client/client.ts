@@ -1,15 +1,16 @@
 import { create, type AGClientSocket } from 'socketcluster-client';
-import { CloseCode } from '../shared/close-codes';
-import { ErrorName, LogoutPendingError } from '../shared/errors';
+import { CloseCode, closeAction, type CloseAction } from '../shared/close-codes';
+import { ErrorName, keepsToken, LogoutPendingError, removesToken } from '../shared/errors';
 import { Procedure, ServerEvent, type DeauthenticationReason, type TokenExpiry } from '../shared/protocol';
 import type { GatehouseClaims } from '../shared/claims';
-import { closeAction, closeName, reconnectDelay, type CloseAction } from './close-policy';
+import { expiryWarningSeconds } from '../shared/expiry-warning';
+import { closeName, reconnectDelay } from './close-policy';
 import { rebuildError } from './errors';
 import { Emitter } from './events';
 import { defaultStorage, gatewayAddress, memoryStorage, type TokenStorage } from './storage';
 import { wrapChannel, type ScChannel, type Subscription } from './subscription';
 import { TabLink, type TabMessage } from './tabs';
-import { claimsOf, GatewayClock, refreshMargin } from './token';
+import { claimsOf, GatewayClock } from './token';
 import { watchWake } from './wake';
 
 export interface ClientOptions {
@@ -95,7 +96,6 @@ interface PendingRevocation {
   readonly everywhere: boolean;
 }
 
-const TOKEN_REMOVING_ERRORS: readonly string[] = [ErrorName.AuthTokenExpired, ErrorName.AuthTokenInvalid, ErrorName.AuthTokenRevoked];
 const browser = typeof window === 'object' && typeof document === 'object';
 
 /**
@@ -105,8 +105,8 @@ const browser = typeof window === 'object' && typeof document === 'object';
 const TAB_NEWS_WAIT_MS = 1000;
 /** How long a connection must stay up before the reconnect backoff starts again from its first step. */
 const STABLE_MS = 10_000;
-/** Refusals that say nothing against the token: try it again later. */
-const retryable = (err: unknown) => [ErrorName.AuthUnavailable, ErrorName.AuthTokenNotBefore].includes((err as Error)?.name as never);
+/** Refusals that say nothing against the token (the catalogue keeps it): try it again later. */
+const retryable = (err: unknown) => keepsToken((err as Error | undefined)?.name);
 
 /** Creates a Gatehouse client and starts connecting. */
 export function createClient(options: ClientOptions = {}): GatehouseClient {
@@ -403,12 +403,12 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       if (!error && !status.isAuthenticated) this.emit('deauthenticated', { reason: 'other-tab' });
     }
     if (!error || !token) return;
-    if (error.name === ErrorName.AuthUnavailable || error.name === ErrorName.AuthTokenNotBefore) {
+    if (keepsToken(error.name)) {
       // The token may be fine: keep it and try again with backoff.
       this.retryAuthenticate(token, this.generation);
       return;
     }
-    if (!TOKEN_REMOVING_ERRORS.includes(String(error.name))) return;
+    if (!removesToken(error.name)) return;
     void this.refused(token, String(error.name));
   }
 
@@ -523,7 +523,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       return;
     }
     const claims = this.state.claims;
-    if (this.wantToken || (claims && this.clock.secondsLeft(claims) <= refreshMargin(claims))) void this.refreshToken();
+    if (this.wantToken || (claims && this.clock.secondsLeft(claims) <= expiryWarningSeconds(claims))) void this.refreshToken();
   }
 
   // --- authentication ---
@@ -590,7 +590,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     const claims = this.state.claims;
     if (!claims || this.notice?.exp !== claims.exp) return;
     clearTimeout(this.refreshTimer);
-    const dueIn = Math.max(0, this.clock.secondsLeft(claims) - refreshMargin(claims)) * 1000;
+    const dueIn = Math.max(0, this.clock.secondsLeft(claims) - expiryWarningSeconds(claims)) * 1000;
     this.refreshTimer = setTimeout(() => {
       const left = this.state.expiresIn;
       if (left === null) return;
@@ -682,7 +682,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   /** A token this tab may use instead of fetching one: not revoked, and not due for a refresh yet. */
   private usable(token: string | null): token is string {
     const claims = token && !this.revoked.has(token) ? claimsOf(token) : null;
-    return claims !== null && this.clock.secondsLeft(claims) > refreshMargin(claims);
+    return claims !== null && this.clock.secondsLeft(claims) > expiryWarningSeconds(claims);
   }
 
   /** Authenticates the open socket with `token`, or stores it and connects with it. */
@@ -703,10 +703,10 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     }
     const error = status?.authError;
     if (status?.isAuthenticated || !error) return;
-    if (error.name === ErrorName.AuthUnavailable || error.name === ErrorName.AuthTokenNotBefore) {
+    if (keepsToken(error.name)) {
       // The token may be fine: keep it (a reload offers it again) and let the caller retry.
       await this.storage.set(this.key, token);
-    } else if (TOKEN_REMOVING_ERRORS.includes(String(error.name))) await this.forget(token, error.name === ErrorName.AuthTokenRevoked ? 'revoked' : undefined);
+    } else if (removesToken(error.name)) await this.forget(token, error.name === ErrorName.AuthTokenRevoked ? 'revoked' : undefined);
     throw rebuildError(error);
   }
 
@@ -749,7 +749,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       const status = await Promise.race([side.listener('connect').once(), side.listener('close').once()]);
       const error = status.authError as { name?: string } | undefined;
       if (side.state !== side.OPEN) throw rebuildError({ name: 'ConnectionError', message: `Could not connect: ${closeName(Number(status.code))}` });
-      if (error && TOKEN_REMOVING_ERRORS.includes(String(error.name))) return;
+      if (error && removesToken(error.name)) return;
       if (!status.isAuthenticated) throw rebuildError(error ?? { name: 'ConnectionError', message: 'Not authenticated' });
       await side.invoke(Procedure.Logout, everywhere ? { everywhere: true } : undefined);
     } finally {

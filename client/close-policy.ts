@@ -1,37 +1,4 @@
-import { CloseCode, shouldReconnect } from '../shared/close-codes';
-
-/**
- * What a client does after its connection closes, by the close code's class (as the best peer clients do):
- * - `stop`: do not come back on your own (revoked, disconnected by an operator, origin not allowed, slow consumer);
- *   a new token (a login, `authenticate()`, another tab) starts again;
- * - `reauthenticate`: the session cannot go on with this token (expired, its key retired); get a fresh one, then
- *   reconnect;
- * - `retry`: reconnect with the same token (the node is shutting down, a flood limit, or the network failed);
- * - `closed`: the app closed the connection itself (1000).
- */
-export type CloseAction = 'stop' | 'reauthenticate' | 'retry' | 'closed';
-
-/**
- * The action for each of Gatehouse's close codes. Any other code is taken by its range, as the shared table defines
- * them: 4500–4999 are final (`stop`), anything else (4000–4499, a network failure) is `retry`.
- */
-export const CLOSE_ACTIONS: { readonly [C in CloseCode]: CloseAction } = {
-  [CloseCode.ShuttingDown]: 'retry',
-  [CloseCode.TooManyConnections]: 'retry',
-  [CloseCode.HandshakeRateLimited]: 'retry',
-  [CloseCode.InboundBacklog]: 'retry',
-  [CloseCode.TokenRevoked]: 'stop',
-  [CloseCode.DisconnectedByAdmin]: 'stop',
-  [CloseCode.SlowConsumer]: 'stop',
-  [CloseCode.TokenExpired]: 'reauthenticate',
-  [CloseCode.OriginNotAllowed]: 'stop',
-  [CloseCode.KeyRetired]: 'reauthenticate',
-};
-
-export function closeAction(code: number): CloseAction {
-  if (code === 1000) return 'closed';
-  return (CLOSE_ACTIONS as Record<number, CloseAction | undefined>)[code] ?? (shouldReconnect(code) ? 'retry' : 'stop');
-}
+import { CloseCode } from '../shared/close-codes';
 
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(CloseCode).map(([name, code]) => [code, name]));
 

@@ -1,7 +1,9 @@
 import {
-  AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, AuthTokenRevokedError, AuthUnavailableError,
-  BadRequestError, ErrorName, GatehouseError, LoginError, LoginUnavailableError, LogoutPendingError, ProcedureNotFoundError,
+  AdminUnavailableError, AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, AuthTokenRevokedError,
+  AuthUnavailableError, BadRequestError, ErrorName, ForbiddenError, GatehouseError, InternalError, LoginError,
+  LoginUnavailableError, LogoutPendingError, MethodNotAllowedError, NotFoundError, ProcedureNotFoundError,
   PublishForbiddenError, RateLimitedError, SubscribeForbiddenError, SubscribeUnavailableError, TooManyRequestsError,
+  TransmitDroppedError, UnauthorizedError,
 } from '../shared/errors';
 
 /** The shared class behind every error name a client can see: the client's half of the catalogue. */
@@ -21,6 +23,13 @@ export const ERROR_CLASSES: { readonly [N in ErrorName]: abstract new (...args: 
   [ErrorName.LoginUnavailable]: LoginUnavailableError,
   [ErrorName.LogoutPending]: LogoutPendingError,
   [ErrorName.TooManyRequests]: TooManyRequestsError,
+  [ErrorName.TransmitDropped]: TransmitDroppedError,
+  [ErrorName.Internal]: InternalError,
+  [ErrorName.NotFound]: NotFoundError,
+  [ErrorName.MethodNotAllowed]: MethodNotAllowedError,
+  [ErrorName.Unauthorized]: UnauthorizedError,
+  [ErrorName.Forbidden]: ForbiddenError,
+  [ErrorName.AdminUnavailable]: AdminUnavailableError,
 };
 
 /**

@@ -4,17 +4,18 @@
  */
 export { createClient, GatehouseClient } from './client';
 export type { ClientEvents, ClientOptions, ClientState, ConnectionEvent, DeauthReason, LoginResult } from './client';
-export { CLOSE_ACTIONS, closeAction, closeName, reconnectDelay, type CloseAction } from './close-policy';
+export { closeName, reconnectDelay } from './close-policy';
 export { ERROR_CLASSES, rebuildError } from './errors';
 export { memoryStorage, storageKey, type TokenStorage } from './storage';
 export type { Subscription } from './subscription';
 export {
-  AuthError, AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, AuthTokenRevokedError,
-  AuthUnavailableError, BadRequestError, ErrorName, GatehouseError, LoginError, LoginUnavailableError, LogoutPendingError,
-  ProcedureNotFoundError, PublishForbiddenError, RateLimitedError, SubscribeForbiddenError, SubscribeUnavailableError,
-  TooManyRequestsError,
+  AdminUnavailableError, AuthError, AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError,
+  AuthTokenRevokedError, AuthUnavailableError, BadRequestError, ErrorName, ForbiddenError, GatehouseError, InternalError,
+  LoginError, LoginUnavailableError, LogoutPendingError, MethodNotAllowedError, NotFoundError, ProcedureNotFoundError,
+  PublishForbiddenError, RateLimitedError, SubscribeForbiddenError, SubscribeUnavailableError, TooManyRequestsError,
+  TransmitDroppedError, UnauthorizedError,
 } from '../shared/errors';
-export { CloseCode } from '../shared/close-codes';
+export { CLOSE_ACTIONS, CloseCode, closeAction, type CloseAction } from '../shared/close-codes';
 export { Procedure, ServerEvent, type TokenExpiry } from '../shared/protocol';
 export type { GatehouseClaims } from '../shared/claims';
 export { channelNameProblem } from '../shared/channel-pattern';

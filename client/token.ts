@@ -11,12 +11,6 @@ export function claimsOf(token: string): GatehouseClaims | null {
   }
 }
 
-/** Seconds before expiry at which a token counts as due for a refresh: a quarter of its lifetime, at most 60. */
-export function refreshMargin(claims: GatehouseClaims): number {
-  const lifetime = typeof claims.iat === 'number' ? claims.exp - claims.iat : 240;
-  return Math.min(60, Math.max(1, lifetime / 4));
-}
-
 /**
  * The gateway's clock as this client last learned it: each `gatehouse:tokenExpiry` says how many seconds a token has
  * left, which fixes the offset between the gateway's clock and ours. Deadlines then come out right even when the

@@ -1,6 +1,7 @@
 /**
- * The error catalogue: every error a Gatehouse client can see, by name. The server throws these classes; the client
- * library compares `err.name` against `ErrorName`. Imports nothing, so it runs in browsers too.
+ * The error catalogue: every error a Gatehouse client can see, by name, over the socket or from the HTTP routes
+ * (login, admin API, metrics). The server throws these classes; the client library compares `err.name` against
+ * `ErrorName`. Imports nothing, so it runs in browsers too.
  */
 
 export const ErrorName = {
@@ -19,6 +20,13 @@ export const ErrorName = {
   Login: 'LoginError',
   LoginUnavailable: 'LoginUnavailableError',
   LogoutPending: 'LogoutPendingError',
+  TransmitDropped: 'TransmitDroppedError',
+  Internal: 'InternalError',
+  NotFound: 'NotFoundError',
+  MethodNotAllowed: 'MethodNotAllowedError',
+  Unauthorized: 'UnauthorizedError',
+  Forbidden: 'ForbiddenError',
+  AdminUnavailable: 'AdminUnavailableError',
 } as const;
 
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
@@ -47,7 +55,29 @@ export const ERROR_CATALOGUE: readonly ErrorInfo[] = [
   { name: ErrorName.Login, meaning: 'unknown user or wrong password (deliberately the same)' },
   { name: ErrorName.LoginUnavailable, meaning: 'the login could not be checked: the login backend or the limiter\'s Redis did not answer in time, or too many logins at once; retry later' },
   { name: ErrorName.LogoutPending, meaning: 'the client could not reach the gateway to revoke the session at `logout()`: the token is dropped here, and the client revokes it when it is back (a stolen copy works until then)' },
+  { name: ErrorName.TransmitDropped, meaning: 'the gateway drops every event a client transmits: it is reached through its procedures only' },
+  { name: ErrorName.Internal, meaning: 'a procedure or an HTTP route failed on the gateway; the message says nothing more, the node logs the cause' },
+  { name: ErrorName.NotFound, meaning: 'HTTP 404: no such path; for the admin API, login and the page at `/` the message names the setting that turns it on' },
+  { name: ErrorName.MethodNotAllowed, meaning: 'HTTP 405: the path takes another method, which the `Allow` header names' },
+  { name: ErrorName.Unauthorized, meaning: 'HTTP 401: the admin API or `/metrics` without a valid `Authorization: Bearer` key' },
+  { name: ErrorName.Forbidden, meaning: 'HTTP 403: an admin key without the route\'s scope; its `scope` property names it' },
+  { name: ErrorName.AdminUnavailable, meaning: 'HTTP 503: an admin action could not reach Redis; nothing was changed, retry later' },
 ];
+
+const BY_NAME: ReadonlyMap<string, ErrorInfo> = new Map(ERROR_CATALOGUE.map((e) => [e.name, e]));
+
+/** Whether a refusal named `name` removes the client's stored token (an expired, invalid or revoked token). */
+export function removesToken(name: unknown): boolean {
+  return BY_NAME.get(String(name))?.removesToken === true;
+}
+
+/**
+ * Whether a refusal named `name` is an authentication error that says nothing against the token (not valid yet,
+ * revocations not checkable now): the client keeps the token and offers it again later.
+ */
+export function keepsToken(name: unknown): boolean {
+  return BY_NAME.get(String(name))?.removesToken === false;
+}
 
 /** Base of every Gatehouse error. Own enumerable fields travel to the client (sc-errors `dehydrateError`). */
 export class GatehouseError extends Error {
@@ -60,43 +90,43 @@ export class GatehouseError extends Error {
 
 /**
  * An authentication failure from `verifyToken`. `isBadToken` is SocketCluster's flag: when true the server sends
- * `#removeAuthToken` and the client forgets the token.
+ * `#removeAuthToken` and the client forgets the token. It is the catalogue's `removesToken` for the name.
  */
 export class AuthError extends GatehouseError {
   readonly isBadToken: boolean;
-  constructor(name: ErrorName, message: string, isBadToken: boolean) {
+  constructor(name: ErrorName, message: string) {
     super(name, message);
-    this.isBadToken = isBadToken;
+    this.isBadToken = removesToken(name);
   }
 }
 
 export class AuthTokenExpiredError extends AuthError {
   constructor(message: string, readonly expiry?: number) {
-    super(ErrorName.AuthTokenExpired, message, true);
+    super(ErrorName.AuthTokenExpired, message);
   }
 }
 
 export class AuthTokenNotBeforeError extends AuthError {
   constructor(message: string, readonly date?: number) {
-    super(ErrorName.AuthTokenNotBefore, message, false);
+    super(ErrorName.AuthTokenNotBefore, message);
   }
 }
 
 export class AuthTokenInvalidError extends AuthError {
   constructor(message: string) {
-    super(ErrorName.AuthTokenInvalid, message, true);
+    super(ErrorName.AuthTokenInvalid, message);
   }
 }
 
 export class AuthTokenRevokedError extends AuthError {
   constructor(message = 'The token has been revoked') {
-    super(ErrorName.AuthTokenRevoked, message, true);
+    super(ErrorName.AuthTokenRevoked, message);
   }
 }
 
 export class AuthUnavailableError extends AuthError {
   constructor(message = 'Authentication is temporarily unavailable; retry later') {
-    super(ErrorName.AuthUnavailable, message, false);
+    super(ErrorName.AuthUnavailable, message);
   }
 }
 
@@ -182,5 +212,51 @@ export class LoginUnavailableError extends GatehouseError {
 export class LogoutPendingError extends GatehouseError {
   constructor(message = 'Logged out here, but the gateway could not be reached to revoke the session; it will be revoked when the client is back') {
     super(ErrorName.LogoutPending, message);
+  }
+}
+
+/** The gateway drops every event a client transmits: clients reach it through its procedures only. */
+export class TransmitDroppedError extends GatehouseError {
+  constructor(message = 'Client transmits are not accepted') {
+    super(ErrorName.TransmitDropped, message);
+  }
+}
+
+/** A procedure or HTTP route failed on the gateway: what failed stays in the node's log, never in the answer. */
+export class InternalError extends GatehouseError {
+  constructor(message = 'Internal error') {
+    super(ErrorName.Internal, message);
+  }
+}
+
+export class NotFoundError extends GatehouseError {
+  constructor(message = 'Not found') {
+    super(ErrorName.NotFound, message);
+  }
+}
+
+export class MethodNotAllowedError extends GatehouseError {
+  constructor(message: string) {
+    super(ErrorName.MethodNotAllowed, message);
+  }
+}
+
+export class UnauthorizedError extends GatehouseError {
+  constructor(message: string) {
+    super(ErrorName.Unauthorized, message);
+  }
+}
+
+/** An admin key without the route's scope; `scope` names the one it lacks. */
+export class ForbiddenError extends GatehouseError {
+  constructor(message: string, readonly scope?: string) {
+    super(ErrorName.Forbidden, message);
+  }
+}
+
+/** An admin action could not reach Redis: answered 503, and nothing was changed. */
+export class AdminUnavailableError extends GatehouseError {
+  constructor(message: string) {
+    super(ErrorName.AdminUnavailable, message);
   }
 }

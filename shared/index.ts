@@ -2,3 +2,4 @@ export * from './errors';
 export * from './close-codes';
 export * from './protocol';
 export * from './claims';
+export * from './expiry-warning';

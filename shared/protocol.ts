@@ -8,8 +8,8 @@ export type Procedure = (typeof Procedure)[keyof typeof Procedure];
 
 export const ServerEvent = {
   /**
-   * Sent when the gateway will not renew the token itself; payload {@link TokenExpiry}, a quarter of the token's
-   * lifetime (at most 60 s) before it expires.
+   * Sent when the gateway will not renew the token itself; payload {@link TokenExpiry}, `expiryWarningSeconds` (a
+   * quarter of the token's lifetime, at most 60 s) before it expires.
    */
   AuthExpiring: 'gatehouse:authExpiring',
   /**

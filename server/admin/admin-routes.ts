@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { channelNameProblem } from '../../shared/channel-pattern';
-import { BadRequestError, MAX_SUB_LENGTH, MAX_TOKEN_ID_LENGTH } from '../../shared';
+import { AdminUnavailableError, BadRequestError, MAX_SUB_LENGTH, MAX_TOKEN_ID_LENGTH } from '../../shared';
 import { PublishPayloadError } from '../cluster/payload';
 import { sendJson, type Route } from '../http/health';
 import { readJson, sendError } from '../http/read-body';
@@ -31,10 +31,7 @@ export interface AdminActions {
   nodes(): Promise<NodeInfo[]>;
 }
 
-/** Raised when an admin action cannot reach Redis: answered 503 and nothing was changed. */
-export class AdminUnavailableError extends Error {
-  override readonly name = 'UnavailableError';
-}
+export { AdminUnavailableError };
 
 /** Whether a request path is under /admin. */
 function isAdminPath(path: string): boolean {

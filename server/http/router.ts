@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorName } from '../../shared';
 import type { Logger } from '../log';
 import { sendJson, type Route } from './health';
 
@@ -15,10 +16,10 @@ export function createRequestHandler(routes: readonly Route[], log: Logger, fall
       for (const route of fallbacks) {
         if (await route(req, res)) return;
       }
-      sendJson(res, 404, { error: { name: 'NotFoundError', message: 'Not found' } });
+      sendJson(res, 404, { error: { name: ErrorName.NotFound, message: 'Not found' } });
     } catch (err) {
       log.error({ err, url: req.url }, 'http route failed');
-      if (!res.headersSent) sendJson(res, 500, { error: { name: 'InternalError', message: 'Internal error' } });
+      if (!res.headersSent) sendJson(res, 500, { error: { name: ErrorName.Internal, message: 'Internal error' } });
       else res.destroy();
     }
   };

@@ -1,4 +1,4 @@
-import type { GatehouseClaims } from '../../shared';
+import { expiryWarningSeconds, MAX_EXPIRY_WARNING_SECONDS, type GatehouseClaims } from '../../shared';
 
 /** What the renewal manager will do next for one socket, and when (epoch ms). */
 export type Step =
@@ -16,7 +16,7 @@ export interface RenewalPolicy {
 }
 
 /** Longest warning ahead of exp, ms. */
-export const MAX_WARNING_MS = 60_000;
+export const MAX_WARNING_MS = MAX_EXPIRY_WARNING_SECONDS * 1000;
 /** Renew at least this long before exp, so a slow round trip never lets the token lapse. */
 const RENEW_MARGIN_MS = 2_000;
 
@@ -49,8 +49,7 @@ export function planNext(claims: GatehouseClaims, policy: RenewalPolicy, nowMs: 
     const beforeExp = expMs - Math.min(RENEW_MARGIN_MS + policy.renewIntervalMs * 0.1, (expMs - nowMs) / 2);
     return { kind: 'renew', at: Math.max(nowMs, Math.min(byInterval, beforeExp)) };
   }
-  const lifetimeMs = expMs - (typeof claims.iat === 'number' ? claims.iat * 1000 : nowMs);
-  const warnAt = expMs - Math.min(lifetimeMs / 4, MAX_WARNING_MS);
+  const warnAt = expMs - expiryWarningSeconds(claims) * 1000;
   return warnAt > nowMs ? { kind: 'warn', at: warnAt } : { kind: 'expire', at: expiryTime(claims) };
 }
 

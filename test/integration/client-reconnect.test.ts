@@ -16,6 +16,8 @@ test(`against an endpoint that closes after every handshake, at most ${MAX_IN_10
     { label: '4000 (SocketCluster)', code: 4000, stops: false },
     { label: '4300 (unknown, reconnect range)', code: 4300, stops: false },
     { label: '4600 (unknown, final range)', code: 4600, stops: true },
+    { label: '4234 (unknown, reconnect range)', code: 4234, stops: false },
+    { label: '4567 (unknown, final range)', code: 4567, stops: true },
     { label: '1011 (server error)', code: 1011, stops: false },
   ];
   const endpoints: ClosingEndpoint[] = [];
