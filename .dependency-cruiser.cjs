@@ -60,6 +60,14 @@ module.exports = {
       },
     },
     {
+      name: 'channels-never-import-grants',
+      comment:
+        'The channel policy consults per-user overrides through its own GrantOverrides interface; live grants (server/grants/) plug into it, never the other way round.',
+      severity: 'error',
+      from: { path: '^server/channels/' },
+      to: { path: '^server/grants/' },
+    },
+    {
       name: 'no-feature-imports-the-gateway',
       comment: 'Features plug into the narrow GatewayHost (server/host.ts); only the CLI entry builds the composition root.',
       severity: 'error',
@@ -68,30 +76,24 @@ module.exports = {
     },
     {
       name: 'observability-imports-no-feature',
-      comment: 'server/observability/ is the node\'s metrics registry and its plumbing: features add their own series through the host, so it names none of them.',
+      comment:
+        "server/observability/ is the node's metrics registry and its plumbing: features add their own series through the host, so it names none of them.",
       severity: 'error',
       from: { path: '^server/observability/' },
       to: {
         path: '^server/',
-        pathNot: [
-          '^server/observability/',
-          '^server/(host|log|clock)\\.ts$',
-          '^server/config/',
-        ],
+        pathNot: ['^server/observability/', '^server/(host|log|clock)\\.ts$', '^server/config/'],
       },
     },
     {
       name: 'config-imports-no-feature-runtime',
-      comment: 'server/config/ composes each feature\'s own settings reader (settings.ts), which reads its file formats; never runtime code.',
+      comment:
+        "server/config/ composes each feature's own settings reader (settings.ts), which reads its file formats, with the reader of server/settings-kit/; never runtime code.",
       severity: 'error',
       from: { path: '^server/config/' },
       to: {
         path: '^server/',
-        pathNot: [
-          '^server/config/',
-          '^server/[^/]+/settings\\.ts$',
-          '^server/log\\.ts$',
-        ],
+        pathNot: ['^server/config/', '^server/settings-kit/', '^server/[^/]+/settings\\.ts$', '^server/log\\.ts$'],
       },
     },
     {

@@ -30,7 +30,11 @@ export function builtBench(): Built {
   const out = (name: string) => join(BUILD_DIR, `${name}.cjs`);
   const baseline = out('gatehouse-baseline');
   return {
-    gatehouse: out('gatehouse'), stock: out('stock'), socketio: out('socketio'), probe: out('probe'), loadgen: out('loadgen'),
+    gatehouse: out('gatehouse'),
+    stock: out('stock'),
+    socketio: out('socketio'),
+    probe: out('probe'),
+    loadgen: out('loadgen'),
     ...(existsSync(baseline) ? { baseline } : {}),
   };
 }
@@ -48,8 +52,15 @@ export async function buildBaseline(ref: string): Promise<string> {
   execFileSync('tar', ['-x', '-C', src], { input: archive });
   const outfile = join(BUILD_DIR, 'gatehouse-baseline.cjs');
   await build({
-    entryPoints: [join(src, 'server', 'main.ts')], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
-    packages: 'external', sourcemap: false, logLevel: 'warning',
+    entryPoints: [join(src, 'server', 'main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    packages: 'external',
+    sourcemap: false,
+    logLevel: 'warning',
   });
   return outfile;
 }
@@ -72,10 +83,16 @@ function newestUnder(dir: string): number {
 export function buildDeployed(): string {
   const main = join(ROOT, 'dist', 'server', 'main.js');
   const info = join(ROOT, 'dist', '.tsbuildinfo');
-  const sources = [newestUnder(join(ROOT, 'server')), newestUnder(join(ROOT, 'shared')),
-    ...['tsconfig.json', 'tsconfig.base.json', 'tsconfig.server.json', 'tsconfig.build.json'].map((f) => statSync(join(ROOT, f)).mtimeMs)];
+  const sources = [
+    newestUnder(join(ROOT, 'server')),
+    newestUnder(join(ROOT, 'shared')),
+    ...['tsconfig.json', 'tsconfig.base.json', 'tsconfig.server.json', 'tsconfig.build.json'].map((f) => statSync(join(ROOT, f)).mtimeMs),
+  ];
   if (existsSync(main) && existsSync(info) && statSync(info).mtimeMs > Math.max(...sources)) return main;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   // tsc leaves its build info alone when a touched file compiled to the same output: mark dist/ current by hand.
   const now = new Date();
   if (existsSync(info)) utimesSync(info, now, now);

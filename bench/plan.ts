@@ -17,6 +17,10 @@ export interface Plan {
   readonly fanout200: PublishPlan;
   readonly expiry: { readonly n: number; readonly inSeconds: number; readonly waitMs: number; readonly stock: boolean };
   readonly revocations: number;
+  /** Presence: sockets subscribed to a plain, then a presence channel; joins timed node to node, one at a time. */
+  readonly presence: { readonly n: number; readonly latency: number };
+  /** Live grants: changes measured PUT → kick-out on another node, and the sockets of one user one change kicks. */
+  readonly grants: { readonly n: number; readonly perSocket: number };
   readonly logins: { readonly n: number; readonly concurrency: number; readonly scryptLn: number };
   readonly scale: { readonly sockets: number; readonly renewIntervalS: number; readonly stockIdleWindowMs: number };
   /** Pause between phases, so closes and GC of one phase do not land in the next, ms. */
@@ -45,6 +49,8 @@ const QUICK: Plan = {
   fanout200: { fanout: 200, channels: 1, publishers: 1, window: 800, warmupMs: 1000, durationMs: 3000 },
   expiry: { n: 20, inSeconds: 2, waitMs: 10_000, stock: true },
   revocations: 200,
+  presence: { n: 2000, latency: 100 },
+  grants: { n: 200, perSocket: 1000 },
   logins: { n: 6, concurrency: 4, scryptLn: 17 },
   scale: { sockets: 5000, renewIntervalS: 60, stockIdleWindowMs: 10_000 },
   micro: 0.2,
@@ -67,6 +73,8 @@ export const PLANS: Record<Mode, Plan> = {
     fanout200: { ...QUICK.fanout200, fanout: 20, window: 40, ...SMOKE_WINDOW },
     expiry: { n: 3, inSeconds: 2, waitMs: 2000, stock: false },
     revocations: 5,
+    presence: { n: 20, latency: 3 },
+    grants: { n: 5, perSocket: 20 },
     logins: { n: 2, concurrency: 2, scryptLn: 12 },
     scale: { sockets: 100, renewIntervalS: 1, stockIdleWindowMs: 0 },
   },

@@ -45,7 +45,10 @@ class IpcClient {
   private seq = 0;
   private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 
-  constructor(private readonly child: ChildProcess, private readonly name: string) {
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly name: string,
+  ) {
     child.on('message', (m: { id?: number; result?: unknown; error?: string; mem?: unknown }) => {
       const w = m.id === undefined ? undefined : this.waiting.get(m.id);
       if (!w) return;
@@ -67,8 +70,14 @@ class IpcClient {
         reject(new Error(`${this.name}: no answer to ${String(message.cmd)} within ${timeoutMs / 1000} s`));
       }, timeoutMs);
       this.waiting.set(id, {
-        resolve: (v) => { clearTimeout(timer); resolve(v as T); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
       this.child.send({ ...message, id });
     });
@@ -86,10 +95,20 @@ export class ServerProcess {
   private readonly ipc: IpcClient;
   private stderr = '';
 
-  constructor(readonly name: string, readonly port: number, argv: string[], env: Record<string, string>, cpu: number | undefined) {
+  constructor(
+    readonly name: string,
+    readonly port: number,
+    argv: string[],
+    env: Record<string, string>,
+    cpu: number | undefined,
+  ) {
     const [cmd, args] = pinned(cpu, argv);
-    this.child = track(spawn(cmd, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr = (this.stderr + d).slice(-4000); });
+    this.child = track(
+      spawn(cmd, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }),
+    );
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr = (this.stderr + d).slice(-4000);
+    });
     this.ipc = new IpcClient(this.child, name);
   }
 
@@ -111,8 +130,13 @@ export class ServerProcess {
     const deadline = Date.now() + withinMs;
     for (;;) {
       if (this.exited) throw new Error(`${this.name} exited at start-up:\n${this.stderr}`);
-      const status = await fetch(`http://127.0.0.1:${this.port}/readyz`, { signal: AbortSignal.timeout(1000) })
-        .then(async (r) => { await r.body?.cancel(); return r.status; }, () => 0);
+      const status = await fetch(`http://127.0.0.1:${this.port}/readyz`, { signal: AbortSignal.timeout(1000) }).then(
+        async (r) => {
+          await r.body?.cancel();
+          return r.status;
+        },
+        () => 0,
+      );
       if (status === 200) return;
       if (Date.now() > deadline) throw new Error(`${this.name} not ready within ${withinMs / 1000} s (last /readyz: ${status || 'no answer'})\n${this.stderr}`);
       await sleep(50);

@@ -51,8 +51,13 @@ function summarizeProfile(file: string): void {
     const where = url.replace(/^file:\/\//, '').replace(`${ROOT}/`, '');
     const key = `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
     byFunction.set(key, (byFunction.get(key) ?? 0) + us);
-    const pkg = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(where)?.[1]
-      ?? (where.includes('bench-build/') ? `gatehouse bundle (${where.split('/').pop()})` : where.startsWith('node:') ? 'node internals' : where || functionName);
+    const pkg =
+      /node_modules\/((@[^/]+\/)?[^/]+)/.exec(where)?.[1]
+      ?? (where.includes('bench-build/')
+        ? `gatehouse bundle (${where.split('/').pop()})`
+        : where.startsWith('node:')
+          ? 'node internals'
+          : where || functionName);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + us);
   }
   // Inclusive time of the gateway's own functions: every sample whose stack passes through them, counted once.
@@ -70,9 +75,15 @@ function summarizeProfile(file: string): void {
       inclusive.set(key, (inclusive.get(key) ?? 0) + us);
     }
   }
-  const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n)
-    .map(([k, us]) => `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`).join('\n');
-  process.stdout.write(`\n${file}\ntotal sampled ${(total / 1000).toFixed(0)} ms\n\nby package:\n${top(byPackage, 25)}\n\nby function (self):\n${top(byFunction, 40)}\n\nbundle functions (inclusive):\n${top(inclusive, 40)}\n`);
+  const top = (m: Map<string, number>, n: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, us]) => `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`)
+      .join('\n');
+  process.stdout.write(
+    `\n${file}\ntotal sampled ${(total / 1000).toFixed(0)} ms\n\nby package:\n${top(byPackage, 25)}\n\nby function (self):\n${top(byFunction, 40)}\n\nbundle functions (inclusive):\n${top(inclusive, 40)}\n`,
+  );
 }
 
 const snapshots: string[] = [];
@@ -105,7 +116,11 @@ async function snapshot(server: ServerProcess, label: string): Promise<void> {
 
 /** Self size per (node type, constructor name) in a V8 heap snapshot. */
 function heapByType(file: string): Map<string, { size: number; count: number }> {
-  const snap = JSON.parse(readFileSync(file, 'utf8')) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
+  const snap = JSON.parse(readFileSync(file, 'utf8')) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
   const fields = snap.snapshot.meta.node_fields;
   const width = fields.length;
   const typeAt = fields.indexOf('type');
@@ -131,10 +146,12 @@ function heapByType(file: string): Map<string, { size: number; count: number }> 
 function diffSnapshots(before: string, after: string, connections: number): void {
   const a = heapByType(before);
   const b = heapByType(after);
-  const rows = [...b].map(([k, v]) => {
-    const base = a.get(k) ?? { size: 0, count: 0 };
-    return { k, size: v.size - base.size, count: v.count - base.count };
-  }).sort((x, y) => y.size - x.size);
+  const rows = [...b]
+    .map(([k, v]) => {
+      const base = a.get(k) ?? { size: 0, count: 0 };
+      return { k, size: v.size - base.size, count: v.count - base.count };
+    })
+    .sort((x, y) => y.size - x.size);
   const total = rows.reduce((s, r) => s + r.size, 0);
   process.stdout.write(`\nheap growth for ${connections} connections: ${(total / connections).toFixed(0)} bytes each\n`);
   for (const r of rows.slice(0, 45)) {
@@ -151,8 +168,11 @@ async function main(): Promise<void> {
   const cores = pin ? { server: availableParallelism() - 1, load: 0 } : { server: undefined, load: undefined };
   const redis = system === 'gatehouse-redis' || system === 'baseline-redis' ? await startRedis(cores.load) : undefined;
   const ctx: RunContext = {
-    secret: randomBytes(32).toString('base64url'), redisUrl: redis?.url, adminKey: randomBytes(24).toString('base64url'),
-    issuer: 'bench-issuer', audience: 'bench-audience',
+    secret: randomBytes(32).toString('base64url'),
+    redisUrl: redis?.url,
+    adminKey: randomBytes(24).toString('base64url'),
+    issuer: 'bench-issuer',
+    audience: 'bench-audience',
   };
   const load = new LoadGenerator(built.loadgen, cores.load);
   const port = await freePort();
@@ -162,8 +182,12 @@ async function main(): Promise<void> {
   const profileFile = join(DIR, `${stamp}.cpuprofile`);
   const argv = [l.argv[0], ...flags, ...l.argv.slice(1)];
   // Idle: renewal far off (as in the scale run, before the first renewals are due), so only the idle cost is profiled.
-  const env = phase === 'idle' ? { ...l.env, GATEHOUSE_RENEW_INTERVAL: '600s', GATEHOUSE_TOKEN_TTL: '1800s' }
-    : phase === 'renewal' ? { ...l.env, GATEHOUSE_RENEW_INTERVAL: `${RENEWAL_INTERVAL_MS / 1000}s`, GATEHOUSE_TOKEN_TTL: '900s' } : l.env;
+  const env =
+    phase === 'idle'
+      ? { ...l.env, GATEHOUSE_RENEW_INTERVAL: '600s', GATEHOUSE_TOKEN_TTL: '1800s' }
+      : phase === 'renewal'
+        ? { ...l.env, GATEHOUSE_RENEW_INTERVAL: `${RENEWAL_INTERVAL_MS / 1000}s`, GATEHOUSE_TOKEN_TTL: '900s' }
+        : l.env;
   const server = new ServerProcess(system, port, argv, env, cores.server);
   try {
     await load.call('init', { secret: ctx.secret, iss: ctx.issuer, aud: ctx.audience });
@@ -207,7 +231,9 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, Math.max(0, tOpened + RENEWAL_INTERVAL_MS * 1.02 + 1500 - Date.now())));
       await server.stopProfile(profileFile);
       const renewals = (await load.call<{ setAuthToken: number }>('groupStats', { group: 'renew' })).setAuthToken - r0;
-      process.stdout.write(`renewal: ${renewals} renewals in the window, process CPU ${((server.cpuMicros() - cpu0) / 1000).toFixed(0)} ms (idle cost included)\n`);
+      process.stdout.write(
+        `renewal: ${renewals} renewals in the window, process CPU ${((server.cpuMicros() - cpu0) / 1000).toFixed(0)} ms (idle cost included)\n`,
+      );
       await load.call('closeGroup', { group: 'renew' }, 120_000);
     } else if (phase === 'memory') {
       await snapshot(server, 'before');

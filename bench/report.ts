@@ -20,7 +20,33 @@ export interface SystemFigures {
   memory?: { connections: number; heapPerConn: number; rssPerConn: number; baseHeap: number; baseRss: number };
   expiry?: { n: number; enforced: number; lagMs: Percentiles };
   revocation?: { latencyMs: Percentiles; closeCodes: Record<string, number> };
+  grants?: {
+    propagationMs: Percentiles;
+    answerMs: Percentiles;
+    perSocket: { sockets: number; applied?: Record<string, number>; cpuUsPerSocket: number; allKickedMs: number };
+  };
   login?: { perSecond: number; serverCpuMsEach: number; latencyMs: Percentiles; failures: number };
+  presence?: PresenceFigures;
+}
+
+/** Presence beside the plain subscribe, on a node of two on one Redis. */
+export interface PresenceFigures {
+  readonly sockets: number;
+  readonly plainCpuUsPerSubscribe: number;
+  readonly presenceCpuUsPerSubscribe: number;
+  /** presence ÷ plain. */
+  readonly cpuRatio: number;
+  /** Heap one more subscribe holds, to a plain channel and to a presence one (the member's own state included). */
+  readonly heapBytesPerPlainSubscribe: number;
+  readonly heapBytesPerPresenceSubscribe: number;
+  /** Commands Redis ran per join, those inside the scripts included. */
+  readonly redisCommandsPerJoin: number;
+  /** Requests the nodes sent per join: scripts and publishes. */
+  readonly redisRequestsPerJoin: number;
+  readonly redisCommandsPerLeave: number;
+  readonly redisRequestsPerLeave: number;
+  /** A join on the other node to the event on this one, coalescing window included. */
+  readonly joinToEventMs: Percentiles;
 }
 
 export interface PublishFigures {
@@ -64,8 +90,22 @@ export const ROWS: readonly Row[] = [
   { path: 'expiry.lagMs.p99', label: 'expiry enforcement lag p99 ms', digits: 0 },
   { path: 'revocation.latencyMs.p50', label: 'revocation node→node p50 ms', digits: 2 },
   { path: 'revocation.latencyMs.p99', label: 'revocation node→node p99 ms', digits: 2 },
+  { path: 'grants.propagationMs.p50', label: 'grants change PUT→kick-out on another node (3 nodes) p50 ms', digits: 2 },
+  { path: 'grants.propagationMs.p99', label: 'grants change PUT→kick-out on another node (3 nodes) p99 ms', digits: 2 },
+  { path: 'grants.perSocket.cpuUsPerSocket', label: 'server CPU µs per socket a grants change kicks out', digits: 1 },
   { path: 'login.perSecond', label: 'login RPC/s (scrypt)', digits: 2 },
   { path: 'login.serverCpuMsEach', label: 'server CPU ms per login', digits: 1 },
+  { path: 'presence.plainCpuUsPerSubscribe', label: 'server CPU µs per plain subscribe', digits: 1 },
+  { path: 'presence.presenceCpuUsPerSubscribe', label: 'server CPU µs per presence subscribe', digits: 1 },
+  { path: 'presence.cpuRatio', label: 'presence ÷ plain subscribe CPU', digits: 2 },
+  { path: 'presence.heapBytesPerPlainSubscribe', label: 'heap bytes per plain subscribe', digits: 0 },
+  { path: 'presence.heapBytesPerPresenceSubscribe', label: 'heap bytes per presence subscribe (member incl.)', digits: 0 },
+  { path: 'presence.redisCommandsPerJoin', label: 'Redis commands per join (in scripts too)', digits: 2 },
+  { path: 'presence.redisRequestsPerJoin', label: 'Redis requests per join (scripts, publishes)', digits: 3 },
+  { path: 'presence.redisCommandsPerLeave', label: 'Redis commands per leave (in scripts too)', digits: 2 },
+  { path: 'presence.redisRequestsPerLeave', label: 'Redis requests per leave (scripts, publishes)', digits: 3 },
+  { path: 'presence.joinToEventMs.p50', label: 'presence join→event node→node p50 ms', digits: 1 },
+  { path: 'presence.joinToEventMs.p99', label: 'presence join→event node→node p99 ms', digits: 1 },
 ];
 
 export interface Target {
@@ -78,25 +118,63 @@ export interface Target {
 
 /** What Gatehouse may cost beside stock SocketCluster and Socket.IO (BENCHMARKS.md, "Against the targets"). */
 export const TARGETS: readonly Target[] = [
-  { label: 'server CPU per authenticated handshake, with the revocation check', path: 'handshake.serverCpuUsEach', system: 'gatehouse-redis', base: 'stock-keyobject', max: 1.1 },
-  { label: 'server CPU per authenticated handshake, one node', path: 'handshake.serverCpuUsEach', system: 'gatehouse-local', base: 'stock-keyobject', max: 1.1 },
-  { label: 'server CPU per delivery, fan-out 1, one node', path: 'fanout1.serverCpuUsPerDelivery', system: 'gatehouse-local', base: 'stock-keyobject', max: 1.05 },
-  { label: 'server CPU per delivery, fan-out 1, with the Redis bridge', path: 'fanout1.serverCpuUsPerDelivery', system: 'gatehouse-redis', base: 'stock-keyobject', max: 1.4 },
+  {
+    label: 'server CPU per authenticated handshake, with the revocation check',
+    path: 'handshake.serverCpuUsEach',
+    system: 'gatehouse-redis',
+    base: 'stock-keyobject',
+    max: 1.1,
+  },
+  {
+    label: 'server CPU per authenticated handshake, one node',
+    path: 'handshake.serverCpuUsEach',
+    system: 'gatehouse-local',
+    base: 'stock-keyobject',
+    max: 1.1,
+  },
+  {
+    label: 'server CPU per delivery, fan-out 1, one node',
+    path: 'fanout1.serverCpuUsPerDelivery',
+    system: 'gatehouse-local',
+    base: 'stock-keyobject',
+    max: 1.05,
+  },
+  {
+    label: 'server CPU per delivery, fan-out 1, with the Redis bridge',
+    path: 'fanout1.serverCpuUsPerDelivery',
+    system: 'gatehouse-redis',
+    base: 'stock-keyobject',
+    max: 1.4,
+  },
   { label: 'server CPU per delivery, fan-out 200', path: 'fanout200.serverCpuUsPerDelivery', system: 'gatehouse-redis', base: 'stock-keyobject', max: 1.05 },
-  { label: 'server CPU per delivery, fan-out 200, against Socket.IO rooms', path: 'fanout200.serverCpuUsPerDelivery', system: 'gatehouse-redis', base: 'socketio', max: 1.0 },
+  {
+    label: 'server CPU per delivery, fan-out 200, against Socket.IO rooms',
+    path: 'fanout200.serverCpuUsPerDelivery',
+    system: 'gatehouse-redis',
+    base: 'socketio',
+    max: 1.0,
+  },
   { label: 'heap per idle authenticated connection', path: 'memory.heapPerConn', system: 'gatehouse-redis', base: 'stock-keyobject', max: 1.1 },
   { label: 'RSS per idle authenticated connection', path: 'memory.rssPerConn', system: 'gatehouse-redis', base: 'stock-keyobject', max: 1.1 },
   { label: 'heap per idle authenticated connection, one node', path: 'memory.heapPerConn', system: 'gatehouse-local', base: 'stock-keyobject', max: 1.1 },
   // A change against the --baseline commit: "met" means no worse.
-  ...(['redis', 'local'] as const).flatMap((kind) => ([
-    ['handshake.serverCpuUsEach', 'server CPU per handshake'],
-    ['fanout1.serverCpuUsPerDelivery', 'server CPU per delivery, fan-out 1'],
-    ['fanout200.serverCpuUsPerDelivery', 'server CPU per delivery, fan-out 200'],
-    ['memory.heapPerConn', 'heap per idle connection'],
-    ['memory.rssPerConn', 'RSS per idle connection'],
-  ] as const).map(([path, what]) => ({
-    label: `${what}: now against the baseline (${kind})`, path, system: `gatehouse-${kind}` as SystemName, base: `baseline-${kind}` as SystemName, max: 1,
-  }))),
+  ...(['redis', 'local'] as const).flatMap((kind) =>
+    (
+      [
+        ['handshake.serverCpuUsEach', 'server CPU per handshake'],
+        ['fanout1.serverCpuUsPerDelivery', 'server CPU per delivery, fan-out 1'],
+        ['fanout200.serverCpuUsPerDelivery', 'server CPU per delivery, fan-out 200'],
+        ['memory.heapPerConn', 'heap per idle connection'],
+        ['memory.rssPerConn', 'RSS per idle connection'],
+      ] as const
+    ).map(([path, what]) => ({
+      label: `${what}: now against the baseline (${kind})`,
+      path,
+      system: `gatehouse-${kind}` as SystemName,
+      base: `baseline-${kind}` as SystemName,
+      max: 1,
+    })),
+  ),
 ];
 
 export function valueAt(figures: SystemFigures, path: string): number {

@@ -6,13 +6,15 @@
  *
  *   npm run bench                      quick mode (one pass, ≤ 8 minutes, scale run at 10,000 sockets)
  *   npm run bench -- --full            three interleaved passes, medians with their range, scale run at 19,000
+ *   npm run bench -- --scale=10000,30000,100000   the scale run with workers (bench/scale-run.ts), nothing else
  *   npm run bench -- --smoke           every system at once at a tiny scale, ~5–10 s: checks the harness works (npm test
  *                                      runs it), not speed
  *   before/after: --baseline=REF --systems=gatehouse-local,baseline-local,… interleaves Gatehouse at REF with today's
- *   options: --passes=N  --systems=a,b  --phases=memory,handshake,fanout1,fanout200,expiry,revocation,login  --no-scale  --no-micro
+ *   options: --passes=N  --systems=a,b  --phases=memory,handshake,fanout1,fanout200,expiry,revocation,grants,login,presence  --no-scale  --no-micro
  *            --out=DIR  --json (print the JSON summary last)  --no-build (reuse bench/.tmp/bench-build/ as it is)
  */
 import { execFileSync } from 'node:child_process';
+import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -23,7 +25,8 @@ import { microBench, type MicroResult } from './micro';
 import { PLANS, type Mode, type Plan } from './plan';
 import { canPin } from './proc';
 import { freePort, killAllChildren, LoadGenerator, ServerProcess, startRedis, stopRedis } from './processes';
-import { formatSummary, summarize, table, type PassResult, type SystemFigures } from './report';
+import { parseScaleOptions, runScaleMode } from './scale-run';
+import { formatSummary, summarize, table, type PassResult, type Percentiles, type SystemFigures } from './report';
 import { ALL_SYSTEMS, isGatehouse, LABELS, launch, SYSTEMS, usesRedis, type RunContext, type SystemName } from './systems';
 import type { Target } from './load/loadgen';
 
@@ -47,7 +50,7 @@ interface Options {
   readonly baseline?: string;
 }
 
-const PHASES = ['memory', 'handshake', 'fanout1', 'fanout200', 'expiry', 'revocation', 'login'] as const;
+const PHASES = ['memory', 'handshake', 'fanout1', 'fanout200', 'expiry', 'revocation', 'grants', 'login', 'presence'] as const;
 type Phase = (typeof PHASES)[number];
 
 function parseOptions(argv: string[]): Options {
@@ -62,7 +65,8 @@ function parseOptions(argv: string[]): Options {
   const phases = (value('phases')?.split(',') ?? [...PHASES]) as Phase[];
   for (const p of phases) if (!PHASES.includes(p)) throw new Error(`unknown phase "${p}"; choose from ${PHASES.join(', ')}`);
   return {
-    mode, systems,
+    mode,
+    systems,
     scale: !argv.includes('--no-scale'),
     micro: !argv.includes('--no-micro'),
     outDir: value('out') ?? join(ROOT, 'bench-results'),
@@ -149,17 +153,28 @@ class Bench {
 
       const want = this.options.phases;
       // Expiry mostly waits for tokens to lapse: with overlap it waits while the other phases run.
-      const expiry = want.has('expiry') && (isGatehouse(system) || (p.expiry.stock && system.startsWith('stock')))
-        ? () => this.load.call<SystemFigures['expiry']>('expiry', {
-          target, n: p.expiry.n, inSeconds: p.expiry.inSeconds, waitMs: p.expiry.waitMs, prefix: `${prefix}-exp`, sessionMaxAgeSeconds: 86_400,
-        })
-        : undefined;
+      const expiry =
+        want.has('expiry') && (isGatehouse(system) || (p.expiry.stock && system.startsWith('stock')))
+          ? () =>
+              this.load.call<SystemFigures['expiry']>('expiry', {
+                target,
+                n: p.expiry.n,
+                inSeconds: p.expiry.inSeconds,
+                waitMs: p.expiry.waitMs,
+                prefix: `${prefix}-exp`,
+                sessionMaxAgeSeconds: 86_400,
+              })
+          : undefined;
       const expiring = p.overlap ? expiry?.() : undefined;
       expiring?.catch(() => undefined); // awaited below; a phase that fails first must not leave it unhandled
       if (want.has('memory')) {
         const base = await server.memory();
         const opened = await this.load.call<{ open: number; failures: number }>('openGroup', {
-          target, group: `${prefix}-memory`, n: p.memoryConnections, concurrency: 32, prefix: `${prefix}-mem`,
+          target,
+          group: `${prefix}-memory`,
+          n: p.memoryConnections,
+          concurrency: 32,
+          prefix: `${prefix}-mem`,
         });
         // A rare refused connection on a loaded machine changes nothing per connection; many mean something is wrong.
         if (opened.failures > p.memoryConnections / 100) throw new Error(`${opened.failures} of ${p.memoryConnections} idle connections failed`);
@@ -197,10 +212,26 @@ class Bench {
         figures.revocation = await this.revocation(target, prefix);
         lap('revocation');
       }
+      if (system === 'gatehouse-redis' && want.has('presence')) {
+        figures.presence = await this.presence(prefix);
+        lap('presence');
+      }
+      if (usesRedis(system) && want.has('grants')) {
+        figures.grants = await this.grants(target, prefix);
+        lap('grants');
+      }
       if (usesRedis(system) && want.has('login')) {
-        figures.login = await this.load.call('login', {
-          target, n: p.logins.n, concurrency: p.logins.concurrency, username: 'bench', password: 'bench-password',
-        }, 300_000);
+        figures.login = await this.load.call(
+          'login',
+          {
+            target,
+            n: p.logins.n,
+            concurrency: p.logins.concurrency,
+            username: 'bench',
+            password: 'bench-password',
+          },
+          300_000,
+        );
         lap('login');
       }
       return figures;
@@ -215,10 +246,113 @@ class Bench {
     const { server: nodeA } = await this.startServer('gatehouse-redis', this.cores.load, { GATEHOUSE_NODE_ID: 'bench-node-a' });
     try {
       return await this.load.call('revocation', {
-        target, adminUrl: `http://127.0.0.1:${nodeA.port}`, adminKey: this.ctx.adminKey, n: this.plan.revocations, prefix: `${prefix}-rv`,
+        target,
+        adminUrl: `http://127.0.0.1:${nodeA.port}`,
+        adminKey: this.ctx.adminKey,
+        n: this.plan.revocations,
+        prefix: `${prefix}-rv`,
       });
     } finally {
       await nodeA.stop();
+    }
+  }
+
+  /**
+   * Presence on two nodes of one Redis, beside the plain subscribe: the measured node B (the server core) and node A
+   * (the load core). B's sockets subscribe to a plain channel, then to a presence one: server CPU per subscribe of
+   * each, heap per member, Redis commands per join (and per leave, as they close); then joins on A timed to the event
+   * on B, one at a time.
+   */
+  private async presence(prefix: string): Promise<SystemFigures['presence']> {
+    const p = this.plan.presence;
+    const rules = join(mkdtempSync(join(tmpdir(), 'gatehouse-bench-presence-')), 'channels.json');
+    writeFileSync(rules, JSON.stringify({ presence: ['bench:room:*'] }));
+    const env = { GATEHOUSE_CHANNELS_FILE: rules, GATEHOUSE_PRESENCE_GRACE: '0' };
+    const { server: nodeB, target } = await this.startServer('gatehouse-redis', this.cores.server, env);
+    const { server: nodeA, target: remote } = await this.startServer('gatehouse-redis', this.cores.load, { ...env, GATEHOUSE_NODE_ID: 'bench-presence-a' });
+    const redis = new Redis(this.ctx.redisUrl!);
+    // Every command Redis ran (those a script calls included), and the requests nodes sent (scripts and publishes).
+    const commands = async () => {
+      const stats = await redis.info('commandstats');
+      let all = 0;
+      let requests = 0;
+      for (const m of stats.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) {
+        all += Number(m[2]);
+        if (['eval', 'evalsha', 'publish', 'spublish'].includes(m[1])) requests += Number(m[2]);
+      }
+      return { all, requests };
+    };
+    const group = `${prefix}-presence`;
+    try {
+      // Members without the presence capability: what joining costs, apart from sending events to watchers.
+      const extra = { channels: { 'bench:*': ['subscribe', 'publish'] } };
+      await this.load.call('openGroup', { target, group, n: p.n, concurrency: 32, prefix: `${prefix}-pr`, extra }, 120_000);
+      const subscribeArgs = { target, group, concurrency: 32, settleMs: Math.max(300, this.plan.settleMs) };
+      // A socket's first subscribe builds what every later one reuses: the measured ones are each socket's second and third.
+      await this.load.call('groupSubscribe', { ...subscribeArgs, channel: `bench:first:${prefix}` }, 120_000);
+      const heapBefore = (await nodeB.memory()).heapUsed;
+      const plain = await this.load.call<{ serverCpuUsEach: number }>('groupSubscribe', { ...subscribeArgs, channel: `bench:plain:${prefix}` }, 120_000);
+      const heap0 = (await nodeB.memory()).heapUsed;
+      const c0 = await commands();
+      const room = await this.load.call<{ n: number; serverCpuUsEach: number }>(
+        'groupSubscribe',
+        { ...subscribeArgs, channel: `bench:room:${prefix}` },
+        120_000,
+      );
+      const c1 = await commands();
+      const heap1 = (await nodeB.memory()).heapUsed;
+      await this.load.call('closeGroup', { group }, 120_000);
+      await sleep(Math.max(500, this.plan.settleMs));
+      const c2 = await commands();
+      const latency = await this.load.call<{ latencyMs: Percentiles }>(
+        'presenceLatency',
+        { target, remote, channel: `bench:room:${prefix}-latency`, k: p.latency, prefix: `${prefix}-pl` },
+        300_000,
+      );
+      return {
+        sockets: room.n,
+        plainCpuUsPerSubscribe: plain.serverCpuUsEach,
+        presenceCpuUsPerSubscribe: room.serverCpuUsEach,
+        cpuRatio: room.serverCpuUsEach / Math.max(1e-9, plain.serverCpuUsEach),
+        heapBytesPerPlainSubscribe: (heap0 - heapBefore) / Math.max(1, room.n),
+        heapBytesPerPresenceSubscribe: (heap1 - heap0) / Math.max(1, room.n),
+        redisCommandsPerJoin: (c1.all - c0.all) / Math.max(1, room.n),
+        redisRequestsPerJoin: (c1.requests - c0.requests) / Math.max(1, room.n),
+        redisCommandsPerLeave: (c2.all - c1.all) / Math.max(1, room.n),
+        redisRequestsPerLeave: (c2.requests - c1.requests) / Math.max(1, room.n),
+        joinToEventMs: latency.latencyMs,
+      };
+    } finally {
+      redis.disconnect();
+      await this.load.call('closeGroup', { group }, 120_000).catch(() => undefined);
+      await nodeA.stop();
+      await nodeB.stop();
+    }
+  }
+
+  /**
+   * Live grants on three nodes: node A (with the admin API) and node C on the load core, the measured node B on its
+   * own. A's admin API changes a user's grants; the time to B's kick-out, and B's CPU per socket a change kicks out.
+   */
+  private async grants(target: Target, prefix: string): Promise<SystemFigures['grants']> {
+    const nodes = await Promise.all(
+      ['bench-node-a', 'bench-node-c'].map((id) => this.startServer('gatehouse-redis', this.cores.load, { GATEHOUSE_NODE_ID: id })),
+    );
+    try {
+      return await this.load.call(
+        'grants',
+        {
+          target,
+          adminUrl: `http://127.0.0.1:${nodes[0].server.port}`,
+          adminKey: this.ctx.adminKey,
+          n: this.plan.grants.n,
+          perSocket: this.plan.grants.perSocket,
+          prefix: `${prefix}-gr`,
+        },
+        300_000,
+      );
+    } finally {
+      await Promise.all(nodes.map(({ server }) => server.stop()));
     }
   }
 
@@ -242,9 +376,17 @@ class Bench {
     try {
       const base = await server.memory();
       const t0 = Date.now();
-      const opened = await this.load.call<{ open: number; failures: number; wallMs: number }>('openGroup', {
-        target, group: 'scale', n: sockets, concurrency: 64, prefix: `scale-${randomBytes(3).toString('hex')}`,
-      }, 600_000);
+      const opened = await this.load.call<{ open: number; failures: number; wallMs: number }>(
+        'openGroup',
+        {
+          target,
+          group: 'scale',
+          n: sockets,
+          concurrency: 64,
+          prefix: `scale-${randomBytes(3).toString('hex')}`,
+        },
+        600_000,
+      );
       const tOpened = Date.now();
       const held = await server.memory();
       // Idle window: from now until just before the first renewals are due.
@@ -260,7 +402,7 @@ class Bench {
       const stats = await this.load.call<{ setAuthToken: number; removeAuthToken: number }>('groupStats', { group: 'scale' });
       const renewals = stats.setAuthToken - r0;
       const idleCpuPerSecond = (q1.cpu - q0.cpu) / Math.max(1, (q1.at - q0.at) / 1000);
-      const renewalCpu = (q2.cpu - q1.cpu) - idleCpuPerSecond * ((q2.at - q1.at) / 1000);
+      const renewalCpu = q2.cpu - q1.cpu - idleCpuPerSecond * ((q2.at - q1.at) / 1000);
       const perRenewalUs = renewalCpu / Math.max(1, renewals);
       const rssPerSocket = (held.rss - base.rss) / opened.open;
       const figures: Record<string, unknown> = {
@@ -288,9 +430,17 @@ class Bench {
     if (stockIdleWindowMs > 0 && this.options.systems.includes('stock-keyobject')) {
       const { server: stock, target: stockTarget } = await this.startServer('stock-keyobject', this.cores.server);
       try {
-        const opened = await this.load.call<{ open: number }>('openGroup', {
-          target: stockTarget, group: 'scale-stock', n: sockets, concurrency: 64, prefix: 'scale-stock',
-        }, 600_000);
+        const opened = await this.load.call<{ open: number }>(
+          'openGroup',
+          {
+            target: stockTarget,
+            group: 'scale-stock',
+            n: sockets,
+            concurrency: 64,
+            prefix: 'scale-stock',
+          },
+          600_000,
+        );
         await sleep(2000);
         const a = { cpu: stock.cpuMicros(), at: Date.now() };
         await sleep(stockIdleWindowMs);
@@ -318,22 +468,30 @@ function gitCommit(): string | undefined {
 
 function formatScale(scale: Record<string, unknown> | undefined): string {
   if (!scale) return '';
-  const n = (k: string, d = 0) => (typeof scale[k] === 'number' ? (scale[k] as number).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
-  return table(['scale run (gatehouse-redis)', 'value'], [
-    ['idle authenticated sockets held', n('sockets')],
-    ['heap / RSS bytes per socket at that scale', `${n('heapPerSocket')} / ${n('rssPerSocket')}`],
-    ['RSS at that scale, MiB', n('rssAtScaleMiB')],
-    ['sockets within 4 GiB RSS (extrapolated)', n('socketsWithin4GiB')],
-    ['idle CPU ms per second per 10,000 sockets (Gatehouse)', n('idleCpuMsPerSecondPer10k', 2)],
-    ['idle CPU ms per second per 10,000 sockets (stock KeyObject)', n('stockIdleCpuMsPerSecondPer10k', 2)],
-    [`renewals seen in the window (interval ${n('renewIntervalS')} s)`, n('renewals')],
-    ['CPU µs per renewal (sign + revocation check + send)', n('renewalCpuUsEach', 1)],
-    ['renewal CPU ms per interval per 10,000 sockets', n('renewalCpuMsPerIntervalPer10k', 0)],
-    ['renewal, % of one core per 10,000 sockets', n('renewalCorePercentPer10k', 2)],
-  ], false);
+  const n = (k: string, d = 0) =>
+    typeof scale[k] === 'number' ? scale[k].toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—';
+  return table(
+    ['scale run (gatehouse-redis)', 'value'],
+    [
+      ['idle authenticated sockets held', n('sockets')],
+      ['heap / RSS bytes per socket at that scale', `${n('heapPerSocket')} / ${n('rssPerSocket')}`],
+      ['RSS at that scale, MiB', n('rssAtScaleMiB')],
+      ['sockets within 4 GiB RSS (extrapolated)', n('socketsWithin4GiB')],
+      ['idle CPU ms per second per 10,000 sockets (Gatehouse)', n('idleCpuMsPerSecondPer10k', 2)],
+      ['idle CPU ms per second per 10,000 sockets (stock KeyObject)', n('stockIdleCpuMsPerSecondPer10k', 2)],
+      [`renewals seen in the window (interval ${n('renewIntervalS')} s)`, n('renewals')],
+      ['CPU µs per renewal (sign + revocation check + send)', n('renewalCpuUsEach', 1)],
+      ['renewal CPU ms per interval per 10,000 sockets', n('renewalCpuMsPerIntervalPer10k', 0)],
+      ['renewal, % of one core per 10,000 sockets', n('renewalCorePercentPer10k', 2)],
+    ],
+    false,
+  );
 }
 
 async function main(): Promise<void> {
+  // `--scale=N[,N…]` is a run mode of its own (bench/scale-run.ts): Gatehouse with workers at N connections.
+  const scale = parseScaleOptions(process.argv.slice(2));
+  if (scale) return runScaleMode(scale);
   const options = parseOptions(process.argv.slice(2));
   const passes = Number(process.argv.find((a) => a.startsWith('--passes='))?.slice('--passes='.length));
   const plan = Number.isInteger(passes) && passes > 0 ? { ...PLANS[options.mode], passes } : PLANS[options.mode];
@@ -350,7 +508,9 @@ async function main(): Promise<void> {
   setTimeout(() => abort(`over ${RUN_LIMIT_S[options.mode]} s`), RUN_LIMIT_S[options.mode] * 1000).unref();
   process.once('SIGINT', () => abort('interrupted'));
   process.once('SIGTERM', () => abort('terminated'));
-  log(`Gatehouse bench, ${options.mode} mode: ${options.systems.join(', ')}; ${pin ? `server on CPU ${cores.server}, load on CPU ${cores.load}` : 'not pinned'}`);
+  log(
+    `Gatehouse bench, ${options.mode} mode: ${options.systems.join(', ')}; ${pin ? `server on CPU ${cores.server}, load on CPU ${cores.load}` : 'not pinned'}`,
+  );
 
   const micro: MicroResult[] = options.micro && plan.micro > 0 ? microBench(plan.micro) : [];
   let built = options.build ? await buildBench() : builtBench();
@@ -392,14 +552,26 @@ async function main(): Promise<void> {
     const seconds = (Date.now() - startedAt.getTime()) / 1000;
 
     const out: string[] = [''];
-    out.push(`Gatehouse bench — ${options.mode} mode, ${plan.passes} pass(es), ${seconds.toFixed(0)} s, node ${process.version}, ${cpus()[0]?.model ?? '?'} ×${cpuCount}`);
-    out.push(`commit ${gitCommit() ?? '?'}; ${pin ? 'server pinned alone to one core, load generator and Redis on the other' : 'NOT pinned'}; load average ${loadAvgStart.map((x) => x.toFixed(2)).join(' ')} at start, ${loadAvgEnd.map((x) => x.toFixed(2)).join(' ')} at the end`);
-    out.push(`Gatehouse runs from ${relative(ROOT, built.gatehouse)} under plain node. Cells: median (min–max) over passes; ratios are taken within each pass, then summarized.`);
+    out.push(
+      `Gatehouse bench — ${options.mode} mode, ${plan.passes} pass(es), ${seconds.toFixed(0)} s, node ${process.version}, ${cpus()[0]?.model ?? '?'} ×${cpuCount}`,
+    );
+    out.push(
+      `commit ${gitCommit() ?? '?'}; ${pin ? 'server pinned alone to one core, load generator and Redis on the other' : 'NOT pinned'}; load average ${loadAvgStart.map((x) => x.toFixed(2)).join(' ')} at start, ${loadAvgEnd.map((x) => x.toFixed(2)).join(' ')} at the end`,
+    );
+    out.push(
+      `Gatehouse runs from ${relative(ROOT, built.gatehouse)} under plain node. Cells: median (min–max) over passes; ratios are taken within each pass, then summarized.`,
+    );
     out.push('');
     for (const s of options.systems) out.push(`  ${s}: ${LABELS[s]}`);
     out.push('');
     if (micro.length > 0) {
-      out.push(table(['operation (in-process)', 'µs/op', 'ops'], micro.map((r) => [r.name, r.usPerOp.toFixed(2), String(r.ops)]), false));
+      out.push(
+        table(
+          ['operation (in-process)', 'µs/op', 'ops'],
+          micro.map((r) => [r.name, r.usPerOp.toFixed(2), String(r.ops)]),
+          false,
+        ),
+      );
       out.push('');
     }
     out.push(formatSummary(summary, options.systems));
@@ -412,10 +584,27 @@ async function main(): Promise<void> {
 
     const result = {
       meta: {
-        mode: options.mode, baseline: options.baseline, startedAt: startedAt.toISOString(), seconds, node: process.version, cpus: cpuCount, cpuModel: cpus()[0]?.model,
-        pinned: pin, cores, gatehouse: relative(ROOT, built.gatehouse), commit: gitCommit(), loadAvgStart, loadAvgEnd, plan, systems: options.systems,
+        mode: options.mode,
+        baseline: options.baseline,
+        startedAt: startedAt.toISOString(),
+        seconds,
+        node: process.version,
+        cpus: cpuCount,
+        cpuModel: cpus()[0]?.model,
+        pinned: pin,
+        cores,
+        gatehouse: relative(ROOT, built.gatehouse),
+        commit: gitCommit(),
+        loadAvgStart,
+        loadAvgEnd,
+        plan,
+        systems: options.systems,
       },
-      micro, passes, scale, scaleBaseline, summary,
+      micro,
+      passes,
+      scale,
+      scaleBaseline,
+      summary,
     };
     mkdirSync(options.outDir, { recursive: true });
     const file = join(options.outDir, `bench-${options.mode}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);

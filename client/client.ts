@@ -1,12 +1,14 @@
 import { create, type AGClientSocket } from 'socketcluster-client';
 import { CloseCode, closeAction, type CloseAction } from '../shared/close-codes';
 import { ErrorName, keepsToken, LogoutPendingError, removesToken } from '../shared/errors';
-import { Procedure, ServerEvent, type DeauthenticationReason, type TokenExpiry } from '../shared/protocol';
+import { PRESENCE_EVENT, PRESENCE_PROCEDURE, type PresenceEvent, type PresenceRequest, type PresenceSnapshot } from '../shared/presence';
+import { Procedure, ServerEvent, type DeauthenticationReason, type GrantsChanged, type TokenExpiry } from '../shared/protocol';
 import type { GatehouseClaims } from '../shared/claims';
 import { expiryWarningSeconds } from '../shared/expiry-warning';
 import { closeName, reconnectDelay } from './close-policy';
 import { rebuildError } from './errors';
 import { Emitter } from './events';
+import { PresenceList } from './presence';
 import { defaultStorage, gatewayAddress, memoryStorage, type TokenStorage } from './storage';
 import { wrapChannel, type ScChannel, type Subscription } from './subscription';
 import { TabLink, type TabMessage } from './tabs';
@@ -54,6 +56,12 @@ export interface ClientEvents {
   /** The token is close to expiry and the gateway will not renew it (or has not): `expiresIn` seconds are left. */
   expiring: { readonly expiresIn: number };
   deauthenticated: { readonly reason: DeauthReason };
+  /**
+   * Your backend changed this user's grants (PUT or DELETE /admin/grants/{sub}): subscriptions to channels no longer
+   * granted have ended (their `ended` resolves an error with `reason: 'grants-changed'`), and channels newly granted
+   * may be subscribed to now. `version` is the change's.
+   */
+  grantsChanged: GrantsChanged;
   connection: ConnectionEvent;
   /** Something the app may want to log: getToken failed, a re-authentication was refused. */
   error: Error;
@@ -133,6 +141,12 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   /** Tokens the gateway revoked: never sent again, whoever offers them. */
   private readonly revoked = new Set<string>();
   private readonly cleanups: (() => void)[] = [];
+  /** Per channel: the presence lists' handlers of its events, (re)subscriptions and losses of the subscription. */
+  private readonly channelEvents = new ChannelEvents();
+  /** Open presence lists: closed with the client. */
+  private readonly presenceLists = new Set<PresenceList>();
+  /** How many subscriptions of each channel are live: they share one socketcluster-client channel. */
+  private readonly holders = new Map<string, number>();
   private connectionState: ClientState['connection'] = 'connecting';
   /** The token offered at the last handshake. */
   private offered: string | null = null;
@@ -183,21 +197,22 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     this.storage = options.storage ?? (browser ? defaultStorage() : memoryStorage());
     if (options.tabs ?? browser) this.tabs = new TabLink(this.key, (msg) => this.fromTab(msg));
     // Each socket gets its own token source: the client's one reads storage; a revocation's side socket offers its token.
-    this.socket = (loadToken, connectTimeout) => create({
-      hostname,
-      port,
-      secure,
-      path,
-      // Reconnection is decided here, by the close code's class; the stock client waits 10-20 s after a restart.
-      autoReconnect: false,
-      ackTimeout: this.ackTimeout,
-      // The stock default (20 s) unless given: an undefined would replace it with 0.
-      connectTimeout: connectTimeout ?? 20_000,
-      wsOptions: options.wsOptions,
-      // Storage is kept by this class (on 'authenticate', 'deauthenticate' and refusals), not by the stock client,
-      // which also saves tokens the gateway refused.
-      authEngine: { saveToken: async (_name: string, token: string) => token, removeToken: async () => null, loadToken },
-    } as never) as unknown as Sc;
+    this.socket = (loadToken, connectTimeout) =>
+      create({
+        hostname,
+        port,
+        secure,
+        path,
+        // Reconnection is decided here, by the close code's class; the stock client waits 10-20 s after a restart.
+        autoReconnect: false,
+        ackTimeout: this.ackTimeout,
+        // The stock default (20 s) unless given: an undefined would replace it with 0.
+        connectTimeout: connectTimeout ?? 20_000,
+        wsOptions: options.wsOptions,
+        // Storage is kept by this class (on 'authenticate', 'deauthenticate' and refusals), not by the stock client,
+        // which also saves tokens the gateway refused.
+        authEngine: { saveToken: (_name: string, token: string) => Promise.resolve(token), removeToken: () => Promise.resolve(null), loadToken },
+      });
     this.sc = this.socket(async () => {
       const token = await this.storage.get(this.key);
       this.offered = token && !this.revoked.has(token) ? token : null;
@@ -208,7 +223,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       this.setConnection({ state: 'connecting' });
     });
     this.listen('connect', (status) => this.onConnect(status));
-    this.listen('close', ({ code, reason }) => this.onClose(Number(code), String(reason ?? '')));
+    this.listen('close', ({ code, reason }) => this.onClose(Number(code), typeof reason === 'string' ? reason : ''));
     this.listen('authenticate', ({ signedAuthToken }) => this.onAuthenticate(String(signedAuthToken)));
     this.listen('deauthenticate', ({ oldSignedAuthToken }) => {
       const token = oldSignedAuthToken as string | null;
@@ -217,11 +232,18 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       if (this.reconnecting) this.droppedAtHandshake = token ?? '';
       else this.deauthenticating = this.onDeauthenticate(token);
     });
+    this.listen('subscribe', ({ channel }) => this.channelEvents.run(`subscribe ${String(channel)}`, undefined));
+    this.listen('subscribeStateChange', ({ channel, oldChannelState, newChannelState }) => {
+      // Pending: the connection dropped and the channel is made again on reconnect; unsubscribed: it is gone.
+      if (oldChannelState === 'subscribed') this.channelEvents.run(`unsubscribe ${String(channel)}`, newChannelState !== 'pending');
+    });
+    this.receive<PresenceEvent>(PRESENCE_EVENT, (event) => this.channelEvents.run(`presence ${String(event.channel)}`, event));
     this.receive<TokenExpiry>(ServerEvent.TokenExpiry, (n) => this.onNotice(n));
     this.receive<TokenExpiry>(ServerEvent.AuthExpiring, (n) => this.onExpiring(n));
     this.receive<{ reason: DeauthenticationReason }>(ServerEvent.Deauthenticated, ({ reason }) => {
       this.serverReason = reason;
     });
+    this.receive<GrantsChanged>(ServerEvent.GrantsChanged, ({ version }) => this.emit('grantsChanged', { version }));
     // The first token comes from getToken unless a usable one is stored (as a stored one that is due is replaced).
     if (this.getToken) void this.refreshToken();
     // Wake from sleep: the refresh timer set before it fires late, so look again (as on `online`).
@@ -325,7 +347,44 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       this.sc.subscribe(channel);
       this.sc.processPendingSubscriptions();
     });
-    return wrapChannel<T>(channel, sc);
+    this.holders.set(channel, (this.holders.get(channel) ?? 0) + 1);
+    return wrapChannel<T>(channel, sc, () => this.release(channel));
+  }
+
+  /** One holder of `channel` lets go; true when it was the last, so the channel itself is unsubscribed. */
+  private release(channel: string): boolean {
+    const left = (this.holders.get(channel) ?? 1) - 1;
+    if (left > 0) this.holders.set(channel, left);
+    else this.holders.delete(channel);
+    return left <= 0;
+  }
+
+  /**
+   * Who is in `channel`, live: subscribes to it (which makes this user a member, when the channel has presence) and
+   * keeps the member list from the gateway's snapshot and change batches, loading it again on its own after a missed
+   * batch or a reconnect. Seeing the list needs the `presence` capability on the channel. `close()` unsubscribes.
+   */
+  presence(channel: string): PresenceList {
+    const subscription = this.subscribe(channel);
+    const events = this.channelEvents;
+    const list = new PresenceList(channel, {
+      subscription,
+      onSubscribed: (handler) => {
+        // Already subscribed (the app subscribed first): no subscribe event comes for this list.
+        if (this.sc.isSubscribed(channel)) queueMicrotask(handler);
+        return events.on(`subscribe ${channel}`, handler);
+      },
+      onSuspended: (handler) => events.on(`unsubscribe ${channel}`, handler as (gone: unknown) => void),
+      onRenewed: (handler) => {
+        const off = [this.on('renewed', handler), this.on('authenticated', handler)];
+        return () => off.forEach((remove) => remove());
+      },
+      onEvent: (handler) => events.on(`presence ${channel}`, handler as (event: unknown) => void),
+      fetch: async (request: PresenceRequest) => (await this.call(PRESENCE_PROCEDURE, request)) as PresenceSnapshot,
+    });
+    this.presenceLists.add(list);
+    void list.ended.then(() => this.presenceLists.delete(list));
+    return list;
   }
 
   async publish(channel: string, data: unknown): Promise<void> {
@@ -367,6 +426,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   /** Closes the connection and releases every timer, listener and channel. */
   close(): void {
     this.closed = true;
+    for (const list of [...this.presenceLists]) list.close();
     this.clearTimers();
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     this.tabs?.close();
@@ -476,7 +536,8 @@ export class GatehouseClient extends Emitter<ClientEvents> {
       // A mark that is not ours names no session.
     }
     const claims = token ? claimsOf(token) : null;
-    const ours = !!mark && !!claims && Date.now() - Number(mark.at) < 10_000 && mark.sub === claims.sub && (mark.everywhere === true || mark.sid === claims.sid);
+    const ours =
+      !!mark && !!claims && Date.now() - Number(mark.at) < 10_000 && mark.sub === claims.sub && (mark.everywhere === true || mark.sid === claims.sid);
     return ours ? 'other-tab' : 'revoked';
   }
 
@@ -507,7 +568,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   }
 
   private originMessage(): string {
-    const origin = typeof location === 'object' ? location.origin : 'this client\'s Origin header';
+    const origin = typeof location === 'object' ? location.origin : "this client's Origin header";
     return `The gateway refused the origin ${origin} (OriginNotAllowed, 4504): add it to the gateway's GATEHOUSE_ORIGINS`;
   }
 
@@ -614,22 +675,26 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     const since = this.tabs?.lastAnnounced ?? null;
     let token: string | null;
     try {
-      token = await this.exclusive(async (waited) => {
-        // Another tab may have fetched while this one waited for the lock (and this one may already have taken that
-        // token from its message): a token not due yet, stored or announced, is the answer.
-        const stored = await this.storage.get(this.key);
-        if (this.usable(stored)) return stored;
-        if (waited && this.tabs) {
-          const announced = await this.tabs.announcedAfter(since, TAB_NEWS_WAIT_MS);
-          if (this.usable(announced)) return announced;
-        }
-        const fetched = await this.callGetToken();
-        if (fetched && generation === this.generation) {
-          await this.storage.set(this.key, fetched);
-          this.tabs?.post({ type: 'token', token: fetched });
-        }
-        return fetched;
-      }, 'token', this.getTokenTimeout);
+      token = await this.exclusive(
+        async (waited) => {
+          // Another tab may have fetched while this one waited for the lock (and this one may already have taken that
+          // token from its message): a token not due yet, stored or announced, is the answer.
+          const stored = await this.storage.get(this.key);
+          if (this.usable(stored)) return stored;
+          if (waited && this.tabs) {
+            const announced = await this.tabs.announcedAfter(since, TAB_NEWS_WAIT_MS);
+            if (this.usable(announced)) return announced;
+          }
+          const fetched = await this.callGetToken();
+          if (fetched && generation === this.generation) {
+            await this.storage.set(this.key, fetched);
+            this.tabs?.post({ type: 'token', token: fetched });
+          }
+          return fetched;
+        },
+        'token',
+        this.getTokenTimeout,
+      );
     } catch (err) {
       this.emit('error', err instanceof Error ? err : new Error(String(err)));
       if ((err as Error)?.name === 'TimeoutError') {
@@ -724,12 +789,15 @@ export class GatehouseClient extends Emitter<ClientEvents> {
   /** The token is kept and offered again with backoff (0.5 s up to 20 s), until a login or logout intervenes. */
   private retryAuthenticate(token: string, generation: number, attempt = 0): void {
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
-      if (this.closed || generation !== this.generation || this.sc.state !== this.sc.OPEN || this.sc.signedAuthToken === token) return;
-      this.use(token).catch((err: unknown) => {
-        if (retryable(err)) this.retryAuthenticate(token, generation, attempt + 1);
-      });
-    }, reconnectDelay(0, attempt));
+    this.retryTimer = setTimeout(
+      () => {
+        if (this.closed || generation !== this.generation || this.sc.state !== this.sc.OPEN || this.sc.signedAuthToken === token) return;
+        this.use(token).catch((err: unknown) => {
+          if (retryable(err)) this.retryAuthenticate(token, generation, attempt + 1);
+        });
+      },
+      reconnectDelay(0, attempt),
+    );
   }
 
   // --- revocation at logout ---
@@ -744,7 +812,7 @@ export class GatehouseClient extends Emitter<ClientEvents> {
    */
   private async revokeAside({ token, everywhere }: PendingRevocation): Promise<void> {
     if (browser && !navigator.onLine) throw new Error('offline');
-    const side = this.socket(async () => token, this.ackTimeout);
+    const side = this.socket(() => Promise.resolve(token), this.ackTimeout);
     try {
       const status = await Promise.race([side.listener('connect').once(), side.listener('close').once()]);
       const error = status.authError as { name?: string } | undefined;
@@ -837,5 +905,12 @@ export class GatehouseClient extends Emitter<ClientEvents> {
     clearTimeout(this.refreshTimer);
     clearTimeout(this.retryTimer);
     clearTimeout(this.stableTimer);
+  }
+}
+
+/** Per-channel events (`presence room:1`, `subscribe room:1`), so one socket listener serves every presence list. */
+class ChannelEvents extends Emitter<Record<string, unknown>> {
+  run(key: string, data: unknown): void {
+    this.emit(key, data);
   }
 }

@@ -1,9 +1,32 @@
 import {
-  AdminUnavailableError, AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, AuthTokenRevokedError,
-  AuthUnavailableError, BadRequestError, ErrorName, ForbiddenError, GatehouseError, InternalError, LoginError,
-  LoginUnavailableError, LogoutPendingError, MethodNotAllowedError, NotFoundError, ProcedureNotFoundError,
-  PublishForbiddenError, RateLimitedError, SubscribeForbiddenError, SubscribeUnavailableError, TooManyRequestsError,
-  TransmitDroppedError, UnauthorizedError,
+  AdminUnavailableError,
+  AuthTokenExpiredError,
+  AuthTokenInvalidError,
+  AuthTokenNotBeforeError,
+  AuthTokenRevokedError,
+  AuthUnavailableError,
+  BadRequestError,
+  ErrorName,
+  ForbiddenError,
+  GatehouseError,
+  InternalError,
+  LoginError,
+  LoginUnavailableError,
+  LogoutPendingError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PresenceForbiddenError,
+  PresenceNotEnabledError,
+  PresenceUnavailableError,
+  ProcedureNotFoundError,
+  PublishForbiddenError,
+  RateLimitedError,
+  SubscribeForbiddenError,
+  SubscribeUnavailableError,
+  TooManyRequestsError,
+  TransmitDroppedError,
+  UnauthorizedError,
+  VersionConflictError,
 } from '../shared/errors';
 
 /** The shared class behind every error name a client can see: the client's half of the catalogue. */
@@ -17,6 +40,9 @@ export const ERROR_CLASSES: { readonly [N in ErrorName]: abstract new (...args: 
   [ErrorName.PublishForbidden]: PublishForbiddenError,
   [ErrorName.SubscribeForbidden]: SubscribeForbiddenError,
   [ErrorName.SubscribeUnavailable]: SubscribeUnavailableError,
+  [ErrorName.PresenceForbidden]: PresenceForbiddenError,
+  [ErrorName.PresenceNotEnabled]: PresenceNotEnabledError,
+  [ErrorName.PresenceUnavailable]: PresenceUnavailableError,
   [ErrorName.RateLimited]: RateLimitedError,
   [ErrorName.BadRequest]: BadRequestError,
   [ErrorName.Login]: LoginError,
@@ -30,6 +56,7 @@ export const ERROR_CLASSES: { readonly [N in ErrorName]: abstract new (...args: 
   [ErrorName.Unauthorized]: UnauthorizedError,
   [ErrorName.Forbidden]: ForbiddenError,
   [ErrorName.AdminUnavailable]: AdminUnavailableError,
+  [ErrorName.VersionConflict]: VersionConflictError,
 };
 
 /**
@@ -39,13 +66,28 @@ export const ERROR_CLASSES: { readonly [N in ErrorName]: abstract new (...args: 
  */
 export function rebuildError(raw: unknown): Error {
   const fields = (raw !== null && typeof raw === 'object' ? raw : { message: String(raw) }) as Record<string, unknown>;
-  const name = String(fields.name ?? 'Error');
+  const name = wireText(fields.name, 'Error');
   const Class = Object.prototype.hasOwnProperty.call(ERROR_CLASSES, name) ? ERROR_CLASSES[name as ErrorName] : undefined;
   if (raw instanceof Error && (!Class || raw instanceof Class)) return raw;
   // The constructors differ per class; the prototype is what instanceof needs, the fields come from the wire.
-  const err = Object.create((Class ?? Error).prototype) as Error & Record<string, unknown>;
+  const err = Object.create((Class ?? Error).prototype as Error) as Error & Record<string, unknown>;
   for (const [key, value] of Object.entries(fields)) if (key !== 'stack') err[key] = value;
   err.name = name;
-  err.message = String(fields.message ?? name);
+  err.message = wireText(fields.message, name);
   return err;
+}
+
+/** A field from the wire as text: primitives printed as String() would, nothing (or an object) as `fallback`. */
+function wireText(value: unknown, fallback: string): string {
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'symbol':
+      return String(value);
+    default:
+      return fallback;
+  }
 }

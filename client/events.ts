@@ -5,8 +5,11 @@ export class Emitter<Events extends Record<string, unknown>> {
   on<K extends keyof Events>(event: K, listener: (data: Events[K]) => void): () => void {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as (data: never) => void);
-    return () => void set.delete(listener as (data: never) => void);
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(event) === set) this.listeners.delete(event);
+    };
   }
 
   protected emit<K extends keyof Events>(event: K, data: Events[K]): void {
@@ -15,7 +18,9 @@ export class Emitter<Events extends Record<string, unknown>> {
         (listener as (d: Events[K]) => void)(data);
       } catch (err) {
         // One app listener's bug must not stop the client's own bookkeeping.
-        setTimeout(() => { throw err; });
+        setTimeout(() => {
+          throw err;
+        });
       }
     }
   }

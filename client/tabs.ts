@@ -3,8 +3,7 @@ import { claimsOf } from './token';
 
 /** What one tab tells the others of the same origin and gateway. */
 export type TabMessage =
-  | { readonly type: 'token'; readonly token: string }
-  | { readonly type: 'logout'; readonly reason: 'logout' | 'revoked'; readonly token?: string };
+  { readonly type: 'token'; readonly token: string } | { readonly type: 'logout'; readonly reason: 'logout' | 'revoked'; readonly token?: string };
 
 /**
  * A message from another tab in its known shape, else undefined: any script of the origin can post on the channel or
@@ -33,7 +32,10 @@ export class TabLink {
   private readonly waiters = new Set<() => void>();
 
   /** `name` is also the localStorage key the token is kept under. */
-  constructor(private readonly name: string, onMessage: (msg: TabMessage) => void) {
+  constructor(
+    private readonly name: string,
+    onMessage: (msg: TabMessage) => void,
+  ) {
     this.mailbox = `${name}:message`;
     const receive = (data: unknown) => {
       const msg = tabMessage(data);
@@ -79,10 +81,10 @@ export class TabLink {
     const signal = waitMs === undefined ? undefined : AbortSignal.timeout(waitMs);
     let granted = false;
     try {
-      return (await locks.request(lock, { signal }, () => {
+      return await locks.request(lock, { signal }, () => {
         granted = true;
         return fn(true);
-      })) as T;
+      });
     } catch (err) {
       if (!granted) return fn(true);
       throw err;

@@ -4,8 +4,8 @@ import type { GatehouseClaims, TokenExpiry } from '../shared';
 export function claimsOf(token: string): GatehouseClaims | null {
   try {
     const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(part), (c) => c.charCodeAt(0))));
-    return claims && typeof claims === 'object' && typeof claims.exp === 'number' ? claims : null;
+    const claims: unknown = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(part), (c) => c.charCodeAt(0))));
+    return claims && typeof claims === 'object' && 'exp' in claims && typeof claims.exp === 'number' ? (claims as GatehouseClaims) : null;
   } catch {
     return null;
   }

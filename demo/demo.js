@@ -10,6 +10,7 @@ let renewals = 0;
 let lastClose = '';
 let endReason = '';
 let chat;
+let lobby;
 
 function log(text) {
   const li = document.createElement('li');
@@ -99,6 +100,67 @@ function asText(value, fallback) {
 function leaveChat() {
   chat?.unsubscribe();
   chat = undefined;
+  lobby?.close();
+  lobby = undefined;
+  renderMembers(undefined);
+}
+
+/** Who is in the lobby, live: one entry per user, however many tabs or devices it has open. */
+function watchLobby() {
+  if (lobby) return;
+  const current = (lobby = client.presence('chat:lobby'));
+  const show = () => {
+    if (lobby === current) renderMembers(current);
+  };
+  current.on('sync', show);
+  current.on('update', show);
+  current.on('occupancy', show);
+  current.on('join', ({ member }) => {
+    show();
+    // This tab's own join may come after the first list: it is no news here.
+    if (member.sub !== client.state.claims?.sub) presenceNote(`${memberName(member)} joined`);
+  });
+  current.on('leave', ({ member, reason }) => {
+    show();
+    presenceNote(`${memberName(member)} left (${reason})`);
+  });
+  void current.ended.then((err) => {
+    if (err) log(`presence: ${err.name}: ${err.message}`);
+    if (lobby === current) {
+      lobby = undefined;
+      renderMembers(undefined);
+    }
+  });
+}
+
+/** The name a member's verified `info` claim gives, else its sub. */
+function memberName(member) {
+  return asText(member.info?.name, member.sub);
+}
+
+function renderMembers(list) {
+  const members = $('members');
+  members.replaceChildren();
+  $('member-count').textContent = list ? (list.mode === 'occupancy' ? `(${list.count}, counts only)` : `(${list.count})`) : '';
+  if (!list) return;
+  const me = client.state.claims?.sub;
+  for (const member of list.list) {
+    const li = document.createElement('li');
+    li.dataset.sub = member.sub;
+    li.textContent = memberName(member) + (member.sub === me ? ' (you)' : '');
+    if (member.sub === me) li.classList.add('you');
+    members.append(li);
+  }
+}
+
+/** Keeps the last few joins and leaves under the member list. */
+function presenceNote(text) {
+  const li = document.createElement('li');
+  li.textContent = text;
+  const notes = $('presence-events');
+  notes.prepend(li);
+  while (notes.children.length > 5) notes.lastElementChild.remove();
+  log(`presence: ${text}`);
 }
 
 client.on('connection', (event) => {
@@ -121,6 +183,7 @@ client.on('authenticated', ({ claims }) => {
   lastClose = '';
   log(`authenticated as ${claims.sub}`);
   render();
+  watchLobby();
   void joinChat();
 });
 
@@ -204,6 +267,56 @@ $('try-news').addEventListener('click', async () => {
     showRefusal(`${err.name}: ${err.message}`);
   }
 });
+
+let staffRoom;
+
+function grantsStatus(text) {
+  $('grants-status').textContent = text;
+  flash($('grants-status'));
+}
+
+/** Subscribes to staff:room if the current grants allow it, and says what happened. */
+async function tryStaffRoom() {
+  if (staffRoom) return;
+  const sub = client.subscribe('staff:room');
+  staffRoom = sub;
+  try {
+    await sub.ready;
+  } catch (err) {
+    staffRoom = undefined;
+    // Right after a kick-out, its reason says more than the refusal of the retry.
+    if (!$('grants-status').textContent.startsWith('Left')) grantsStatus(`staff:room: ${err.name}`);
+    return;
+  }
+  grantsStatus('In staff:room: granted live.');
+  log('subscribed to staff:room');
+  const err = await sub.ended;
+  if (staffRoom === sub) staffRoom = undefined;
+  if (err) {
+    grantsStatus(`Left staff:room: ${err.reason ?? err.name}.`);
+    log(`kicked out of staff:room: ${err.reason ?? err.message}`);
+  }
+}
+
+client.on('grantsChanged', ({ version }) => {
+  log(`grants changed by the backend (version ${version})`);
+  void tryStaffRoom();
+});
+
+async function setBobStaff(staff) {
+  try {
+    const res = await fetch('/demo/grants', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: 'bob', staff }) });
+    const body = await res.json();
+    if (!res.ok) throw new Error(body.error?.message ?? res.statusText);
+    const sockets = Object.values(body.applied ?? {}).reduce((a, b) => a + b, 0);
+    log(`bob is ${staff ? 'staff' : 'a guest'} now (version ${body.version}, applied to ${sockets} of his sockets)`);
+  } catch (err) {
+    log(`grants: ${err.message}`);
+  }
+}
+
+$('make-staff').addEventListener('click', () => void setBobStaff(true));
+$('make-guest').addEventListener('click', () => void setBobStaff(false));
 
 render();
 setInterval(tick, 250);

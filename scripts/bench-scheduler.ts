@@ -5,7 +5,10 @@ import { DeadlineScheduler } from '../server/renewal/deadline-scheduler';
 
 const n = Number(process.argv[2] ?? 100_000);
 const keys = Array.from({ length: n }, (_, i) => ({ id: i }));
-const heap = () => { (globalThis as { gc?: () => void }).gc?.(); return process.memoryUsage().heapUsed; };
+const heap = () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
+};
 
 const before = heap();
 const s = new DeadlineScheduler<object>(systemClock, () => undefined, 100);
@@ -22,12 +25,14 @@ t = performance.now();
 for (let i = 0; i < n; i++) s.cancel(keys[i]);
 const cancelMs = performance.now() - t;
 s.close();
-console.log(JSON.stringify({
-  sockets: n,
-  scheduleNsEach: Math.round((scheduleMs * 1e6) / n),
-  rescheduleNsEach: Math.round((moveMs * 1e6) / n),
-  cancelNsEach: Math.round((cancelMs * 1e6) / n),
-  heapBytesPerSocket: Math.round(held / n),
-  leftAfterCancel: s.size,
-  timers: 1,
-}));
+console.log(
+  JSON.stringify({
+    sockets: n,
+    scheduleNsEach: Math.round((scheduleMs * 1e6) / n),
+    rescheduleNsEach: Math.round((moveMs * 1e6) / n),
+    cancelNsEach: Math.round((cancelMs * 1e6) / n),
+    heapBytesPerSocket: Math.round(held / n),
+    leftAfterCancel: s.size,
+    timers: 1,
+  }),
+);

@@ -38,8 +38,7 @@ function withExtension(file, specifier) {
 
 for (const file of declarations(out)) {
   const text = readFileSync(file, 'utf8');
-  const fixed = text
-    .replace(/(\bfrom\s+|\bimport\s*\(\s*)(['"])([^'"]+)\2/g, (_, lead, quote, spec) => `${lead}${quote}${withExtension(file, spec)}${quote}`);
+  const fixed = text.replace(/(\bfrom\s+|\bimport\s*\(\s*)(['"])([^'"]+)\2/g, (_, lead, quote, spec) => `${lead}${quote}${withExtension(file, spec)}${quote}`);
   if (fixed !== text) writeFileSync(file, fixed);
 }
 writeFileSync(join(out, 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);

@@ -24,7 +24,12 @@ export const clientBuildOptions = {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await build({ ...clientBuildOptions, outfile: `${root}dist/client.js`, sourcemap: 'linked' });
   await build({
-    ...clientBuildOptions, platform: 'node', target: ['node20'], minify: false, packages: 'external', define: {},
+    ...clientBuildOptions,
+    platform: 'node',
+    target: ['node20'],
+    minify: false,
+    packages: 'external',
+    define: {},
     outfile: `${root}dist/client.node.mjs`,
   });
   process.stdout.write('built dist/client.js and dist/client.node.mjs\n');

@@ -10,8 +10,12 @@ const seed = Number(process.argv[3] ?? 1);
 
 async function main(): Promise<number> {
   const crashes: string[] = [];
-  process.on('uncaughtException', (err) => { crashes.push(`uncaughtException: ${String(err).slice(0, 300)}`); });
-  process.on('unhandledRejection', (err) => { crashes.push(`unhandledRejection: ${String(err).slice(0, 300)}`); });
+  process.on('uncaughtException', (err) => {
+    crashes.push(`uncaughtException: ${String(err).slice(0, 300)}`);
+  });
+  process.on('unhandledRejection', (err) => {
+    crashes.push(`unhandledRejection: ${String(err).slice(0, 300)}`);
+  });
 
   const target = await startFuzzTarget();
   const started = Date.now();
@@ -44,7 +48,9 @@ async function main(): Promise<number> {
     if (result.failed) process.stderr.write(`failed with seed ${result.seed}: ${String(result.errorInstance).slice(0, 1000)}\n`);
     if (frames - lastReport >= 10_000) {
       lastReport = frames;
-      process.stderr.write(`${frames} frames, ${scenarios} scenarios, ${((Date.now() - started) / 1000).toFixed(0)} s, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB\n`);
+      process.stderr.write(
+        `${frames} frames, ${scenarios} scenarios, ${((Date.now() - started) / 1000).toFixed(0)} s, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB\n`,
+      );
     }
   }
   clearInterval(sampler);
@@ -68,7 +74,10 @@ async function main(): Promise<number> {
   return failing.length === 0 && crashes.length === 0 && summary.nodeState === 'ready' ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (err) => {
-  process.stderr.write(`${String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -17,20 +17,37 @@ async function main(): Promise<void> {
   const admin = redis.client();
   const usersFile = await writeUsersFile([{ username: 'alice', password: PASSWORD, sub: 'user-alice' }]);
   // One user logs in once per cycle: lift the per-username attempt rate (10 a minute by default) out of the way.
-  const gw = await startLoginGateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_LOGIN_RATE_PER_USER: '100000', GATEHOUSE_LOGIN_RATE_PER_IP: '100000' });
+  const gw = await startLoginGateway({
+    GATEHOUSE_REDIS_URL: redis.url,
+    GATEHOUSE_USERS_FILE: usersFile,
+    GATEHOUSE_RENEW_INTERVAL: '0',
+    GATEHOUSE_LOGIN_RATE_PER_USER: '100000',
+    GATEHOUSE_LOGIN_RATE_PER_IP: '100000',
+  });
   const client: AGClientSocket = socketClusterClient.create({ hostname: '127.0.0.1', port: gw.address().port, autoReconnect: false, ackTimeout: 5000 });
   await nextEvent(client, 'connect', 5000);
   try {
     const kinds: [string, () => Promise<void>][] = [
-      ['login (RPC) + logout', async () => {
-        await client.invoke('login', { username: 'alice', password: PASSWORD });
-      }],
-      ['backend token with sid + logout', async () => {
-        await client.authenticate(mintHs256({ sub: 'user-bob', sid: `sid-${Math.random().toString(36).slice(2)}`, jti: `jti-${Math.random().toString(36).slice(2)}` }));
-      }],
-      ['backend token with jti, no sid + logout', async () => {
-        await client.authenticate(mintHs256({ sub: 'user-carol', jti: `jti-${Math.random().toString(36).slice(2)}` }));
-      }],
+      [
+        'login (RPC) + logout',
+        async () => {
+          await client.invoke('login', { username: 'alice', password: PASSWORD });
+        },
+      ],
+      [
+        'backend token with sid + logout',
+        async () => {
+          await client.authenticate(
+            mintHs256({ sub: 'user-bob', sid: `sid-${Math.random().toString(36).slice(2)}`, jti: `jti-${Math.random().toString(36).slice(2)}` }),
+          );
+        },
+      ],
+      [
+        'backend token with jti, no sid + logout',
+        async () => {
+          await client.authenticate(mintHs256({ sub: 'user-carol', jti: `jti-${Math.random().toString(36).slice(2)}` }));
+        },
+      ],
     ];
     console.log(`${cycles} cycles each, node ${process.version}, redis-server on 127.0.0.1`);
     for (const [label, login] of kinds) {
@@ -48,9 +65,11 @@ async function main(): Promise<void> {
       }
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
       const ttlS = mean(ttls) / 1000;
-      console.log(`${label}: ${(keys.length / cycles).toFixed(2)} entries per logout, ${mean(bytes).toFixed(0)} bytes per entry `
-        + `(MEMORY USAGE), living ${ttlS.toFixed(0)} s; at one logout a second that is ${Math.round(ttlS)} entries, `
-        + `${(mean(bytes) * ttlS / 1024 / 1024).toFixed(1)} MiB held; e.g. ${keys[0]}`);
+      console.log(
+        `${label}: ${(keys.length / cycles).toFixed(2)} entries per logout, ${mean(bytes).toFixed(0)} bytes per entry `
+          + `(MEMORY USAGE), living ${ttlS.toFixed(0)} s; at one logout a second that is ${Math.round(ttlS)} entries, `
+          + `${((mean(bytes) * ttlS) / 1024 / 1024).toFixed(1)} MiB held; e.g. ${keys[0]}`,
+      );
     }
   } finally {
     client.disconnect();

@@ -18,23 +18,37 @@ async function startNode(redisUrl: string, port: number): Promise<ChildProcess> 
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GATEHOUSE_')) env[k] = v;
   Object.assign(env, {
-    GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_PORT: String(port), GATEHOUSE_AUTH_KEY: SECRET,
-    GATEHOUSE_REDIS_URL: redisUrl, GATEHOUSE_LOG_LEVEL: process.env.NODE_LOG ?? 'warn',
+    GATEHOUSE_HOST: '127.0.0.1',
+    GATEHOUSE_PORT: String(port),
+    GATEHOUSE_AUTH_KEY: SECRET,
+    GATEHOUSE_REDIS_URL: redisUrl,
+    GATEHOUSE_LOG_LEVEL: process.env.NODE_LOG ?? 'warn',
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', 'start'], { cwd: ROOT, env, stdio: ['ignore', process.env.NODE_LOG ? 'inherit' : 'ignore', 'ignore'] });
-  await waitFor(async () => {
-    try {
-      return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-    } catch {
-      return false;
-    }
-  }, 20_000, 'the node to be ready');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', 'start'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', process.env.NODE_LOG ? 'inherit' : 'ignore', 'ignore'],
+  });
+  await waitFor(
+    async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    20_000,
+    'the node to be ready',
+  );
   return child;
 }
 
 async function connect(port: number, claims: Record<string, unknown>): Promise<AGClientSocket> {
   const client = socketClusterClient.create({
-    hostname: '127.0.0.1', port, autoReconnect: false, authEngine: storedToken(mintHs256(claims)) as never,
+    hostname: '127.0.0.1',
+    port,
+    autoReconnect: false,
+    authEngine: storedToken(mintHs256(claims)),
   });
   const status = await nextEvent<{ isAuthenticated: boolean }>(client, 'connect');
   if (!status.isAuthenticated) throw new Error('client not authenticated');
@@ -52,7 +66,10 @@ async function main(): Promise<void> {
   const port = await freePort();
   const node = await startNode(redis.url, port);
   const store = new RedisRevocationStore({
-    target: { url: redis.url }, timeoutMs: 500, origin: 'bench', subscribe: false,
+    target: { url: redis.url },
+    timeoutMs: 500,
+    origin: 'bench',
+    subscribe: false,
     policy: { maxTokenLifetimeMs: 86_400_000, clockToleranceMs: 5000 },
   });
   try {
@@ -86,7 +103,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err) => {
-  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

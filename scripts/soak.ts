@@ -10,11 +10,19 @@ const longLived = Number(process.argv[4] ?? 3);
 
 async function main(): Promise<number> {
   const crashes: string[] = [];
-  process.on('uncaughtException', (err) => { crashes.push(`uncaughtException: ${String(err).slice(0, 300)}`); });
-  process.on('unhandledRejection', (err) => { crashes.push(`unhandledRejection: ${String(err).slice(0, 300)}`); });
+  process.on('uncaughtException', (err) => {
+    crashes.push(`uncaughtException: ${String(err).slice(0, 300)}`);
+  });
+  process.on('unhandledRejection', (err) => {
+    crashes.push(`unhandledRejection: ${String(err).slice(0, 300)}`);
+  });
   const report = await runSoak({
-    durationMs: minutes * 60_000, workers, longLived, sampleEveryMs: 30_000,
-    onSample: (s) => process.stderr.write(`${(s.atMs / 1000).toFixed(0)} s: heap ${s.heapMiB} MiB, timers ${s.timers}, sockets ${s.openSockets}, redis keys ${s.redisKeys}\n`),
+    durationMs: minutes * 60_000,
+    workers,
+    longLived,
+    sampleEveryMs: 30_000,
+    onSample: (s) =>
+      process.stderr.write(`${(s.atMs / 1000).toFixed(0)} s: heap ${s.heapMiB} MiB, timers ${s.timers}, sockets ${s.openSockets}, redis keys ${s.redisKeys}\n`),
   });
   const problems = checkSoakBounds(report);
   const peakHeapMiB = Math.max(report.baseline.heapMiB, report.end.heapMiB, ...report.samples.map((s) => s.heapMiB));
@@ -23,7 +31,10 @@ async function main(): Promise<number> {
   return problems.length === 0 && crashes.length === 0 ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (err) => {
-  process.stderr.write(`${String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exit(1);
+  },
+);

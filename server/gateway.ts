@@ -25,9 +25,13 @@ import { registerUpgradeMetrics } from './http/upgrade-metrics';
 import type { Logger } from './log';
 import { installOperations, type Operations } from './admin/install';
 import { installFloodGuards } from './floods/install';
+import type { GrantsService } from './grants/grants-service';
+import { installGrants } from './grants/install';
 import type { FloodCounter } from './floods/flood-counter';
 import { installBrowserAssets } from './browser/install';
 import { installLogin } from './login/install';
+import { installPresence, type Presence } from './presence/install';
+import { presenceAdminRoutes } from './presence/admin-routes';
 import { InboundDispatcher } from './middleware/inbound';
 import { installConnectionMetrics } from './observability/connection-metrics';
 import { NodeMetrics } from './observability/node-metrics';
@@ -36,7 +40,7 @@ import { installRenewal } from './renewal/install';
 import type { RenewalManager } from './renewal/renewal-manager';
 import { batchedRevocationCheck } from './revocation/batched-check';
 import { installRevocation, type RevocationService } from './revocation/install';
-import { closeServerListener, serverListener } from './sc/facade';
+import { closeServerListener, closeSocket, serverListener } from './sc/facade';
 import { installSeams } from './sc/seams';
 import { allSocketsOf, createAgServer } from './sc/server';
 
@@ -90,8 +94,12 @@ export class Gateway implements GatewayHost {
   readonly operations: Operations;
   /** Who may open a WebSocket: refuses upgrades while not ready, and closes refused browser origins with 4504. */
   readonly upgrades: UpgradeGate;
+  /** Live grants: per-user overrides of the tokens' channels, changed by the admin API. */
+  readonly grants: GrantsService;
   /** Refusals by the per-address connection limits and the per-socket backlog bounds. */
   readonly floods: FloodCounter;
+  /** Who is in each presence channel, across nodes. */
+  readonly presence: Presence;
   private readonly routes: Route[] = [];
   private readonly connectionHooks: ConnectionHook[] = [];
   private readonly readinessChecks: (() => string | undefined)[] = [];
@@ -102,7 +110,10 @@ export class Gateway implements GatewayHost {
   private closing?: Promise<void>;
   state: GatewayState = 'starting';
 
-  constructor(readonly config: GatewayConfig, deps: GatewayDeps) {
+  constructor(
+    readonly config: GatewayConfig,
+    deps: GatewayDeps,
+  ) {
     this.log = deps.log;
     this.clock = deps.clock ?? systemClock;
     this.nodeId = config.nodeId;
@@ -118,7 +129,12 @@ export class Gateway implements GatewayHost {
 
     // The home route is a fallback: a page a feature serves at `/` (the demo) wins over it.
     this.http = createServer(createRequestHandler(this.routes, this.log, [homeRoute(() => this.agServer.getPath())]));
-    this.routes.push(healthRoutes(() => this.notReadyReasons(), () => this.warnings()));
+    this.routes.push(
+      healthRoutes(
+        () => this.notReadyReasons(),
+        () => this.warnings(),
+      ),
+    );
     this.agServer = createAgServer(this.http, {
       authEngine: this.engine,
       maxPayload: config.maxPayload,
@@ -127,7 +143,12 @@ export class Gateway implements GatewayHost {
       brokerEngine: this.broker,
     });
     installConnectionMetrics(this);
-    this.upgrades = new UpgradeGate(config.origins, () => (this.state === 'ready' ? undefined : this.state), this.log, config.demo ? new ProxyTrust(config.trustProxy) : undefined);
+    this.upgrades = new UpgradeGate(
+      config.origins,
+      () => (this.state === 'ready' ? undefined : this.state),
+      this.log,
+      config.demo ? new ProxyTrust(config.trustProxy) : undefined,
+    );
     // Every patch of SocketCluster and ws, and the upgrade hook, before any socket exists (server/sc/seams.ts).
     installSeams(this.agServer, { passTokenError: isOwnTokenError, passSubscribeError: isOwnSubscribeError, upgrades: this.upgrades });
     registerUpgradeMetrics(this.metrics, this.upgrades.refusals);
@@ -153,7 +174,19 @@ export class Gateway implements GatewayHost {
       limiterStore: () => this.backends.loginLimiterStore(),
     });
     this.clusterBus = installClusterBus(this, this.broker, this.backends.clusterTransport({ name: 'cluster bus' }));
-    this.operations = installOperations(this, { revocation: this.revocation, metrics: this.metrics, backends: this.backends });
+    this.grants = installGrants(this, { store: this.backends.grants(), sockets: this.revocation.enforcer.index, channels: this.channels });
+    this.presence = installPresence(this, {
+      matcherFor: (claims) => this.channels.policy.matcherFor(claims),
+      backend: () => this.backends.presence(),
+      transport: () => this.backends.clusterTransport({ name: 'presence bus' }),
+    });
+    this.operations = installOperations(this, {
+      revocation: this.revocation,
+      metrics: this.metrics,
+      backends: this.backends,
+      adminRoutes: presenceAdminRoutes(this.presence),
+      grants: this.grants,
+    });
     installBrowserAssets(this);
   }
 
@@ -311,7 +344,7 @@ export class Gateway implements GatewayHost {
     const disconnectAll = () => {
       for (const socket of allSocketsOf(this.agServer)) {
         transports.add(socket.socket);
-        socket.disconnect(CloseCode.ShuttingDown, 'Server shutting down');
+        closeSocket(socket, CloseCode.ShuttingDown, 'Server shutting down');
       }
     };
     const drained = () => [...transports].every((ws) => ws.readyState === ws.CLOSED);
@@ -335,7 +368,12 @@ export class Gateway implements GatewayHost {
     for (const ws of transports) if (ws.readyState !== ws.CLOSED) ws.terminate();
     this.http.closeAllConnections();
     let giveUp: NodeJS.Timeout | undefined;
-    await Promise.race([httpClosed, new Promise<void>((resolve) => { giveUp = setTimeout(resolve, Math.max(0, deadline - performance.now())); })]);
+    await Promise.race([
+      httpClosed,
+      new Promise<void>((resolve) => {
+        giveUp = setTimeout(resolve, Math.max(0, deadline - performance.now()));
+      }),
+    ]);
     clearTimeout(giveUp);
     this.state = 'closed';
   }

@@ -26,7 +26,10 @@ export class SafeLogDestination implements LogDestination {
   dropped = 0;
   private broken = false;
 
-  constructor(private readonly output: Output, private readonly maxUnwritten = MAX_UNWRITTEN_LOG_BYTES) {
+  constructor(
+    private readonly output: Output,
+    private readonly maxUnwritten = MAX_UNWRITTEN_LOG_BYTES,
+  ) {
     output.on('error', () => {
       this.broken = true;
     });

@@ -12,12 +12,15 @@ export type Logger = pino.Logger;
  * and never throws, see log-destination.ts).
  */
 export function createLogger(level: LogLevel, bindings: Record<string, unknown> = {}, destination: LogDestination = stdoutLogDestination()): Logger {
-  return pino({
-    level,
-    base: { ...bindings },
-    serializers: { err: serializeError },
-    redact: { paths: ['token', 'password', '*.token', '*.password', 'authKey', '*.authToken', 'signedAuthToken'], censor: '[redacted]' },
-  }, destination);
+  return pino(
+    {
+      level,
+      base: { ...bindings },
+      serializers: { err: serializeError },
+      redact: { paths: ['token', 'password', '*.token', '*.password', 'authKey', '*.authToken', 'signedAuthToken'], censor: '[redacted]' },
+    },
+    destination,
+  );
 }
 
 /** An error as a log line carries it. */
@@ -37,9 +40,7 @@ export function serializeError(value: unknown): LoggedError {
   if (typeof value === 'object' && value !== null) {
     const v = value as { name?: unknown; message?: unknown; code?: unknown; stack?: unknown };
     const ctor = (value as { constructor?: { name?: unknown } }).constructor?.name;
-    const type = typeof v.name === 'string' && v.name !== ''
-      ? v.name
-      : typeof ctor === 'string' && ctor !== '' && ctor !== 'Object' ? ctor : 'Error';
+    const type = typeof v.name === 'string' && v.name !== '' ? v.name : typeof ctor === 'string' && ctor !== '' && ctor !== 'Object' ? ctor : 'Error';
     const message = typeof v.message === 'string' ? v.message : safeJson(value);
     const out: { type: string; message: string; code?: string | number; stack?: string } = { type, message };
     if (typeof v.code === 'string' || typeof v.code === 'number') out.code = v.code;

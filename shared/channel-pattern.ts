@@ -20,7 +20,7 @@ export const MAX_PATTERN_LENGTH = 256;
 export const SUB_PLACEHOLDER = '{sub}';
 /** What separates the segments of a channel name; `{sub}` fills one whole segment, so a sub holding it fills none. */
 export const SEGMENT_SEPARATOR = ':';
-export const CAPABILITIES: readonly Capability[] = ['subscribe', 'publish'];
+export const CAPABILITIES: readonly Capability[] = ['subscribe', 'publish', 'presence'];
 
 /**
  * Why `name` is not an acceptable channel name (empty, too long, a control character, broken UTF-16, the name of an
@@ -57,8 +57,10 @@ export function patternProblem(pattern: unknown): string | undefined {
     if (m[0] !== SUB_PLACEHOLDER) return `unknown placeholder ${m[0]} (only ${SUB_PLACEHOLDER} is substituted)`;
     const after = pattern.slice(m.index + m[0].length);
     if (after !== '' && !after.startsWith(SEGMENT_SEPARATOR)) {
-      return `${SUB_PLACEHOLDER} must fill a whole segment: follow it with "${SEGMENT_SEPARATOR}" or end the pattern with it `
-        + `(as written, one user's channels would cover another's: "user:${SUB_PLACEHOLDER}*" gives sub "bob" the channels of "bobby")`;
+      return (
+        `${SUB_PLACEHOLDER} must fill a whole segment: follow it with "${SEGMENT_SEPARATOR}" or end the pattern with it `
+        + `(as written, one user's channels would cover another's: "user:${SUB_PLACEHOLDER}*" gives sub "bob" the channels of "bobby")`
+      );
     }
   }
   return undefined;
@@ -77,7 +79,7 @@ export interface ReadGrants {
 }
 
 /**
- * Reads the two grant forms: an array of patterns (each grants subscribe and publish) or a map of pattern to a
+ * Reads the two grant forms: an array of patterns (each grants subscribe, publish and presence) or a map of pattern to a
  * non-empty list of capabilities. Every bad entry is reported and left out; the good ones are kept.
  */
 export function readGrants(grants: unknown): ReadGrants {
@@ -92,7 +94,7 @@ export function readGrants(grants: unknown): ReadGrants {
     return { entries, problems };
   }
   if (grants === null || typeof grants !== 'object') {
-    problems.push({ label: '', problem: 'must be an array of patterns or an object of pattern → ["subscribe", "publish"]' });
+    problems.push({ label: '', problem: 'must be an array of patterns or an object of pattern → ["subscribe", "publish", "presence"]' });
     return { entries, problems };
   }
   for (const [pattern, caps] of Object.entries(grants as Record<string, unknown>)) {
@@ -105,9 +107,9 @@ export function readGrants(grants: unknown): ReadGrants {
 }
 
 function capabilitiesProblem(caps: unknown): string | undefined {
-  if (!Array.isArray(caps) || caps.length === 0) return 'must be a non-empty array of "subscribe" and "publish"';
-  const bad = caps.find((c) => !(CAPABILITIES as readonly unknown[]).includes(c));
-  return bad === undefined ? undefined : `${JSON.stringify(bad)} is not a capability (use "subscribe" or "publish")`;
+  if (!Array.isArray(caps) || caps.length === 0) return 'must be a non-empty array of "subscribe", "publish" and "presence"';
+  const bad: unknown = caps.find((c) => !(CAPABILITIES as readonly unknown[]).includes(c));
+  return bad === undefined ? undefined : `${JSON.stringify(bad)} is not a capability (use "subscribe", "publish" or "presence")`;
 }
 
 /** Whether a pattern needs a `sub` to mean anything. */
@@ -133,7 +135,7 @@ export function fillsSubSegment(sub: string): boolean {
  * a segment (it holds `:`), entries using it grant nothing.
  */
 export function compileGrants(entries: readonly GrantEntry[], sub?: string): ChannelMatcher {
-  const sets: Record<Capability, PatternSet> = { subscribe: new PatternSet(), publish: new PatternSet() };
+  const sets: Record<Capability, PatternSet> = { subscribe: new PatternSet(), publish: new PatternSet(), presence: new PatternSet() };
   for (const { pattern, capabilities } of entries) {
     if (usesSub(pattern) && (sub === undefined || !fillsSubSegment(sub))) continue;
     const isPrefix = pattern.endsWith('*');
@@ -147,10 +149,11 @@ export function compileGrants(entries: readonly GrantEntry[], sub?: string): Cha
   }
   const subscribe = sets.subscribe.seal();
   const publish = sets.publish.seal();
-  if (!subscribe && !publish) return DENY_ALL;
+  const presence = sets.presence.seal();
+  if (!subscribe && !publish && !presence) return DENY_ALL;
   return {
     allows: (capability, channel) => {
-      const set = capability === 'subscribe' ? subscribe : capability === 'publish' ? publish : undefined;
+      const set = capability === 'subscribe' ? subscribe : capability === 'publish' ? publish : capability === 'presence' ? presence : undefined;
       return set !== undefined && set.matches(channel);
     },
   };

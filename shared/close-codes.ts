@@ -42,15 +42,41 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
 const ROWS: readonly Omit<CloseCodeInfo, 'reconnect'>[] = [
   { code: CloseCode.ShuttingDown, name: 'ShuttingDown', action: 'retry', meaning: 'the node is shutting down; reconnect (to another node)' },
-  { code: CloseCode.TooManyConnections, name: 'TooManyConnections', action: 'retry', meaning: 'the client\'s address already has GATEHOUSE_MAX_CONNECTIONS_PER_IP connections open on this node; reconnect later, backing off' },
-  { code: CloseCode.HandshakeRateLimited, name: 'HandshakeRateLimited', action: 'retry', meaning: 'the client\'s address opened more than GATEHOUSE_HANDSHAKE_RATE_PER_IP connections in the last second; reconnect later, backing off' },
-  { code: CloseCode.InboundBacklog, name: 'InboundBacklog', action: 'retry', meaning: 'the client sent more than 256 messages (or 1 MiB) the node had not yet processed; reconnect, backing off, and wait for answers before sending more' },
-  { code: CloseCode.TokenRevoked, name: 'TokenRevoked', action: 'stop', meaning: 'the socket\'s token, session or user was revoked' },
+  {
+    code: CloseCode.TooManyConnections,
+    name: 'TooManyConnections',
+    action: 'retry',
+    meaning: "the client's address already has GATEHOUSE_MAX_CONNECTIONS_PER_IP connections open on this node; reconnect later, backing off",
+  },
+  {
+    code: CloseCode.HandshakeRateLimited,
+    name: 'HandshakeRateLimited',
+    action: 'retry',
+    meaning: "the client's address opened more than GATEHOUSE_HANDSHAKE_RATE_PER_IP connections in the last second; reconnect later, backing off",
+  },
+  {
+    code: CloseCode.InboundBacklog,
+    name: 'InboundBacklog',
+    action: 'retry',
+    meaning:
+      'the client sent more than 256 messages (or 1 MiB) the node had not yet processed; reconnect, backing off, and wait for answers before sending more',
+  },
+  { code: CloseCode.TokenRevoked, name: 'TokenRevoked', action: 'stop', meaning: "the socket's token, session or user was revoked" },
   { code: CloseCode.DisconnectedByAdmin, name: 'DisconnectedByAdmin', action: 'stop', meaning: 'an operator disconnected the user' },
   { code: CloseCode.SlowConsumer, name: 'SlowConsumer', action: 'stop', meaning: 'the client read too slowly and its outbound buffer overflowed' },
   { code: CloseCode.TokenExpired, name: 'TokenExpired', action: 'reauthenticate', meaning: 'reserved: the session can no longer be renewed' },
-  { code: CloseCode.OriginNotAllowed, name: 'OriginNotAllowed', action: 'stop', meaning: 'the page\'s origin is not in GATEHOUSE_ORIGINS; the upgrade is accepted only to say so, and nothing the socket sends is read' },
-  { code: CloseCode.KeyRetired, name: 'KeyRetired', action: 'reauthenticate', meaning: 'the key that verified the session was removed from the JWK Set (reload); get a token signed with a current key' },
+  {
+    code: CloseCode.OriginNotAllowed,
+    name: 'OriginNotAllowed',
+    action: 'stop',
+    meaning: "the page's origin is not in GATEHOUSE_ORIGINS; the upgrade is accepted only to say so, and nothing the socket sends is read",
+  },
+  {
+    code: CloseCode.KeyRetired,
+    name: 'KeyRetired',
+    action: 'reauthenticate',
+    meaning: 'the key that verified the session was removed from the JWK Set (reload); get a token signed with a current key',
+  },
 ];
 
 export const CLOSE_CODES: readonly CloseCodeInfo[] = ROWS.map((row) => ({ ...row, reconnect: row.action === 'retry' }));

@@ -3,3 +3,4 @@ export * from './close-codes';
 export * from './protocol';
 export * from './claims';
 export * from './expiry-warning';
+export * from './presence';

@@ -22,7 +22,29 @@ export const ServerEvent = {
    * `{reason}`: {@link DeauthenticationReason}. A client cannot otherwise tell a revocation from an expiry.
    */
   Deauthenticated: 'gatehouse:deauthenticated',
+  /**
+   * Sent to every socket of a user once the backend changed that user's grants (`PUT`/`DELETE /admin/grants/{sub}`),
+   * after the kick-outs the change caused; payload {@link GrantsChanged}.
+   */
+  GrantsChanged: 'gatehouse:grantsChanged',
 } as const;
+
+/** The version of the grants now in force for the socket's user (the backend's number; that of a DELETE too). */
+export interface GrantsChanged {
+  readonly version: number;
+}
+
+/**
+ * Why the gateway ended a subscription (the `message` of SocketCluster's `#kickOut`): `authentication-changed` (a
+ * logout, an expiry, a renewed token with fewer channels) or `grants-changed` (the backend changed the user's grants).
+ */
+export type KickReason = 'authentication-changed' | 'grants-changed';
+
+/** The `#kickOut` message sent for each reason; the client maps it back to the reason. */
+export const KICK_MESSAGES: { readonly [R in KickReason]: string } = {
+  'authentication-changed': 'Your authentication no longer grants this channel',
+  'grants-changed': 'Your grants changed: this channel is no longer granted',
+};
 
 /**
  * Why the gateway deauthenticated a socket: `logout` (its own logout), `revoked` (its token, session or user was

@@ -9,6 +9,7 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { cpuMicros } from '../proc';
 import { quantile, Reservoir } from '../stats';
+import { scaleCommands } from './scale-clients';
 import { ScWire, type WireOptions } from './sc-wire';
 import { SioWire } from './sio-wire';
 
@@ -41,7 +42,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A token for the i-th socket of a phase: its own sub, sid and jti, a 1 h lifetime, grants on `bench:*`. */
 function mint(name: string, extra: Record<string, unknown> = {}): string {
   const iat = Math.floor(Date.now() / 1000);
-  return jwt.sign({ sub: `user-${name}`, sid: `sid-${name}`, jti: `jti-${name}`, channels: ['bench:*'], iat, exp: iat + 3600, ...tokenDefaults, ...extra }, key, { algorithm: 'HS256' });
+  return jwt.sign(
+    { sub: `user-${name}`, sid: `sid-${name}`, jti: `jti-${name}`, channels: ['bench:*'], iat, exp: iat + 3600, ...tokenDefaults, ...extra },
+    key,
+    { algorithm: 'HS256' },
+  );
 }
 
 async function open(target: Target, token: string | null, timeoutMs = connectTimeoutMs, options: WireOptions = {}): Promise<{ wire: Wire; ok: boolean }> {
@@ -56,9 +61,11 @@ async function open(target: Target, token: string | null, timeoutMs = connectTim
 /** Runs `n` jobs with at most `concurrency` at once. */
 async function pool(n: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, concurrency) }, async () => {
-    while (next < n) await job(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, concurrency) }, async () => {
+      while (next < n) await job(next++);
+    }),
+  );
 }
 
 async function closeAll(wires: Wire[], waitMs = 5000): Promise<void> {
@@ -100,8 +107,22 @@ async function handshakes({ target, n, concurrency, prefix }: { target: Target; 
 /** Idle authenticated connections kept open between commands, by group name. */
 const groups = new Map<string, { wires: Wire[]; setAuthToken: number; removeAuthToken: number }>();
 
-async function openGroup({ target, group, n, concurrency, prefix, extra, spreadSources }: {
-  target: Target; group: string; n: number; concurrency: number; prefix: string; extra?: Record<string, unknown>; spreadSources?: boolean;
+async function openGroup({
+  target,
+  group,
+  n,
+  concurrency,
+  prefix,
+  extra,
+  spreadSources,
+}: {
+  target: Target;
+  group: string;
+  n: number;
+  concurrency: number;
+  prefix: string;
+  extra?: Record<string, unknown>;
+  spreadSources?: boolean;
 }) {
   const entry = groups.get(group) ?? { wires: [], setAuthToken: 0, removeAuthToken: 0 };
   groups.set(group, entry);
@@ -127,7 +148,9 @@ async function openGroup({ target, group, n, concurrency, prefix, extra, spreadS
 
 function groupStats({ group }: { group: string }) {
   const entry = groups.get(group);
-  return entry ? { open: entry.wires.length, setAuthToken: entry.setAuthToken, removeAuthToken: entry.removeAuthToken } : { open: 0, setAuthToken: 0, removeAuthToken: 0 };
+  return entry
+    ? { open: entry.wires.length, setAuthToken: entry.setAuthToken, removeAuthToken: entry.removeAuthToken }
+    : { open: 0, setAuthToken: 0, removeAuthToken: 0 };
 }
 
 async function closeGroup({ group }: { group: string }) {
@@ -142,8 +165,25 @@ async function closeGroup({ group }: { group: string }) {
  * robin with at most `window` deliveries outstanding (a closed loop: the server's pace sets the rate). After
  * `warmupMs`, counts deliveries, server CPU and publish-to-receive latency for `durationMs`.
  */
-async function publish({ target, fanout, channels, publishers, window, warmupMs, durationMs, prefix, stallMs = 3000 }: {
-  target: Target; fanout: number; channels: number; publishers: number; window: number; warmupMs: number; durationMs: number; prefix: string;
+async function publish({
+  target,
+  fanout,
+  channels,
+  publishers,
+  window,
+  warmupMs,
+  durationMs,
+  prefix,
+  stallMs = 3000,
+}: {
+  target: Target;
+  fanout: number;
+  channels: number;
+  publishers: number;
+  window: number;
+  warmupMs: number;
+  durationMs: number;
+  prefix: string;
   /** No delivery for this long fails the phase (a server under valgrind needs far longer than 3 s at first). */
   stallMs?: number;
 }) {
@@ -212,7 +252,12 @@ async function publish({ target, fanout, channels, publishers, window, warmupMs,
     const drainBy = now() + 3000;
     while (received < sent * fanout && now() < drainBy) await sleep(10);
     return {
-      fanout, channels, publishers, window, deliveries, wallMs,
+      fanout,
+      channels,
+      publishers,
+      window,
+      deliveries,
+      wallMs,
       deliveriesPerSecond: (deliveries / wallMs) * 1000,
       serverCpuUsPerDelivery: cpuUs / Math.max(1, deliveries),
       latencyMs: pct(latencies.values),
@@ -260,11 +305,105 @@ async function revocation({ target, adminUrl, adminKey, n, prefix }: { target: T
 }
 
 /**
+ * Live grants across nodes: one socket at a time on node B (the target), subscribed to a channel; node A's admin API
+ * takes the channel away (PUT /admin/grants/{sub}); the time from sending the PUT to the `#kickOut` on B. Then the
+ * cost on B of one change that kicks `perSocket` sockets of one user out of a channel each: B's CPU time over the
+ * change, per socket.
+ */
+async function grants({
+  target,
+  adminUrl,
+  adminKey,
+  n,
+  perSocket,
+  prefix,
+}: {
+  target: Target;
+  adminUrl: string;
+  adminKey: string;
+  n: number;
+  perSocket: number;
+  prefix: string;
+}) {
+  const put = async (sub: string, version: number, channels: string[]) => {
+    const answer = await fetch(`${adminUrl}/admin/grants/${encodeURIComponent(sub)}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ version, channels }),
+      signal: AbortSignal.timeout(5000),
+    });
+    const body = (await answer.json()) as { applied?: Record<string, number>; unanswered?: string[] };
+    if (answer.status !== 200) throw new Error(`admin grants answered ${answer.status}`);
+    return body;
+  };
+  const latencies: number[] = [];
+  const answers: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = `${prefix}-${i}`;
+    const { wire, ok } = await open(target, mint(name));
+    if (!ok) throw new Error('grants socket not authenticated');
+    await wire.subscribe('bench:grants');
+    const kicked = new Promise<number>((resolve) => {
+      wire.onEvent = (event) => {
+        if (event === '#kickOut') resolve(now());
+      };
+    });
+    const started = now();
+    await put(`user-${name}`, 1, ['bench:other']);
+    answers.push(now() - started);
+    const at = await Promise.race([kicked, sleep(5000).then(() => undefined)]);
+    wire.close();
+    if (at === undefined) throw new Error(`socket ${name} not kicked out within 5 s of the change`);
+    latencies.push(at - started);
+  }
+  // One user, `perSocket` sockets on B, each subscribed: one change kicks them all.
+  const sub = `${prefix}-many`;
+  const wires: Wire[] = [];
+  let kicks = 0;
+  await pool(perSocket, 32, async (i) => {
+    const { wire, ok } = await open(target, mint(`${prefix}-many-${i}`, { sub: `user-${sub}` }));
+    if (!ok) throw new Error('grants socket not authenticated');
+    await wire.subscribe('bench:grants');
+    wire.onEvent = (event) => {
+      if (event === '#kickOut') kicks++;
+    };
+    wires.push(wire);
+  });
+  await sleep(200);
+  const cpu0 = cpuMicros(target.pid);
+  const t0 = now();
+  const answer = await put(`user-${sub}`, 1, ['bench:other']);
+  const deadline = now() + 10_000;
+  while (kicks < wires.length && now() < deadline) await sleep(5);
+  const cpu1 = cpuMicros(target.pid);
+  const allKickedMs = now() - t0;
+  await closeAll(wires);
+  if (kicks < wires.length) throw new Error(`${wires.length - kicks} of ${wires.length} sockets not kicked out within 10 s`);
+  return {
+    propagationMs: pct(latencies),
+    answerMs: pct(answers),
+    perSocket: { sockets: wires.length, applied: answer.applied, cpuUsPerSocket: (cpu1 - cpu0) / wires.length, allKickedMs },
+  };
+}
+
+/**
  * Expiry enforcement: `n` sockets whose tokens expire `inSeconds` from now (a session at its maximum age, so Gatehouse
  * cannot renew it); the lag from `exp` to the server's `#removeAuthToken` (or the close) on each.
  */
-async function expiry({ target, n, inSeconds, waitMs, prefix, sessionMaxAgeSeconds }: {
-  target: Target; n: number; inSeconds: number; waitMs: number; prefix: string; sessionMaxAgeSeconds: number;
+async function expiry({
+  target,
+  n,
+  inSeconds,
+  waitMs,
+  prefix,
+  sessionMaxAgeSeconds,
+}: {
+  target: Target;
+  n: number;
+  inSeconds: number;
+  waitMs: number;
+  prefix: string;
+  sessionMaxAgeSeconds: number;
 }) {
   // At least `inSeconds` away, so every socket is authenticated before its token lapses.
   const exp = Math.ceil((Date.now() + inSeconds * 1000) / 1000);
@@ -285,7 +424,9 @@ async function expiry({ target, n, inSeconds, waitMs, prefix, sessionMaxAgeSecon
         seen = true;
         lags.push(Date.now() - expMs);
       };
-      wire.onEvent = (event) => { if (event === '#removeAuthToken') note(); };
+      wire.onEvent = (event) => {
+        if (event === '#removeAuthToken') note();
+      };
       void wire.closed.then(note);
     });
     const deadline = expMs + waitMs;
@@ -326,9 +467,101 @@ async function login({ target, n, concurrency, username, password }: { target: T
   }
 }
 
+/**
+ * Subscribes every socket of a group to `channel`, `concurrency` at a time: the wall time, and the server's CPU from
+ * the first subscribe until `settleMs` after the last answer (what the subscribes set off afterwards included).
+ */
+async function groupSubscribe({
+  target,
+  group,
+  channel,
+  concurrency,
+  settleMs,
+}: {
+  target: Target;
+  group: string;
+  channel: string;
+  concurrency: number;
+  settleMs: number;
+}) {
+  const wires = groups.get(group)?.wires ?? [];
+  let failures = 0;
+  const cpu0 = cpuMicros(target.pid);
+  const t0 = now();
+  await pool(wires.length, concurrency, async (i) => {
+    try {
+      await wires[i].subscribe(channel);
+    } catch {
+      failures++;
+    }
+  });
+  const wallMs = now() - t0;
+  await sleep(settleMs);
+  const cpuUs = cpuMicros(target.pid) - cpu0;
+  return { n: wires.length, failures, wallMs, serverCpuUsEach: cpuUs / Math.max(1, wires.length - failures) };
+}
+
+/**
+ * Presence node to node: a watcher on the target (node B) holds `channel`; one at a time, a fresh socket on `remote`
+ * (node A) subscribes to it, and the time from sending that subscribe to the watcher's `gatehouse:presence` event
+ * naming the new member is one sample. The joiners stay until the end, so node A holds the channel throughout.
+ */
+async function presenceLatency({ target, remote, channel, k, prefix }: { target: Target; remote: Target; channel: string; k: number; prefix: string }) {
+  const { wire: watcher, ok } = await open(target, mint(`${prefix}-watcher`));
+  if (!ok) throw new Error('presence watcher not authenticated');
+  const waiting = new Map<string, { at: number; done: () => void }>();
+  const latencies: number[] = [];
+  watcher.onEvent = (event, data) => {
+    if (event !== 'gatehouse:presence') return;
+    for (const join of (data as { joins?: { sub: string }[] }).joins ?? []) {
+      const w = waiting.get(join.sub);
+      if (!w) continue;
+      waiting.delete(join.sub);
+      latencies.push(now() - w.at);
+      w.done();
+    }
+  };
+  const joiners: Wire[] = [];
+  try {
+    await watcher.subscribe(channel);
+    let missed = 0;
+    for (let i = 0; i < k; i++) {
+      const name = `${prefix}-${i}`;
+      const { wire, ok: joined } = await open(remote, mint(name));
+      joiners.push(wire);
+      if (!joined) throw new Error('presence joiner not authenticated');
+      const seen = new Promise<void>((done) => waiting.set(`user-${name}`, { at: now(), done }));
+      void wire.subscribe(channel).catch(() => undefined);
+      const arrived = await Promise.race([seen.then(() => true), sleep(3000).then(() => false)]);
+      if (!arrived) missed++;
+      waiting.delete(`user-${name}`);
+      // Off the coalescing window's beat, so samples land anywhere in it.
+      await sleep(60 + Math.random() * 100);
+    }
+    return { n: k, missed, latencyMs: pct(latencies) };
+  } finally {
+    watcher.close();
+    await closeAll(joiners);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
-const commands: Record<string, (args: never) => unknown> = { handshakes, openGroup, groupStats, closeGroup, publish, revocation, expiry, login };
+const commands: Record<string, (args: never) => unknown> = {
+  handshakes,
+  openGroup,
+  groupStats,
+  closeGroup,
+  publish,
+  revocation,
+  grants,
+  expiry,
+  login,
+  groupSubscribe,
+  presenceLatency,
+  // The scale run's long-lived clients (bench/scale-run.ts), with the client's reconnect policy.
+  ...scaleCommands((name) => mint(name)),
+};
 
 process.on('message', (message: { id: number; cmd: string; secret?: string; iss?: string; aud?: string; connectTimeoutMs?: number }) => {
   if (message.cmd === 'init') {

@@ -33,11 +33,13 @@ export class ScWire {
   readonly closed: Promise<number>;
 
   private constructor(readonly ws: WebSocket) {
-    this.closed = new Promise((resolve) => ws.once('close', (code: number) => {
-      for (const p of this.pending.values()) p.reject(new Error(`closed (${code})`));
-      this.pending.clear();
-      resolve(code);
-    }));
+    this.closed = new Promise((resolve) =>
+      ws.once('close', (code: number) => {
+        for (const p of this.pending.values()) p.reject(new Error(`closed (${code})`));
+        this.pending.clear();
+        resolve(code);
+      }),
+    );
     ws.on('error', () => undefined);
     ws.on('message', (raw: Buffer, isBinary: boolean) => this.receive(isBinary ? raw : raw.toString()));
   }
@@ -46,13 +48,36 @@ export class ScWire {
    * Opens a connection and sends `#handshake` with the token. Resolves with the socket and the server's answer
    * (`isAuthenticated`, `authError`); rejects when the connection fails or the answer does not come in `timeoutMs`.
    */
-  static async open(url: string, token: string | null, timeoutMs = 10_000, options: WireOptions = {}): Promise<{ wire: ScWire; status: { isAuthenticated?: boolean; authError?: unknown } }> {
+  static async open(
+    url: string,
+    token: string | null,
+    timeoutMs = 10_000,
+    options: WireOptions = {},
+  ): Promise<{ wire: ScWire; status: { isAuthenticated?: boolean; authError?: unknown } }> {
     const ws = new WebSocket(url, { localAddress: options.localAddress, perMessageDeflate: false });
     const wire = new ScWire(ws);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { ws.terminate(); reject(new Error('connect timeout')); }, timeoutMs);
-      ws.once('open', () => { clearTimeout(timer); resolve(); });
-      ws.once('close', (code) => { clearTimeout(timer); reject(new Error(`closed before open (${code})`)); });
+      const timer = setTimeout(() => {
+        ws.terminate();
+        const err = new Error('connect timeout');
+        err.name = 'ConnectTimeout';
+        reject(err);
+      }, timeoutMs);
+      ws.once('open', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      let failure: (Error & { code?: string }) | undefined;
+      ws.once('error', (err: Error & { code?: string }) => {
+        failure = err;
+      });
+      ws.once('close', (code) => {
+        clearTimeout(timer);
+        // Named by the socket error when there was one (ECONNREFUSED, ECONNRESET…), so a run can count failures by kind.
+        const err = new Error(`closed before open (${code}${failure ? `: ${failure.message}` : ''})`);
+        err.name = failure?.code ?? (failure?.message.startsWith('Unexpected server response') ? 'UnexpectedResponse' : `Close${code}`);
+        reject(err);
+      });
     });
     const status = (await wire.invoke('#handshake', { authToken: token }, timeoutMs)) as { isAuthenticated?: boolean; authError?: unknown };
     return { wire, status };
@@ -63,11 +88,19 @@ export class ScWire {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(cid);
-        reject(new Error(`${event}: no answer within ${timeoutMs} ms`));
+        const err = new Error(`${event}: no answer within ${timeoutMs} ms`);
+        err.name = 'NoAnswer';
+        reject(err);
       }, timeoutMs);
       this.pending.set(cid, {
-        resolve: (d) => { clearTimeout(timer); resolve(d); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (d) => {
+          clearTimeout(timer);
+          resolve(d);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
       this.ws.send(JSON.stringify({ event, data, cid }));
     });

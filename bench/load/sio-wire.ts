@@ -14,23 +14,38 @@ export class SioWire {
   private connected?: { resolve(ok: boolean): void };
 
   private constructor(readonly ws: WebSocket) {
-    this.closed = new Promise((resolve) => ws.once('close', (code: number) => {
-      for (const a of this.acks.values()) a.reject(new Error(`closed (${code})`));
-      this.acks.clear();
-      this.connected?.resolve(false);
-      resolve(code);
-    }));
+    this.closed = new Promise((resolve) =>
+      ws.once('close', (code: number) => {
+        for (const a of this.acks.values()) a.reject(new Error(`closed (${code})`));
+        this.acks.clear();
+        this.connected?.resolve(false);
+        resolve(code);
+      }),
+    );
     ws.on('error', () => undefined);
     ws.on('message', (raw: Buffer) => this.receive(raw.toString()));
   }
 
   /** `url` is the server's base, `ws://host:port`. */
-  static async open(url: string, token: string | null, timeoutMs = 10_000, options: WireOptions = {}): Promise<{ wire: SioWire; status: { isAuthenticated: boolean } }> {
+  static async open(
+    url: string,
+    token: string | null,
+    timeoutMs = 10_000,
+    options: WireOptions = {},
+  ): Promise<{ wire: SioWire; status: { isAuthenticated: boolean } }> {
     const ws = new WebSocket(`${url}/socket.io/?EIO=4&transport=websocket`, { localAddress: options.localAddress, perMessageDeflate: false });
     const wire = new SioWire(ws);
     const ok = await new Promise<boolean>((resolve, reject) => {
-      const timer = setTimeout(() => { ws.terminate(); reject(new Error('connect timeout')); }, timeoutMs);
-      wire.connected = { resolve: (v) => { clearTimeout(timer); resolve(v); } };
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error('connect timeout'));
+      }, timeoutMs);
+      wire.connected = {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+      };
       ws.once('open', () => ws.send(`40${JSON.stringify({ token })}`));
     });
     return { wire, status: { isAuthenticated: ok } };
@@ -39,7 +54,10 @@ export class SioWire {
   subscribe(channel: string, timeoutMs = 10_000): Promise<unknown> {
     const id = ++this.ackId;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.acks.delete(id); reject(new Error('subscribe: no ack')); }, timeoutMs);
+      const timer = setTimeout(() => {
+        this.acks.delete(id);
+        reject(new Error('subscribe: no ack'));
+      }, timeoutMs);
       this.acks.set(id, {
         resolve: (d) => {
           clearTimeout(timer);
@@ -47,7 +65,10 @@ export class SioWire {
           if (answer?.error) reject(new Error(answer.error));
           else resolve(d);
         },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
       this.ws.send(`42${id}${JSON.stringify(['subscribe', channel])}`);
     });

@@ -46,7 +46,9 @@ async function answer(message: { cmd?: string; id?: number; intervalUs?: number;
 
 process.on('message', (message: { cmd?: string; id?: number }) => {
   answer(message).then(
-    (result) => { if (result !== undefined) process.send?.({ id: message.id, result }); },
+    (result) => {
+      if (result !== undefined) process.send?.({ id: message.id, result });
+    },
     (err: Error) => process.send?.({ id: message.id, error: err.message }),
   );
 });

@@ -17,7 +17,17 @@ const http = createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain' });
   res.end('ok');
 });
-const io = new Server(http, { transports: ['websocket'], serveClient: false });
+/** What clients send: the two events this peer answers. */
+type ClientEvents = {
+  subscribe: (channel: unknown, ack?: (answer: unknown) => void) => void;
+  publish: (message: { channel?: unknown; data?: unknown } | null) => void;
+};
+/** What the server sends: a message published to a room. */
+type ServerEvents = { publish: (message: { channel: unknown; data: unknown }) => void };
+/** What the middleware keeps on each socket: the verified token's claims. */
+type SocketData = { claims?: unknown };
+
+const io = new Server<ClientEvents, ServerEvents, Record<string, never>, SocketData>(http, { transports: ['websocket'], serveClient: false });
 
 io.use((socket, next) => {
   try {
@@ -29,7 +39,7 @@ io.use((socket, next) => {
 });
 
 io.on('connection', (socket) => {
-  socket.on('subscribe', (channel: unknown, ack?: (answer: unknown) => void) => {
+  socket.on('subscribe', (channel, ack) => {
     if (!granted(socket.data.claims, channel)) {
       ack?.({ error: 'forbidden' });
       return;
@@ -37,7 +47,7 @@ io.on('connection', (socket) => {
     void socket.join(channel as string);
     ack?.({});
   });
-  socket.on('publish', (message: { channel?: unknown; data?: unknown } | null) => {
+  socket.on('publish', (message) => {
     if (!message || !granted(socket.data.claims, message.channel)) return;
     io.to(message.channel as string).emit('publish', { channel: message.channel, data: message.data });
   });

@@ -18,8 +18,9 @@ const http = createServer((_req, res) => {
 const authKey = process.env.BENCH_KEY === 'keyobject' ? createSecretKey(Buffer.from(secret, 'utf8')) : secret;
 const agServer = socketClusterServer.attach(http, { authKey: authKey as string });
 
-agServer.setMiddleware(agServer.MIDDLEWARE_INBOUND, async (stream) => {
-  for await (const action of stream as AsyncIterable<AGAction>) {
+/** The channel rule as SocketCluster's guide writes an inbound middleware: one loop over each socket's actions. */
+async function guard(stream: AsyncIterable<AGAction>): Promise<void> {
+  for await (const action of stream) {
     if (action.type === action.SUBSCRIBE || action.type === action.PUBLISH_IN) {
       if (!granted(action.socket?.authToken, (action as { channel?: string }).channel)) {
         const err = new Error('You are not allowed to use this channel');
@@ -30,7 +31,10 @@ agServer.setMiddleware(agServer.MIDDLEWARE_INBOUND, async (stream) => {
     }
     action.allow(undefined);
   }
-});
+}
+
+// SocketCluster drops what a middleware returns.
+agServer.setMiddleware(agServer.MIDDLEWARE_INBOUND, (stream) => void guard(stream as AsyncIterable<AGAction>));
 
 http.listen(port, '127.0.0.1');
 // A normal exit, so `node --cpu-prof` writes its profile when the bench stops the server.

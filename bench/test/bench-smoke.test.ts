@@ -32,12 +32,18 @@ test.after(() => rmSync(out, { recursive: true, force: true }));
 function runSmoke(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(BENCH, 'run.ts'), '--smoke', '--json', `--out=${out}`], {
-      cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGTERM'), 70_000);
     child.once('close', (code) => {
       clearTimeout(timer);
@@ -78,7 +84,7 @@ test('npm run bench -- --smoke measures every figure of every system and writes 
   assert.match(stdout, /server CPU µs per handshake/);
 });
 
-test('the bench\'s stock AGServer and Socket.IO servers serve their own stock clients as the load generator speaks to them', async () => {
+test("the bench's stock AGServer and Socket.IO servers serve their own stock clients as the load generator speaks to them", async () => {
   const built = await buildBench();
   const env = { BENCH_SECRET: SECRET, BENCH_KEY: 'keyobject' };
   const stockPort = await freePort();
@@ -90,21 +96,34 @@ test('the bench\'s stock AGServer and Socket.IO servers serve their own stock cl
   await Promise.all([stock.ready(), sio.ready()]);
   const token = mintHs256({ sub: 'u', channels: ['bench:*'] });
 
-  const sc: AGClientSocket = socketClusterClient.create({ hostname: '127.0.0.1', port: stockPort, autoReconnect: false, authEngine: storedToken(token) as never });
+  const sc: AGClientSocket = socketClusterClient.create({
+    hostname: '127.0.0.1',
+    port: stockPort,
+    autoReconnect: false,
+    authEngine: storedToken(token),
+  });
   closers.push(() => sc.disconnect());
   const status = await nextEvent<{ isAuthenticated: boolean }>(sc, 'connect');
   assert.ok(status.isAuthenticated);
   const channel = sc.subscribe('bench:x');
   await channel.listener('subscribe').once(3000);
-  const delivered = (async () => { for await (const data of channel) return data; })();
+  const delivered = (async (): Promise<unknown> => {
+    for await (const data of channel) return data;
+  })();
   await sc.invokePublish('bench:x', { n: 1 });
   assert.equal(await delivered, { n: 1 });
-  const refusal = await sc.invokePublish('other', 1).then(() => undefined, (err: Error) => err);
+  const refusal = await sc.invokePublish('other', 1).then(
+    () => undefined,
+    (err: Error) => err,
+  );
   assert.is(refusal?.name, 'ChannelForbiddenError');
 
   const client: Socket = socketIoClient(`http://127.0.0.1:${sioPort}`, { transports: ['websocket'], auth: { token }, reconnection: false });
   closers.push(() => client.disconnect());
-  await new Promise<void>((resolve, reject) => { client.once('connect', resolve); client.once('connect_error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', resolve);
+    client.once('connect_error', reject);
+  });
   assert.equal(await client.timeout(3000).emitWithAck('subscribe', 'bench:y'), {});
   const received = new Promise((resolve) => client.once('publish', resolve));
   client.emit('publish', { channel: 'bench:y', data: { n: 2 } });

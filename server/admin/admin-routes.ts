@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { channelNameProblem } from '../../shared/channel-pattern';
-import { AdminUnavailableError, BadRequestError, MAX_SUB_LENGTH, MAX_TOKEN_ID_LENGTH } from '../../shared';
+import { AdminUnavailableError, BadRequestError, GatehouseError, MAX_SUB_LENGTH, MAX_TOKEN_ID_LENGTH, NotFoundError, VersionConflictError } from '../../shared';
 import { PublishPayloadError } from '../cluster/payload';
 import { sendJson, type Route } from '../http/health';
 import { readJson, sendError } from '../http/read-body';
 import type { RevocationTarget } from '../revocation/store';
 import type { ControlOutcome } from './control-bus';
+import { grantsMethods, isGrantsPath, runGrantsRoute, type GrantsActions } from './grants-routes';
 import type { NodeInfo } from './node-registry';
 import type { AdminScope } from './settings';
 
@@ -20,7 +21,9 @@ const revokeBody = z.union([
   z.object({ sub: id(MAX_SUB_LENGTH) }).strict(),
 ]);
 const disconnectBody = z.object({ sub: id(MAX_SUB_LENGTH) }).strict();
-const publishBody = z.object({ channel: z.string(), data: z.unknown() }).strict()
+const publishBody = z
+  .object({ channel: z.string(), data: z.unknown() })
+  .strict()
   .refine((b) => b.data !== undefined, { message: 'data is required (any JSON value)', path: ['data'] });
 
 /** What the admin routes do; the install wires them to revocation, the control bus and the registry. */
@@ -29,9 +32,22 @@ export interface AdminActions {
   disconnect(sub: string): Promise<ControlOutcome>;
   publish(channel: string, data: unknown): Promise<void>;
   nodes(): Promise<NodeInfo[]>;
+  /** The live-grants routes. */
+  readonly grants: GrantsActions;
 }
 
 export { AdminUnavailableError };
+
+/**
+ * An admin route a feature adds (installOperations' `adminRoutes`), keyed by its path: like the built-in ones, one
+ * method and one scope; `run` gets the query string and, for POST, the parsed body. A GatehouseError it throws
+ * answers 400 (BadRequestError) or 503 (AdminUnavailableError) as the built-in routes do; others, 404 by name.
+ */
+export interface FeatureAdminRoute {
+  readonly method: 'GET' | 'POST';
+  readonly scope: AdminScope;
+  run(query: URLSearchParams, body: unknown): Promise<unknown>;
+}
 
 /** Whether a request path is under /admin. */
 function isAdminPath(path: string): boolean {
@@ -56,7 +72,11 @@ export function adminOffRoute(): Route {
  * route's scope (else 403 ForbiddenError naming it). Bodies are strict: unknown fields, wrong types, bad JSON and
  * oversized bodies get 400 BadRequestError and change nothing.
  */
-export function adminRoutes(scopesOf: (req: IncomingMessage) => ReadonlySet<AdminScope> | undefined, actions: AdminActions): Route {
+export function adminRoutes(
+  scopesOf: (req: IncomingMessage) => ReadonlySet<AdminScope> | undefined,
+  actions: AdminActions,
+  features: Readonly<Record<string, FeatureAdminRoute>> = {},
+): Route {
   return async (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (!isAdminPath(path)) return false;
@@ -66,18 +86,42 @@ export function adminRoutes(scopesOf: (req: IncomingMessage) => ReadonlySet<Admi
       return true;
     }
     try {
-      await dispatch(path, req, res, scopes, actions);
+      await dispatch(path, req, res, scopes, actions, features);
     } catch (err) {
       if (err instanceof BadRequestError) sendError(res, 400, err);
+      else if (err instanceof VersionConflictError) sendJson(res, 409, { error: { name: err.name, message: err.message, current: err.current } });
+      else if (err instanceof NotFoundError) sendJson(res, 404, { error: { name: err.name, message: err.message } });
       else if (err instanceof AdminUnavailableError) sendJson(res, 503, { error: { name: err.name, message: err.message } });
+      else if (err instanceof GatehouseError) sendJson(res, 404, { error: { ...err, name: err.name, message: err.message } });
       else throw err;
     }
     return true;
   };
 }
 
-async function dispatch(path: string, req: IncomingMessage, res: ServerResponse, scopes: ReadonlySet<AdminScope>, actions: AdminActions): Promise<void> {
-  const route = ROUTES[path];
+async function dispatch(
+  path: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  scopes: ReadonlySet<AdminScope>,
+  actions: AdminActions,
+  features: Readonly<Record<string, FeatureAdminRoute>>,
+): Promise<void> {
+  if (isGrantsPath(path)) {
+    if (!scopes.has('grants')) {
+      sendJson(res, 403, { error: { name: 'ForbiddenError', message: `This key lacks the "grants" scope ${path} needs`, scope: 'grants' } });
+      return;
+    }
+    const methods = grantsMethods(path);
+    if (!methods.includes(req.method ?? '')) {
+      sendJson(res, 405, { error: { name: 'MethodNotAllowedError', message: `Use ${methods.join(', ')}` } }, { allow: methods.join(', ') });
+      return;
+    }
+    sendJson(res, 200, await runGrantsRoute(req, path, actions.grants));
+    return;
+  }
+  const feature = Object.prototype.hasOwnProperty.call(features, path) ? features[path] : undefined;
+  const route = ROUTES[path] ?? (feature && { method: feature.method, scope: feature.scope, run: (body: unknown) => feature.run(queryOf(req), body) });
   if (!route) {
     sendJson(res, 404, { error: { name: 'NotFoundError', message: 'Not found' } });
     return;
@@ -139,6 +183,12 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; scope: AdminScope; run(bo
     },
   },
 };
+
+function queryOf(req: IncomingMessage): URLSearchParams {
+  const url = req.url ?? '';
+  const at = url.indexOf('?');
+  return new URLSearchParams(at < 0 ? '' : url.slice(at + 1));
+}
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body);

@@ -3,14 +3,20 @@ import type { PubSubTransport } from '../cluster/transport';
 import type { Logger } from '../log';
 import type { FeedHealth } from '../redis/feed-liveness';
 import { MAX_SUB_LENGTH } from '../../shared';
+import { isGrantRecord, type GrantRecord } from '../grants/record';
 import { isRevocation, type Revocation } from '../revocation/store';
 
 /** An operator's action every node carries out and acknowledges. */
 export type ControlAction =
   | { readonly op: 'revoke'; readonly revocation: Revocation }
-  | { readonly op: 'disconnect'; readonly sub: string };
+  | { readonly op: 'disconnect'; readonly sub: string }
+  /** Stored grant changes to apply; the answer counts the sockets of their users. */
+  | { readonly op: 'grants'; readonly records: readonly GrantRecord[] };
 
-/** What each node answered: sockets it closed, by node id, and the nodes that did not answer in time. */
+/**
+ * What each node answered, by node id: the sockets it closed (revoke, disconnect) or the sockets of the changed users
+ * it holds (grants); and the nodes that did not answer in time.
+ */
 export interface ControlOutcome {
   readonly closed: Record<string, number>;
   readonly unanswered: string[];
@@ -77,6 +83,8 @@ export class ControlBus {
     if (!this.transport) return { closed: { [this.nodeId]: this.act(action) }, unanswered: [] };
     const request: Request = { id: randomBytes(8).toString('hex'), from: this.nodeId, action };
     const expected = new Set([...nodes, this.nodeId]);
+    // A broadcast that starts after close (its caller was still storing the action) waits for no one.
+    if (this.closed) return { closed: {}, unanswered: [...expected].sort() };
     const replies = new Map<string, number>();
     let timer: NodeJS.Timeout | undefined;
     const finished = new Promise<void>((resolve) => {
@@ -128,7 +136,8 @@ export class ControlBus {
       return;
     }
     const reply: Reply = { id: request.id, node: this.nodeId, closed };
-    this.transport?.publish(replyChannel(request.from), JSON.stringify(reply))
+    this.transport
+      ?.publish(replyChannel(request.from), JSON.stringify(reply))
       .catch((err: Error) => this.log.warn({ reason: err.message }, 'admin reply failed'));
   }
 
@@ -151,7 +160,8 @@ export class ControlBus {
 /** A request as this node sends them; anything else on the channel (junk, another version) is ignored. */
 function isRequest(r: Request): boolean {
   if (!r || typeof r.id !== 'string' || typeof r.from !== 'string' || !r.action) return false;
-  const a = r.action as { op?: unknown; sub?: unknown; revocation?: unknown };
+  const a = r.action as { op?: unknown; sub?: unknown; revocation?: unknown; records?: unknown };
+  if (a.op === 'grants') return Array.isArray(a.records) && a.records.every(isGrantRecord);
   if (a.op === 'disconnect') return typeof a.sub === 'string' && a.sub.length > 0 && a.sub.length <= MAX_SUB_LENGTH;
   return a.op === 'revoke' && isRevocation(a.revocation);
 }

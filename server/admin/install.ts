@@ -2,23 +2,24 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloseCode } from '../../shared';
 import type { PubSubTransport } from '../cluster/transport';
-import type { NodeSettings } from '../config/settings';
+import type { NodeSettings } from '../node/settings';
 import type { GatewayHost } from '../host';
 import type { Route } from '../http/health';
 import { createRequestHandler } from '../http/router';
 import { metricsRoute } from './metrics-route';
 import type { MetricsExposition } from '../observability/node-metrics';
 import { reportFeedSilences } from '../redis/feed-metrics';
+import type { GrantsService } from '../grants/grants-service';
 import type { RevocationService } from '../revocation/install';
-import { claimsOf } from '../sc/facade';
+import { claimsOf, closeSocket } from '../sc/facade';
 import { makeAdminAuthenticator, makeBearerCheck } from './admin-auth';
-import { AdminUnavailableError, adminOffRoute, adminRoutes, type AdminActions } from './admin-routes';
+import { AdminUnavailableError, adminOffRoute, adminRoutes, type AdminActions, type FeatureAdminRoute } from './admin-routes';
 import { ControlBus, type ControlAction } from './control-bus';
 import { registerRoundTripMetric } from './metrics';
 import type { NodeRegistry, NodeSnapshot } from './node-registry';
 import { ADMIN_SCOPES, type AdminSettings, type ScopedKey } from './settings';
 
-/** Longest an admin revoke or disconnect waits for the other nodes' answers, ms. */
+/** Longest an admin revoke, disconnect or grants change waits for the other nodes' answers, ms. */
 export const ACK_TIMEOUT_MS = 2000;
 
 /** The operator's side of a gateway: /metrics, node registry, admin API, and where they listen. */
@@ -38,6 +39,10 @@ export interface OperationsDeps {
   readonly metrics: MetricsExposition;
   /** Where the node registry and the admin bus live: the node's backends. */
   readonly backends: OperationsBackends;
+  /** Features' own admin routes, by path (e.g. presence's reads). */
+  readonly adminRoutes?: Readonly<Record<string, FeatureAdminRoute>>;
+  /** Live grants: the admin API stores changes through it, and the admin bus carries them to every node. */
+  readonly grants: GrantsService;
 }
 
 /** What operations takes from the node's backends (memory, or Redis: see server/backends/). */
@@ -75,7 +80,7 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
   // GATEHOUSE_ADMIN_KEY holds every scope; GATEHOUSE_ADMIN_KEYS' keys hold theirs.
   const keys: ScopedKey[] = [...(config.adminKey ? [{ key: config.adminKey, scopes: new Set(ADMIN_SCOPES) }] : []), ...config.adminKeys];
   if (keys.length > 0) {
-    const bus = new ControlBus(host.nodeId, (action) => act(host, revocation, action), log, deps.backends.clusterTransport({ name: 'admin bus' }));
+    const bus = new ControlBus(host.nodeId, (action) => act(host, revocation, deps.grants, action), log, deps.backends.clusterTransport({ name: 'admin bus' }));
     bus.start();
     const busFeed = bus.feed;
     if (busFeed) {
@@ -83,7 +88,12 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
       host.addReadinessWarning(() => busFeed.warning());
     }
     host.own(() => bus.close());
-    routes.push(adminRoutes(makeAdminAuthenticator(keys), adminActions(host, revocation, bus, registry)));
+    const actions = adminActions(host, revocation, bus, registry, deps.grants);
+    deps.grants.useBroadcast(async (records) => {
+      const outcome = await bus.broadcast({ op: 'grants', records }, await actions.liveNodes(), ACK_TIMEOUT_MS);
+      return { applied: outcome.closed, unanswered: outcome.unanswered };
+    });
+    routes.push(adminRoutes(makeAdminAuthenticator(keys), actions, deps.adminRoutes));
   } else {
     routes.push(adminOffRoute());
   }
@@ -94,18 +104,24 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
   } else {
     const server = createServer(createRequestHandler(routes, log));
     adminServer = server;
-    host.onStart(() => new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.adminPort, config.host, () => {
-        server.off('error', reject);
-        log.info({ port: (server.address() as AddressInfo).port }, 'admin listener ready');
-        resolve();
-      });
-    }));
-    host.own(() => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }));
+    host.onStart(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(config.adminPort, config.host, () => {
+            server.off('error', reject);
+            log.info({ port: (server.address() as AddressInfo).port }, 'admin listener ready');
+            resolve();
+          });
+        }),
+    );
+    host.own(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
   }
 
   return {
@@ -115,20 +131,27 @@ export function installOperations(host: GatewayHost<OperationsSettings>, deps: O
 }
 
 /** Carries out an operator's action on this node and answers how many sockets it closed. */
-function act(host: GatewayHost<unknown>, revocation: RevocationService, action: ControlAction): number {
+function act(host: GatewayHost<unknown>, revocation: RevocationService, grants: GrantsService, action: ControlAction): number {
   const { enforcer } = revocation;
   if (action.op === 'revoke') return enforcer.applyOnce(action.revocation);
+  if (action.op === 'grants') return grants.applyHere(action.records);
   let closed = 0;
   for (const [socket] of enforcer.index.find({ kind: 'sub', id: action.sub })) {
     if (claimsOf(socket)?.sub !== action.sub) continue;
-    socket.disconnect(CloseCode.DisconnectedByAdmin, 'Disconnected by an operator');
+    closeSocket(socket, CloseCode.DisconnectedByAdmin, 'Disconnected by an operator');
     closed += 1;
   }
   host.log.info({ sub: action.sub, closed }, 'admin disconnect applied');
   return closed;
 }
 
-function adminActions(host: GatewayHost<unknown>, revocation: RevocationService, bus: ControlBus, registry: NodeRegistry): AdminActions {
+function adminActions(
+  host: GatewayHost<unknown>,
+  revocation: RevocationService,
+  bus: ControlBus,
+  registry: NodeRegistry,
+  grants: GrantsService,
+): AdminActions & { liveNodes(): Promise<string[]> } {
   const liveNodes = async () => {
     try {
       return (await registry.list()).map((n) => n.nodeId);
@@ -137,6 +160,23 @@ function adminActions(host: GatewayHost<unknown>, revocation: RevocationService,
     }
   };
   return {
+    liveNodes,
+    grants: {
+      async change(changes) {
+        try {
+          return await grants.change(changes);
+        } catch (err) {
+          throw new AdminUnavailableError(`the grants change could not be stored (${(err as Error).message}); nothing was changed`);
+        }
+      },
+      async get(sub) {
+        try {
+          return await grants.get(sub);
+        } catch (err) {
+          throw new AdminUnavailableError(`the grants are in Redis, which did not answer (${(err as Error).message})`);
+        }
+      },
+    },
     async revoke(target) {
       let stored;
       try {

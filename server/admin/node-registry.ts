@@ -52,11 +52,15 @@ export class NodeBoard {
 export class MemoryNodeRegistry implements NodeRegistry {
   readonly listed = true;
 
-  constructor(private readonly board: NodeBoard, readonly snapshot: NodeSnapshot, private readonly clock: Clock) {
+  constructor(
+    private readonly board: NodeBoard,
+    readonly snapshot: NodeSnapshot,
+    private readonly clock: Clock,
+  ) {
     board.members.add(this);
   }
 
-  async list(): Promise<NodeInfo[]> {
+  list(): Promise<NodeInfo[]> {
     const now = this.clock.now();
     const byNode = new Map<string, NodeInfo>();
     const processes = new Map<string, number>();
@@ -66,9 +70,9 @@ export class MemoryNodeRegistry implements NodeRegistry {
       processes.set(info.nodeId, (processes.get(info.nodeId) ?? 0) + 1);
       byNode.set(info.nodeId, { ...info, lastSeen: now, processes: 1 });
     }
-    return [...byNode.values()]
-      .map((info) => ({ ...info, processes: processes.get(info.nodeId) ?? 1 }))
-      .sort((a, b) => a.nodeId.localeCompare(b.nodeId));
+    return Promise.resolve(
+      [...byNode.values()].map((info) => ({ ...info, processes: processes.get(info.nodeId) ?? 1 })).sort((a, b) => a.nodeId.localeCompare(b.nodeId)),
+    );
   }
 
   warning(): string | undefined {
@@ -78,8 +82,9 @@ export class MemoryNodeRegistry implements NodeRegistry {
     return sharing > 1 ? sharedNodeIdWarning(nodeId, sharing) : undefined;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.board.members.delete(this);
+    return Promise.resolve();
   }
 }
 
@@ -151,13 +156,16 @@ export class RedisNodeRegistry implements NodeRegistry {
     const started = performance.now();
     let live: string[];
     try {
-      const results = await this.bounded(this.redis.multi()
-        .zadd(SEEN_KEY, now, info.nodeId)
-        .hset(INFO_KEY, info.nodeId, JSON.stringify(info))
-        .zadd(PROCESSES_KEY, now, processMember(info.nodeId, this.instanceId))
-        .zremrangebyscore(PROCESSES_KEY, '-inf', now - FORGET_MS)
-        .zrangebyscore(PROCESSES_KEY, Math.max(now - NODE_TTL_MS, this.since), '+inf')
-        .exec());
+      const results = await this.bounded(
+        this.redis
+          .multi()
+          .zadd(SEEN_KEY, now, info.nodeId)
+          .hset(INFO_KEY, info.nodeId, JSON.stringify(info))
+          .zadd(PROCESSES_KEY, now, processMember(info.nodeId, this.instanceId))
+          .zremrangebyscore(PROCESSES_KEY, '-inf', now - FORGET_MS)
+          .zrangebyscore(PROCESSES_KEY, Math.max(now - NODE_TTL_MS, this.since), '+inf')
+          .exec(),
+      );
       this.listed = true;
       this.onRoundTrip?.(performance.now() - started);
       live = (results?.[4]?.[1] as string[] | undefined) ?? [];
@@ -179,7 +187,10 @@ export class RedisNodeRegistry implements NodeRegistry {
     this.sharing = count;
     // No nodeId field: every line of the node's logger carries it already, and a second one repeats the key.
     if (count > 1 && before <= 1) {
-      this.log.error({ processes: count }, 'GATEHOUSE_NODE_ID is shared by several live processes: give every node its own id (its metrics, admin figures and log lines are mixed up with the others\')');
+      this.log.error(
+        { processes: count },
+        "GATEHOUSE_NODE_ID is shared by several live processes: give every node its own id (its metrics, admin figures and log lines are mixed up with the others')",
+      );
     } else if (count <= 1 && before > 1) {
       this.log.info('GATEHOUSE_NODE_ID is no longer shared');
     }
@@ -190,7 +201,13 @@ export class RedisNodeRegistry implements NodeRegistry {
     const ids = await this.bounded(this.redis.zrangebyscore(SEEN_KEY, now - NODE_TTL_MS, '+inf'));
     const stale = await this.bounded(this.redis.zrangebyscore(SEEN_KEY, '-inf', now - FORGET_MS));
     if (stale.length > 0) {
-      await this.bounded(this.redis.multi().zrem(SEEN_KEY, ...stale).hdel(INFO_KEY, ...stale).exec());
+      await this.bounded(
+        this.redis
+          .multi()
+          .zrem(SEEN_KEY, ...stale)
+          .hdel(INFO_KEY, ...stale)
+          .exec(),
+      );
     }
     if (ids.length === 0) return [];
     const values = await this.bounded(this.redis.hmget(INFO_KEY, ...ids));

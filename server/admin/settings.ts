@@ -1,13 +1,13 @@
-import type { SettingsReader } from '../config/reader';
-import type { NodeSettings } from '../config/settings';
+import type { SettingsReader } from '../settings-kit/reader';
+import type { NodeSettings } from '../node/settings';
 
 /** Shortest admin (or metrics) key accepted, in bytes. */
 export const MIN_ADMIN_KEY_BYTES = 16;
 
 /**
  * What an admin key may do. Every admin route needs one scope: `publish` (POST /admin/publish), `revoke`
- * (POST /admin/revoke), `disconnect` (POST /admin/disconnect), `read` (GET /admin/nodes); `grants` is for the
- * live-grants routes and opens none yet. GATEHOUSE_ADMIN_KEY holds them all.
+ * (POST /admin/revoke), `disconnect` (POST /admin/disconnect), `read` (GET /admin/nodes); `grants` (every route under
+ * /admin/grants). GATEHOUSE_ADMIN_KEY holds them all.
  */
 export const ADMIN_SCOPES = ['publish', 'revoke', 'disconnect', 'grants', 'read'] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
@@ -42,28 +42,33 @@ export function parseAdminKeys(text: string): { keys: ScopedKey[]; problems: str
   const keys: ScopedKey[] = [];
   const problems: string[] = [];
   const seen = new Map<string, number>();
-  text.split(/\s+/).filter((entry) => entry !== '').forEach((entry, i) => {
-    const where = `entry ${i + 1}`;
-    const colon = entry.indexOf(':');
-    if (colon < 0) return void problems.push(`${where} has no scopes: write scope,scope:KEY (e.g. publish:KEY)`);
-    const names = entry.slice(0, colon).split(',');
-    const key = Buffer.from(entry.slice(colon + 1), 'utf8');
-    const unknown = names.filter((name) => !(ADMIN_SCOPES as readonly string[]).includes(name));
-    if (unknown.length > 0) {
-      // An entry written key first puts the key where the scopes go: only names too short to be a key are shown.
-      const shown = unknown.every((name) => SHOWN_SCOPE_NAME.test(name)) ? unknown.map((name) => JSON.stringify(name)).join(', ') : undefined;
-      problems.push(shown !== undefined
-        ? `${where} names unknown scope ${shown}; scopes are ${ADMIN_SCOPES.join(', ')}`
-        : `${where} names an unknown scope (not shown: it may be a key written before its scopes); write scope,scope:KEY, scopes are ${ADMIN_SCOPES.join(', ')}`);
-    }
-    if (key.length < MIN_ADMIN_KEY_BYTES) {
-      problems.push(`${where}'s key is ${key.length} bytes; use at least ${MIN_ADMIN_KEY_BYTES} (try: openssl rand -base64 32)`);
-    }
-    const earlier = seen.get(key.toString('base64'));
-    if (earlier !== undefined) problems.push(`${where} repeats the key of entry ${earlier}: one key, one set of scopes`);
-    seen.set(key.toString('base64'), i + 1);
-    if (unknown.length === 0) keys.push({ key, scopes: new Set(names as AdminScope[]) });
-  });
+  text
+    .split(/\s+/)
+    .filter((entry) => entry !== '')
+    .forEach((entry, i) => {
+      const where = `entry ${i + 1}`;
+      const colon = entry.indexOf(':');
+      if (colon < 0) return void problems.push(`${where} has no scopes: write scope,scope:KEY (e.g. publish:KEY)`);
+      const names = entry.slice(0, colon).split(',');
+      const key = Buffer.from(entry.slice(colon + 1), 'utf8');
+      const unknown = names.filter((name) => !(ADMIN_SCOPES as readonly string[]).includes(name));
+      if (unknown.length > 0) {
+        // An entry written key first puts the key where the scopes go: only names too short to be a key are shown.
+        const shown = unknown.every((name) => SHOWN_SCOPE_NAME.test(name)) ? unknown.map((name) => JSON.stringify(name)).join(', ') : undefined;
+        problems.push(
+          shown !== undefined
+            ? `${where} names unknown scope ${shown}; scopes are ${ADMIN_SCOPES.join(', ')}`
+            : `${where} names an unknown scope (not shown: it may be a key written before its scopes); write scope,scope:KEY, scopes are ${ADMIN_SCOPES.join(', ')}`,
+        );
+      }
+      if (key.length < MIN_ADMIN_KEY_BYTES) {
+        problems.push(`${where}'s key is ${key.length} bytes; use at least ${MIN_ADMIN_KEY_BYTES} (try: openssl rand -base64 32)`);
+      }
+      const earlier = seen.get(key.toString('base64'));
+      if (earlier !== undefined) problems.push(`${where} repeats the key of entry ${earlier}: one key, one set of scopes`);
+      seen.set(key.toString('base64'), i + 1);
+      if (unknown.length === 0) keys.push({ key, scopes: new Set(names as AdminScope[]) });
+    });
   return { keys, problems };
 }
 

@@ -47,6 +47,7 @@ export class GatehouseAuthEngine {
    * Signs the gateway's own tokens and, like ag-auth with `mutatePayload`, writes the stamped claims onto the payload
    * object so `socket.authToken` carries jti, sid, iat and exp.
    */
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so a refusal to sign rejects, as ag-auth's does
   async signToken(payload: Record<string, unknown>, _key: unknown, options?: { expiresIn?: unknown; [option: string]: unknown }): Promise<string> {
     const signer = this.keys.signer;
     if (!signer) throw new AuthTokenInvalidError('this gateway has no key to sign tokens with');

@@ -20,18 +20,21 @@ export interface SigningKey {
 
 const MIN_RSA_BITS = 2048;
 
+/** The algorithm a key may be used with, or the problem that keeps it from being used. */
+export type KeyFit = { readonly alg: AsymmetricAlgorithm } | { readonly problem: string };
+
 /** The algorithm a key may be used with, or an explanation of why it may not be used. */
-export function algorithmForKey(key: KeyObject): AsymmetricAlgorithm | string {
+export function algorithmForKey(key: KeyObject): KeyFit {
   const details = key.asymmetricKeyDetails ?? {};
   if (key.asymmetricKeyType === 'rsa') {
-    if ((details.modulusLength ?? 0) < MIN_RSA_BITS) return `RSA keys must have at least ${MIN_RSA_BITS} bits`;
-    return 'RS256';
+    if ((details.modulusLength ?? 0) < MIN_RSA_BITS) return { problem: `RSA keys must have at least ${MIN_RSA_BITS} bits` };
+    return { alg: 'RS256' };
   }
   if (key.asymmetricKeyType === 'ec') {
-    if (details.namedCurve !== 'prime256v1') return `EC keys must be on P-256 for ES256 (got ${details.namedCurve})`;
-    return 'ES256';
+    if (details.namedCurve !== 'prime256v1') return { problem: `EC keys must be on P-256 for ES256 (got ${details.namedCurve})` };
+    return { alg: 'ES256' };
   }
-  return `unsupported key type ${key.asymmetricKeyType ?? 'unknown'} (use RSA for RS256 or EC P-256 for ES256)`;
+  return { problem: `unsupported key type ${key.asymmetricKeyType ?? 'unknown'} (use RSA for RS256 or EC P-256 for ES256)` };
 }
 
 /**
@@ -43,7 +46,7 @@ export function parseJwks(text: string): PublicKeyEntry[] {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new Error(`not valid JSON (${(err as Error).message})`);
+    throw new Error(`not valid JSON (${(err as Error).message})`, { cause: err });
   }
   const keys = (doc as { keys?: unknown })?.keys;
   if (!Array.isArray(keys)) throw new Error('must be a JSON object with a "keys" array (a JWK Set)');
@@ -63,10 +66,11 @@ export function parseJwks(text: string): PublicKeyEntry[] {
     try {
       key = createPublicKey({ key: j as never, format: 'jwk' });
     } catch (err) {
-      throw new Error(`${where} (kid ${j.kid}): not a valid public JWK (${(err as Error).message})`);
+      throw new Error(`${where} (kid ${j.kid}): not a valid public JWK (${(err as Error).message})`, { cause: err });
     }
-    const alg = algorithmForKey(key);
-    if (alg !== 'RS256' && alg !== 'ES256') throw new Error(`${where} (kid ${j.kid}): ${alg}`);
+    const fit = algorithmForKey(key);
+    if ('problem' in fit) throw new Error(`${where} (kid ${j.kid}): ${fit.problem}`);
+    const { alg } = fit;
     if (j.alg !== undefined && j.alg !== alg) {
       throw new Error(`${where} (kid ${j.kid}): "alg" ${JSON.stringify(j.alg)} does not fit this key; use ${alg}`);
     }
@@ -83,9 +87,7 @@ export function readJwksFile(path: string): PublicKeyEntry[] {
 /** RFC 7638 thumbprint, used as the kid of a signing key given without one. */
 export function jwkThumbprint(publicKey: KeyObject): string {
   const jwk = publicKey.export({ format: 'jwk' }) as Record<string, string>;
-  const members = jwk.kty === 'RSA'
-    ? { e: jwk.e, kty: jwk.kty, n: jwk.n }
-    : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
+  const members = jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 
@@ -95,10 +97,11 @@ export function readSigningKey(path: string, kid?: string): SigningKey {
   try {
     privateKey = createPrivateKey(readFileSync(path));
   } catch (err) {
-    throw new Error(`not a PEM private key (${(err as Error).message})`);
+    throw new Error(`not a PEM private key (${(err as Error).message})`, { cause: err });
   }
-  const alg = algorithmForKey(privateKey);
-  if (alg !== 'RS256' && alg !== 'ES256') throw new Error(alg);
+  const fit = algorithmForKey(privateKey);
+  if ('problem' in fit) throw new Error(fit.problem);
+  const { alg } = fit;
   const publicKey = createPublicKey(privateKey);
   return { kid: kid ?? jwkThumbprint(publicKey), alg, privateKey, publicKey };
 }

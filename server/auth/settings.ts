@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { SettingsReader } from '../config/reader';
+import type { SettingsReader } from '../settings-kit/reader';
 import { readJwksFile, readSigningKey, type PublicKeyEntry, type SigningKey } from './jwks';
 
 /** Shortest HS256 secret accepted, in bytes (RFC 7518 §3.2: at least the hash size). */
@@ -37,7 +37,10 @@ export interface AuthSettings {
 export function readAuthSettings(r: SettingsReader, { production }: { readonly production: boolean }): AuthSettings {
   let authKey = r.secret('GATEHOUSE_AUTH_KEY');
   if (authKey !== undefined && authKey.length < MIN_SECRET_BYTES) {
-    r.problem(r.sourceOf('GATEHOUSE_AUTH_KEY'), `is ${authKey.length} bytes; an HS256 secret needs at least ${MIN_SECRET_BYTES} (try: openssl rand -base64 48)`);
+    r.problem(
+      r.sourceOf('GATEHOUSE_AUTH_KEY'),
+      `is ${authKey.length} bytes; an HS256 secret needs at least ${MIN_SECRET_BYTES} (try: openssl rand -base64 48)`,
+    );
   }
 
   const jwksFile = r.string('GATEHOUSE_JWKS_FILE');
@@ -73,14 +76,25 @@ export function readAuthSettings(r: SettingsReader, { production }: { readonly p
   const tokenTtlMs = r.duration('GATEHOUSE_TOKEN_TTL', '15m', { min: 1000 });
   if (tokenTtlMs > maxTokenLifetimeMs) {
     // Both values as the operator wrote them (or the defaults), so the fix is obvious.
-    r.problem('GATEHOUSE_TOKEN_TTL', `${r.raw('GATEHOUSE_TOKEN_TTL') ?? '15m'} is longer than GATEHOUSE_MAX_TOKEN_LIFETIME (${r.raw('GATEHOUSE_MAX_TOKEN_LIFETIME') ?? '24h'}), so the gateway would refuse its own tokens`);
+    r.problem(
+      'GATEHOUSE_TOKEN_TTL',
+      `${r.raw('GATEHOUSE_TOKEN_TTL') ?? '15m'} is longer than GATEHOUSE_MAX_TOKEN_LIFETIME (${r.raw('GATEHOUSE_MAX_TOKEN_LIFETIME') ?? '24h'}), so the gateway would refuse its own tokens`,
+    );
   }
 
-  const devMode = authKey === undefined && jwksFile === undefined && signingKeyFile === undefined
-    && r.problems.every((p) => !p.startsWith('GATEHOUSE_AUTH_KEY'));
-  if (jwksFile !== undefined && jwks.length === 0 && !r.problems.some((p) => p.startsWith('GATEHOUSE_JWKS_FILE'))
-    && authKey === undefined && signingKeyFile === undefined) {
-    r.problem('GATEHOUSE_JWKS_FILE', `${jwksFile} holds no keys and is the only key configured, so every token would be refused; add one (gatehouse keys add) or set GATEHOUSE_AUTH_KEY`);
+  const devMode =
+    authKey === undefined && jwksFile === undefined && signingKeyFile === undefined && r.problems.every((p) => !p.startsWith('GATEHOUSE_AUTH_KEY'));
+  if (
+    jwksFile !== undefined
+    && jwks.length === 0
+    && !r.problems.some((p) => p.startsWith('GATEHOUSE_JWKS_FILE'))
+    && authKey === undefined
+    && signingKeyFile === undefined
+  ) {
+    r.problem(
+      'GATEHOUSE_JWKS_FILE',
+      `${jwksFile} holds no keys and is the only key configured, so every token would be refused; add one (gatehouse keys add) or set GATEHOUSE_AUTH_KEY`,
+    );
   }
   if (devMode && production) {
     r.problem('GATEHOUSE_AUTH_KEY', 'NODE_ENV=production needs a key: set GATEHOUSE_AUTH_KEY (or GATEHOUSE_AUTH_KEY_FILE), or GATEHOUSE_JWKS_FILE');
@@ -89,8 +103,15 @@ export function readAuthSettings(r: SettingsReader, { production }: { readonly p
   // A key shorter than MIN_SECRET_BYTES is reported above, so a configuration holding it is never returned.
 
   return {
-    authKey, jwksFile, jwks, signingKey, issuer,
+    authKey,
+    jwksFile,
+    jwks,
+    signingKey,
+    issuer,
     audience: audience && audience.length > 0 ? audience : undefined,
-    clockToleranceMs, maxTokenLifetimeMs, tokenTtlMs, devMode,
+    clockToleranceMs,
+    maxTokenLifetimeMs,
+    tokenTtlMs,
+    devMode,
   };
 }

@@ -76,5 +76,5 @@ export function signClaims(claims: GatehouseClaims, signer: Signer): string {
   // iat is already in the claims; jsonwebtoken keeps it.
   const options: jwt.SignOptions = { algorithm: signer.alg };
   if (signer.kid !== undefined) options.keyid = signer.kid;
-  return jwt.sign(claims as object, signer.key, options);
+  return jwt.sign(claims, signer.key, options);
 }

@@ -1,7 +1,13 @@
 import jwt from 'jsonwebtoken';
 import {
-  AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, MAX_SUB_LENGTH, MAX_TOKEN_BYTES, MAX_TOKEN_ID_LENGTH,
-  type AuthError, type GatehouseClaims,
+  AuthTokenExpiredError,
+  AuthTokenInvalidError,
+  AuthTokenNotBeforeError,
+  MAX_SUB_LENGTH,
+  MAX_TOKEN_BYTES,
+  MAX_TOKEN_ID_LENGTH,
+  type AuthError,
+  type GatehouseClaims,
 } from '../../shared';
 import { compactFormProblem, headerOf } from './compact-form';
 import type { KeyRing } from './keyring';
@@ -74,11 +80,12 @@ export function claimsProblem(payload: Record<string, unknown>, policy: VerifyPo
   // A jti or sid that is not a string is no id (the token is revoked by its other ids); a string one must be revocable.
   for (const name of ['jti', 'sid'] as const) {
     const id = payload[name];
-    if (typeof id === 'string' && id.length > MAX_TOKEN_ID_LENGTH) return new AuthTokenInvalidError(`${name} must be at most ${MAX_TOKEN_ID_LENGTH} characters`);
+    if (typeof id === 'string' && id.length > MAX_TOKEN_ID_LENGTH)
+      return new AuthTokenInvalidError(`${name} must be at most ${MAX_TOKEN_ID_LENGTH} characters`);
   }
   if (typeof exp !== 'number' || !Number.isFinite(exp)) return new AuthTokenInvalidError('exp is required');
-  const dateProblem = numericDateProblem('exp', exp) ?? numericDateProblem('nbf', nbf) ?? numericDateProblem('iat', iat)
-    ?? numericDateProblem('auth_time', authTime);
+  const dateProblem =
+    numericDateProblem('exp', exp) ?? numericDateProblem('nbf', nbf) ?? numericDateProblem('iat', iat) ?? numericDateProblem('auth_time', authTime);
   if (dateProblem !== undefined) return new AuthTokenInvalidError(dateProblem);
   const issuedAt = iat as number | undefined;
   if (nbf !== undefined) {
@@ -107,9 +114,7 @@ export function claimsProblem(payload: Record<string, unknown>, policy: VerifyPo
  */
 function numericDateProblem(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
-    ? undefined
-    : `${name} must be a whole number of seconds`;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? undefined : `${name} must be a whole number of seconds`;
 }
 
 /** jsonwebtoken's errors, by name, as the shared catalogue's; anything unexpected is an invalid token. */

@@ -1,15 +1,21 @@
 import type { OperationsBackends } from '../admin/install';
 import type { NodeRegistry, NodeSnapshot } from '../admin/node-registry';
+import type { AuthSettings } from '../auth/settings';
 import type { Clock } from '../clock';
+import type { ClusterSettings } from '../cluster/settings';
 import type { PubSubTransport } from '../cluster/transport';
-import type { GatewayConfig } from '../config';
+import type { GrantStore } from '../grants/store';
 import type { Logger } from '../log';
+import type { PresenceBackend } from '../presence/presence-index';
 import type { RedisConnection } from '../redis/connection';
 import type { RevocationBackend } from '../revocation/install';
+import type { RevocationSettings } from '../revocation/settings';
 import type { MemoryHub } from './memory-hub';
 
-/** The settings the backends are made from. */
-export type BackendSettings = Pick<GatewayConfig, 'redisUrl' | 'redisCluster' | 'redisTimeoutMs' | 'maxTokenLifetimeMs' | 'clockToleranceMs' | 'tokenTtlMs'>;
+/** The settings the backends are made from, taken from the slices that own them (not from config, which is above). */
+export type BackendSettings = Pick<ClusterSettings, 'redisUrl' | 'redisCluster'>
+  & Pick<RevocationSettings, 'redisTimeoutMs'>
+  & Pick<AuthSettings, 'maxTokenLifetimeMs' | 'clockToleranceMs' | 'tokenTtlMs'>;
 
 /** Who the backends are made for: one node, one process. */
 export interface BackendOwner {
@@ -35,9 +41,12 @@ export interface Backends extends OperationsBackends {
   /** A pub/sub transport between nodes, one per bus (`feed` names it); undefined for a node alone. */
   clusterTransport(feed: { readonly name: string }): PubSubTransport | undefined;
   nodeRegistry(snapshot: NodeSnapshot, onRoundTrip?: (ms: number) => void): NodeRegistry;
+  /** Where presence keeps every node's members (this process's memory, or Redis) and, on Redis, the nodes' leases. */
+  presence(): PresenceBackend;
+  /** The users' grant records (live grants): in Redis, or in memory. Call once: the feature closes the store it gets. */
+  grants(): GrantStore;
   /** The failed-login limiter's Redis connection; undefined in memory (the limiter then counts in memory). */
   loginLimiterStore(): RedisConnection | undefined;
   /** Closes every connection the backends opened; idempotent. */
   close(): Promise<void>;
 }
-

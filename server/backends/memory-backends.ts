@@ -1,5 +1,9 @@
 import { MemoryNodeRegistry, NodeBoard, type NodeRegistry, type NodeSnapshot } from '../admin/node-registry';
 import type { PubSubTransport } from '../cluster/transport';
+import { MemoryPresenceIndex } from '../presence/memory-index';
+import type { PresenceBackend } from '../presence/presence-index';
+import { MemoryGrantStore } from '../grants/memory-store';
+import type { GrantStore } from '../grants/store';
 import type { RevocationBackend } from '../revocation/install';
 import { MemoryRevocationStore } from '../revocation/memory-store';
 import type { BackendOwner, Backends, BackendSettings } from './backends';
@@ -11,7 +15,10 @@ import type { BackendOwner, Backends, BackendSettings } from './backends';
 export class MemoryBackends implements Backends {
   readonly kind = 'memory';
 
-  constructor(private readonly config: BackendSettings, private readonly owner: BackendOwner) {}
+  constructor(
+    private readonly config: BackendSettings,
+    private readonly owner: BackendOwner,
+  ) {}
 
   revocation(): RevocationBackend {
     const { config, owner } = this;
@@ -26,6 +33,14 @@ export class MemoryBackends implements Backends {
 
   nodeRegistry(snapshot: NodeSnapshot): NodeRegistry {
     return new MemoryNodeRegistry(this.owner.hub?.nodes ?? new NodeBoard(), snapshot, this.owner.clock);
+  }
+
+  presence(): PresenceBackend {
+    return { index: this.owner.hub?.presence ?? new MemoryPresenceIndex() };
+  }
+
+  grants(): GrantStore {
+    return new MemoryGrantStore(this.owner.clock, this.owner.hub?.grants);
   }
 
   loginLimiterStore(): undefined {

@@ -1,8 +1,13 @@
 import { RedisNodeRegistry, type NodeRegistry, type NodeSnapshot } from '../admin/node-registry';
 import { createPublisher, createRedisPubSub } from '../cluster/redis-pubsub';
 import type { PubSubTransport } from '../cluster/transport';
+import { RedisGrantStore } from '../grants/redis-store';
+import type { GrantStore } from '../grants/store';
 import { createRedisConnection, isClusterTarget, type RedisConnection, type RedisTarget } from '../redis/connection';
 import type { RevocationBackend } from '../revocation/install';
+import type { PresenceBackend } from '../presence/presence-index';
+import { RedisPresenceIndex } from '../presence/redis-index';
+import { RedisPresenceNodeBoard } from '../presence/redis-node-board';
 import { MirroredRevocationStore } from '../revocation/mirrored-store';
 import { RedisRevocationStore, revocationCommandOptions } from '../revocation/redis-store';
 import type { BackendOwner, Backends, BackendSettings } from './backends';
@@ -14,8 +19,8 @@ const CLOSE_WAIT_MS = 1000;
  * Everything on one Redis or a Redis Cluster, on as few connections as the protocols allow. Per node (names as
  * CLIENT LIST shows them; README "Running several nodes" counts them):
  *
- * - `gatehouse:<instance>`, the command connection: the revocation store's commands and the node registry's
- *   heartbeats. Fail-fast (no offline queue, no retries), no commandTimeout: each user bounds its own waits.
+ * - `gatehouse:<instance>`, the command connection: the revocation store's commands, the node registry's
+ *   heartbeats and the grant records. Fail-fast (no offline queue, no retries), no commandTimeout: each user bounds its own waits.
  * - `gatehouse:<instance>:sub`, the revocation feed's subscriber (the store opens and closes it: it moves between
  *   cluster nodes and is dropped when its heartbeats go unheard, which no other subscription may share).
  * - `gatehouse-pub-<node>`, the publisher of the cluster bus and the admin bus. Kept off the command connection:
@@ -36,7 +41,11 @@ export class RedisBackends implements Backends {
   private limiter?: RedisConnection;
   private closed = false;
 
-  constructor(private readonly target: RedisTarget, private readonly config: BackendSettings, private readonly owner: BackendOwner) {
+  constructor(
+    private readonly target: RedisTarget,
+    private readonly config: BackendSettings,
+    private readonly owner: BackendOwner,
+  ) {
     this.kind = isClusterTarget(target) ? 'redis-cluster' : 'redis';
   }
 
@@ -45,7 +54,14 @@ export class RedisBackends implements Backends {
     const { log, clock } = owner;
     const policy = { maxTokenLifetimeMs: config.maxTokenLifetimeMs, clockToleranceMs: config.clockToleranceMs, tokenTtlMs: config.tokenTtlMs };
     const redis = new RedisRevocationStore({
-      target: this.target, connection: this.commandConnection(), timeoutMs: config.redisTimeoutMs, policy, origin: owner.instanceId, subscribe: true, log, clock,
+      target: this.target,
+      connection: this.commandConnection(),
+      timeoutMs: config.redisTimeoutMs,
+      policy,
+      origin: owner.instanceId,
+      subscribe: true,
+      log,
+      clock,
     });
     // Checks are answered by this node's mirror of Redis (no round trip) whenever it is known to be current.
     const store = new MirroredRevocationStore({ redis, clockToleranceMs: config.clockToleranceMs, clock, log });
@@ -60,6 +76,17 @@ export class RedisBackends implements Backends {
   nodeRegistry(snapshot: NodeSnapshot, onRoundTrip?: (ms: number) => void): NodeRegistry {
     const { clock, log, instanceId } = this.owner;
     return new RedisNodeRegistry(this.commandConnection(), snapshot, clock, log, instanceId, onRoundTrip, this.config.redisTimeoutMs);
+  }
+
+  /** On the command connection: each presence change is one script, each lease renewal one SET. */
+  presence(): PresenceBackend {
+    const connection = this.commandConnection();
+    return { index: new RedisPresenceIndex(connection), board: new RedisPresenceNodeBoard(connection) };
+  }
+
+  /** Grant records on the command connection, each call bounded by GATEHOUSE_REDIS_TIMEOUT. */
+  grants(): GrantStore {
+    return new RedisGrantStore(this.commandConnection(), this.owner.clock, this.config.redisTimeoutMs);
   }
 
   /**

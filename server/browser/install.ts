@@ -26,21 +26,30 @@ export function installBrowserAssets(host: BrowserAssetsHost): void {
   const root = packageRoot();
   const assets: Asset[] = [
     {
-      path: CLIENT_PATH, file: join(root, 'dist', 'client.js'), contentType: 'text/javascript; charset=utf-8',
-      cacheControl: CLIENT_CACHE_CONTROL, missing: 'The browser client is not built: run npm run build:client',
+      path: CLIENT_PATH,
+      file: join(root, 'dist', 'client.js'),
+      contentType: 'text/javascript; charset=utf-8',
+      cacheControl: CLIENT_CACHE_CONTROL,
+      missing: 'The browser client is not built: run npm run build:client',
       // A public script: pages on any origin may import it as a module (which needs CORS).
       headers: { 'access-control-allow-origin': '*' },
     },
     {
-      path: `${CLIENT_PATH}.map`, file: join(root, 'dist', 'client.js.map'), contentType: 'application/json; charset=utf-8',
-      cacheControl: CLIENT_CACHE_CONTROL, headers: { 'access-control-allow-origin': '*' },
+      path: `${CLIENT_PATH}.map`,
+      file: join(root, 'dist', 'client.js.map'),
+      contentType: 'application/json; charset=utf-8',
+      cacheControl: CLIENT_CACHE_CONTROL,
+      headers: { 'access-control-allow-origin': '*' },
     },
   ];
   if (host.config.demo) {
     const page = { cacheControl: 'no-cache' };
     assets.push(
       {
-        ...page, path: '/', file: join(root, 'demo', 'index.html'), contentType: 'text/html; charset=utf-8',
+        ...page,
+        path: '/',
+        file: join(root, 'demo', 'index.html'),
+        contentType: 'text/html; charset=utf-8',
         headers: { 'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'" },
       },
       { ...page, path: '/demo.css', file: join(root, 'demo', 'demo.css'), contentType: 'text/css; charset=utf-8' },

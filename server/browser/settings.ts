@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { AuthSettings } from '../auth/settings';
-import type { SettingsReader } from '../config/reader';
+import type { SettingsReader } from '../settings-kit/reader';
 import { packageRoot } from '../paths';
 
 /** The browser side's slice of the configuration. */
@@ -12,7 +12,8 @@ export interface BrowserSettings {
 /** Reads GATEHOUSE_DEMO (`1`/`true`, `0`/`false`; unset: on in development mode), reporting a problem to the reader. */
 export function readBrowserSettings(r: SettingsReader, { devMode }: Pick<AuthSettings, 'devMode'>): BrowserSettings {
   const setting = r.raw('GATEHOUSE_DEMO');
-  if (setting !== undefined && !['0', '1', 'true', 'false'].includes(setting)) r.problem('GATEHOUSE_DEMO', `${JSON.stringify(setting)} is not 1, true, 0 or false`);
+  if (setting !== undefined && !['0', '1', 'true', 'false'].includes(setting))
+    r.problem('GATEHOUSE_DEMO', `${JSON.stringify(setting)} is not 1, true, 0 or false`);
   return { demo: setting === '1' || setting === 'true' || (setting === undefined && devMode) };
 }
 

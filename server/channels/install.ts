@@ -1,7 +1,8 @@
+import { KICK_MESSAGES, SubscribeForbiddenError, quoteChannel, type KickReason } from '../../shared';
 import type { AuthChange } from '../auth/auth-watch';
 import type { GatewayHost } from '../host';
 import { claimsOf, isOpen, subscriptionsOf, type ServerSocket } from '../sc/facade';
-import type { DeliveryGate } from '../cluster/broker';
+import type { DeliveryGate, SubscribeCheck } from '../cluster/broker';
 import type { OutboundBudget } from '../sc/outbound-budget';
 import { startSlowConsumerGuard } from '../sc/slow-consumers';
 import { DenialCounter } from './denials';
@@ -13,8 +14,15 @@ import type { ChannelSettings } from './settings';
 
 // The channel rules' one adapter to sockets and middleware: everything else in channels/ is pure policy.
 
-/** What a kicked-out client reads in its `kickOut` event. */
-export const REVOKED_SUBSCRIPTION_MESSAGE = 'Your authentication no longer grants this channel';
+/** What a client kicked out because its authentication changed reads in its `kickOut` event. */
+export const REVOKED_SUBSCRIPTION_MESSAGE = KICK_MESSAGES['authentication-changed'];
+
+/** What the channel rules need of the broker: the delivery gate, and the second look at each subscribe. */
+export interface GuardedBroker {
+  setDeliveryGate(gate: DeliveryGate<ServerSocket>): void;
+  setSubscribeCheck(check: SubscribeCheck<ServerSocket>): void;
+  isSubscribing(socket: ServerSocket, channel: string): boolean;
+}
 
 /** The channel rules of one gateway, as other parts see them. */
 export interface ChannelGuard {
@@ -23,6 +31,11 @@ export interface ChannelGuard {
   readonly denials: DenialCounter;
   /** The bound on output held for clients that do not read. */
   readonly outbound: OutboundBudget;
+  /**
+   * Kicks a socket out of every channel it may no longer subscribe to, telling its client why; subscribes in flight
+   * are left to their own second look. Returns how many channels it kicked the socket out of.
+   */
+  recheck(socket: ServerSocket, reason: KickReason): number;
 }
 
 /**
@@ -30,10 +43,7 @@ export interface ChannelGuard {
  * subscription re-check on every change of authentication, and the slow-consumer guard, which the broker asks before each published message is queued (owned by the host).
  * Their refusals, held output and allowed publishes go to the node's metrics.
  */
-export function installChannelRules(
-  host: GatewayHost<ChannelSettings & { readonly maxPayload: number }>,
-  broker: { setDeliveryGate(gate: DeliveryGate<ServerSocket>): void },
-): ChannelGuard {
+export function installChannelRules(host: GatewayHost<ChannelSettings & { readonly maxPayload: number }>, broker: GuardedBroker): ChannelGuard {
   const { config, log } = host;
   const policy = new ChannelPolicy(config.channelRules);
   const denials = new DenialCounter();
@@ -54,7 +64,13 @@ export function installChannelRules(
   host.dispatcher.onAllowed('publishIn', () => {
     publishes++;
   });
-  host.authWatch.subscribe(recheckOnAuthChange(policy, denials));
+  const inFlight = (socket: ServerSocket, channel: string) => broker.isSubscribing(socket, channel);
+  host.authWatch.subscribe(recheckOnAuthChange(policy, denials, inFlight));
+  broker.setSubscribeCheck((socket, channel) => {
+    if (policy.matcherFor(claimsOf(socket)).allows('subscribe', channel)) return undefined;
+    denials.count('subscription_revoked');
+    return new SubscribeForbiddenError(`No grant to subscribe to ${quoteChannel(channel)} any more`, channel);
+  });
   const guard = startSlowConsumerGuard(host.agServer, config, (socket, buffered, reason) => {
     denials.count(reason === 'node' ? 'node_buffer_full' : 'slow_consumer');
     const limit = reason === 'node' ? config.maxBufferedTotal : config.maxBuffered;
@@ -63,28 +79,48 @@ export function installChannelRules(
   broker.setDeliveryGate(guard.budget);
   host.own(guard.stop);
   registerChannelMetrics(host.metrics, { denials, outboundBytes: () => guard.budget.measure(), publishes: () => publishes });
-  return { policy, denials, outbound: guard.budget };
+  return {
+    policy,
+    denials,
+    outbound: guard.budget,
+    recheck: (socket, reason) => recheckSubscriptions(socket, policy, denials, inFlight, reason),
+  };
 }
 
 /**
- * Kicks a socket out of every channel its current authentication does not let it subscribe to. SocketCluster keeps
- * subscriptions across deauthentication, so this runs on every loss of grants: deauthentication (logout, expiry, a
- * refused re-authentication) and renewal with another token. Gaining authentication only adds grants.
+ * Kicks a socket out of every channel its current grants do not let it subscribe to, and returns how many. SocketCluster
+ * keeps subscriptions across deauthentication, so this runs on every loss of grants: deauthentication (logout,
+ * expiry, a refused re-authentication), renewal with another token, and a change of the user's grants override.
+ * Gaining authentication only adds grants. A subscribe still in flight (`inFlight`) is skipped: the broker looks at
+ * it again once it holds, before it is acknowledged, where a kick-out now would cross its acknowledgement.
  */
-export function recheckSubscriptions(socket: ServerSocket, policy: ChannelPolicy, denials: DenialCounter): void {
-  if (!isOpen(socket)) return;
+export function recheckSubscriptions(
+  socket: ServerSocket,
+  policy: ChannelPolicy,
+  denials: DenialCounter,
+  inFlight: (socket: ServerSocket, channel: string) => boolean = () => false,
+  reason: KickReason = 'authentication-changed',
+): number {
+  if (!isOpen(socket)) return 0;
   const matcher = policy.matcherFor(claimsOf(socket));
+  let kicked = 0;
   for (const channel of subscriptionsOf(socket)) {
-    if (matcher.allows('subscribe', channel)) continue;
+    if (matcher.allows('subscribe', channel) || inFlight(socket, channel)) continue;
     denials.count('subscription_revoked');
+    kicked++;
     // kickOut's promise rejects only if the channel went away meanwhile: nothing left to do then.
-    socket.kickOut(channel, REVOKED_SUBSCRIPTION_MESSAGE).catch(() => undefined);
+    socket.kickOut(channel, KICK_MESSAGES[reason]).catch(() => undefined);
   }
+  return kicked;
 }
 
 /** The AuthWatch listener that runs the re-check on the changes that can take grants away. */
-export function recheckOnAuthChange(policy: ChannelPolicy, denials: DenialCounter): (change: AuthChange) => void {
+export function recheckOnAuthChange(
+  policy: ChannelPolicy,
+  denials: DenialCounter,
+  inFlight?: (socket: ServerSocket, channel: string) => boolean,
+): (change: AuthChange) => void {
   return (change) => {
-    if (change.kind === 'deauthenticated' || change.kind === 'renewed') recheckSubscriptions(change.socket, policy, denials);
+    if (change.kind === 'deauthenticated' || change.kind === 'renewed') recheckSubscriptions(change.socket, policy, denials, inFlight);
   };
 }

@@ -11,7 +11,10 @@ interface Bucket {
 export class PublishLimiter {
   private readonly buckets = new WeakMap<object, Bucket>();
 
-  constructor(private readonly ratePerSecond: number, private readonly burst: number) {}
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly burst: number,
+  ) {}
 
   /** Takes a token at `nowMs`; returns undefined when allowed, else the seconds until one is available. */
   take(socket: object, nowMs: number): number | undefined {

@@ -1,28 +1,31 @@
 import { readFileSync } from 'node:fs';
-import { readGrants, usesSub, type GrantEntry } from '../../shared/channel-pattern';
+import { patternProblem, readGrants, usesSub, type GrantEntry } from '../../shared/channel-pattern';
 
 /**
  * ChannelRules are the operator's grants from GATEHOUSE_CHANNELS_FILE: `anyone` applies to every socket,
- * `authenticated` to authenticated sockets only (besides their token's own `channels`). Empty when no file is set,
- * so only tokens grant anything.
+ * `authenticated` to authenticated sockets only (besides their token's own `channels`). `presence` lists the patterns
+ * of the channels that keep a member list (it grants nothing). Empty when no file is set, so only tokens grant
+ * anything and no channel has presence.
  */
 export interface ChannelRules {
   readonly anyone: readonly GrantEntry[];
   readonly authenticated: readonly GrantEntry[];
+  readonly presence: readonly string[];
 }
 
-export const NO_CHANNEL_RULES: ChannelRules = Object.freeze({ anyone: [], authenticated: [] });
+export const NO_CHANNEL_RULES: ChannelRules = Object.freeze({ anyone: [], authenticated: [], presence: [] });
 
 const SECTIONS = ['anyone', 'authenticated'] as const;
+const ALL_SECTIONS: readonly string[] = [...SECTIONS, 'presence'];
 
 /** The rules in a parsed rules document, or every problem found, each naming the bad entry. */
 export function parseChannelRules(doc: unknown): { rules: ChannelRules } | { problems: string[] } {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    return { problems: ['must be a JSON object {"anyone": grants, "authenticated": grants}'] };
+    return { problems: ['must be a JSON object {"anyone": grants, "authenticated": grants, "presence": patterns}'] };
   }
   const problems: string[] = [];
   for (const key of Object.keys(doc)) {
-    if (!(SECTIONS as readonly string[]).includes(key)) problems.push(`${JSON.stringify(key)}: unknown section (use "anyone" and "authenticated")`);
+    if (!ALL_SECTIONS.includes(key)) problems.push(`${JSON.stringify(key)}: unknown section (use "anyone", "authenticated" and "presence")`);
   }
   const sections: Record<string, GrantEntry[]> = { anyone: [], authenticated: [] };
   for (const section of SECTIONS) {
@@ -37,8 +40,27 @@ export function parseChannelRules(doc: unknown): { rules: ChannelRules } | { pro
     }
     sections[section] = read.entries;
   }
+  const presence = readPresencePatterns((doc as Record<string, unknown>).presence, problems);
   if (problems.length > 0) return { problems };
-  return { rules: Object.freeze({ anyone: Object.freeze(sections.anyone), authenticated: Object.freeze(sections.authenticated) }) };
+  return {
+    rules: Object.freeze({ anyone: Object.freeze(sections.anyone), authenticated: Object.freeze(sections.authenticated), presence: Object.freeze(presence) }),
+  };
+}
+
+/** The `presence` section: an array of patterns (the grants' grammar, `{sub}` allowed); each problem is reported. */
+function readPresencePatterns(section: unknown, problems: string[]): string[] {
+  if (section === undefined) return [];
+  if (!Array.isArray(section)) {
+    problems.push('presence: must be an array of channel patterns, e.g. ["room:*"]');
+    return [];
+  }
+  const patterns: string[] = [];
+  section.forEach((pattern, i) => {
+    const problem = patternProblem(pattern);
+    if (problem) problems.push(`presence[${i}]: ${problem}`);
+    else patterns.push(pattern as string);
+  });
+  return patterns;
 }
 
 /** Reads and validates a rules file; the problems are worded for the config error. */

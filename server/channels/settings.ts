@@ -1,8 +1,8 @@
 import type { AuthSettings } from '../auth/settings';
 import { demoFiles, type BrowserSettings } from '../browser/settings';
-import type { SettingsReader } from '../config/reader';
-import type { NodeSettings } from '../config/settings';
-import { formatBytes } from '../config/units';
+import type { SettingsReader } from '../settings-kit/reader';
+import type { NodeSettings } from '../node/settings';
+import { formatBytes } from '../settings-kit/units';
 import { NO_CHANNEL_RULES, readChannelRulesFile, type ChannelRules } from './rules-file';
 
 /** The channel rules' slice of the configuration. */
@@ -44,7 +44,10 @@ export function readChannelSettings(r: SettingsReader, context: ChannelSettingsC
   const maxBuffered = r.bytes('GATEHOUSE_MAX_BUFFERED', 1024 * 1024, 1024, 1024 * 1024 * 1024);
   if (maxBuffered < maxPayload) {
     const buffered = r.raw('GATEHOUSE_MAX_BUFFERED') ?? '1MiB';
-    r.problem('GATEHOUSE_MAX_BUFFERED', `${buffered} is less than GATEHOUSE_MAX_PAYLOAD (${r.raw('GATEHOUSE_MAX_PAYLOAD') ?? formatBytes(maxPayload)}), so one relayed message could close a healthy client`);
+    r.problem(
+      'GATEHOUSE_MAX_BUFFERED',
+      `${buffered} is less than GATEHOUSE_MAX_PAYLOAD (${r.raw('GATEHOUSE_MAX_PAYLOAD') ?? formatBytes(maxPayload)}), so one relayed message could close a healthy client`,
+    );
   }
   const maxBufferedTotal = r.bytes('GATEHOUSE_MAX_BUFFERED_TOTAL', 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024);
   if (maxBufferedTotal < maxBuffered) {

@@ -29,9 +29,9 @@ export function readKeySource(path: string, kid?: string): PublicKeyEntry[] {
       throw new UsageError(`${path} is neither a JWK Set nor a PEM key`);
     }
   }
-  const alg = algorithmForKey(key);
-  if (alg !== 'RS256' && alg !== 'ES256') throw new UsageError(`${path}: ${alg}`);
-  return [{ kid: kid ?? jwkThumbprint(key), alg, key }];
+  const fit = algorithmForKey(key);
+  if ('problem' in fit) throw new UsageError(`${path}: ${fit.problem}`);
+  return [{ kid: kid ?? jwkThumbprint(key), alg: fit.alg, key }];
 }
 
 /** Adds keys to the JWK Set `file` (created when missing); a key already there under its kid is left as it is. */

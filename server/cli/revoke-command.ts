@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { joinDashValues } from './dash-values';
 import { loadConfig } from '../config';
 import { describeRedisTarget, redisTarget } from '../redis/connection';
 import { RedisRevocationStore } from '../revocation/redis-store';
@@ -16,11 +17,8 @@ const MIN_CONNECT_WAIT_MS = 1000;
  * 1 when Redis could not be reached or refused the write (bad arguments throw UsageError: exit 2).
  */
 export async function revokeCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { jti: { type: 'string' }, sid: { type: 'string' }, sub: { type: 'string' }, config: { type: 'string' } },
-    strict: true,
-  });
+  const options = { jti: { type: 'string' }, sid: { type: 'string' }, sub: { type: 'string' }, config: { type: 'string' } } as const;
+  const { values } = parseArgs({ args: joinDashValues(args, options), options, strict: true });
   const given = REVOCATION_KINDS.filter((kind) => values[kind] !== undefined);
   if (given.length !== 1) throw new UsageError('revoke needs exactly one of --jti ID, --sid ID or --sub ID');
   const kind: RevocationKind = given[0];
@@ -30,10 +28,15 @@ export async function revokeCommand(args: string[], env: NodeJS.ProcessEnv): Pro
   const config = loadConfig({ env, configFile: values.config });
   const redis = redisTarget(config);
   if (!redis) {
-    throw new UsageError('revoke needs GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER, as the nodes have: revocations are shared through Redis (a node without Redis keeps them in its own memory)');
+    throw new UsageError(
+      'revoke needs GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER, as the nodes have: revocations are shared through Redis (a node without Redis keeps them in its own memory)',
+    );
   }
   const store = new RedisRevocationStore({
-    target: redis, timeoutMs: config.redisTimeoutMs, origin: cliOrigin(), subscribe: false,
+    target: redis,
+    timeoutMs: config.redisTimeoutMs,
+    origin: cliOrigin(),
+    subscribe: false,
     policy: { maxTokenLifetimeMs: config.maxTokenLifetimeMs, clockToleranceMs: config.clockToleranceMs },
   });
   try {
@@ -42,8 +45,10 @@ export async function revokeCommand(args: string[], env: NodeJS.ProcessEnv): Pro
       return 1;
     }
     const revocation = await store.revoke(target);
-    process.stdout.write(`revoked ${kind} ${JSON.stringify(target.id)} at ${new Date(revocation.at).toISOString()}; `
-      + `the entry expires at ${new Date(revocation.until).toISOString()}\n`);
+    process.stdout.write(
+      `revoked ${kind} ${JSON.stringify(target.id)} at ${new Date(revocation.at).toISOString()}; `
+        + `the entry expires at ${new Date(revocation.until).toISOString()}\n`,
+    );
     return 0;
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;

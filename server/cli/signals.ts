@@ -29,7 +29,10 @@ export function stopOnSignals(node: Stoppable, opts: SignalOptions): void {
   let stopping = false;
   const exitAfter = (status: number, lastWords: () => void) => {
     attempt(lastWords);
-    void opts.flushLog().then(() => opts.exit(status), () => opts.exit(status));
+    void opts.flushLog().then(
+      () => opts.exit(status),
+      () => opts.exit(status),
+    );
   };
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;

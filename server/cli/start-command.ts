@@ -38,19 +38,36 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv, out: 
   const grouped = config.workers > 1;
   if (grouped && cluster.isPrimary) {
     superviseWorkers({
-      config, log, backstopGraceMs: BACKSTOP_GRACE_MS, signals: process,
-      started: ({ url, address, adminAddress }) => notice(startSummary({
-        config, nodeId: `${config.nodeId}-1 … ${config.nodeId}-${config.workers}, ${config.workers} workers`, pid: process.pid, url, address, adminAddress,
-      })),
-      exit: (status) => void flushLog().then(() => process.exit(status), () => process.exit(status)),
+      config,
+      log,
+      backstopGraceMs: BACKSTOP_GRACE_MS,
+      signals: process,
+      started: ({ url, address, adminAddress }) =>
+        notice(
+          startSummary({
+            config,
+            nodeId: `${config.nodeId}-1 … ${config.nodeId}-${config.workers}, ${config.workers} workers`,
+            pid: process.pid,
+            url,
+            address,
+            adminAddress,
+          }),
+        ),
+      exit: (status) =>
+        void flushLog().then(
+          () => process.exit(status),
+          () => process.exit(status),
+        ),
     });
     return undefined;
   }
   const gateway = new Gateway(config, { log });
-  const group = grouped ? joinGroup(gateway, {
-    registries: [gateway.metrics.registry, runtimeRegistry()],
-    channel: process,
-  }) : undefined;
+  const group = grouped
+    ? joinGroup(gateway, {
+        registries: [gateway.metrics.registry, runtimeRegistry()],
+        channel: process,
+      })
+    : undefined;
   if (group) gateway.metrics.exposeFrom(() => group.metrics());
   try {
     await gateway.listen();
@@ -69,9 +86,16 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv, out: 
     // The primary prints the one summary for the group.
     group.listening(gateway.url, gateway.address(), gateway.operations.adminAddress());
   } else {
-    notice(startSummary({
-      config, nodeId: gateway.nodeId, pid: process.pid, url: gateway.url, address: gateway.address(), adminAddress: gateway.operations.adminAddress(),
-    }));
+    notice(
+      startSummary({
+        config,
+        nodeId: gateway.nodeId,
+        pid: process.pid,
+        url: gateway.url,
+        address: gateway.address(),
+        adminAddress: gateway.operations.adminAddress(),
+      }),
+    );
   }
   if (config.devMode) notice(devModeNotice(gateway, config));
   stopOnSignals(gateway, {

@@ -5,9 +5,25 @@ import { packageVersion } from './version';
 
 /** What the summary reports of a node that has started. */
 export interface StartedNode {
-  readonly config: Pick<GatewayConfig,
-    | 'usersFile' | 'loginUrl' | 'channelsFile' | 'redisUrl' | 'redisCluster' | 'adminKey' | 'adminKeys' | 'metricsKey' | 'demo'
-    | 'authKey' | 'jwks' | 'jwksFile' | 'signingKey' | 'devMode' | 'renewIntervalMs' | 'origins'>;
+  readonly config: Pick<
+    GatewayConfig,
+    | 'usersFile'
+    | 'loginUrl'
+    | 'channelsFile'
+    | 'redisUrl'
+    | 'redisCluster'
+    | 'adminKey'
+    | 'adminKeys'
+    | 'metricsKey'
+    | 'demo'
+    | 'authKey'
+    | 'jwks'
+    | 'jwksFile'
+    | 'signingKey'
+    | 'devMode'
+    | 'renewIntervalMs'
+    | 'origins'
+  >;
   readonly nodeId: string;
   /**
    * The gateway's own process id: the one to send SIGHUP to. Under `npm start` it is npm's child, and npm does not
@@ -37,15 +53,23 @@ export function startSummary(node: StartedNode): string {
     ['pid', `${node.pid} (SIGHUP reloads the JWK Set and users file, SIGTERM stops; send them to this PID)`],
     ['verifies', verifyingKeys(config)],
     ['signs', signingKeyText(config)],
-    ['origins', config.origins
-      ? `${config.origins.join(', ')}${config.demo ? " and this gateway's own origin (for the demo)" : ''}`
-      : 'any origin (GATEHOUSE_ORIGINS limits browsers to a list)'],
+    [
+      'origins',
+      config.origins
+        ? `${config.origins.join(', ')}${config.demo ? " and this gateway's own origin (for the demo)" : ''}`
+        : 'any origin (GATEHOUSE_ORIGINS limits browsers to a list)',
+    ],
     ['health', `${http}/healthz and ${http}/readyz`],
     ['demo', config.demo ? `open ${http}/ in a browser` : 'off (GATEHOUSE_DEMO=1 serves it)'],
     ['client', `${http}/client.js (import { createClient } from it)`],
-    ['login', config.usersFile ? `on, users file ${config.usersFile}`
-      : config.loginUrl ? 'on, your backend (GATEHOUSE_LOGIN_URL)'
-        : 'off (set GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL)'],
+    [
+      'login',
+      config.usersFile
+        ? `on, users file ${config.usersFile}`
+        : config.loginUrl
+          ? 'on, your backend (GATEHOUSE_LOGIN_URL)'
+          : 'off (set GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL)',
+    ],
     ['rules', config.channelsFile ? `channel rules from ${config.channelsFile}` : 'no rules file: only what tokens grant (GATEHOUSE_CHANNELS_FILE)'],
     ['state', redis ? `shared through ${describeRedisTarget(redis)}` : 'in memory, this node only (GATEHOUSE_REDIS_URL shares it between nodes)'],
     ['admin API', adminKeys ? `${adminBase}/admin/ (Bearer ${adminKeys})` : 'off (set GATEHOUSE_ADMIN_KEY)'],
@@ -74,11 +98,13 @@ function verifyingKeys(config: StartedNode['config']): string {
 
 /** What the node signs its own tokens with (login and renewal), or why they are off. */
 function signingKeyText(config: StartedNode['config']): string {
-  const key = config.signingKey ? `${config.signingKey.alg} key ${config.signingKey.kid} (GATEHOUSE_SIGNING_KEY_FILE)`
-    : config.authKey ? 'the HS256 key' : undefined;
+  const key = config.signingKey
+    ? `${config.signingKey.alg} key ${config.signingKey.kid} (GATEHOUSE_SIGNING_KEY_FILE)`
+    : config.authKey
+      ? 'the HS256 key'
+      : undefined;
   if (key !== undefined) {
-    return config.renewIntervalMs > 0 ? `login and renewal sign with ${key}`
-      : `login signs with ${key} (renewal is off: GATEHOUSE_RENEW_INTERVAL=0)`;
+    return config.renewIntervalMs > 0 ? `login and renewal sign with ${key}` : `login signs with ${key} (renewal is off: GATEHOUSE_RENEW_INTERVAL=0)`;
   }
   return 'nothing: login and renewal cannot sign (set GATEHOUSE_SIGNING_KEY_FILE, or GATEHOUSE_AUTH_KEY)';
 }

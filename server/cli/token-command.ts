@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { KeyRing } from '../auth/keyring';
 import { signClaims, stampClaims } from '../auth/sign';
 import { loadConfig } from '../config';
-import { parseDuration } from '../config/units';
+import { parseDuration } from '../settings-kit/units';
 import { UsageError } from './usage';
 
 /** `gatehouse token`: prints a token signed with the configured key. */

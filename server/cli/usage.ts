@@ -33,7 +33,8 @@ export const COMMANDS = {
   token: {
     synopsis: ['token --sub ID [--ttl 15m] [--channels JSON] [--claim k=v ...] [--config FILE]'],
     summary: 'print a token signed with the configured key',
-    details: '--channels takes JSON (\'["chat:*"]\'); --claim values that parse as JSON are taken as JSON.\n'
+    details:
+      '--channels takes JSON (\'["chat:*"]\'); --claim values that parse as JSON are taken as JSON.\n'
       + `Signs with GATEHOUSE_SIGNING_KEY_FILE, else GATEHOUSE_AUTH_KEY. ${CONFIG_NOTE}`,
   },
   revoke: {
@@ -42,15 +43,11 @@ export const COMMANDS = {
     details: `Needs GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER, as the nodes have. ${CONFIG_NOTE}`,
   },
   keys: {
-    synopsis: [
-      'keys generate --alg ES256|RS256 [--out DIR] [--kid ID]',
-      'keys add --jwks FILE [--kid ID] SOURCE ...',
-      'keys remove --jwks FILE --kid ID',
-    ],
+    synopsis: ['keys generate --alg ES256|RS256 [--out DIR] [--kid ID]', 'keys add --jwks FILE [--kid ID] SOURCE ...', 'keys remove --jwks FILE --kid ID'],
     summary: 'make a signing key, and add or remove public keys of a JWK Set in place (rotation)',
     details: [
       'generate  writes DIR/signing-key.pem (private, mode 600) and DIR/jwks.json (its public half); never overwrites.',
-      'add       adds the public keys of each SOURCE (a JWK Set, or a PEM public or private key; --kid names a PEM\'s',
+      "add       adds the public keys of each SOURCE (a JWK Set, or a PEM public or private key; --kid names a PEM's",
       '          key, default its RFC 7638 thumbprint) to FILE, which it creates if missing.',
       'remove    takes the key with that kid out of FILE (never the last one).',
       'add and remove replace FILE in one step; send the nodes SIGHUP afterwards.',
@@ -82,10 +79,7 @@ export const USAGE = [
   'Usage: gatehouse <command> [options]',
   '',
   'Commands:',
-  ...Object.entries(COMMANDS).flatMap(([, help]: [string, CommandHelp]) => [
-    ...help.synopsis.map((s) => `  ${s}`),
-    `      ${help.summary}`,
-  ]),
+  ...Object.entries(COMMANDS).flatMap(([, help]: [string, CommandHelp]) => [...help.synopsis.map((s) => `  ${s}`), `      ${help.summary}`]),
   '',
   '`gatehouse <command> --help` tells more about one command; `gatehouse --version` prints the version.',
   'Settings come from GATEHOUSE_* environment variables (see README.md).',

@@ -1,5 +1,5 @@
 import { SubscribeUnavailableError } from '../../shared';
-import { SimpleBrokerBase, type BrokerCodec } from '../sc/broker-base';
+import { SharedText, SimpleBrokerBase, type BrokerCodec } from '../sc/broker-base';
 import { encodePublishData } from './payload';
 
 /** Longest wait, in ms, for a channel's Redis subscription before a client's subscribe is refused. */
@@ -30,6 +30,13 @@ export interface DeliveryGate<S = unknown> {
 }
 
 /**
+ * Asked once a socket's subscription holds, before SocketCluster acknowledges it: an error refuses it after all (the
+ * socket is unsubscribed and the client gets that error), undefined keeps it. The second look of "check, subscribe,
+ * check again": grants taken away while the subscribe was in flight are seen here.
+ */
+export type SubscribeCheck<S = unknown> = (socket: S, channel: string) => Error | undefined;
+
+/**
  * ClusterBroker is the gateway's SocketCluster `brokerEngine`: the stock in-process AGSimpleBroker (local fan-out,
  * exchange, `isSubscribed`) plus three things.
  * - Every publish, from a client or from server code, must be JSON (./payload.ts); other data is refused with
@@ -40,12 +47,17 @@ export interface DeliveryGate<S = unknown> {
  *   Redis subscription holds, at most SUBSCRIBE_CONFIRM_TIMEOUT_MS; after that it throws SubscribeUnavailableError.
  * - With a delivery gate set, the local fan-out asks it before queuing each message for each subscriber, so a
  *   subscriber that does not read is stopped when its backlog would pass its budget, not some time after.
+ * - With a subscribe check set, a socket's subscribe is checked again once it holds (SubscribeCheck); meanwhile
+ *   `isSubscribing` says it is in flight, so a re-check of the socket's channels leaves it to that second look.
  * Without a bus it behaves as AGSimpleBroker does.
  */
 export class ClusterBroker extends SimpleBrokerBase {
   private bus?: ClusterBus;
   private gate?: DeliveryGate;
   private checkedCodec?: { readonly codec: unknown; readonly plain: boolean };
+  private recheck?: SubscribeCheck<object>;
+  /** The channels each socket is being subscribed to right now. */
+  private readonly subscribing = new WeakMap<object, Set<string>>();
 
   /** Connects the cross-node bus; done once, before clients arrive. */
   attachBus(bus: ClusterBus): void {
@@ -62,12 +74,34 @@ export class ClusterBroker extends SimpleBrokerBase {
     this.bus?.sync(channel);
   }
 
+  /** Sets the check every socket subscribe passes once it holds; done once, before clients arrive. */
+  setSubscribeCheck<S extends object>(check: SubscribeCheck<S>): void {
+    // SocketCluster hands subscribeSocket the sockets the check is written for.
+    this.recheck = check as SubscribeCheck<object>;
+  }
+
+  /** Whether a subscribe of `socket` to `channel` is in flight (not yet acknowledged). */
+  isSubscribing(socket: object, channel: string): boolean {
+    return this.subscribing.get(socket)?.has(channel) === true;
+  }
+
   override async subscribeSocket(socket: { id: string }, channel: string): Promise<void> {
-    await this.subscribeClient(socket, channel);
-    if (!this.bus || (await this.bus.whenHeld(channel, SUBSCRIBE_CONFIRM_TIMEOUT_MS))) return;
+    let mine = this.subscribing.get(socket);
+    if (!mine) this.subscribing.set(socket, (mine = new Set()));
+    mine.add(channel);
+    let refusal: Error | undefined;
+    try {
+      await this.subscribeClient(socket, channel);
+      if (this.bus && !(await this.bus.whenHeld(channel, SUBSCRIBE_CONFIRM_TIMEOUT_MS))) refusal = new SubscribeUnavailableError(channel);
+      else refusal = this.recheck?.(socket, channel);
+    } finally {
+      mine.delete(channel);
+      if (mine.size === 0) this.subscribing.delete(socket);
+    }
+    if (!refusal) return;
     // SocketCluster forgets the channel on the socket when this throws, but not in the broker: undo it here.
     await this.unsubscribeClient(socket, channel);
-    throw new SubscribeUnavailableError(channel);
+    throw refusal;
   }
 
   override async unsubscribeClient(client: { id: string }, channel: string): Promise<void> {
@@ -80,6 +114,7 @@ export class ClusterBroker extends SimpleBrokerBase {
   }
 
   // AGSimpleBroker's invokePublish calls this.transmitPublish, so this one override covers both.
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so data that cannot travel rejects, as the stock broker's would
   override async transmitPublish(channel: string, data: unknown, suppressEvent?: boolean): Promise<void> {
     const json = encodePublishData(data);
     this.fanOut(channel, data, json);
@@ -102,7 +137,7 @@ export class ClusterBroker extends SimpleBrokerBase {
     if (!codec) return false;
     if (this.checkedCodec?.codec !== codec) {
       const sample = { event: '#publish', data: { channel: 'c:"1"', data: { a: [1, 'b', null, true], 'k"': { n: -1.5 } } } };
-      let plain = false;
+      let plain: boolean;
       try {
         plain = codec.encode(sample) === JSON.stringify(sample);
       } catch {
@@ -127,28 +162,29 @@ export class ClusterBroker extends SimpleBrokerBase {
     try {
       // The data was just encoded as strict JSON (./payload.ts); with the default codec, which writes plain JSON,
       // the packet is that text wrapped, not a second JSON.stringify of the same data.
-      stringifiedData = json !== undefined && this.plainJsonCodec(codec)
-        ? `{"event":"#publish","data":{"channel":${JSON.stringify(channel)},"data":${json}}}`
-        : codec?.encode({ event: '#publish', data: packet });
+      stringifiedData =
+        json !== undefined && this.plainJsonCodec(codec)
+          ? `{"event":"#publish","data":{"channel":${JSON.stringify(channel)},"data":${json}}}`
+          : codec?.encode({ event: '#publish', data: packet });
     } catch (error) {
       this.emit('error', { error: error as Error });
       return;
     }
-    // One UTF-8 encoding per publish, shared by every subscriber's frame, where ws would convert the string again
-    // for each socket (Socket.IO shares its broadcast's bytes the same way).
-    const bytes = stringifiedData === undefined ? undefined : Buffer.from(stringifiedData);
-    const gate = bytes && this.gate;
+    // One UTF-8 encoding and one WebSocket frame per publish, shared by every subscriber, where ws would convert the
+    // string and frame it again for each socket (Socket.IO shares its broadcast's frame the same way).
+    const text = stringifiedData === undefined ? undefined : new SharedText(Buffer.from(stringifiedData));
+    const gate = text && this.gate;
     for (const id of Object.keys(subscribers)) {
       const socket = subscribers[id];
       if (!socket || socket.state !== socket.OPEN) continue;
-      if (!bytes) {
+      if (!text) {
         socket.transmit('#publish', packet, {}); // no codec to encode it once: SocketCluster encodes per socket
         continue;
       }
-      if (gate && !gate.admit(socket, bytes.length)) continue;
-      if (!this.writeDirectly(socket, bytes)) {
+      if (gate && !gate.admit(socket, text.bytes.length)) continue;
+      if (!this.writeDirectly(socket, text)) {
         socket.transmit('#publish', packet, { stringifiedData });
-        if (gate) gate.queued(socket, bytes.length);
+        if (gate) gate.queued(socket, text.bytes.length);
       }
     }
   }

@@ -201,8 +201,8 @@ export class ChannelBridge implements ClusterBus {
       if (!waiters) this.waiters.set(channel, (waiters = new Set()));
       const settle = (held: boolean) => {
         clearTimeout(timer);
-        waiters!.delete(settle);
-        if (waiters!.size === 0 && this.waiters.get(channel) === waiters) this.waiters.delete(channel);
+        waiters.delete(settle);
+        if (waiters.size === 0 && this.waiters.get(channel) === waiters) this.waiters.delete(channel);
         resolve(held);
       };
       const timer = setTimeout(() => settle(false), ms);

@@ -71,26 +71,34 @@ export class MemoryPubSub implements PubSubTransport {
     });
   }
 
-  async subscribe(name: string): Promise<void> {
-    this.assertUp();
+  subscribe(name: string): Promise<void> {
+    const down = this.notUp();
+    if (down) return Promise.reject(down);
     this.channels.add(name);
     this.hub.add(name, this);
+    return Promise.resolve();
   }
 
-  async unsubscribe(name: string): Promise<void> {
-    this.assertUp();
+  unsubscribe(name: string): Promise<void> {
+    const down = this.notUp();
+    if (down) return Promise.reject(down);
     this.channels.delete(name);
     this.hub.remove(name, this);
+    return Promise.resolve();
   }
 
-  async publish(name: string, text: string): Promise<void> {
-    this.assertUp();
+  publish(name: string, text: string): Promise<void> {
+    const down = this.notUp();
+    if (down) return Promise.reject(down);
     this.hub.deliver(name, text);
+    return Promise.resolve();
   }
 
-  async publishBatch(pairs: readonly string[]): Promise<void> {
-    this.assertUp();
-    for (let i = 0; i + 1 < pairs.length; i += 2) this.hub.deliver(pairs[i]!, pairs[i + 1]!);
+  publishBatch(pairs: readonly string[]): Promise<void> {
+    const down = this.notUp();
+    if (down) return Promise.reject(down);
+    for (let i = 0; i + 1 < pairs.length; i += 2) this.hub.deliver(pairs[i], pairs[i + 1]);
+    return Promise.resolve();
   }
 
   /** @internal A message the hub brings; dropped once this transport unsubscribed from the channel or closed. */
@@ -99,15 +107,17 @@ export class MemoryPubSub implements PubSubTransport {
     this.events?.message(name, text);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
     for (const name of this.channels) this.hub.remove(name, this);
     this.channels.clear();
+    return Promise.resolve();
   }
 
-  /** As a fail-fast Redis connection does, a command before 'up' or after close fails at once. */
-  private assertUp(): void {
-    if (!this.up) throw new Error(this.closed ? 'the transport is closed' : 'the transport is not up yet');
+  /** As a fail-fast Redis connection does, a command before 'up' or after close fails at once: why, or undefined. */
+  private notUp(): Error | undefined {
+    if (!this.up) return new Error(this.closed ? 'the transport is closed' : 'the transport is not up yet');
+    return undefined;
   }
 }

@@ -16,7 +16,10 @@
 /** A server-side publish whose data cannot travel as JSON. Thrown to the caller of transmitPublish/invokePublish. */
 export class PublishPayloadError extends TypeError {
   override readonly name = 'PublishPayloadError';
-  constructor(readonly where: string, readonly found: string) {
+  constructor(
+    readonly where: string,
+    readonly found: string,
+  ) {
     super(`Publish data ${where} is ${found}, which cannot travel as JSON; convert it first (see server/cluster/payload.ts)`);
   }
 }

@@ -1,10 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import { Cluster } from 'ioredis';
-import type { RedisSeed } from '../config';
+import type { RedisSeed } from '../redis/connection';
 import type { Logger } from '../log';
 import {
-  createRedisConnection, isClusterTarget, redisTarget, SUBSCRIBER_SOCKET, type RedisConnection, type RedisConnectionOptions, type RedisSettings,
+  createRedisConnection,
+  isClusterTarget,
+  redisTarget,
+  SUBSCRIBER_SOCKET,
+  type RedisConnection,
+  type RedisConnectionOptions,
+  type RedisSettings,
   type RedisTarget,
 } from '../redis/connection';
 import { FeedLiveness } from '../redis/feed-liveness';
@@ -48,7 +54,10 @@ export interface PubSubFeed {
  * createPublisher, owned by the caller) is shared by the node's buses; without it the transport opens its own.
  */
 export function createRedisPubSub(
-  config: RedisSettings, nodeId: string, feed: PubSubFeed = { name: 'cluster bus' }, publisher?: RedisConnection,
+  config: RedisSettings,
+  nodeId: string,
+  feed: PubSubFeed = { name: 'cluster bus' },
+  publisher?: RedisConnection,
 ): PubSubTransport | undefined {
   const target = redisTarget(config);
   if (!target) return undefined;
@@ -91,7 +100,11 @@ abstract class BasePubSub implements PubSubTransport {
   private epoch = 0;
 
   /** The publisher given by the owner of the node's connections (shared, not closed here); else one of its own. */
-  constructor(nodeId: string, feed: PubSubFeed, protected readonly sharedPublisher?: RedisConnection) {
+  constructor(
+    nodeId: string,
+    feed: PubSubFeed,
+    protected readonly sharedPublisher?: RedisConnection,
+  ) {
     this.heartbeatChannel = `${HEARTBEAT_CHANNEL_PREFIX}${nodeId}/${randomBytes(4).toString('hex')}`;
     this.feed = new FeedLiveness({
       name: feed.name,
@@ -138,7 +151,9 @@ abstract class BasePubSub implements PubSubTransport {
       if (!oneConnection) return;
       const epoch = this.epoch;
       this.subscribe(heartbeat).then(
-        () => { if (epoch === this.epoch && this.isUp) feed.up(); },
+        () => {
+          if (epoch === this.epoch && this.isUp) feed.up();
+        },
         (err: Error) => events.error(err),
       );
     });
@@ -177,7 +192,12 @@ class RedisPubSub extends BasePubSub {
   readonly mode = 'redis';
   protected messageEvent = 'message' as const;
 
-  constructor(private readonly url: string, private readonly nodeId: string, feed: PubSubFeed, publisher?: RedisConnection) {
+  constructor(
+    private readonly url: string,
+    private readonly nodeId: string,
+    feed: PubSubFeed,
+    publisher?: RedisConnection,
+  ) {
     super(nodeId, feed, publisher);
   }
 
@@ -188,7 +208,11 @@ class RedisPubSub extends BasePubSub {
       // maxRetriesPerRequest 0: a SUBSCRIBE in flight when the connection drops fails then. Without re-sending, ioredis
       // would otherwise leave it unsettled for 20 reconnects, and the bridge's loop for that channel waiting with it.
       sub: createRedisConnection(target, {
-        ...FAIL_FAST, ...SUBSCRIBER_SOCKET, autoResubscribe: false, maxRetriesPerRequest: 0, connectionName: `gatehouse-sub-${this.nodeId}`,
+        ...FAIL_FAST,
+        ...SUBSCRIBER_SOCKET,
+        autoResubscribe: false,
+        maxRetriesPerRequest: 0,
+        connectionName: `gatehouse-sub-${this.nodeId}`,
       }),
       pub: this.sharedPublisher ? undefined : createPublisher(target, this.nodeId),
     };
@@ -210,7 +234,7 @@ class RedisPubSub extends BasePubSub {
     const pub = this.pub as Redis;
     // A lone message (an idle node, or one publish per turn as at a large fan-out) spares Redis the script call; a
     // PUBLISH and an EVAL on one connection still run in the order they were sent.
-    if (pairs.length === 2) await pub.publish(pairs[0]!, pairs[1]!);
+    if (pairs.length === 2) await pub.publish(pairs[0], pairs[1]);
     else await pub.eval(PUBLISH_EACH_SCRIPT, 0, ...pairs);
   }
 }
@@ -224,7 +248,12 @@ class RedisClusterPubSub extends BasePubSub {
   readonly mode = 'redis-cluster';
   protected messageEvent = 'smessage' as const;
 
-  constructor(private readonly seeds: readonly RedisSeed[], private readonly nodeId: string, feed: PubSubFeed, publisher?: RedisConnection) {
+  constructor(
+    private readonly seeds: readonly RedisSeed[],
+    private readonly nodeId: string,
+    feed: PubSubFeed,
+    publisher?: RedisConnection,
+  ) {
     super(nodeId, feed, publisher);
   }
 
@@ -255,7 +284,7 @@ class RedisClusterPubSub extends BasePubSub {
   async publishBatch(pairs: readonly string[]): Promise<void> {
     const cluster = this.pub as Cluster;
     const sent: Promise<unknown>[] = [];
-    for (let i = 0; i < pairs.length; i += 2) sent.push(cluster.spublish(pairs[i]!, pairs[i + 1]!));
+    for (let i = 0; i < pairs.length; i += 2) sent.push(cluster.spublish(pairs[i], pairs[i + 1]));
     await Promise.all(sent);
   }
 }

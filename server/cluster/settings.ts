@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { SettingsReader } from '../config/reader';
+import type { RedisSeed } from '../redis/connection';
+import type { SettingsReader } from '../settings-kit/reader';
 
-/** One Redis Cluster seed node. */
-export interface RedisSeed {
-  readonly host: string;
-  readonly port: number;
-}
+export type { RedisSeed } from '../redis/connection';
 
 /**
  * The slice of the configuration that lets several nodes work as one: the Redis they share (for revocations, login
@@ -29,11 +26,14 @@ export function readClusterSettings(r: SettingsReader): ClusterSettings {
     r.problem('GATEHOUSE_REDIS_URL', `must start with redis:// or rediss:// (got ${JSON.stringify(redisUrl.slice(0, 16))}…)`);
   }
   // The seeds are host:port; the client discovers the rest. One Redis or one cluster: setting both is ambiguous.
-  const redisCluster = r.list('GATEHOUSE_REDIS_CLUSTER')?.map((seed) => {
-    const parsed = parseRedisSeed(seed);
-    if (!parsed) r.problem('GATEHOUSE_REDIS_CLUSTER', `${JSON.stringify(seed)} is not host:port (e.g. 10.0.0.5:6379,redis-1:6379)`);
-    return parsed;
-  }).filter((seed): seed is RedisSeed => seed !== undefined);
+  const redisCluster = r
+    .list('GATEHOUSE_REDIS_CLUSTER')
+    ?.map((seed) => {
+      const parsed = parseRedisSeed(seed);
+      if (!parsed) r.problem('GATEHOUSE_REDIS_CLUSTER', `${JSON.stringify(seed)} is not host:port (e.g. 10.0.0.5:6379,redis-1:6379)`);
+      return parsed;
+    })
+    .filter((seed): seed is RedisSeed => seed !== undefined);
   if (redisCluster !== undefined && redisUrl !== undefined) {
     r.problem('GATEHOUSE_REDIS_CLUSTER', 'is set together with GATEHOUSE_REDIS_URL; set one: a single Redis or a Redis Cluster');
   }

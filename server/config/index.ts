@@ -4,15 +4,17 @@ import { readBrowserSettings, type BrowserSettings } from '../browser/settings';
 import { readChannelSettings, type ChannelSettings } from '../channels/settings';
 import { readClusterSettings, type ClusterSettings } from '../cluster/settings';
 import { readFloodSettings, type FloodSettings } from '../floods/settings';
+import { readGrantsSettings, type GrantsSettings } from '../grants/settings';
 import { readLoginSettings, type LoginSettings } from '../login/settings';
+import { readPresenceSettings, type PresenceSettings } from '../presence/settings';
 import { readRenewalSettings, type RenewalSettings } from '../renewal/settings';
 import { readRevocationSettings, type RevocationSettings } from '../revocation/settings';
 import { readWorkerSettings, type WorkerSettings } from '../workers/settings';
-import { ConfigError, SettingsReader, readConfigFile, type Source } from './reader';
-import { readNodeSettings, type Environment, type NodeSettings } from './settings';
+import { ConfigError, SettingsReader, readConfigFile, type Source } from '../settings-kit/reader';
+import { readNodeSettings, type Environment, type NodeSettings } from '../node/settings';
 
-export { ConfigError } from './reader';
-export { MIN_MAX_PAYLOAD, normalizeOrigin } from './settings';
+export { ConfigError } from '../settings-kit/reader';
+export { MIN_MAX_PAYLOAD, normalizeOrigin } from '../node/settings';
 export { LOG_LEVELS, type LogLevel } from '../log';
 export { MIN_ADMIN_KEY_BYTES } from '../admin/settings';
 export { MIN_SECRET_BYTES } from '../auth/settings';
@@ -22,9 +24,20 @@ export { parseRedisSeed, type RedisSeed } from '../cluster/settings';
  * The whole, validated, frozen configuration of one gateway node: the node's own settings and every feature's slice,
  * each read by the settings.ts beside the code that uses it. Durations are milliseconds, sizes bytes.
  */
-export type GatewayConfig = Environment & AuthSettings & NodeSettings & ClusterSettings & RenewalSettings
-  & RevocationSettings & AdminSettings & BrowserSettings & ChannelSettings & LoginSettings & FloodSettings
-  & WorkerSettings;
+export type GatewayConfig = Environment
+  & AuthSettings
+  & NodeSettings
+  & ClusterSettings
+  & RenewalSettings
+  & RevocationSettings
+  & AdminSettings
+  & BrowserSettings
+  & ChannelSettings
+  & LoginSettings
+  & FloodSettings
+  & GrantsSettings
+  & WorkerSettings
+  & PresenceSettings;
 
 export interface LoadOptions {
   readonly env: Source;
@@ -50,8 +63,9 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     .read(readChannelSettings)
     .read(readLoginSettings)
     .read(readFloodSettings)
+    .read(readGrantsSettings)
     .read(readWorkerSettings)
-    .all;
+    .read(readPresenceSettings).all;
   r.checkUnknown('GATEHOUSE_');
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return Object.freeze(config);

@@ -24,11 +24,14 @@ export class ConnectionLimits {
   private readonly release: (this: Socket) => void;
   private readonly window?: NodeJS.Timeout;
 
-  constructor(private readonly settings: FloodSettings, private readonly trust: ProxyTrust) {
-    // The listener's own `this` is the socket, so the limits are reached through this name.
-    const limits = this;
+  constructor(
+    private readonly settings: FloodSettings,
+    private readonly trust: ProxyTrust,
+  ) {
+    // One listener for every socket: Node calls it with the closing socket as its own `this`.
+    const uncount = (socket: Socket) => this.uncount(socket);
     this.release = function release(this: Socket) {
-      limits.uncount(this);
+      uncount(this);
     };
     if (settings.handshakeRatePerIp > 0) {
       this.window = setInterval(() => this.recent.clear(), 1000);

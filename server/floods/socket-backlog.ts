@@ -1,7 +1,7 @@
 import { CloseCode, TooManyRequestsError } from '../../shared';
 import type { InboundRule } from '../middleware/inbound';
 import type WebSocket from 'ws';
-import type { ServerSocket } from '../sc/facade';
+import { closeSocket, type ServerSocket } from '../sc/facade';
 
 /**
  * Calls of one procedure a socket may have queued behind the one being answered. Procedures are answered one at a
@@ -53,11 +53,13 @@ export class InboundBacklogGuard {
   private readonly listener: (this: WebSocket, data: Buffer | ArrayBuffer | Buffer[]) => void;
 
   constructor(private readonly onOverflow: () => void) {
-    // The listener's own `this` is the WebSocket, so the guard is reached through this name.
-    const guard = this;
+    // One listener for every socket: ws calls it with the receiving WebSocket as its own `this`.
+    const received = (ws: WebSocket, data: Buffer | ArrayBuffer | Buffer[]) => {
+      const watched = this.watched.get(ws);
+      if (watched) this.check(watched, sizeOf(data));
+    };
     this.listener = function onMessage(this: WebSocket, data) {
-      const watched = guard.watched.get(this);
-      if (watched) guard.check(watched, sizeOf(data));
+      received(this, data);
     };
   }
 
@@ -90,7 +92,7 @@ export class InboundBacklogGuard {
     watched.last = size;
     if (backlog <= MAX_INBOUND_BACKLOG && bytes <= MAX_INBOUND_BACKLOG_BYTES) return;
     this.onOverflow();
-    socket.disconnect(CloseCode.InboundBacklog, `More than ${MAX_INBOUND_BACKLOG} messages or ${MAX_INBOUND_BACKLOG_BYTES / 1024} KiB waiting; slow down`);
+    closeSocket(socket, CloseCode.InboundBacklog, `More than ${MAX_INBOUND_BACKLOG} messages or ${MAX_INBOUND_BACKLOG_BYTES / 1024} KiB waiting; slow down`);
   }
 }
 

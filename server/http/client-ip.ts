@@ -44,7 +44,10 @@ export function parseTrustEntry(entry: string): { address: string; family: 'ipv4
 export function clientIp(peer: string | undefined, forwardedFor: string | string[] | undefined, trust: ProxyTrust | undefined): string {
   let hop = normalizeIp(peer ?? '') ?? 'unknown';
   if (!trust || trust.size === 0 || !trust.isTrusted(hop) || forwardedFor === undefined) return hop;
-  const entries = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (let i = entries.length - 1; i >= 0; i--) {
     const ip = normalizeIp(stripPort(entries[i]));
     // A garbled entry came from the hop we trust or from beyond it: stop at the last address we can vouch for.
@@ -66,7 +69,10 @@ export function ipLimiterKey(ip: string): string {
   const front = groups(head);
   const back = groups(tail);
   const full = tail === undefined ? front : [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back];
-  return `${full.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  return `${full
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /** An address in canonical form (IPv4-mapped IPv6 as plain IPv4), or undefined when it is not an IP address. */

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { normalizeOrigin } from '../config';
+import { normalizeOrigin } from '../node/settings';
 
 /** How long a browser may cache a preflight answer, seconds. */
 const PREFLIGHT_MAX_AGE_S = 600;
@@ -13,7 +13,10 @@ const PREFLIGHT_MAX_AGE_S = 600;
 export class Cors {
   private readonly allowed: ReadonlySet<string>;
 
-  constructor(origins: readonly string[] | undefined, private readonly methods: readonly string[]) {
+  constructor(
+    origins: readonly string[] | undefined,
+    private readonly methods: readonly string[],
+  ) {
     this.allowed = new Set(origins ?? []);
   }
 

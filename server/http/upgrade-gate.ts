@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type WebSocket from 'ws';
 import { CloseCode } from '../../shared';
-import { normalizeOrigin } from '../config';
+import { normalizeOrigin } from '../node/settings';
 import type { Logger } from '../log';
 import { ThrottledWarning } from '../observability/throttled-warning';
 import type { UpgradePolicy, UpgradeVerdict } from '../sc/upgrade-hook';
@@ -10,7 +10,7 @@ import { normalizeIp, type ProxyTrust } from './client-ip';
 const ORIGIN_REFUSAL: UpgradeRefusal = Object.freeze({ code: CloseCode.OriginNotAllowed, reason: 'Origin not allowed' });
 
 /** Why a WebSocket upgrade was refused: the `reason` label of `gatehouse_upgrades_refused_total`. */
-export const UPGRADE_REFUSAL_REASONS = ['origin', 'not_ready'] as const;
+export const UPGRADE_REFUSAL_REASONS = ['origin', 'not_ready', 'node_full', 'node_rate', 'loop_delay'] as const;
 export type UpgradeRefusalReason = (typeof UPGRADE_REFUSAL_REASONS)[number];
 
 /** How long a refused socket has to answer our close frame before it is cut off, ms. */
@@ -28,6 +28,19 @@ export interface UpgradeRefusal {
  */
 export type AdmissionRule = (request: IncomingMessage) => UpgradeRefusal | undefined;
 
+/** Why the node sheds an upgrade for its own load (a reason of `gatehouse_upgrades_refused_total`). */
+export type LoadRefusalReason = Extract<UpgradeRefusalReason, 'node_full' | 'node_rate' | 'loop_delay'>;
+
+/**
+ * A check of the node's own load, consulted first for every upgrade the node is ready for: why to shed it, or
+ * undefined to go on. A shed upgrade is refused with HTTP 503 before any work is spent on it (no WebSocket, no close
+ * frame): the point is to spend nothing, and a client backs off after it as after any failed connect.
+ */
+export type LoadCheck = () => LoadRefusalReason | undefined;
+
+/** The Retry-After of a shed upgrade, seconds: about the client library's first reconnect delay. */
+const SHED_RETRY_AFTER_S = '1';
+
 /**
  * UpgradeGate decides who may open a WebSocket. While the node is not ready the upgrade is refused outright (HTTP 401).
  * A browser Origin outside GATEHOUSE_ORIGINS is different: a refused upgrade reaches a page only as a bare 1006, which
@@ -42,15 +55,26 @@ export type AdmissionRule = (request: IncomingMessage) => UpgradeRefusal | undef
  * against its address's connection limits.
  */
 export class UpgradeGate implements UpgradePolicy<UpgradeRefusal> {
-  readonly refusals: Record<UpgradeRefusalReason, number> = { origin: 0, not_ready: 0 };
+  readonly refusals: Record<UpgradeRefusalReason, number> = { origin: 0, not_ready: 0, node_full: 0, node_rate: 0, loop_delay: 0 };
   private readonly allowed?: ReadonlySet<string>;
   private readonly closing = new Map<WebSocket, () => void>();
   private readonly rules: AdmissionRule[] = [];
+  private readonly loadChecks: LoadCheck[] = [];
   private readonly originWarning = new ThrottledWarning();
 
   /** `trust` tells the own origin's scheme; without it (the demo off) the own origin is not allowed. */
-  constructor(origins: readonly string[] | undefined, private readonly notReady: () => string | undefined, private readonly log: Logger, private readonly trust?: ProxyTrust) {
+  constructor(
+    origins: readonly string[] | undefined,
+    private readonly notReady: () => string | undefined,
+    private readonly log: Logger,
+    private readonly trust?: ProxyTrust,
+  ) {
     this.allowed = origins ? new Set(origins) : undefined;
+  }
+
+  /** Adds a load check consulted, in order, before the rules: a shed upgrade counts against no address. */
+  shedWhen(check: LoadCheck): void {
+    this.loadChecks.push(check);
   }
 
   /** Adds a rule consulted, in order, for every upgrade the gate itself admits. */
@@ -60,7 +84,8 @@ export class UpgradeGate implements UpgradePolicy<UpgradeRefusal> {
 
   /**
    * Decides one upgrade before SocketCluster's own check (server/sc/upgrade-hook.ts): while the node is not ready, an
-   * HTTP 401 with the reason (what a blocked HANDSHAKE_WS action answered); a refusal by a rule or the Origin check,
+   * HTTP 401 with the reason (what a blocked HANDSHAKE_WS action answered); while a load check sheds, an HTTP 503 with
+   * Retry-After; a refusal by a rule or the Origin check,
    * an accepted WebSocket that `diverted` closes with the refusal's code.
    */
   check(request: IncomingMessage, secure: boolean): UpgradeVerdict<UpgradeRefusal> {
@@ -68,6 +93,11 @@ export class UpgradeGate implements UpgradePolicy<UpgradeRefusal> {
     if (notReady) {
       this.refusals.not_ready++;
       return { reject: { status: 401, message: `node is ${notReady}` } };
+    }
+    const shed = this.loadRefusal();
+    if (shed) {
+      this.refusals[shed]++;
+      return { reject: { status: 503, message: 'node is busy', headers: { 'Retry-After': SHED_RETRY_AFTER_S } } };
     }
     const refusal = this.ruleRefusal(request) ?? (this.originAllowed(request, secure) ? undefined : ORIGIN_REFUSAL);
     return refusal && { divert: refusal };
@@ -92,6 +122,14 @@ export class UpgradeGate implements UpgradePolicy<UpgradeRefusal> {
     return this.allowed.has(normalized) || (this.trust !== undefined && normalized === ownOrigin(request, secure, this.trust));
   }
 
+  private loadRefusal(): LoadRefusalReason | undefined {
+    for (const check of this.loadChecks) {
+      const reason = check();
+      if (reason) return reason;
+    }
+    return undefined;
+  }
+
   private ruleRefusal(request: IncomingMessage): UpgradeRefusal | undefined {
     for (const rule of this.rules) {
       const refusal = rule(request);
@@ -105,7 +143,8 @@ export class UpgradeGate implements UpgradePolicy<UpgradeRefusal> {
     if (refusal === ORIGIN_REFUSAL) {
       this.refusals.origin++;
       const count = this.originWarning.due();
-      if (count !== undefined) this.log.warn({ origin: String(req.headers.origin).slice(0, 200), ip: req.socket.remoteAddress, count }, 'WebSocket refused: origin not allowed');
+      if (count !== undefined)
+        this.log.warn({ origin: String(req.headers.origin).slice(0, 200), ip: req.socket.remoteAddress, count }, 'WebSocket refused: origin not allowed');
     }
     ws.on('error', () => undefined);
     // Closing on the spot would race the client's #handshake: the stock client then sends on a closing socket and

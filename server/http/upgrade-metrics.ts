@@ -6,7 +6,7 @@ export function registerUpgradeMetrics(metrics: MetricsRegistry, refusals: Reado
   metrics.totals(
     {
       name: 'gatehouse_upgrades_refused_total',
-      help: 'WebSocket upgrades refused before any handshake, by reason: origin (closed with 4504), not_ready',
+      help: 'WebSocket upgrades refused before any handshake, by reason: origin (closed with 4504), not_ready (401), node_full, node_rate and loop_delay (shed with 503)',
       label: 'reason',
     },
     () => UPGRADE_REFUSAL_REASONS.map((reason) => [reason, refusals[reason]] as const),

@@ -39,10 +39,7 @@ export const MAX_IDENTITY_BYTES = 4096;
 export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'exp', 'iat', 'nbf', 'jti', 'sid', 'iss', 'aud', 'channels', 'auth_time', 'sxp', 'okid']);
 
 const pattern = z.string().min(1).max(256);
-const channelGrantsSchema = z.union([
-  z.array(pattern).max(256),
-  z.record(pattern, z.array(z.enum(['subscribe', 'publish'])).max(2)),
-]);
+const channelGrantsSchema = z.union([z.array(pattern).max(256), z.record(pattern, z.array(z.enum(['subscribe', 'publish'])).max(2))]);
 
 /** The identity fields as users-file entries and the login backend's answers carry them. */
 export const identityShape = {
@@ -52,11 +49,14 @@ export const identityShape = {
 };
 
 /** The identity object of a users-file entry or a login backend's answer, size-checked. */
-export const identitySchema = z.object(identityShape).passthrough().superRefine((v, ctx) => {
-  if (Buffer.byteLength(JSON.stringify({ sub: v.sub, channels: v.channels, claims: v.claims })) > MAX_IDENTITY_BYTES) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `sub, channels and claims together exceed ${MAX_IDENTITY_BYTES} bytes of JSON` });
-  }
-});
+export const identitySchema = z
+  .object(identityShape)
+  .passthrough()
+  .superRefine((v, ctx) => {
+    if (Buffer.byteLength(JSON.stringify({ sub: v.sub, channels: v.channels, claims: v.claims })) > MAX_IDENTITY_BYTES) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `sub, channels and claims together exceed ${MAX_IDENTITY_BYTES} bytes of JSON` });
+    }
+  });
 
 /** The payload of a login token: sub, channels (when granted) and the extra claims without reserved names. */
 export function tokenPayloadOf(identity: Identity): Record<string, unknown> {
@@ -73,7 +73,7 @@ export function tokenPayloadOf(identity: Identity): Record<string, unknown> {
  * later copy (zod's record parsing assigns keys one by one) can turn one into an object's prototype.
  */
 export function parseUntrustedJson(text: string): unknown {
-  return JSON.parse(text, (key, value) => (key === '__proto__' ? undefined : value));
+  return JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value));
 }
 
 /** Formats zod issues as `path: message` lines for config errors and logs (never including the values). */

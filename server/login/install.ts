@@ -1,6 +1,6 @@
 import { Procedure } from '../../shared';
 import type { GatehouseAuthEngine } from '../auth/auth-engine';
-import type { NodeSettings } from '../config/settings';
+import type { NodeSettings } from '../node/settings';
 import type { GatewayHost } from '../host';
 import { ProxyTrust } from '../http/client-ip';
 import { Cors } from '../http/cors';
@@ -46,7 +46,10 @@ export interface LoginDeps {
  * file or the login backend, the failed-login limiter, proxy trust), its attempts counted in the node's metrics.
  * Without GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL nothing is installed and `login` answers ProcedureNotFoundError.
  */
-export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, canSign, pastUserRevocation, revokeUser, limiterStore }: LoginDeps): LoginService | undefined {
+export function installLogin(
+  host: GatewayHost<LoginHostSettings>,
+  { engine, canSign, pastUserRevocation, revokeUser, limiterStore }: LoginDeps,
+): LoginService | undefined {
   const { config, log } = host;
   let verifier: CredentialVerifier;
   if (config.usersFile !== undefined) {
@@ -69,7 +72,9 @@ export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, can
     host.addReadinessWarning(() => LOGIN_FROM_ANY_ORIGIN);
   }
   if (!canSign()) {
-    log.warn('login is configured but this gateway has no key to sign tokens with (GATEHOUSE_AUTH_KEY or GATEHOUSE_SIGNING_KEY_FILE): every login answers LoginUnavailableError');
+    log.warn(
+      'login is configured but this gateway has no key to sign tokens with (GATEHOUSE_AUTH_KEY or GATEHOUSE_SIGNING_KEY_FILE): every login answers LoginUnavailableError',
+    );
   }
 
   const redis = limiterStore();
@@ -77,13 +82,17 @@ export function installLogin(host: GatewayHost<LoginHostSettings>, { engine, can
     // Without its store every login fails closed, so the node is not ready while the store is unreachable.
     host.addReadinessCheck(() => (redis.status === 'ready' ? undefined : 'login limiter redis unreachable'));
   }
-  const limiter = new LoginLimiter({
-    maxFailuresPerUser: config.loginMaxFailuresPerUser,
-    maxFailuresPerIp: config.loginMaxFailuresPerIp,
-    windowMs: config.loginFailureWindowMs,
-    maxAttemptsPerUser: config.loginRatePerUser,
-    maxAttemptsPerIp: config.loginRatePerIp,
-  }, log, redis);
+  const limiter = new LoginLimiter(
+    {
+      maxFailuresPerUser: config.loginMaxFailuresPerUser,
+      maxFailuresPerIp: config.loginMaxFailuresPerIp,
+      windowMs: config.loginFailureWindowMs,
+      maxAttemptsPerUser: config.loginRatePerUser,
+      maxAttemptsPerIp: config.loginRatePerIp,
+    },
+    log,
+    redis,
+  );
   const service = new LoginService(verifier, limiter, canSign, log, pastUserRevocation);
   registerLoginMetrics(host.metrics, service);
   const trust = new ProxyTrust(config.trustProxy);
@@ -105,7 +114,11 @@ function endSessions(departed: readonly DepartedUser[], revokeUser: (sub: string
     const who = { sub, users: users.map(({ username, why }) => ({ username, why })) };
     revokeUser(sub).then(
       () => log.info(who, 'users file reload: sessions of a removed or changed user revoked'),
-      (err: Error) => log.error({ ...who, reason: err.message }, 'users file reload: could not revoke the sessions of a removed or changed user; run `gatehouse revoke --sub SUB`'),
+      (err: Error) =>
+        log.error(
+          { ...who, reason: err.message },
+          'users file reload: could not revoke the sessions of a removed or changed user; run `gatehouse revoke --sub SUB`',
+        ),
     );
   }
 }

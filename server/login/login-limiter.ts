@@ -55,10 +55,13 @@ export class LoginLimiter {
   private readonly attemptsPerIp: RateLimiterAbstract;
   private storeFailing = false;
 
-  constructor(limits: LoginLimits, private readonly log: Logger, redis?: RedisConnection) {
-    const make = (keyPrefix: string, points: number, duration: number) => redis
-      ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration })
-      : new RateLimiterMemory({ keyPrefix, points, duration });
+  constructor(
+    limits: LoginLimits,
+    private readonly log: Logger,
+    redis?: RedisConnection,
+  ) {
+    const make = (keyPrefix: string, points: number, duration: number) =>
+      redis ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration }) : new RateLimiterMemory({ keyPrefix, points, duration });
     const window = Math.max(1, Math.round(limits.windowMs / 1000));
     this.failuresPerUser = make('gatehouse:login-fail:user', limits.maxFailuresPerUser, window);
     this.failuresPerIp = make('gatehouse:login-fail:ip', limits.maxFailuresPerIp, window);
@@ -79,11 +82,12 @@ export class LoginLimiter {
     return {
       settle: async (outcome) => {
         if (outcome === 'failure') return;
-        const undo = outcome === 'success'
-          ? [this.failuresPerUser.delete(userKey), this.failuresPerIp.reward(ipKey, 1)]
-          : outcome === 'busy'
-            ? [this.failuresPerUser.reward(userKey, 1)]
-            : [this.failuresPerUser.reward(userKey, 1), this.failuresPerIp.reward(ipKey, 1)];
+        const undo =
+          outcome === 'success'
+            ? [this.failuresPerUser.delete(userKey), this.failuresPerIp.reward(ipKey, 1)]
+            : outcome === 'busy'
+              ? [this.failuresPerUser.reward(userKey, 1)]
+              : [this.failuresPerUser.reward(userKey, 1), this.failuresPerIp.reward(ipKey, 1)];
         const results = await Promise.allSettled(undo);
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) this.storeTrouble(failed.reason);

@@ -34,7 +34,8 @@ export function loginProcedure(service: LoginService, trust: ProxyTrust, clock: 
       await socket.setAuthToken(tokenPayloadOf(identity), { rejectOnFailedDelivery: true });
     } catch {
       // The client did not take the token (gone, or no ack in time): it must not stay authenticated here either.
-      if (isOpen(socket) && claimsOf(socket)) socket.deauthenticate();
+      // Without rejectOnFailedDelivery, deauthenticate queues #removeAuthToken and has nothing to wait for.
+      if (isOpen(socket) && claimsOf(socket)) void socket.deauthenticate();
       throw new LoginUnavailableError('The token could not be delivered; log in again');
     }
     const claims = claimsOf(socket);

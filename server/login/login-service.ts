@@ -33,7 +33,10 @@ export function parseCredentials(data: unknown): Credentials {
     throw new BadRequestError('login expects an object {username, password}');
   }
   const { username, password } = data as Record<string, unknown>;
-  for (const [name, value] of [['username', username], ['password', password]] as const) {
+  for (const [name, value] of [
+    ['username', username],
+    ['password', password],
+  ] as const) {
     if (typeof value !== 'string' || value.length < 1 || value.length > MAX_CREDENTIAL_LENGTH) {
       throw new BadRequestError(`${name} must be a string of 1 to ${MAX_CREDENTIAL_LENGTH} characters`);
     }
@@ -58,7 +61,7 @@ export class LoginService {
     private readonly canSign: () => boolean,
     private readonly log: Logger,
     /** See LoginDeps.pastUserRevocation. */
-    private readonly pastUserRevocation: (sub: string) => Promise<void> = async () => undefined,
+    private readonly pastUserRevocation: (sub: string) => Promise<void> = () => Promise.resolve(),
   ) {}
 
   async attempt(data: unknown, origin: LoginOrigin): Promise<Identity> {

@@ -51,7 +51,9 @@ export function parsePasswordHash(text: string): PasswordHash {
   }
   if (memoryOf(params) > MAX_MEMORY_BYTES) throw new Error(`ln=${params.ln},r=${params.r} needs more than ${MAX_MEMORY_BYTES / 2 ** 20} MiB per hash`);
   if (scryptWork(params) > MAX_SCRYPT_WORK) {
-    throw new Error(`ln=${params.ln},r=${params.r},p=${params.p} costs more than N·r·p = 2^${Math.log2(MAX_SCRYPT_WORK)} per hash (the default ln=17,r=8,p=1 is 2^20)`);
+    throw new Error(
+      `ln=${params.ln},r=${params.r},p=${params.p} costs more than N·r·p = 2^${Math.log2(MAX_SCRYPT_WORK)} per hash (the default ln=17,r=8,p=1 is 2^20)`,
+    );
   }
   const salt = decodeB64(m[4]);
   const hash = decodeB64(m[5]);

@@ -1,7 +1,7 @@
 import type { AuthSettings } from '../auth/settings';
 import { demoFiles, type BrowserSettings } from '../browser/settings';
-import type { SettingsReader } from '../config/reader';
-import type { Environment, NodeSettings } from '../config/settings';
+import type { SettingsReader } from '../settings-kit/reader';
+import type { Environment, NodeSettings } from '../node/settings';
 import { parseTrustEntry } from '../http/client-ip';
 import { readUsersFile, type UserRecord } from './users-file';
 
@@ -13,7 +13,8 @@ export const DEFAULT_LOGIN_TIMEOUT_MS = 3000;
  * read the token, so every visitor's browser becomes a password guesser. NODE_ENV=production refuses to start so;
  * elsewhere it is a start-up and /readyz warning.
  */
-export const LOGIN_FROM_ANY_ORIGIN = 'login is on and GATEHOUSE_ORIGINS is unset, so any website can open a WebSocket to this gateway, call login and read the token (its visitors\' browsers become password guessers): list your pages\' origins (GATEHOUSE_ORIGINS=https://app.example.com), or set GATEHOUSE_ORIGINS=* to allow any';
+export const LOGIN_FROM_ANY_ORIGIN =
+  "login is on and GATEHOUSE_ORIGINS is unset, so any website can open a WebSocket to this gateway, call login and read the token (its visitors' browsers become password guessers): list your pages' origins (GATEHOUSE_ORIGINS=https://app.example.com), or set GATEHOUSE_ORIGINS=* to allow any";
 
 /** Login's slice of the configuration. With neither usersFile nor loginUrl there is no `login` procedure and no POST /auth/login. */
 export interface LoginSettings {
@@ -40,8 +41,7 @@ export interface LoginSettings {
 }
 
 /** What login's settings are read against: the node's keys, its origins, and whether the demo's users stand in. */
-export type LoginSettingsContext = Environment & Pick<AuthSettings, 'devMode' | 'authKey'> & Pick<NodeSettings, 'originsConfigured'>
-  & BrowserSettings;
+export type LoginSettingsContext = Environment & Pick<AuthSettings, 'devMode' | 'authKey'> & Pick<NodeSettings, 'originsConfigured'> & BrowserSettings;
 
 /**
  * Reads login's settings, reporting each problem to the reader (which lists them all at start-up). With neither
@@ -81,14 +81,25 @@ export function readLoginSettings(r: SettingsReader, context: LoginSettingsConte
   const loginSetting = usersFile !== undefined ? 'GATEHOUSE_USERS_FILE' : loginUrl !== undefined ? 'GATEHOUSE_LOGIN_URL' : undefined;
   // A signing key file that failed to load is reported on its own: it was configured, so it is not "no key" here.
   if (loginSetting && !devMode && authKey === undefined && r.raw('GATEHOUSE_SIGNING_KEY_FILE') === undefined) {
-    r.problem(loginSetting, 'login needs a key to sign the tokens it issues: set GATEHOUSE_SIGNING_KEY_FILE (a PEM private key; its public half is accepted with the JWK Set) or GATEHOUSE_AUTH_KEY (HS256)');
+    r.problem(
+      loginSetting,
+      'login needs a key to sign the tokens it issues: set GATEHOUSE_SIGNING_KEY_FILE (a PEM private key; its public half is accepted with the JWK Set) or GATEHOUSE_AUTH_KEY (HS256)',
+    );
   }
   if (loginSetting && production && !devMode && !originsConfigured) {
     r.problem('GATEHOUSE_ORIGINS', `NODE_ENV=production: ${LOGIN_FROM_ANY_ORIGIN}`);
   }
   return {
-    usersFile, users, loginUrl, loginTimeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,
-    loginMaxFailuresPerUser, loginMaxFailuresPerIp, loginFailureWindowMs, loginRatePerUser, loginRatePerIp, trustProxy,
+    usersFile,
+    users,
+    loginUrl,
+    loginTimeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,
+    loginMaxFailuresPerUser,
+    loginMaxFailuresPerIp,
+    loginFailureWindowMs,
+    loginRatePerUser,
+    loginRatePerIp,
+    trustProxy,
   };
 }
 

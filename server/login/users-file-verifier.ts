@@ -24,7 +24,11 @@ export class UsersFileVerifier implements CredentialVerifier {
   private dummy: PasswordHash = dummyPasswordHash(DEFAULT_SCRYPT_PARAMS);
   private readonly gate = new ConcurrencyGate(MAX_ACTIVE_HASHES, MAX_WAITING_HASHES, () => new LoginQueueFullError());
 
-  constructor(private readonly path: string, users: readonly UserRecord[], private readonly log: Logger) {
+  constructor(
+    private readonly path: string,
+    users: readonly UserRecord[],
+    private readonly log: Logger,
+  ) {
     this.replace(users);
   }
 
@@ -63,9 +67,15 @@ export class UsersFileVerifier implements CredentialVerifier {
     this.dummy = dummyPasswordHash(strongest);
     const weaker = users.filter((u) => !sameParams(u.passwordHash.params, strongest)).map((u) => u.username);
     if (weaker.length > 0) {
-      this.log.warn({
-        file: this.path, strongest: describeParams(strongest), weaker: weaker.length, rehash: weaker.slice(0, MAX_REPORTED),
-      }, 'users file mixes scrypt parameters: these users answer faster than an unknown username, which tells them apart; rehash their passwords with `npx gatehouse hash-password`');
+      this.log.warn(
+        {
+          file: this.path,
+          strongest: describeParams(strongest),
+          weaker: weaker.length,
+          rehash: weaker.slice(0, MAX_REPORTED),
+        },
+        'users file mixes scrypt parameters: these users answer faster than an unknown username, which tells them apart; rehash their passwords with `npx gatehouse hash-password`',
+      );
     }
   }
 }
@@ -73,8 +83,14 @@ export class UsersFileVerifier implements CredentialVerifier {
 /** The costliest parameters in the file (most work, then most memory); the defaults for an empty file. */
 export function strongestParams(users: readonly UserRecord[]): ScryptParams {
   let best: ScryptParams | undefined;
-  for (const { passwordHash: { params } } of users) {
-    if (!best || scryptWork(params) > scryptWork(best) || (scryptWork(params) === scryptWork(best) && params.ln + Math.log2(params.r) > best.ln + Math.log2(best.r))) {
+  for (const {
+    passwordHash: { params },
+  } of users) {
+    if (
+      !best
+      || scryptWork(params) > scryptWork(best)
+      || (scryptWork(params) === scryptWork(best) && params.ln + Math.log2(params.r) > best.ln + Math.log2(best.r))
+    ) {
       best = params;
     }
   }

@@ -17,11 +17,13 @@ export interface UserRecord {
 /** Most bad entries named in one error message. */
 const MAX_REPORTED = 10;
 
-const entrySchema = z.object({
-  username: z.string().min(1).max(MAX_CREDENTIAL_LENGTH),
-  passwordHash: z.string(),
-  ...identityShape,
-}).strict();
+const entrySchema = z
+  .object({
+    username: z.string().min(1).max(MAX_CREDENTIAL_LENGTH),
+    passwordHash: z.string(),
+    ...identityShape,
+  })
+  .strict();
 
 /**
  * Parses the users file: a JSON array of `{username, passwordHash, sub, channels?, claims?}`. Throws an Error naming
@@ -34,7 +36,7 @@ export function parseUsersFile(text: string): UserRecord[] {
   try {
     doc = parseUntrustedJson(text);
   } catch (err) {
-    throw new Error(`not valid JSON (${(err as Error).message})`);
+    throw new Error(`not valid JSON (${(err as Error).message})`, { cause: err });
   }
   if (!Array.isArray(doc)) throw new Error('must be a JSON array of {username, passwordHash, sub, channels?, claims?}');
   const users: UserRecord[] = [];
@@ -54,9 +56,11 @@ export function parseUsersFile(text: string): UserRecord[] {
     const earlier = seen.get(key);
     if (earlier !== undefined) {
       const same = (doc[earlier] as { username: string }).username === entry.username;
-      return void problems.push(same
-        ? `${where}: the username appears twice`
-        : `${where}: the username differs from entry ${earlier}'s only by case, spacing or invisible characters; the login limit would count them as one user`);
+      return void problems.push(
+        same
+          ? `${where}: the username appears twice`
+          : `${where}: the username differs from entry ${earlier}'s only by case, spacing or invisible characters; the login limit would count them as one user`,
+      );
     }
     seen.set(key, i);
     let passwordHash: PasswordHash;
@@ -85,8 +89,10 @@ function entryProblems(raw: unknown): string[] {
   const entry = raw as Record<string, unknown>;
   const problems: string[] = [];
   if ('password' in entry) {
-    problems.push('has a "password" field, but the users file holds password hashes only: replace it with a "passwordHash" '
-      + "made by `printf '%s\\n' 'the password' | npx gatehouse hash-password`");
+    problems.push(
+      'has a "password" field, but the users file holds password hashes only: replace it with a "passwordHash" '
+        + "made by `printf '%s\\n' 'the password' | npx gatehouse hash-password`",
+    );
   }
   if (entry.channels !== undefined) {
     const { problems: grants } = readGrants(entry.channels);
@@ -117,17 +123,20 @@ export function departedUsers(before: readonly UserRecord[], after: readonly Use
   const departed: DepartedUser[] = [];
   for (const old of before) {
     const next = now.get(old.username);
-    const why: DepartureReason | undefined = !next ? 'removed'
-      : !samePasswordHash(old.passwordHash, next.passwordHash) ? 'password changed'
-        : old.identity.sub !== next.identity.sub ? 'sub changed' : undefined;
+    const why: DepartureReason | undefined = !next
+      ? 'removed'
+      : !samePasswordHash(old.passwordHash, next.passwordHash)
+        ? 'password changed'
+        : old.identity.sub !== next.identity.sub
+          ? 'sub changed'
+          : undefined;
     if (why) departed.push({ username: old.username, sub: old.identity.sub, why });
   }
   return departed;
 }
 
 function samePasswordHash(a: PasswordHash, b: PasswordHash): boolean {
-  return a.params.ln === b.params.ln && a.params.r === b.params.r && a.params.p === b.params.p
-    && a.salt.equals(b.salt) && a.hash.equals(b.hash);
+  return a.params.ln === b.params.ln && a.params.r === b.params.r && a.params.p === b.params.p && a.salt.equals(b.salt) && a.hash.equals(b.hash);
 }
 
 /** Reads and parses the users file; throws an Error saying what is wrong. */
@@ -136,7 +145,7 @@ export function readUsersFile(path: string): UserRecord[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new Error(`cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
   }
   return parseUsersFile(text);
 }

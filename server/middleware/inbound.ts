@@ -85,19 +85,23 @@ export class InboundDispatcher {
   }
 
   attach(server: AGServer): void {
-    server.setMiddleware(server.MIDDLEWARE_INBOUND, async (stream) => {
-      for await (const action of stream) {
-        let decision: Decision;
-        try {
-          decision = this.decide(action);
-        } catch (err) {
-          // A rule's bug must not take the socket's action queue down with it; refuse what we could not decide.
-          decision = err instanceof Error ? err : new Error(String(err));
-        }
-        if (decision === undefined) action.allow(undefined);
-        else if (decision instanceof Error) action.block(decision);
-        else action.allow({ data: decision.data });
+    // SocketCluster starts this once per socket and drops what it returns; the loop refuses what it cannot decide,
+    // so nothing is left to handle.
+    server.setMiddleware(server.MIDDLEWARE_INBOUND, (stream) => void this.consume(stream));
+  }
+
+  private async consume(stream: Parameters<AGServer.inboundMiddlewareFunction>[0]): Promise<void> {
+    for await (const action of stream) {
+      let decision: Decision;
+      try {
+        decision = this.decide(action);
+      } catch (err) {
+        // A rule's bug must not take the socket's action queue down with it; refuse what we could not decide.
+        decision = err instanceof Error ? err : new Error(String(err));
       }
-    });
+      if (decision === undefined) action.allow(undefined);
+      else if (decision instanceof Error) action.block(decision);
+      else action.allow({ data: decision.data });
+    }
   }
 }

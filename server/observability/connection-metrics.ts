@@ -23,9 +23,18 @@ export function handshakeOutcome(isAuthenticated: boolean, authError: { name?: u
  */
 export function installConnectionMetrics(host: GatewayHost<unknown>): void {
   const { agServer, metrics } = host;
-  metrics.gauge({ name: 'gatehouse_connections', help: 'Open WebSocket connections (handshake completed)', collect() { this.set(agServer.clientsCount); } });
+  metrics.gauge({
+    name: 'gatehouse_connections',
+    help: 'Open WebSocket connections (handshake completed)',
+    collect() {
+      this.set(agServer.clientsCount);
+    },
+  });
   const handshakes = new Map<string, number>();
-  metrics.totals({ name: 'gatehouse_handshakes_total', help: 'Completed handshakes by outcome: authenticated, anonymous, or the auth error name', label: 'outcome' }, () => handshakes);
+  metrics.totals(
+    { name: 'gatehouse_handshakes_total', help: 'Completed handshakes by outcome: authenticated, anonymous, or the auth error name', label: 'outcome' },
+    () => handshakes,
+  );
   host.onConnection((_socket, { isAuthenticated, authError }) => {
     const outcome = handshakeOutcome(isAuthenticated, authError);
     handshakes.set(outcome, (handshakes.get(outcome) ?? 0) + 1);

@@ -81,7 +81,9 @@ export class NodeMetrics implements MetricsRegistry, MetricsExposition {
     const readers = [read];
     this.families.set(name, { help, label, readers });
     this.counter({
-      name, help, labelNames: label === undefined ? [] : [label],
+      name,
+      help,
+      labelNames: label === undefined ? [] : [label],
       collect() {
         this.reset();
         for (const reader of readers) {

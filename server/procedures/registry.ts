@@ -21,7 +21,10 @@ export class ProcedureRegistry {
   /** The procedures each socket is being served. */
   private readonly serving = new WeakMap<ServerSocket, Set<string>>();
 
-  constructor(private readonly dispatcher: InboundDispatcher, private readonly log: Logger) {
+  constructor(
+    private readonly dispatcher: InboundDispatcher,
+    private readonly log: Logger,
+  ) {
     // A listener, not a rule: it serves only calls every rule let through, whatever was registered before it.
     dispatcher.onAllowed('invoke', ({ socket, procedure }) => {
       if (procedure !== undefined) this.serve(socket, procedure);

@@ -1,5 +1,10 @@
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { GatewayConfig, RedisSeed } from '../config';
+
+/** One Redis Cluster seed node. */
+export interface RedisSeed {
+  readonly host: string;
+  readonly port: number;
+}
 
 /**
  * Where the gateway's Redis is: one server by URL (GATEHOUSE_REDIS_URL), or a Redis Cluster by its seed nodes
@@ -10,8 +15,13 @@ export type RedisTarget = { readonly url: string } | { readonly seeds: readonly 
 /** A connection to a RedisTarget: one Redis, or a Cluster client that routes each command to its slot's master. */
 export type RedisConnection = Redis | Cluster;
 
-/** The settings naming Redis, by their config fields. */
-export type RedisSettings = Pick<GatewayConfig, 'redisUrl' | 'redisCluster'>;
+/** The settings naming Redis, by their config fields (read in cluster/settings.ts). */
+export interface RedisSettings {
+  /** GATEHOUSE_REDIS_URL. */
+  readonly redisUrl?: string;
+  /** GATEHOUSE_REDIS_CLUSTER. */
+  readonly redisCluster?: readonly RedisSeed[];
+}
 
 /** The Redis the configuration names, or undefined when it names none (a single node keeping state in memory). */
 export function redisTarget(config: RedisSettings): RedisTarget | undefined {
@@ -117,19 +127,25 @@ export function createRedisConnection(target: RedisTarget, options: RedisConnect
   }
   const clusterOptions: ClusterOptions = {
     ...withoutUndefined({
-      enableOfflineQueue: options.enableOfflineQueue, shardedSubscribers: options.shardedSubscribers, enableAutoPipelining: options.enableAutoPipelining,
+      enableOfflineQueue: options.enableOfflineQueue,
+      shardedSubscribers: options.shardedSubscribers,
+      enableAutoPipelining: options.enableAutoPipelining,
     }),
     clusterRetryStrategy: retryDelay,
-    redisOptions: { ...perConnection, lazyConnect: false },
+    // Not for sharded subscribers: ioredis builds each shard's subscriber from these options and connects it itself;
+    // made eager, that connect() finds it already connecting and fails, and the shard is left without a subscriber.
+    redisOptions: options.shardedSubscribers ? perConnection : { ...perConnection, lazyConnect: false },
   };
-  return new Cluster(target.seeds.map(({ host, port }) => ({ host, port })), clusterOptions);
+  return new Cluster(
+    target.seeds.map(({ host, port }) => ({ host, port })),
+    clusterOptions,
+  );
 }
 
 /** Every node a cluster connection knows now (masters and replicas), as host and port; none for one Redis. */
 export function knownClusterNodes(connection: RedisConnection): RedisSeed[] {
   if (!(connection instanceof Cluster)) return [];
-  return connection.nodes('all').flatMap(({ options: { host, port } }) =>
-    (host !== undefined && port !== undefined ? [{ host, port }] : []));
+  return connection.nodes('all').flatMap(({ options: { host, port } }) => (host !== undefined && port !== undefined ? [{ host, port }] : []));
 }
 
 /** Leaves out the options not given, so ioredis' own defaults apply to them. */

@@ -185,7 +185,10 @@ export class FeedLiveness implements FeedHealth {
     if (this.silentSince === undefined) {
       this.silentSince = silentSince;
       this.silences += 1;
-      this.options.log?.warn({ feed: this.options.name, limitMs: this.limitMs }, 'Redis feed silent though Redis took its heartbeat; reconnecting its subscriber');
+      this.options.log?.warn(
+        { feed: this.options.name, limitMs: this.limitMs },
+        'Redis feed silent though Redis took its heartbeat; reconnecting its subscriber',
+      );
     }
     this.lastReconnect = now;
     this.pending = undefined;

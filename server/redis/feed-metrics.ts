@@ -2,7 +2,7 @@ import type { MetricsRegistry } from '../observability/node-metrics';
 import type { FeedHealth } from './feed-liveness';
 
 /** The features' Redis subscriptions, as the `feed` label names them. */
-export type FeedLabel = 'revocation' | 'cluster_bus' | 'admin_bus';
+export type FeedLabel = 'revocation' | 'cluster_bus' | 'admin_bus' | 'presence_bus';
 
 /**
  * Adds one Redis feed's silences to the node's metrics under its label, read at scrape: each feature that subscribes

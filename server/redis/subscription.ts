@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import type { RedisSeed } from '../config';
+import type { RedisSeed } from './connection';
 import { createRedisConnection, DEFAULT_RETRY_DELAY, isClusterTarget, SUBSCRIBER_SOCKET, type RedisTarget } from './connection';
 
 /** What a subscription reports. */
@@ -41,7 +41,10 @@ export interface RedisSubscription {
  *   moves to another node silently when its connection drops, so the messages lost meanwhile would go unnoticed.
  */
 export function subscribeChannels(
-  target: RedisTarget, channels: readonly string[], options: SubscriptionOptions, events: SubscriptionEvents,
+  target: RedisTarget,
+  channels: readonly string[],
+  options: SubscriptionOptions,
+  events: SubscriptionEvents,
 ): RedisSubscription {
   return isClusterTarget(target)
     ? new ClusterNodeSubscription(target.seeds, channels, options, events)
@@ -56,7 +59,10 @@ abstract class KeptSubscription implements RedisSubscription {
   private isUp = false;
   protected closed = false;
 
-  constructor(protected readonly channels: readonly string[], private readonly events: SubscriptionEvents) {}
+  constructor(
+    protected readonly channels: readonly string[],
+    private readonly events: SubscriptionEvents,
+  ) {}
 
   get up(): boolean {
     return this.isUp && !this.closed;
@@ -103,15 +109,20 @@ class SingleRedisSubscription extends KeptSubscription {
 
   constructor(url: string, channels: readonly string[], options: SubscriptionOptions, events: SubscriptionEvents) {
     super(channels, events);
-    this.connection = createRedisConnection({ url }, {
-      ...SUBSCRIBER_SOCKET,
-      connectionName: options.connectionName,
-      connectTimeout: options.connectTimeout,
-      // Subscribing on every 'ready' ourselves, rather than ioredis' autoResubscribe, tells us when the feed is whole.
-      autoResubscribe: false,
-      maxRetriesPerRequest: null,
-    }) as Redis;
-    this.connection.on('error', (err: Error) => { this.lastError = err.message; });
+    this.connection = createRedisConnection(
+      { url },
+      {
+        ...SUBSCRIBER_SOCKET,
+        connectionName: options.connectionName,
+        connectTimeout: options.connectTimeout,
+        // Subscribing on every 'ready' ourselves, rather than ioredis' autoResubscribe, tells us when the feed is whole.
+        autoResubscribe: false,
+        maxRetriesPerRequest: null,
+      },
+    ) as Redis;
+    this.connection.on('error', (err: Error) => {
+      this.lastError = err.message;
+    });
     this.connection.on('ready', () => void this.subscribe());
     this.connection.on('close', () => this.lost(this.lastError));
     this.listen(this.connection);
@@ -183,7 +194,8 @@ class ClusterNodeSubscription extends KeptSubscription {
     const nodes = this.candidates();
     const { host, port } = nodes[this.next++ % nodes.length];
     const connection = new Redis({
-      host, port,
+      host,
+      port,
       ...SUBSCRIBER_SOCKET,
       connectionName: this.options.connectionName,
       connectTimeout: this.options.connectTimeout,
@@ -195,7 +207,9 @@ class ClusterNodeSubscription extends KeptSubscription {
     });
     this.connection = connection;
     let reason: string | undefined;
-    connection.on('error', (err: Error) => { reason = err.message; });
+    connection.on('error', (err: Error) => {
+      reason = err.message;
+    });
     this.listen(connection);
     connection.once('end', () => {
       this.lost(reason ?? `connection to ${host}:${port} ended`);
@@ -212,7 +226,7 @@ class ClusterNodeSubscription extends KeptSubscription {
   private async hold(connection: Redis): Promise<void> {
     await connection.connect();
     // A node cut off from the cluster bus would hear nothing: only subscribe where the cluster is whole.
-    const info = (await connection.cluster('INFO')) as string;
+    const info = await connection.cluster('INFO');
     if (!/^cluster_state:ok\s*$/m.test(info)) throw new Error('the node reports the cluster down');
     await connection.subscribe(...this.channels);
     if (connection !== this.connection || connection.status !== 'ready') return;

@@ -2,9 +2,7 @@ import { expiryWarningSeconds, MAX_EXPIRY_WARNING_SECONDS, type GatehouseClaims 
 
 /** What the renewal manager will do next for one socket, and when (epoch ms). */
 export type Step =
-  | { readonly kind: 'renew'; readonly at: number }
-  | { readonly kind: 'warn'; readonly at: number }
-  | { readonly kind: 'expire'; readonly at: number };
+  { readonly kind: 'renew'; readonly at: number } | { readonly kind: 'warn'; readonly at: number } | { readonly kind: 'expire'; readonly at: number };
 
 export interface RenewalPolicy {
   /** Renewal interval in ms; 0 turns renewal off. */
@@ -41,7 +39,9 @@ export function sessionEnd(claims: GatehouseClaims, policy: RenewalPolicy, nowMs
  */
 export function planNext(claims: GatehouseClaims, policy: RenewalPolicy, nowMs: number, jitter: number): Step {
   const expMs = claims.exp * 1000;
-  const renewable = policy.renewIntervalMs > 0 && policy.canSign
+  const renewable =
+    policy.renewIntervalMs > 0
+    && policy.canSign
     // A renewal must still buy time before the session ends, else it is pointless.
     && sessionEnd(claims, policy, nowMs) > Math.min(expMs, nowMs + policy.renewIntervalMs) + RENEW_MARGIN_MS;
   if (renewable) {

@@ -1,5 +1,5 @@
 import type { AuthSettings } from '../auth/settings';
-import type { SettingsReader } from '../config/reader';
+import type { SettingsReader } from '../settings-kit/reader';
 
 /** Renewal's slice of the configuration. */
 export interface RenewalSettings {
@@ -21,7 +21,10 @@ export function readRenewalSettings(r: SettingsReader, { devMode, tokenTtlMs }: 
   const sessionMaxAgeMs = r.duration('GATEHOUSE_SESSION_MAX_AGE', '24h', { min: 1000 });
   if (renewIntervalMs > 0 && tokenTtlMs <= renewIntervalMs) {
     // Both values as the operator wrote them (or the defaults), so the fix is obvious.
-    r.problem('GATEHOUSE_TOKEN_TTL', `${r.raw('GATEHOUSE_TOKEN_TTL') ?? '15m'} must be longer than GATEHOUSE_RENEW_INTERVAL (${r.raw('GATEHOUSE_RENEW_INTERVAL') ?? '5m'}), or tokens lapse between renewals; or set GATEHOUSE_RENEW_INTERVAL=0`);
+    r.problem(
+      'GATEHOUSE_TOKEN_TTL',
+      `${r.raw('GATEHOUSE_TOKEN_TTL') ?? '15m'} must be longer than GATEHOUSE_RENEW_INTERVAL (${r.raw('GATEHOUSE_RENEW_INTERVAL') ?? '5m'}), or tokens lapse between renewals; or set GATEHOUSE_RENEW_INTERVAL=0`,
+    );
   }
   return { renewIntervalMs, sessionMaxAgeMs };
 }

@@ -32,8 +32,9 @@ export function batchedRevocationCheck(store: Pick<RevocationStore, 'checkMany'>
       },
     );
   };
-  return (claims) => new Promise<boolean>((resolve, reject) => {
-    waiting.push({ claims, resolve, reject });
-    if (waiting.length === 1) setImmediate(flush);
-  });
+  return (claims) =>
+    new Promise<boolean>((resolve, reject) => {
+      waiting.push({ claims, resolve, reject });
+      if (waiting.length === 1) setImmediate(flush);
+    });
 }

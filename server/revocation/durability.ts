@@ -17,13 +17,17 @@ export interface RedisDurability {
 export function durabilityWarnings(settings: RedisDurability): string[] {
   const warnings: string[] = [];
   if (settings.appendonly === 'no' && settings.save !== undefined && settings.save.trim() === '') {
-    warnings.push('Redis persists nothing (CONFIG GET appendonly is "no" and save is empty): a Redis restart forgets every '
-      + 'revocation, and revoked tokens are accepted again until they expire. Set appendonly yes (or RDB save points); see SECURITY.md.');
+    warnings.push(
+      'Redis persists nothing (CONFIG GET appendonly is "no" and save is empty): a Redis restart forgets every '
+        + 'revocation, and revoked tokens are accepted again until they expire. Set appendonly yes (or RDB save points); see SECURITY.md.',
+    );
   }
   const policy = settings.maxmemoryPolicy;
   if (settings.maxmemory !== undefined && settings.maxmemory !== '0' && policy !== undefined && policy !== 'noeviction') {
-    warnings.push(`Redis may evict keys (maxmemory ${settings.maxmemory}, maxmemory-policy ${policy}): an evicted revocation `
-      + 'lets its token in again. Use maxmemory-policy noeviction for the Redis holding revocations; see SECURITY.md.');
+    warnings.push(
+      `Redis may evict keys (maxmemory ${settings.maxmemory}, maxmemory-policy ${policy}): an evicted revocation `
+        + 'lets its token in again. Use maxmemory-policy noeviction for the Redis holding revocations; see SECURITY.md.',
+    );
   }
   return warnings;
 }

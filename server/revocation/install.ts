@@ -84,7 +84,10 @@ export function installRevocation(host: GatewayHost<RevocationHostSettings>, eng
   });
 
   return {
-    store, enforcer, origin, feed,
+    store,
+    enforcer,
+    origin,
+    feed,
     async revoke(target, options) {
       const revocation = await store.revoke(target, options);
       enforcer.apply(revocation);

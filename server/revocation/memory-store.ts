@@ -2,7 +2,13 @@ import type { GatehouseClaims } from '../../shared';
 import { systemClock, type Clock } from '../clock';
 import { RevocationTable } from './revocation-table';
 import {
-  assertRevocationTarget, entryDeadline, type Revocation, type RevocationPolicy, type RevocationStore, type RevocationTarget, type RevokeOptions,
+  assertRevocationTarget,
+  entryDeadline,
+  type Revocation,
+  type RevocationPolicy,
+  type RevocationStore,
+  type RevocationTarget,
+  type RevokeOptions,
 } from './store';
 
 /**
@@ -52,6 +58,7 @@ export class MemoryRevocationStore implements RevocationStore {
     this.sweeper.unref();
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so a refused target rejects, as in Redis
   async revoke(target: RevocationTarget, options: RevokeOptions = {}): Promise<Revocation> {
     assertRevocationTarget(target);
     const at = this.clock.now();
@@ -69,12 +76,12 @@ export class MemoryRevocationStore implements RevocationStore {
     });
   }
 
-  async check(claims: GatehouseClaims): Promise<boolean> {
-    return this.table.hits(claims);
+  check(claims: GatehouseClaims): Promise<boolean> {
+    return Promise.resolve(this.table.hits(claims));
   }
 
-  async checkMany(claims: readonly GatehouseClaims[]): Promise<boolean[]> {
-    return claims.map((c) => this.table.hits(c));
+  checkMany(claims: readonly GatehouseClaims[]): Promise<boolean[]> {
+    return Promise.resolve(claims.map((c) => this.table.hits(c)));
   }
 
   onRevocation(listener: (revocation: Revocation) => void): void {
@@ -88,8 +95,8 @@ export class MemoryRevocationStore implements RevocationStore {
     return undefined;
   }
 
-  async ready(_maxWaitMs: number): Promise<boolean> {
-    return true;
+  ready(_maxWaitMs: number): Promise<boolean> {
+    return Promise.resolve(true);
   }
 
   /** Live entries (for tests and metrics). */
@@ -102,10 +109,11 @@ export class MemoryRevocationStore implements RevocationStore {
     this.table.sweep();
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
     this.listeners.length = 0;
     this.board.members.delete(this);
+    return Promise.resolve();
   }
 }

@@ -8,11 +8,20 @@ import type { RevocationEnforcer } from './enforcer';
  * revoked and how long the news took (told by the enforcer), and its announcement feed's silences (with Redis).
  */
 export function registerRevocationMetrics(metrics: MetricsRegistry, enforcer: RevocationEnforcer, feed: FeedHealth | undefined): void {
-  metrics.gauge({ name: 'gatehouse_authenticated_sockets', help: 'Connections currently authenticated', collect() { this.set(enforcer.index.size); } });
-  const applied = metrics.counter({ name: 'gatehouse_revocations_applied_total', help: 'Sockets closed on this node because their token, session or user was revoked' });
+  metrics.gauge({
+    name: 'gatehouse_authenticated_sockets',
+    help: 'Connections currently authenticated',
+    collect() {
+      this.set(enforcer.index.size);
+    },
+  });
+  const applied = metrics.counter({
+    name: 'gatehouse_revocations_applied_total',
+    help: 'Sockets closed on this node because their token, session or user was revoked',
+  });
   const propagation = metrics.histogram({
     name: 'gatehouse_revocation_propagation_seconds',
-    help: 'From a revocation\'s timestamp to the socket closed, measured by the node that closed it',
+    help: "From a revocation's timestamp to the socket closed, measured by the node that closed it",
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   });
   enforcer.observe({

@@ -1,15 +1,24 @@
 import type { GatehouseClaims } from '../../shared';
 import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
-import {
-  createRedisConnection, knownClusterNodes, type RedisConnection, type RedisConnectionOptions, type RedisTarget,
-} from '../redis/connection';
+import { createRedisConnection, knownClusterNodes, type RedisConnection, type RedisConnectionOptions, type RedisTarget } from '../redis/connection';
 import { FeedLiveness, type FeedHealth } from '../redis/feed-liveness';
 import { subscribeChannels, type RedisSubscription } from '../redis/subscription';
 import type { RedisDurability } from './durability';
 import {
-  assertRevocationTarget, entryDeadline, isRevocation, REVOCATION_KINDS, StoreUnavailableError, subRevocationCovers, tokenIds, type Revocation,
-  type RevocationKind, type RevocationPolicy, type RevocationStore, type RevocationTarget, type RevokeOptions,
+  assertRevocationTarget,
+  entryDeadline,
+  isRevocation,
+  REVOCATION_KINDS,
+  StoreUnavailableError,
+  subRevocationCovers,
+  tokenIds,
+  type Revocation,
+  type RevocationKind,
+  type RevocationPolicy,
+  type RevocationStore,
+  type RevocationTarget,
+  type RevokeOptions,
 } from './store';
 
 /**
@@ -191,29 +200,34 @@ export class RedisRevocationStore implements RevocationStore {
         log: options.log,
       });
       this.liveness = liveness;
-      this.subscription = subscribeChannels(options.target, [REVOCATION_CHANNEL, this.heartbeatChannel], {
-        connectionName: `gatehouse:${options.origin}:sub`,
-        connectTimeout,
-        clusterNodes: () => knownClusterNodes(this.commands),
-      }, {
-        message: (text, channel) => {
-          if (channel !== REVOCATION_CHANNEL) return liveness.heard(text);
-          liveness.flowing();
-          this.announce(text);
+      this.subscription = subscribeChannels(
+        options.target,
+        [REVOCATION_CHANNEL, this.heartbeatChannel],
+        {
+          connectionName: `gatehouse:${options.origin}:sub`,
+          connectTimeout,
+          clusterNodes: () => knownClusterNodes(this.commands),
         },
-        up: () => {
-          if (this.closed) return;
-          liveness.up();
-          this.options.log?.info('revocation feed subscribed');
-          for (const listener of this.resyncListeners) listener();
+        {
+          message: (text, channel) => {
+            if (channel !== REVOCATION_CHANNEL) return liveness.heard(text);
+            liveness.flowing();
+            this.announce(text);
+          },
+          up: () => {
+            if (this.closed) return;
+            liveness.up();
+            this.options.log?.info('revocation feed subscribed');
+            for (const listener of this.resyncListeners) listener();
+          },
+          down: (reason) => {
+            if (this.closed) return;
+            this.options.log?.warn({ reason }, 'revocation feed lost; resubscribing');
+            liveness.down();
+            for (const listener of this.feedLostListeners) listener();
+          },
         },
-        down: (reason) => {
-          if (this.closed) return;
-          this.options.log?.warn({ reason }, 'revocation feed lost; resubscribing');
-          liveness.down();
-          for (const listener of this.feedLostListeners) listener();
-        },
-      });
+      );
     }
   }
 
@@ -223,9 +237,9 @@ export class RedisRevocationStore implements RevocationStore {
     const until = entryDeadline(target, options, at, this.options.policy);
     const revocation: Revocation = { kind: target.kind, id: target.id, at, until, origin: this.options.origin };
     const message = JSON.stringify(revocation);
-    await this.call(1, () => this.revokeCommand(
-      revocationKey(target.kind, target.id), String(at), String(Math.max(1, Math.ceil(until - at))), REVOCATION_CHANNEL, message,
-    ));
+    await this.call(1, () =>
+      this.revokeCommand(revocationKey(target.kind, target.id), String(at), String(Math.max(1, Math.ceil(until - at))), REVOCATION_CHANNEL, message),
+    );
     return revocation;
   }
 
@@ -339,8 +353,8 @@ export class RedisRevocationStore implements RevocationStore {
     return true;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
     this.revocationListeners.length = 0;
     this.resyncListeners.length = 0;
@@ -348,6 +362,7 @@ export class RedisRevocationStore implements RevocationStore {
     this.liveness?.close();
     this.subscription?.close();
     if (this.ownsCommands) this.commands.disconnect();
+    return Promise.resolve();
   }
 
   /**
@@ -357,7 +372,7 @@ export class RedisRevocationStore implements RevocationStore {
   async durability(): Promise<RedisDurability> {
     const read = async (name: string): Promise<string | undefined> => {
       try {
-        const pair = (await this.call(1, () => this.commands.config('GET', name))) as unknown;
+        const pair: unknown = await this.call(1, () => this.commands.config('GET', name));
         return Array.isArray(pair) && typeof pair[1] === 'string' ? pair[1] : undefined;
       } catch {
         return undefined;
@@ -387,7 +402,14 @@ export class RedisRevocationStore implements RevocationStore {
     }
     this.unanswered += commands;
     // The loser of the race must not surface as an unhandled rejection later.
-    operation.then(() => { this.unanswered -= commands; }, () => { this.unanswered -= commands; });
+    operation.then(
+      () => {
+        this.unanswered -= commands;
+      },
+      () => {
+        this.unanswered -= commands;
+      },
+    );
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new StoreUnavailableError(`redis did not answer within ${this.options.timeoutMs}ms`)), this.options.timeoutMs);

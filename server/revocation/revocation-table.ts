@@ -17,7 +17,10 @@ interface Entry {
 export class RevocationTable {
   private readonly byKind: Record<RevocationKind, Map<string, Entry>> = { jti: new Map(), sid: new Map(), sub: new Map() };
 
-  constructor(private readonly clock: Clock, private readonly clockToleranceMs: number) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly clockToleranceMs: number,
+  ) {}
 
   /** Adds a revocation, or widens the one held for the same target. */
   merge(kind: RevocationKind, id: string, at: number, until: number): void {

@@ -1,4 +1,4 @@
-import type { SettingsReader } from '../config/reader';
+import type { SettingsReader } from '../settings-kit/reader';
 
 /** Revocation's slice of the configuration. */
 export interface RevocationSettings {

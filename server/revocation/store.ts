@@ -139,8 +139,14 @@ export function revocationHits(revocation: Revocation, claims: GatehouseClaims, 
 /** Validates a target from outside (CLI, announcements): a known kind and an id a token could carry (see idLimit). */
 export function isRevocationTarget(value: unknown): value is RevocationTarget {
   const v = value as Partial<RevocationTarget> | null;
-  return typeof v === 'object' && v !== null && REVOCATION_KINDS.includes(v.kind as RevocationKind)
-    && typeof v.id === 'string' && v.id.length > 0 && v.id.length <= idLimit(v.kind as RevocationKind);
+  return (
+    typeof v === 'object'
+    && v !== null
+    && REVOCATION_KINDS.includes(v.kind as RevocationKind)
+    && typeof v.id === 'string'
+    && v.id.length > 0
+    && v.id.length <= idLimit(v.kind as RevocationKind)
+  );
 }
 
 /** Longest id of a kind: what verification accepts in a token (`sub`: MAX_SUB_LENGTH; `jti`, `sid`: MAX_TOKEN_ID_LENGTH). */
@@ -171,4 +177,3 @@ export function isRevocation(value: unknown): value is Revocation {
   const v = value as Partial<Revocation>;
   return typeof v.at === 'number' && typeof v.until === 'number' && typeof v.origin === 'string';
 }
-

@@ -1,4 +1,8 @@
-import AGSimpleBroker = require('ag-simple-broker');
+import AGSimpleBroker from 'ag-simple-broker';
+import type { ServerSocket } from './facade';
+import { SharedText, writeShared } from './preframed-writes';
+
+export { SharedText };
 
 /**
  * A subscriber SocketCluster registers with the broker: a client's server socket, or the server's exchange, which
@@ -46,19 +50,25 @@ export abstract class SimpleBrokerBase extends AGSimpleBroker {
   }
 
   /**
-   * Writes `#publish` bytes, already encoded by the codec, straight to the subscriber's WebSocket (AGServerSocket's
-   * `send`) when that is what its outbound stream would do, and says whether it did. With no outbound middleware and no
-   * batching, that stream ends in the same `send` of the same string (serversocket.js `_processTransmit`), after two
-   * async functions, a stream write and read, and an AGAction per socket: most of a fan-out's cost beside the write
-   * itself. Only when the stream holds nothing else, so the packet cannot overtake an earlier message to the socket
-   * (a token renewal, say); the exchange, which is no connection, is never written to.
+   * Writes `#publish` bytes, already encoded by the codec, straight to the subscriber's WebSocket when that is what its
+   * outbound stream would do, and says whether it did. With no outbound middleware and no batching, that stream ends in
+   * AGServerSocket's `send` of the same string (serversocket.js `_processTransmit`), after two async functions, a
+   * stream write and read, and an AGAction per socket: most of a fan-out's cost beside the write itself. Only when the
+   * stream holds nothing else, so the packet cannot overtake an earlier message to the socket (a token renewal, say);
+   * the exchange, which is no connection, is never written to. The WebSocket frame is made once per message and
+   * shared by its subscribers (./preframed-writes.ts); a socket that cannot take it gets the bytes by `send`.
    */
-  protected writeDirectly(subscriber: BrokerSubscriber, bytes: Buffer): boolean {
+  protected writeDirectly(subscriber: BrokerSubscriber, text: SharedText): boolean {
     const socket = subscriber as WritableSubscriber;
-    if (socket.send === undefined || socket.server === undefined || socket.isBufferingBatch
+    if (
+      socket.send === undefined
+      || socket.server === undefined
+      || socket.isBufferingBatch
       || socket.outboundPreparedMessageCount !== socket.outboundSentMessageCount
-      || socket.server.hasMiddleware(socket.server.MIDDLEWARE_OUTBOUND)) return false;
-    socket.send(bytes, { binary: false });
+      || socket.server.hasMiddleware(socket.server.MIDDLEWARE_OUTBOUND)
+    )
+      return false;
+    if (!writeShared(subscriber as unknown as ServerSocket, text)) socket.send(text.bytes, { binary: false });
     return true;
   }
 }

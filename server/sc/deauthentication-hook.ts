@@ -55,7 +55,7 @@ export function installDeauthenticationHook(AGServerSocket: { prototype: unknown
         else this.deauthenticateSelf();
       };
       // A refused token drops the state before this call returns; a blocked AUTHENTICATE action drops it later.
-      const processed: Promise<void> = original._processAuthentication.call(this, authInfo);
+      const processed = original._processAuthentication.call(this, authInfo) as Promise<void>;
       tell((authInfo as { authTokenError?: unknown } | undefined)?.authTokenError);
       return processed.catch((err: unknown) => {
         tell(err);

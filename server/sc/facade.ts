@@ -6,7 +6,7 @@
  * listed in ./seams.ts.
  */
 import type { AGServer, AGServerSocket } from 'socketcluster-server';
-import type { GatehouseClaims } from '../../shared';
+import type { CloseCode, GatehouseClaims } from '../../shared';
 
 export type ServerSocket = AGServerSocket;
 
@@ -17,6 +17,14 @@ export function claimsOf(socket: ServerSocket): GatehouseClaims | null {
 
 export function isOpen(socket: ServerSocket): boolean {
   return socket.state === socket.OPEN;
+}
+
+/**
+ * Closes a socket's connection with a code from the close-code table. SocketCluster's `disconnect` is async in name
+ * only: it closes before it returns, and its promise has nothing left to wait for.
+ */
+export function closeSocket(socket: ServerSocket, code: CloseCode, reason: string): void {
+  void socket.disconnect(code, reason);
 }
 
 interface Transmitter {
@@ -53,7 +61,7 @@ export function subscriptionsOf(socket: ServerSocket): string[] {
  * Ends a socket's session: deauthenticates it, tells its client why, drops the client's token, optionally closes.
  * With the functions above, the socket vocabulary features speak instead of SocketCluster's members.
  */
-export { endSession, type SessionClose } from './session';
+export { endSession, sessionEndReason, type SessionClose } from './session';
 
 /** A completed handshake's outcome, as SocketCluster's `connection` event carries it. */
 export interface ConnectionStatus {
@@ -70,6 +78,10 @@ export interface ServerEvents {
   authentication: { socket: ServerSocket; authToken: unknown };
   deauthentication: { socket: ServerSocket; oldAuthToken: unknown };
   closure: { socket: ServerSocket; code: number; reason?: string };
+  /** A socket's subscription holds (the broker's subscribe finished). */
+  subscription: { socket: ServerSocket; channel: string };
+  /** A socket's subscription ended: its own unsubscribe, a kick-out, or its closing. */
+  unsubscription: { socket: ServerSocket; channel: string };
   error: { error: Error };
   warning: { warning: Error };
 }
@@ -92,5 +104,5 @@ export interface ProcedureRequest {
 }
 
 export function procedureStream(socket: ServerSocket, name: string): AsyncIterable<ProcedureRequest> {
-  return socket.procedure(name) as unknown as AsyncIterable<ProcedureRequest>;
+  return socket.procedure(name);
 }

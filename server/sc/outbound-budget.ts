@@ -43,10 +43,11 @@ const RECOUNT_MIN_INTERVAL_MS = 10;
  * publish path. Only the fan-out asks; other output (RPC replies, token renewals) is small and caught by the sweep.
  *
  * The recounts visit only the sockets that can hold output (`watched`): a socket joins when anything is written to it
- * (`AGServerSocket#send`, which every SocketCluster frame passes: replies, pings, renewals, the broker's messages)
- * or queued for it, and leaves once a recount finds it holds nothing. Output can only grow by such a write, so the
- * sockets left out hold none; an idle node's recount is about the few sockets pinged since the last. ws's own pongs
- * (a client's WebSocket pings) pass no SocketCluster method: while one is unsent, recounts visit every socket.
+ * (`AGServerSocket#send`, which every SocketCluster frame passes: replies, pings, renewals; the broker's
+ * pre-framed messages, which bypass it, call `noteWrite`) or queued for it, and leaves once a recount finds it holds
+ * nothing. Output can only grow by such a write, so the sockets left out hold none; an idle node's recount is about
+ * the few sockets pinged since the last. ws's own pongs (a client's WebSocket pings) pass no SocketCluster method:
+ * while one is unsent, recounts visit every socket.
  * `installWriteTracking` installs both seams.
  */
 export class OutboundBudget {
@@ -56,7 +57,10 @@ export class OutboundBudget {
   private estimate = 0;
   private lastRecount = 0;
 
-  constructor(private readonly server: AGServer, private readonly options: OutboundBudgetOptions) {
+  constructor(
+    private readonly server: AGServer,
+    private readonly options: OutboundBudgetOptions,
+  ) {
     (server as unknown as Budgeted)[BUDGET] = this;
   }
 
@@ -196,6 +200,14 @@ export class OutboundBudget {
 const BUDGET = Symbol('gatehouse.outboundBudget');
 type Budgeted = { [BUDGET]?: OutboundBudget };
 
+/**
+ * Tells the budget of `socket`'s server, if it has one, that something was written to the socket. `AGServerSocket#send`
+ * does it (installed below); a write that bypasses `send` (./preframed-writes.ts) must do it too.
+ */
+export function noteWrite(socket: ServerSocket): void {
+  (socket.server as unknown as Budgeted)[BUDGET]?.wrote(socket);
+}
+
 /** This process's WebSockets that ws wrote a pong to and that may still hold it (of any server). */
 const pongWriters = new Set<WebSocket>();
 
@@ -209,7 +221,7 @@ export function installWriteTracking(AGServerSocket: { prototype: unknown }): vo
   patchSocketMethods(AGServerSocket, seam, ['send'], (original) => ({
     // Fixed arity and a property of the server, not a WeakMap: this runs once per delivery of every fan-out.
     send(this: ServerSocket, data: unknown, options: unknown) {
-      (this.server as unknown as Budgeted)[BUDGET]?.wrote(this);
+      noteWrite(this);
       original.send.call(this, data, options);
     },
   }));

@@ -1,6 +1,6 @@
 /** A method of AGServerSocket as a seam sees it: `this` is the socket. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each seam types its own arguments
-export type SocketMethod = (this: any, ...args: any[]) => any;
+export type SocketMethod = (this: any, ...args: any[]) => unknown;
 
 /**
  * Replaces methods of SocketCluster's AGServerSocket prototype, once per process, for one named seam. The seams are

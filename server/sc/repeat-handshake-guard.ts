@@ -29,11 +29,17 @@ interface GuardedSocket {
 }
 
 export function installRepeatHandshakeGuard(AGServerSocket: { prototype: unknown }): void {
-  patchSocketMethods(AGServerSocket, { name: 'repeatHandshakeGuard', file: 'server/sc/repeat-handshake-guard.ts' }, ['_processHandshakeRequest'], (original) => ({
-    async _processHandshakeRequest(this: GuardedSocket, request: HandshakeRequest) {
-      if (this.state === this.CONNECTING) return original._processHandshakeRequest.call(this, request);
-      request.error(new BadRequestError('the handshake is already complete'));
-      this.disconnect(HANDSHAKE_REJECTED, 'Repeated handshake');
-    },
-  }));
+  patchSocketMethods(
+    AGServerSocket,
+    { name: 'repeatHandshakeGuard', file: 'server/sc/repeat-handshake-guard.ts' },
+    ['_processHandshakeRequest'],
+    (original) => ({
+      _processHandshakeRequest(this: GuardedSocket, request: HandshakeRequest): Promise<unknown> {
+        if (this.state === this.CONNECTING) return original._processHandshakeRequest.call(this, request) as Promise<unknown>;
+        request.error(new BadRequestError('the handshake is already complete'));
+        this.disconnect(HANDSHAKE_REJECTED, 'Repeated handshake');
+        return Promise.resolve();
+      },
+    }),
+  );
 }

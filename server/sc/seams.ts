@@ -28,6 +28,12 @@ export type SeamOwner =
   | 'WebSocketServer.options'
   /** ws' WebSocket.prototype. */
   | 'WebSocket.prototype'
+  /** A live server-side ws WebSocket (an AGServerSocket's `socket`): the fields its constructor and upgrade set. */
+  | 'WebSocket'
+  /** ws' Sender class (`WebSocket.Sender`): its static methods. */
+  | 'Sender'
+  /** ws' Sender.prototype. */
+  | 'Sender.prototype'
   /** An ag-simple-broker instance: the fields its constructor sets. */
   | 'AGSimpleBroker';
 
@@ -142,6 +148,19 @@ export const SEAMS: readonly Seam[] = [
     file: 'server/sc/broker-base.ts, server/sc/facade.ts',
   },
   {
+    name: 'preframedWrites',
+    kind: 'reads',
+    members: [
+      method('Sender', 'frame', 2),
+      method('Sender.prototype', 'sendFrame', 2),
+      field('WebSocket', '_sender'),
+      field('WebSocket', '_isServer'),
+      method('AGServerSocket.prototype', '_destroy', 2),
+    ],
+    why: "a publish is framed once and the same frame written to each subscriber's Sender, as Socket.IO's broadcasts are, not framed again per socket by ws' send",
+    file: 'server/sc/preframed-writes.ts',
+  },
+  {
     name: 'outboundLedger',
     kind: 'reads',
     members: [field('AGServerSocket', 'outboundPreparedMessageCount'), field('AGServerSocket', 'outboundSentMessageCount'), field('AGServerSocket', 'socket')],
@@ -195,6 +214,10 @@ export function installSeams(server: AGServer, options: SeamOptions): void {
   if (!patchesChecked) {
     owners['AGServerSocket.prototype'] = AGServerSocket.prototype;
     owners['WebSocket.prototype'] = WebSocket.prototype;
+    // An empty owner when ws stops exporting Sender, so that each of its members is reported missing.
+    const { Sender } = WebSocket as unknown as { Sender?: { prototype: object } };
+    owners.Sender = Sender ?? {};
+    owners['Sender.prototype'] = Sender?.prototype ?? {};
   }
   const problems = seamProblems(owners);
   if (problems.length > 0) throw new Error(`the installed SocketCluster or ws no longer has what Gatehouse's seams need:\n${problems.join('\n')}`);

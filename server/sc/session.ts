@@ -7,6 +7,18 @@ export interface SessionClose {
   readonly message: string;
 }
 
+/** The reason of the endSession running for a socket, while its deauthentication is being told. */
+const ending = new WeakMap<AGServerSocket, DeauthenticationReason>();
+
+/**
+ * Why a socket is being deauthenticated, when endSession is doing it: listeners told of the deauthentication
+ * synchronously (the AuthWatch) read it there. Undefined for any other deauthentication (a client's own, a refused
+ * re-authentication).
+ */
+export function sessionEndReason(socket: AGServerSocket): DeauthenticationReason | undefined {
+  return ending.get(socket);
+}
+
 /**
  * endSession ends a socket's authenticated session for logout, revocation, key retirement and expiry alike: the
  * socket is deauthenticated at once, its client is told why (the Deauthenticated event, so it can tell a revocation
@@ -22,8 +34,14 @@ export interface SessionClose {
  * token's removal: the client needs none of them before it.
  */
 export function endSession(socket: AGServerSocket, reason: DeauthenticationReason, close?: SessionClose): void {
-  socket.deauthenticateSelf();
+  ending.set(socket, reason);
+  try {
+    socket.deauthenticateSelf();
+  } finally {
+    ending.delete(socket);
+  }
   socket.sendObject({ event: ServerEvent.Deauthenticated, data: { reason } });
   socket.sendObject({ event: '#removeAuthToken' });
-  if (close) socket.disconnect(close.code, close.message);
+  // disconnect closes before it returns (see closeSocket in ./facade, which imports this module).
+  if (close) void socket.disconnect(close.code, close.message);
 }

@@ -1,6 +1,6 @@
 import type { AGServer } from 'socketcluster-server';
 import { CloseCode } from '../../shared';
-import type { ServerSocket } from './facade';
+import { closeSocket, type ServerSocket } from './facade';
 import { OutboundBudget, type SlowReason } from './outbound-budget';
 
 /** How often the sweep recounts every socket's unsent output, in milliseconds. */
@@ -18,7 +18,7 @@ export function startSlowConsumerGuard(
   server: AGServer,
   limits: { readonly maxBuffered: number; readonly maxBufferedTotal: number; readonly maxPayload: number },
   onSlow: (socket: ServerSocket, bufferedBytes: number, reason: SlowReason) => void,
-): { budget: OutboundBudget; stop(): void } {
+): { budget: OutboundBudget; stop: () => void } {
   const budget = new OutboundBudget(server, {
     perSocketBytes: limits.maxBuffered,
     perNodeBytes: limits.maxBufferedTotal,
@@ -26,7 +26,7 @@ export function startSlowConsumerGuard(
     onSlow: (socket, buffered, reason) => {
       if (socket.state === socket.CLOSED) return;
       onSlow(socket, buffered, reason);
-      socket.disconnect(CloseCode.SlowConsumer, 'Slow consumer: outbound buffer overflowed');
+      closeSocket(socket, CloseCode.SlowConsumer, 'Slow consumer: outbound buffer overflowed');
       socket.terminate();
     },
   });

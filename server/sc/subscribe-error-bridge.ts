@@ -29,17 +29,16 @@ export function installSubscribeErrorBridge(AGServerSocket: { prototype: unknown
         }
       },
       async _processSubscribeRequest(this: object, request: SubscribeRequest) {
-        const socket = this;
-        const answer = request.error;
-        request.error = function error(this: SubscribeRequest, err: unknown) {
-          const original = named.get(socket);
-          named.delete(socket);
-          return answer.call(this, original ?? err);
+        const answer = request.error.bind(request);
+        request.error = (err: unknown) => {
+          const remembered = named.get(this);
+          named.delete(this);
+          answer(remembered ?? err);
         };
         try {
           return await original._processSubscribeRequest.call(this, request);
         } finally {
-          named.delete(socket);
+          named.delete(this);
         }
       },
     };

@@ -30,13 +30,17 @@ export function installUnsubscribeGuard(AGServerSocket: { prototype: unknown }):
     async _unsubscribe(this: GuardedSocket, channel: unknown) {
       if (typeof channel !== 'string') throw new Error('the socket is not subscribed to this channel');
       const inFlight = leaving.get(this)?.get(channel);
-      if (inFlight) return inFlight.then(() => undefined, () => undefined);
+      if (inFlight)
+        return inFlight.then(
+          () => undefined,
+          () => undefined,
+        );
       if (!Object.prototype.hasOwnProperty.call(this.channelSubscriptions, channel)) {
         throw new Error('the socket is not subscribed to this channel');
       }
       let mine = leaving.get(this);
-      if (!mine) leaving.set(this, (mine = new Map()));
-      const unsubscribe: Promise<unknown> = original._unsubscribe.call(this, channel);
+      if (!mine) leaving.set(this, (mine = new Map<string, Promise<unknown>>()));
+      const unsubscribe = original._unsubscribe.call(this, channel) as Promise<unknown>;
       mine.set(channel, unsubscribe);
       try {
         return await unsubscribe;

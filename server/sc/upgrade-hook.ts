@@ -6,8 +6,8 @@ import type WebSocket from 'ws';
 export type UpgradeVerdict<R> =
   /** Admit: SocketCluster checks and takes the WebSocket as usual. */
   | undefined
-  /** Refuse the upgrade itself: the HTTP answer `status` with `message`; no WebSocket is made. */
-  | { readonly reject: { readonly status: number; readonly message: string } }
+  /** Refuse the upgrade itself: the HTTP answer `status` with `message` (and `headers`); no WebSocket is made. */
+  | { readonly reject: { readonly status: number; readonly message: string; readonly headers?: Readonly<Record<string, string>> } }
   /** Accept the WebSocket but hand it to `diverted` with `refusal`: SocketCluster never sees it. */
   | { readonly divert: R };
 
@@ -19,7 +19,10 @@ export interface UpgradePolicy<R> {
 }
 
 /** ws' asynchronous upgrade check, which AGServer sets to its own verifyHandshake. */
-type VerifyClient = (info: { origin?: string; secure: boolean; req: IncomingMessage }, callback: (verified: boolean, code?: number, message?: string) => void) => void;
+type VerifyClient = (
+  info: { origin?: string; secure: boolean; req: IncomingMessage },
+  callback: (verified: boolean, code?: number, message?: string, headers?: Readonly<Record<string, string>>) => void,
+) => void;
 
 /**
  * Puts `policy` in front of one AGServer's upgrades. The decision is taken before AGServer's own upgrade check (ws'
@@ -34,12 +37,13 @@ export function hookUpgrades<R>(server: AGServer, policy: UpgradePolicy<R>): voi
   const wsServer = server.wsServer;
   const options = wsServer.options as { verifyClient?: VerifyClient };
   const verify = options.verifyClient;
-  if (typeof verify !== 'function' || verify.length !== 2) throw new Error('socketcluster-server no longer verifies upgrades through ws verifyClient(info, callback); review server/sc/upgrade-hook.ts');
+  if (typeof verify !== 'function' || verify.length !== 2)
+    throw new Error('socketcluster-server no longer verifies upgrades through ws verifyClient(info, callback); review server/sc/upgrade-hook.ts');
   const diverted = new WeakMap<IncomingMessage, R>();
   options.verifyClient = (info, callback) => {
     const verdict = policy.check(info.req, info.secure);
     if (verdict && 'reject' in verdict) {
-      callback(false, verdict.reject.status, verdict.reject.message);
+      callback(false, verdict.reject.status, verdict.reject.message, verdict.reject.headers);
       return;
     }
     if (verdict) diverted.set(info.req, verdict.divert);

@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { ClusterSettings } from '../cluster/settings';
-import type { NodeSettings } from '../config/settings';
+import type { NodeSettings } from '../node/settings';
 import type { Logger } from '../log';
 import { isWorkerMessage, type PrimaryMessage, type WorkerMessage, type WorkerStatus } from './messages';
 import { workerNodeId, type WorkerSettings } from './settings';
@@ -65,14 +65,26 @@ interface Slot {
  * to the others (so any of them answers /readyz for the group) and gathers the group's metrics (prom-client's
  * AggregatorRegistry.aggregate over every worker's registries) for whichever worker a scrape reached. Workers that keep dying before they listen end it with status 1.
  *
- * Connections are handed out by Node's default scheduling, round-robin in the primary on Linux: a WebSocket is long-
- * lived, so an even spread matters more than the one hand-off per connection it costs (NODE_CLUSTER_SCHED_POLICY=none
- * leaves it to the kernel).
+ * Connections are handed out by the kernel (Node's SCHED_NONE): each worker accepts from the shared socket itself.
+ * Node's round-robin, where the primary accepts every connection and hands it to a worker one at a time, collapses when
+ * a crowd reconnects: a hand-off waits for the worker's next loop turn, the primary holds what it accepted until its
+ * own descriptor limit, and then resets every connection it accepts. The kernel's spread is less even; each worker's
+ * connection cap (GATEHOUSE_MAX_CONNECTIONS, under its descriptor limit) turns the excess away for another worker to
+ * take. NODE_CLUSTER_SCHED_POLICY=rr brings round-robin back.
  */
 export function superviseWorkers(opts: PrimaryOptions): void {
   const { config, log } = opts;
+  // Read by cluster at the first fork; an operator's NODE_CLUSTER_SCHED_POLICY has been applied already and wins.
+  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
   const slots: Slot[] = Array.from({ length: config.workers }, (_, i) => ({
-    k: i + 1, nodeId: workerNodeId(config.nodeId, i + 1), startedAt: 0, joined: false, listening: false, reasons: ['not running'], startCrashes: 0, deaths: [],
+    k: i + 1,
+    nodeId: workerNodeId(config.nodeId, i + 1),
+    startedAt: 0,
+    joined: false,
+    listening: false,
+    reasons: ['not running'],
+    startCrashes: 0,
+    deaths: [],
   }));
   const collections = new Map<number, Collection>();
   let nextCollection = 0;
@@ -132,32 +144,36 @@ export function superviseWorkers(opts: PrimaryOptions): void {
 
   // Only workers whose link is up are asked, so a worker still starting (or restarting) does not hold a scrape up;
   // one that dies meanwhile is no longer waited for.
-  const gather = () => new Promise<{ contentType: string; body: string }>((resolve, reject) => {
-    const id = nextCollection++;
-    const waiting = new Set(slots.filter((s) => s.joined && s.worker?.isConnected()));
-    const finish = (err?: Error) => {
-      clearTimeout(timer);
-      collections.delete(id);
-      if (err) return reject(err);
-      try {
-        const registry = AggregatorRegistry.aggregate(collection.results);
-        registry.metrics().then((body) => resolve({ contentType: registry.contentType, body }), reject);
-      } catch (e) {
-        reject(e as Error);
-      }
-    };
-    const timer = setTimeout(() => finish(new Error(`workers ${[...waiting].map((s) => s.k).join(', ')} did not answer within ${COLLECT_TIMEOUT_MS} ms`)), COLLECT_TIMEOUT_MS);
-    const collection: Collection = {
-      results: [],
-      arrived(slot) {
-        waiting.delete(slot);
-        if (waiting.size === 0) finish();
-      },
-    };
-    collections.set(id, collection);
-    if (waiting.size === 0) return finish();
-    for (const s of waiting) send(s.worker!, { gatehouse: 'collect', id });
-  });
+  const gather = () =>
+    new Promise<{ contentType: string; body: string }>((resolve, reject) => {
+      const id = nextCollection++;
+      const waiting = new Set(slots.filter((s) => s.joined && s.worker?.isConnected()));
+      const finish = (err?: Error) => {
+        clearTimeout(timer);
+        collections.delete(id);
+        if (err) return reject(err);
+        try {
+          const registry = AggregatorRegistry.aggregate(collection.results);
+          registry.metrics().then((body) => resolve({ contentType: registry.contentType, body }), reject);
+        } catch (e) {
+          reject(e);
+        }
+      };
+      const timer = setTimeout(
+        () => finish(new Error(`workers ${[...waiting].map((s) => s.k).join(', ')} did not answer within ${COLLECT_TIMEOUT_MS} ms`)),
+        COLLECT_TIMEOUT_MS,
+      );
+      const collection: Collection = {
+        results: [],
+        arrived(slot) {
+          waiting.delete(slot);
+          if (waiting.size === 0) finish();
+        },
+      };
+      collections.set(id, collection);
+      if (waiting.size === 0) return finish();
+      for (const s of waiting) send(s.worker!, { gatehouse: 'collect', id });
+    });
 
   const fork = (slot: Slot) => {
     slot.restart = undefined;
@@ -209,11 +225,14 @@ export function superviseWorkers(opts: PrimaryOptions): void {
     log.info({ signal, workers: live().length }, 'shutting down the workers');
     for (const slot of slots) clearTimeout(slot.restart);
     // Workers close on their own deadline and backstop; this one, later still, covers a worker that never exits.
-    setTimeout(() => {
-      for (const s of live()) s.worker!.process.kill('SIGKILL');
-      log.error({ workers: live().map((s) => s.k) }, 'workers did not stop in time; killed');
-      finish(1);
-    }, config.shutdownTimeoutMs + 2 * opts.backstopGraceMs).unref();
+    setTimeout(
+      () => {
+        for (const s of live()) s.worker!.process.kill('SIGKILL');
+        log.error({ workers: live().map((s) => s.k) }, 'workers did not stop in time; killed');
+        finish(1);
+      },
+      config.shutdownTimeoutMs + 2 * opts.backstopGraceMs,
+    ).unref();
     if (live().length === 0) return finish(status);
     for (const s of live()) s.worker!.process.kill('SIGTERM');
   };

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { AuthSettings } from '../auth/settings';
 import type { ClusterSettings } from '../cluster/settings';
-import type { SettingsReader } from '../config/reader';
+import type { SettingsReader } from '../settings-kit/reader';
 
 /** Most worker processes GATEHOUSE_WORKERS may ask for. */
 export const MAX_WORKERS = 256;
@@ -48,15 +48,24 @@ export function readWorkerSettings(r: SettingsReader, ctx: WorkerContext): Worke
     const shown = text === 'auto' ? `auto (${workers} cores)` : String(workers);
     // Named is enough here: a Redis setting that was refused is reported on its own.
     if (r.raw('GATEHOUSE_REDIS_URL') === undefined && r.raw('GATEHOUSE_REDIS_CLUSTER') === undefined) {
-      r.problem('GATEHOUSE_WORKERS', `${shown} needs Redis, since the workers share revocations and channels through it: set GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER, or GATEHOUSE_WORKERS=1`);
+      r.problem(
+        'GATEHOUSE_WORKERS',
+        `${shown} needs Redis, since the workers share revocations and channels through it: set GATEHOUSE_REDIS_URL or GATEHOUSE_REDIS_CLUSTER, or GATEHOUSE_WORKERS=1`,
+      );
     }
     if (ctx.devMode) {
-      r.problem('GATEHOUSE_WORKERS', `${shown} needs a configured key (GATEHOUSE_AUTH_KEY, GATEHOUSE_JWKS_FILE or GATEHOUSE_SIGNING_KEY_FILE): in development mode each worker would make its own key and refuse the others' tokens`);
+      r.problem(
+        'GATEHOUSE_WORKERS',
+        `${shown} needs a configured key (GATEHOUSE_AUTH_KEY, GATEHOUSE_JWKS_FILE or GATEHOUSE_SIGNING_KEY_FILE): in development mode each worker would make its own key and refuse the others' tokens`,
+      );
     }
     // A worker is started with its own id (`<node id>-<k>`), already suffixed: only the primary checks the room left.
     const longest = `${ctx.nodeId}-${workers}`;
     if (!cluster.isWorker && longest.length > MAX_NODE_ID_LENGTH) {
-      r.problem('GATEHOUSE_NODE_ID', `is ${ctx.nodeId.length} characters; with GATEHOUSE_WORKERS=${workers} each worker's id (${longest.slice(0, 16)}…) must fit in ${MAX_NODE_ID_LENGTH}`);
+      r.problem(
+        'GATEHOUSE_NODE_ID',
+        `is ${ctx.nodeId.length} characters; with GATEHOUSE_WORKERS=${workers} each worker's id (${longest.slice(0, 16)}…) must fit in ${MAX_NODE_ID_LENGTH}`,
+      );
     }
   }
   return { workers };

@@ -11,13 +11,15 @@ import type { Gateway } from '../../server/gateway';
 import { ADMIN_KEY, admin } from '../helpers/admin';
 import { buildClient, launchChromium } from '../helpers/browser';
 import { CutProxy } from '../helpers/cut-proxy';
-import { connectWithToken, mintHs256, startGateway, waitFor } from '../helpers/gateway';
+import { mintHs256, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 
 let browser: Browser;
 let gw: Gateway;
 /** Only https://app.example.com may connect. */
 let strict: Gateway;
-const contexts: BrowserContext[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 const LAB_PAGE = `<!doctype html><meta charset="utf-8"><title>lab</title><script type="module">
 import * as gh from '/client.js';
@@ -49,25 +51,16 @@ function serveLab(target: Gateway): void {
 
 test.before(async () => {
   buildClient();
-  browser = await launchChromium();
+  browser = suiteScope.own(await launchChromium(), (b) => b.close(), 'browser');
   // The demo's channels: `news` for anyone, `chat:lobby` for authenticated sockets only.
   const channels = join(__dirname, '..', '..', 'demo', 'channels.json');
-  gw = await startGateway({ GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_CHANNELS_FILE: channels });
+  gw = await suiteScope.gateway({ GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_CHANNELS_FILE: channels });
   serveLab(gw);
-  strict = await startGateway({ GATEHOUSE_ORIGINS: 'https://app.example.com' });
-});
-test.after.each(async () => {
-  for (const c of contexts.splice(0)) await c.close();
-});
-test.after(async () => {
-  await browser?.close();
-  await gw?.close();
-  await strict?.close();
+  strict = await suiteScope.gateway({ GATEHOUSE_ORIGINS: 'https://app.example.com' });
 });
 
 async function context(): Promise<BrowserContext> {
-  const c = await browser.newContext();
-  contexts.push(c);
+  const c = scope.own(await browser.newContext(), (ctx) => ctx.close(), 'browser context');
   return c;
 }
 
@@ -86,26 +79,38 @@ async function labPage(c: BrowserContext, target: Gateway = gw): Promise<Page> {
 test('authenticate(token) at once after createClient: resolved means authenticated, in 20 fresh pages', async () => {
   const results: string[] = [];
   for (let i = 0; i < 20; i++) {
-    const page = await labPage(await context());
+    const c = await context();
+    const page = await labPage(c);
     // Odd pages call authenticate() just as the handshake leaves (the moment the stock client reads the stored token),
     // the window where a call at once lands under load; even pages call it in the same task as createClient.
-    results.push(await page.evaluate(async ([t, inHandshake]) => {
-      type Client = { authenticate(t: string): Promise<void>; state: { authenticated: boolean } };
-      const w = window as unknown as { gh: { createClient(o: object): Client }; watchedStorage(f: () => void): object };
-      let reading!: () => void;
-      const handshake = new Promise<void>((resolve) => { reading = resolve; });
-      const client = w.gh.createClient({ storage: w.watchedStorage(() => reading()) });
-      try {
-        if (inHandshake) await handshake;
-        await client.authenticate(t);
-        return client.state.authenticated ? 'authenticated' : 'resolved anonymous';
-      } catch (err) {
-        return `rejected ${(err as Error).name}`;
-      }
-    }, [mint(`user${i}`), i % 2 === 1] as const));
-    await contexts.pop()!.close();
+    results.push(
+      await page.evaluate(
+        async ([t, inHandshake]) => {
+          type Client = { authenticate(t: string): Promise<void>; state: { authenticated: boolean } };
+          const w = window as unknown as { gh: { createClient(o: object): Client }; watchedStorage(f: () => void): object };
+          let reading!: () => void;
+          const handshake = new Promise<void>((resolve) => {
+            reading = resolve;
+          });
+          const client = w.gh.createClient({ storage: w.watchedStorage(() => reading()) });
+          try {
+            if (inHandshake) await handshake;
+            await client.authenticate(t);
+            return client.state.authenticated ? 'authenticated' : 'resolved anonymous';
+          } catch (err) {
+            return `rejected ${(err as Error).name}`;
+          }
+        },
+        [mint(`user${i}`), i % 2 === 1] as const,
+      ),
+    );
+    await c.close();
   }
-  assert.equal(results.filter((r) => r !== 'authenticated'), [], results.join(', '));
+  assert.equal(
+    results.filter((r) => r !== 'authenticated'),
+    [],
+    results.join(', '),
+  );
 });
 
 test('authenticate(token) at once after createClient rejects with the refusal for a bad token', async () => {
@@ -126,19 +131,25 @@ test('authenticate(token) at once after createClient rejects with the refusal fo
 
 /** What a page sees when it creates a client with a getToken that answers `token`, then subscribes at once. */
 async function subscribeAtOnce(page: Page, token: string | null, channel: string) {
-  return page.evaluate(async ([t, ch]) => {
-    type Client = {
-      subscribe(c: string): { ready: Promise<void> };
-      state: { authenticated: boolean };
-      on(e: string, f: (d: unknown) => void): void;
-    };
-    const w = window as unknown as { gh: { createClient(o: object): Client }; calls: number; tokenGetter(t: string | null): unknown };
-    const client = w.gh.createClient({ getToken: w.tokenGetter(t) });
-    (window as unknown as { client: Client }).client = client;
-    const sub = client.subscribe(ch);
-    const outcome = await sub.ready.then(() => 'subscribed', (err: Error) => err.name);
-    return { outcome, authenticated: client.state.authenticated, calls: w.calls };
-  }, [token, channel] as const);
+  return page.evaluate(
+    async ([t, ch]) => {
+      type Client = {
+        subscribe(c: string): { ready: Promise<void> };
+        state: { authenticated: boolean };
+        on(e: string, f: (d: unknown) => void): void;
+      };
+      const w = window as unknown as { gh: { createClient(o: object): Client }; calls: number; tokenGetter(t: string | null): unknown };
+      const client = w.gh.createClient({ getToken: w.tokenGetter(t) });
+      (window as unknown as { client: Client }).client = client;
+      const sub = client.subscribe(ch);
+      const outcome = await sub.ready.then(
+        () => 'subscribed',
+        (err: Error) => err.name,
+      );
+      return { outcome, authenticated: client.state.authenticated, calls: w.calls };
+    },
+    [token, channel] as const,
+  );
 }
 
 test('createClient({getToken}) fetches the first token; a subscribe() made at once waits for it', async () => {
@@ -148,12 +159,16 @@ test('createClient({getToken}) fetches the first token; a subscribe() made at on
 
 test('a getToken that has no token: the waiting subscribe() is made anonymously (news yes, chat:lobby refused)', async () => {
   assert.equal(await subscribeAtOnce(await labPage(await context()), null, 'news'), { outcome: 'subscribed', authenticated: false, calls: 1 });
-  assert.equal(await subscribeAtOnce(await labPage(await context()), null, 'chat:lobby'), { outcome: 'SubscribeForbiddenError', authenticated: false, calls: 1 });
+  assert.equal(await subscribeAtOnce(await labPage(await context()), null, 'chat:lobby'), {
+    outcome: 'SubscribeForbiddenError',
+    authenticated: false,
+    calls: 1,
+  });
 });
 
 /** Whether the gateway refuses `token` at a new handshake as revoked. */
 async function refusedAsRevoked(token: string): Promise<boolean> {
-  const { client, status } = await connectWithToken(gw, token);
+  const { client, status } = await scope.connect(gw, token);
   client.disconnect();
   return status.authError?.name === 'AuthTokenRevokedError';
 }
@@ -165,28 +180,32 @@ type LabClient = {
 };
 
 test('logout() with the network cut rejects with LogoutPendingError; the session is revoked once the network is back', async () => {
-  const proxy = await CutProxy.start(gw.address().port);
-  try {
-    const page = await labPage(await context());
-    const token = mint('olga', { sid: 'olga-1' });
-    await page.evaluate(async ([url, t]) => {
+  const proxy = scope.own(await CutProxy.start(gw.address().port), (p) => p.close(), 'cut proxy');
+  const page = await labPage(await context());
+  const token = mint('olga', { sid: 'olga-1' });
+  await page.evaluate(
+    async ([url, t]) => {
       const w = window as unknown as { gh: { createClient(o: object): LabClient }; client: LabClient };
       w.client = w.gh.createClient({ url });
       await w.client.authenticate(t);
-    }, [`http://127.0.0.1:${proxy.port}`, token] as const);
-    proxy.cut();
-    await page.waitForFunction(() => (window as unknown as { client: LabClient }).client.state.connection !== 'open', undefined, { timeout: 5000 });
-    const outcome = await page.evaluate(() => (window as unknown as { client: LabClient }).client.logout().then(() => 'resolved', (err: Error) => err.name));
-    assert.is(outcome, 'LogoutPendingError');
-    assert.is(await page.evaluate(() => (window as unknown as { client: LabClient }).client.state.authenticated), false);
-    // Not recorded yet: a stolen copy still works until the client is back.
-    assert.is(await refusedAsRevoked(token), false);
-    proxy.restore();
-    // The reconnect backoff after a short cut is a few seconds at most.
-    await waitFor(() => refusedAsRevoked(token), 30_000, 'the token refused as revoked at a new handshake');
-  } finally {
-    await proxy.close();
-  }
+    },
+    [`http://127.0.0.1:${proxy.port}`, token] as const,
+  );
+  proxy.cut();
+  await page.waitForFunction(() => (window as unknown as { client: LabClient }).client.state.connection !== 'open', undefined, { timeout: 5000 });
+  const outcome = await page.evaluate(() =>
+    (window as unknown as { client: LabClient }).client.logout().then(
+      () => 'resolved',
+      (err: Error) => err.name,
+    ),
+  );
+  assert.is(outcome, 'LogoutPendingError');
+  assert.is(await page.evaluate(() => (window as unknown as { client: LabClient }).client.state.authenticated), false);
+  // Not recorded yet: a stolen copy still works until the client is back.
+  assert.is(await refusedAsRevoked(token), false);
+  proxy.restore();
+  // The reconnect backoff after a short cut is a few seconds at most.
+  await waitFor(() => refusedAsRevoked(token), 30_000, 'the token refused as revoked at a new handshake');
 });
 
 test('a getToken that never settles in one tab: it is abandoned (signal aborted), and the other tab still gets its token', async () => {
@@ -229,7 +248,10 @@ test('an admin revoke with two tabs logged in: both tabs report revoked, neither
   for (const page of tabs) await page.waitForFunction(() => (window as unknown as W).deauths.length === 1, undefined, { timeout: 5000 });
   await tabs[0].evaluate((t) => (window as unknown as W).client.authenticate(t), mint('rita', { sid: 'rita-1' }));
   await tabs[1].waitForFunction(() => (window as unknown as W).client.state.authenticated, undefined, { timeout: 5000 });
-  for (const page of tabs) await page.evaluate(() => { (window as unknown as W).deauths = []; });
+  for (const page of tabs)
+    await page.evaluate(() => {
+      (window as unknown as W).deauths = [];
+    });
   const res = await admin(gw.address().port, 'POST', '/admin/revoke', { sub: 'rita' });
   assert.is(res.status, 200);
   for (const page of tabs) await page.waitForFunction(() => (window as unknown as W).deauths.length > 0, undefined, { timeout: 5000 });
@@ -238,14 +260,16 @@ test('an admin revoke with two tabs logged in: both tabs report revoked, neither
   assert.equal(reasons, [['revoked'], ['revoked']]);
 });
 
-test('a refused origin: the close and the error name the page\'s origin and GATEHOUSE_ORIGINS', async () => {
+test("a refused origin: the close and the error name the page's origin and GATEHOUSE_ORIGINS", async () => {
   const page = await labPage(await context());
   type W = { gh: { createClient(o: object): LabClient & { on(e: string, f: (d: unknown) => void): void } }; seen: string[] };
   await page.evaluate((url) => {
     const w = window as unknown as W;
     w.seen = [];
     const client = w.gh.createClient({ url });
-    client.on('connection', (e) => { if ((e as { state: string }).state === 'closed') w.seen.push(`close: ${(e as { reason: string }).reason}`); });
+    client.on('connection', (e) => {
+      if ((e as { state: string }).state === 'closed') w.seen.push(`close: ${(e as { reason: string }).reason}`);
+    });
     client.on('error', (e) => w.seen.push(`error: ${(e as Error).message}`));
   }, origin(strict));
   await page.waitForFunction(() => (window as unknown as W).seen.length >= 2, undefined, { timeout: 5000 });
@@ -285,13 +309,21 @@ test('logout() in a tab whose network is cut: a connected tab of the origin make
   await one.goto(`${origin(gw)}/lab`);
   await one.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true, undefined, { timeout: 10_000 });
   const two = await labPage(c);
-  for (const page of [one, two]) await page.evaluate(() => { (window as unknown as W).client = (window as unknown as W).gh.createClient({}); });
+  for (const page of [one, two])
+    await page.evaluate(() => {
+      (window as unknown as W).client = (window as unknown as W).gh.createClient({});
+    });
   const token = mint('sara', { sid: 'sara-1' });
   await one.evaluate((t) => (window as unknown as W).client.authenticate(t), token);
   await two.waitForFunction(() => (window as unknown as W).client.state.authenticated, undefined, { timeout: 5000 });
   await one.evaluate(() => (window as unknown as W).cutNetwork());
   await one.waitForFunction(() => (window as unknown as W).client.state.connection !== 'open', undefined, { timeout: 5000 });
-  const outcome = await one.evaluate(() => (window as unknown as W).client.logout().then(() => 'resolved', (err: Error) => err.name));
+  const outcome = await one.evaluate(() =>
+    (window as unknown as W).client.logout().then(
+      () => 'resolved',
+      (err: Error) => err.name,
+    ),
+  );
   // Resolved when the other tab's revocation landed before this tab gave up, else the named error.
   assert.ok(['LogoutPendingError', 'resolved'].includes(outcome), outcome);
   await waitFor(() => refusedAsRevoked(token), 10_000, 'the token refused as revoked, the first tab still cut off');

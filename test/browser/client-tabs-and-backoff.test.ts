@@ -13,11 +13,13 @@ import type { Gateway } from '../../server/gateway';
 import { CloseCode } from '../../shared/close-codes';
 import { buildClient, launchChromium } from '../helpers/browser';
 import { closingEndpoint, MAX_IN_10_S, WATCH_MS, type ClosingEndpoint } from '../helpers/closing-endpoint';
-import { mintHs256, sleep, startGateway } from '../helpers/gateway';
+import { mintHs256, sleep } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 
 let browser: Browser;
 let gw: Gateway;
-const contexts: BrowserContext[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 /** A blank page with the built client on `window.gh`, and what the tests record in `window.seen`. */
 const LAB_PAGE = `<!doctype html><meta charset="utf-8"><title>lab</title><script type="module">
@@ -27,10 +29,10 @@ Object.assign(window, { gh, seen: [], ready: true });
 
 test.before(async () => {
   buildClient();
-  browser = await launchChromium();
+  browser = suiteScope.own(await launchChromium(), (b) => b.close(), 'browser');
   // The demo's channels: `chat:lobby` for authenticated sockets only.
   const channels = join(__dirname, '..', '..', 'demo', 'channels.json');
-  gw = await startGateway({ GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_CHANNELS_FILE: channels });
+  gw = await suiteScope.gateway({ GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_CHANNELS_FILE: channels });
   gw.addRoute((req, res) => {
     if ((req.url ?? '').split('?')[0] !== '/lab') return false;
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
@@ -38,18 +40,9 @@ test.before(async () => {
     return true;
   });
 });
-test.after.each(async () => {
-  for (const c of contexts.splice(0)) await c.close();
-});
-test.after(async () => {
-  await browser?.close();
-  await gw?.close();
-});
 
 async function context(): Promise<BrowserContext> {
-  const c = await browser.newContext();
-  contexts.push(c);
-  return c;
+  return scope.own(await browser.newContext(), (c) => c.close(), 'browser context');
 }
 
 async function labPage(c: BrowserContext): Promise<Page> {
@@ -90,11 +83,11 @@ test(`a page against an endpoint that closes after every handshake: at most ${MA
     { label: '1011 (server error)', code: 1011 },
   ];
   const endpoints: ClosingEndpoint[] = [];
-  try {
-    for (const c of cases) endpoints.push(await closingEndpoint(c.code));
-    const c = await context();
-    // One page per endpoint, in parallel, each counted over the 10 s after its client starts.
-    const counts = await Promise.all(cases.map(async (kase, i) => {
+  for (const c of cases) endpoints.push(scope.own(await closingEndpoint(c.code), (e) => e.close(), 'closing endpoint'));
+  const c = await context();
+  // One page per endpoint, in parallel, each counted over the 10 s after its client starts.
+  const counts = await Promise.all(
+    cases.map(async (kase, i) => {
       const url = `http://127.0.0.1:${endpoints[i].port}`;
       const token = mintHs256({ sub: 'alice', sid: 's1' });
       if (kase.loggedOutElsewhere) {
@@ -102,35 +95,38 @@ test(`a page against an endpoint that closes after every handshake: at most ${MA
         // revocation, so the revocation the logout left pending is cleared, as a gateway that recorded it would have;
         // the first tab still holds the session's token, as it did when the logout happened.
         const other = await labPage(c);
-        await other.evaluate(async ([u, t]) => {
-          const w = window as unknown as W;
-          const key = w.gh.storageKey(u);
-          localStorage.setItem(key, t);
-          const client = w.gh.createClient({ url: u, ackTimeout: 3000 });
-          await client.logout().catch(() => undefined);
-          client.close();
-          localStorage.removeItem(`${key}:revoke`);
-        }, [url, token] as const);
+        await other.evaluate(
+          async ([u, t]) => {
+            const w = window as unknown as W;
+            const key = w.gh.storageKey(u);
+            localStorage.setItem(key, t);
+            const client = w.gh.createClient({ url: u, ackTimeout: 3000 });
+            await client.logout().catch(() => undefined);
+            client.close();
+            localStorage.removeItem(`${key}:revoke`);
+          },
+          [url, token] as const,
+        );
         await other.close();
       }
       const page = await labPage(c);
       const before = endpoints[i].connections;
-      await page.evaluate(([u, t]) => {
-        const w = window as unknown as W;
-        localStorage.setItem(w.gh.storageKey(u), t);
-        w.client = w.gh.createClient({ url: u, ackTimeout: 3000 });
-      }, [url, token] as const);
+      await page.evaluate(
+        ([u, t]) => {
+          const w = window as unknown as W;
+          localStorage.setItem(w.gh.storageKey(u), t);
+          w.client = w.gh.createClient({ url: u, ackTimeout: 3000 });
+        },
+        [url, token] as const,
+      );
       await sleep(WATCH_MS);
       return endpoints[i].connections - before;
-    }));
-    const all = cases.map((kase, i) => `${kase.label}: ${counts[i]}`).join('; ');
-    for (const [i, kase] of cases.entries()) {
-      assert.ok(counts[i] >= 1, `${kase.label}: never connected (all: ${all})`);
-      assert.ok(counts[i] <= MAX_IN_10_S, `${kase.label}: ${counts[i]} connections in 10 s (all: ${all})`);
-    }
-  } finally {
-    for (const c of contexts.splice(0)) await c.close();
-    for (const endpoint of endpoints) await endpoint.close();
+    }),
+  );
+  const all = cases.map((kase, i) => `${kase.label}: ${counts[i]}`).join('; ');
+  for (const [i, kase] of cases.entries()) {
+    assert.ok(counts[i] >= 1, `${kase.label}: never connected (all: ${all})`);
+    assert.ok(counts[i] <= MAX_IN_10_S, `${kase.label}: ${counts[i]} connections in 10 s (all: ${all})`);
   }
 });
 
@@ -174,48 +170,60 @@ async function pathProxy(targetPort: number): Promise<{ port: number; close(): P
   };
 }
 
-test('two gateways on one host under /a/ and /b/: a login or logout on one leaves the other\'s token and session', async () => {
-  const proxy = await pathProxy(gw.address().port);
-  try {
-    const page = await labPage(await context());
-    const urls = { a: `ws://127.0.0.1:${proxy.port}/a/`, b: `ws://127.0.0.1:${proxy.port}/b/` };
-    const alice = mint('alice');
-    const bob = mint('bob');
-    await page.evaluate(async ([u, ta, tb]) => {
+test("two gateways on one host under /a/ and /b/: a login or logout on one leaves the other's token and session", async () => {
+  const proxy = scope.own(await pathProxy(gw.address().port), (p) => p.close(), 'path proxy');
+  const page = await labPage(await context());
+  const urls = { a: `ws://127.0.0.1:${proxy.port}/a/`, b: `ws://127.0.0.1:${proxy.port}/b/` };
+  const alice = mint('alice');
+  const bob = mint('bob');
+  await page.evaluate(
+    async ([u, ta, tb]) => {
       const w = window as unknown as W;
       w.clients = { a: w.gh.createClient({ url: u.a, ackTimeout: 3000 }), b: w.gh.createClient({ url: u.b, ackTimeout: 3000 }) };
       for (const name of ['a', 'b']) w.clients[name].on('deauthenticated', ({ reason }) => w.seen.push(`${name}: ${reason}`));
       await w.clients.a.authenticate(ta);
       await w.clients.b.authenticate(tb);
-    }, [urls, alice, bob] as const);
-    // Let any message between the two clients land.
-    await sleep(500);
-    const state = () => page.evaluate(([ka, kb]) => {
-      const w = window as unknown as W;
-      return {
-        a: w.clients.a.state.authenticated ? w.clients.a.state.claims?.sub : 'anonymous',
-        b: w.clients.b.state.authenticated ? w.clients.b.state.claims?.sub : 'anonymous',
-        stored: [localStorage.getItem(w.gh.storageKey(ka)), localStorage.getItem(w.gh.storageKey(kb))],
-        seen: w.seen,
-      };
-    }, [urls.a, urls.b] as const);
-    assert.equal(await state(), { a: 'alice', b: 'bob', stored: [alice, bob], seen: [] });
-    const outcome = await page.evaluate(() => (window as unknown as W).clients.a.logout().then(() => 'resolved', (err: Error) => err.name));
-    assert.is(outcome, 'resolved');
-    await sleep(500);
-    assert.equal(await state(), { a: 'anonymous', b: 'bob', stored: [null, bob], seen: ['a: logout'] });
-    // b's session is untouched at the gateway too: it still subscribes where only authenticated sockets may.
-    const sub = await page.evaluate(() => (window as unknown as W).clients.b.subscribe('chat:lobby').ready.then(() => 'subscribed', (err: Error) => err.name));
-    assert.is(sub, 'subscribed');
-  } finally {
-    for (const c of contexts.splice(0)) await c.close();
-    await proxy.close();
-  }
+    },
+    [urls, alice, bob] as const,
+  );
+  // Let any message between the two clients land.
+  await sleep(500);
+  const state = () =>
+    page.evaluate(
+      ([ka, kb]) => {
+        const w = window as unknown as W;
+        return {
+          a: w.clients.a.state.authenticated ? w.clients.a.state.claims?.sub : 'anonymous',
+          b: w.clients.b.state.authenticated ? w.clients.b.state.claims?.sub : 'anonymous',
+          stored: [localStorage.getItem(w.gh.storageKey(ka)), localStorage.getItem(w.gh.storageKey(kb))],
+          seen: w.seen,
+        };
+      },
+      [urls.a, urls.b] as const,
+    );
+  assert.equal(await state(), { a: 'alice', b: 'bob', stored: [alice, bob], seen: [] });
+  const outcome = await page.evaluate(() =>
+    (window as unknown as W).clients.a.logout().then(
+      () => 'resolved',
+      (err: Error) => err.name,
+    ),
+  );
+  assert.is(outcome, 'resolved');
+  await sleep(500);
+  assert.equal(await state(), { a: 'anonymous', b: 'bob', stored: [null, bob], seen: ['a: logout'] });
+  // b's session is untouched at the gateway too: it still subscribes where only authenticated sockets may.
+  const sub = await page.evaluate(() =>
+    (window as unknown as W).clients.b.subscribe('chat:lobby').ready.then(
+      () => 'subscribed',
+      (err: Error) => err.name,
+    ),
+  );
+  assert.is(sub, 'subscribed');
 });
 
 // --- Messages between tabs ---------------------------------------------------------------------------------------
 
-test('forged tab messages from another tab (another sub\'s token, {}, null): no switch of account, no logout', async () => {
+test("forged tab messages from another tab (another sub's token, {}, null): no switch of account, no logout", async () => {
   const c = await context();
   const one = await labPage(c);
   const two = await labPage(c);
@@ -238,8 +246,17 @@ test('forged tab messages from another tab (another sub\'s token, {}, null): no 
   await sleep(1000);
   const after = await one.evaluate(async () => {
     const w = window as unknown as W;
-    const sub = await w.client.subscribe('chat:lobby').ready.then(() => 'subscribed', (err: Error) => err.name);
-    return { sub: w.client.state.claims?.sub, authenticated: w.client.state.authenticated, connection: w.client.state.connection, subscribe: sub, seen: w.seen };
+    const sub = await w.client.subscribe('chat:lobby').ready.then(
+      () => 'subscribed',
+      (err: Error) => err.name,
+    );
+    return {
+      sub: w.client.state.claims?.sub,
+      authenticated: w.client.state.authenticated,
+      connection: w.client.state.connection,
+      subscribe: sub,
+      seen: w.seen,
+    };
   });
   assert.equal(after, { sub: 'alice', authenticated: true, connection: 'open', subscribe: 'subscribed', seen: [] });
 });

@@ -10,7 +10,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Gateway } from '../../server/gateway';
 import { ADMIN_KEY, admin } from '../helpers/admin';
 import { buildClient, launchChromium, TEST_OUTPUT } from '../helpers/browser';
-import { sleep, startGateway, waitFor } from '../helpers/gateway';
+import { sleep, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 
 const root = join(__dirname, '..', '..');
 const DEMO_FILES = { GATEHOUSE_USERS_FILE: join(root, 'demo', 'users.json'), GATEHOUSE_CHANNELS_FILE: join(root, 'demo', 'channels.json') };
@@ -26,7 +27,8 @@ let slowTokens: Gateway;
 let longTokens: Gateway;
 /** Only https://app.example.com may connect. */
 let strict: Gateway;
-const contexts: BrowserContext[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 /** A page that builds a client with getToken (POST /auth/login as `user`) and records what it sees on `window`. */
 const TOKEN_PAGE = `<!doctype html><meta charset="utf-8"><title>token page</title><script type="module">
@@ -56,14 +58,20 @@ window.ready = true;
 
 test.before(async () => {
   buildClient();
-  browser = await launchChromium();
+  browser = suiteScope.own(await launchChromium(), (b) => b.close(), 'browser');
   // Every token page logs in as alice through POST /auth/login, every few seconds: lift the login rates out of the way.
-  const base = { GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_DEMO: '1', GATEHOUSE_LOGIN_RATE_PER_USER: '10000', GATEHOUSE_LOGIN_RATE_PER_IP: '10000', ...DEMO_FILES };
-  demo = await startGateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '2s', GATEHOUSE_TOKEN_TTL: '1m' });
-  tokens = await startGateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_TOKEN_TTL: '4s' });
-  slowTokens = await startGateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_TOKEN_TTL: '8s' });
-  longTokens = await startGateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_TOKEN_TTL: '60s' });
-  strict = await startGateway({ GATEHOUSE_ORIGINS: 'https://app.example.com' });
+  const base = {
+    GATEHOUSE_ADMIN_KEY: ADMIN_KEY,
+    GATEHOUSE_DEMO: '1',
+    GATEHOUSE_LOGIN_RATE_PER_USER: '10000',
+    GATEHOUSE_LOGIN_RATE_PER_IP: '10000',
+    ...DEMO_FILES,
+  };
+  demo = await suiteScope.gateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '2s', GATEHOUSE_TOKEN_TTL: '1m' });
+  tokens = await suiteScope.gateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_TOKEN_TTL: '4s' });
+  slowTokens = await suiteScope.gateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_TOKEN_TTL: '8s' });
+  longTokens = await suiteScope.gateway({ ...base, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_TOKEN_TTL: '60s' });
+  strict = await suiteScope.gateway({ GATEHOUSE_ORIGINS: 'https://app.example.com' });
   for (const gw of [demo, tokens, slowTokens, longTokens]) {
     gw.addRoute((req, res) => {
       if ((req.url ?? '').split('?')[0] !== '/token-page') return false;
@@ -73,17 +81,9 @@ test.before(async () => {
     });
   }
 });
-test.after.each(async () => {
-  for (const c of contexts.splice(0)) await c.close();
-});
-test.after(async () => {
-  await browser?.close();
-  for (const gw of [demo, tokens, slowTokens, longTokens, strict]) await gw?.close();
-});
 
 async function context(): Promise<BrowserContext> {
-  const c = await browser.newContext();
-  contexts.push(c);
+  const c = scope.own(await browser.newContext(), (ctx) => ctx.close(), 'browser context');
   return c;
 }
 
@@ -118,9 +118,9 @@ const authenticated = (page: Page) => page.evaluate(() => (window as unknown as 
 test('the demo: login over RPC from the page, the session live (claims, countdown, renewals); a screenshot is saved', async () => {
   const page = await demoPage(await context());
   await loginOnDemo(page, 'alice');
-  assert.match(await page.textContent('#claims') ?? '', '"sub": "alice"');
+  assert.match((await page.textContent('#claims')) ?? '', '"sub": "alice"');
   await page.waitForFunction(() => Number(document.querySelector('#renewal-count')?.textContent) >= 1, undefined, { timeout: 8000 });
-  assert.match(await page.textContent('#countdown') ?? '', /^\d+:\d\d$/);
+  assert.match((await page.textContent('#countdown')) ?? '', /^\d+:\d\d$/);
   await page.screenshot({ path: join(TEST_OUTPUT, 'demo.png'), fullPage: true });
 });
 
@@ -153,7 +153,9 @@ test('a revoke from the admin API logs the page out and the page says why', asyn
   const res = await admin(demo.address().port, 'POST', '/admin/revoke', { sub: 'bob' });
   assert.is(res.status, 200);
   await page.waitForSelector('#session-status[data-state="ended"]', { timeout: 5000 });
-  const why = await page.textContent('#session-end') ?? '';
+  // The deauthentication and the 4500 close are two frames: the page shows the reason first and the close when it lands.
+  await page.waitForFunction(() => document.querySelector('#session-end')?.textContent?.includes('TokenRevoked (4500)'), undefined, { timeout: 5000 });
+  const why = (await page.textContent('#session-end')) ?? '';
   assert.match(why, 'revoked');
   assert.match(why, 'TokenRevoked (4500)');
 });
@@ -177,7 +179,7 @@ test('login in one tab authenticates the other; logout in one tab logs out the o
   await two.waitForSelector('#session-status[data-state="ended"]', { timeout: 5000 });
   const deauthAt = await two.evaluate(() => (window as unknown as { deauthAt: number }).deauthAt);
   assert.ok(deauthAt - clickedAt <= 100, `the other tab followed after ${deauthAt - clickedAt} ms`);
-  assert.match(await two.textContent('#session-end') ?? '', /^other-tab/);
+  assert.match((await two.textContent('#session-end')) ?? '', /^other-tab/);
   await one.waitForSelector('#session-status[data-state="ended"]');
   assert.is(await one.textContent('#session-end'), 'logout');
   // The other tab stays connected, anonymous, and follows the next login.
@@ -195,7 +197,7 @@ test('without BroadcastChannel, storage events carry the login and the logout to
   await two.waitForSelector('#session-status[data-state="authenticated"]', { timeout: 5000 });
   await one.click('#logout');
   await two.waitForSelector('#session-status[data-state="ended"]', { timeout: 5000 });
-  assert.match(await two.textContent('#session-end') ?? '', /^other-tab/);
+  assert.match((await two.textContent('#session-end')) ?? '', /^other-tab/);
 });
 
 test('offline then online: the page re-authenticates with one getToken call', async () => {
@@ -214,7 +216,10 @@ test('offline then online: the page re-authenticates with one getToken call', as
   assert.is(await calls(page), before + 1);
 });
 
-for (const [label, minutes] of [['fast', 10], ['slow', -10]] as const) {
+for (const [label, minutes] of [
+  ['fast', 10],
+  ['slow', -10],
+] as const) {
   test(`a page whose clock is 10 minutes ${label} renews normally, with no loop and no lapse (fetches counted)`, async () => {
     const c = await context();
     // A string, not a function: the test runner's transpiler would decorate a class with helpers the page lacks.
@@ -238,7 +243,10 @@ for (const [label, minutes] of [['fast', 10], ['slow', -10]] as const) {
     const n = await calls(page);
     assert.ok(n >= 2 && n <= 4, `${n} fetches in 7.5 s`);
     assert.is(await authenticated(page), true);
-    assert.equal((await events(page)).filter((e) => e.name === 'deauthenticated'), []);
+    assert.equal(
+      (await events(page)).filter((e) => e.name === 'deauthenticated'),
+      [],
+    );
   });
 }
 
@@ -263,7 +271,10 @@ test('after a wake from sleep (the wall clock jumps, timers were frozen) a due t
   await page.evaluate(() => (window as unknown as { sleepFor(ms: number): void }).sleepFor(55_000));
   await waitFor(async () => (await calls(page)) > before, 8000, 'a refresh after the wake');
   await waitFor(() => authenticated(page), 5000, 'authenticated with the fresh token');
-  assert.equal((await events(page)).filter((e) => e.name === 'deauthenticated'), []);
+  assert.equal(
+    (await events(page)).filter((e) => e.name === 'deauthenticated'),
+    [],
+  );
 });
 
 test('three simultaneous triggers make one getToken call, across two tabs too', async () => {
@@ -277,7 +288,11 @@ test('three simultaneous triggers make one getToken call, across two tabs too', 
   // trigger, in both tabs, joins the one fetch.
   const fetching = (page: Page) => page.evaluate(() => (window as unknown as { fetching: boolean }).fetching);
   await waitFor(async () => (await fetching(one)) || (await fetching(two)), 10_000, 'a fetch to start');
-  const starts = async () => [...(await one.evaluate(() => (window as unknown as { starts: number[] }).starts)), ...(await two.evaluate(() => (window as unknown as { starts: number[] }).starts))].sort((a, b) => a - b);
+  const starts = async () =>
+    [
+      ...(await one.evaluate(() => (window as unknown as { starts: number[] }).starts)),
+      ...(await two.evaluate(() => (window as unknown as { starts: number[] }).starts)),
+    ].sort((a, b) => a - b);
   // The fetch under way is the latest start so far (under load the poll can miss a whole cycle: count from it).
   const first = (await starts()).at(-1)!;
   for (const page of [one, two]) {
@@ -302,7 +317,10 @@ test('a refused Origin stops with its name and does not loop', async () => {
   await waitFor(async () => (await events(page)).some((e) => e.name === 'connection' && e.data?.state === 'closed'), 5000, 'the close');
   await sleep(2000);
   const connection = (await events(page)).filter((e) => e.name === 'connection').map((e) => e.data);
-  assert.equal(connection.filter((d) => d?.state === 'closed').map((d) => [d?.code, d?.name, d?.action]), [[4504, 'OriginNotAllowed', 'stop']]);
+  assert.equal(
+    connection.filter((d) => d?.state === 'closed').map((d) => [d?.code, d?.name, d?.action]),
+    [[4504, 'OriginNotAllowed', 'stop']],
+  );
   assert.is(connection.filter((d) => d?.state === 'connecting').length, 0, 'no reconnect attempt');
 });
 
@@ -323,7 +341,10 @@ test('the README browser quick start runs as written (against this gateway)', as
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
   await page.goto(url(demo, '/readme-snippet'));
   await waitFor(() => logs.includes('chat: hello'), 8000, `the snippet's own message (saw ${JSON.stringify(logs)})`);
-  assert.equal(logs.filter((l) => l.startsWith('pageerror')), []);
+  assert.equal(
+    logs.filter((l) => l.startsWith('pageerror')),
+    [],
+  );
 });
 
 test.run();

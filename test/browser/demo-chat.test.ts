@@ -4,36 +4,32 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { Gateway } from '../../server/gateway';
 import { buildClient, launchChromium } from '../helpers/browser';
-import { sleep, startGateway } from '../helpers/gateway';
+import { sleep } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 
 const root = join(__dirname, '..', '..');
 
 let browser: Browser;
 let demo: Gateway;
-const contexts: BrowserContext[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
   buildClient();
-  browser = await launchChromium();
-  demo = await startGateway({
-    GATEHOUSE_DEMO: '1', GATEHOUSE_ORIGINS: 'https://app.example.com',
-    GATEHOUSE_USERS_FILE: join(root, 'demo', 'users.json'), GATEHOUSE_CHANNELS_FILE: join(root, 'demo', 'channels.json'),
+  browser = suiteScope.own(await launchChromium(), (b) => b.close(), 'browser');
+  demo = await suiteScope.gateway({
+    GATEHOUSE_DEMO: '1',
+    GATEHOUSE_ORIGINS: 'https://app.example.com',
+    GATEHOUSE_USERS_FILE: join(root, 'demo', 'users.json'),
+    GATEHOUSE_CHANNELS_FILE: join(root, 'demo', 'channels.json'),
   });
-});
-test.after.each(async () => {
-  for (const c of contexts.splice(0)) await c.close();
-});
-test.after(async () => {
-  await browser?.close();
-  await demo?.close();
 });
 
 async function demoPage(user: 'alice' | 'bob'): Promise<Page> {
-  const c = await browser.newContext();
-  contexts.push(c);
+  const c = scope.own(await browser.newContext(), (ctx) => ctx.close(), 'browser context');
   const page = await c.newPage();
   await page.goto(`http://127.0.0.1:${demo.address().port}/`);
   await page.waitForSelector('#connection[data-state="open"]', { timeout: 10_000 });
@@ -73,7 +69,10 @@ test('hostile chat messages are shown safely or skipped, and the next normal mes
   assert.is(lines[lines.length - 1], 'alicestill here');
   assert.ok(lines.includes('{"toString":1}from has a toString'), lines.join('\n'));
   assert.ok(lines.includes('mallory{"toString":1,"valueOf":1}'), lines.join('\n'));
-  assert.ok(lines.some((l) => l.startsWith('mallory') && l.length < 600), 'a long text is cut');
+  assert.ok(
+    lines.some((l) => l.startsWith('mallory') && l.length < 600),
+    'a long text is cut',
+  );
 });
 
 test.run();

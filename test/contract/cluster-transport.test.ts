@@ -132,7 +132,7 @@ function contract(backend: Backend): void {
     assert.is(a.downs.length, 0);
   });
 
-  t('a publish on one node reaches every node subscribed to its channel, the publisher\'s own included', async () => {
+  t("a publish on one node reaches every node subscribed to its channel, the publisher's own included", async () => {
     const a = await start(backend, 'node-a');
     const b = await start(backend, 'node-b');
     const news = channel('news');
@@ -159,6 +159,20 @@ function contract(backend: Backend): void {
     assert.equal(b.messages, [[kept, 'for b']]);
   });
 
+  t('subscriptions made the moment the transport is up all hold, on every shard', async () => {
+    const b = backend.make('node-b');
+    opened.push(b);
+    const heard: string[] = [];
+    b.start({ message: (name) => heard.push(name), up: () => {}, down: () => {}, error: () => {} });
+    await waitFor(() => b.up, 5000, 'b up');
+    const names = Array.from({ length: 32 }, (_, i) => channel(`early-${i}`));
+    await Promise.all(names.map((name) => b.subscribe(name)));
+    const a = await start(backend, 'node-a');
+    for (const name of names) await a.transport.publish(name, 'hello');
+    await waitFor(() => heard.length === names.length, 3000, 'every early subscription to hear its message');
+    assert.equal([...heard].sort(), [...names].sort());
+  });
+
   t('a batch delivers every text on its own channel, in order, after what was published before', async () => {
     const a = await start(backend, 'node-a');
     const b = await start(backend, 'node-b');
@@ -171,8 +185,14 @@ function contract(backend: Backend): void {
     await a.transport.publishBatch([one, '3']);
     await waitFor(() => b.messages.length === 6, 2000, 'the whole batch');
     // Order holds per channel (on a cluster two channels may sit on two shards, with no order between them).
-    assert.equal(b.messages.filter(([name]) => name === one).map(([, text]) => text), ['0', '1', '2', '3']);
-    assert.equal(b.messages.filter(([name]) => name === two).map(([, text]) => text), ['x', 'y']);
+    assert.equal(
+      b.messages.filter(([name]) => name === one).map(([, text]) => text),
+      ['0', '1', '2', '3'],
+    );
+    assert.equal(
+      b.messages.filter(([name]) => name === two).map(([, text]) => text),
+      ['x', 'y'],
+    );
   });
 
   t('a healthy feed reports no silence', async () => {
@@ -193,7 +213,10 @@ function contract(backend: Backend): void {
     await a.transport.publish(news, 'after close');
     await sleep(200);
     assert.equal(b.messages, []);
-    const failed = await b.transport.subscribe(channel('late')).then(() => false, () => true);
+    const failed = await b.transport.subscribe(channel('late')).then(
+      () => false,
+      () => true,
+    );
     assert.ok(failed, 'a subscribe after close fails');
   });
 
@@ -220,8 +243,8 @@ s('two transports on one publisher each hear their own, and closing one leaves t
   const publisher = createPublisher({ url: shared.url }, 'node-a');
   publisher.on('error', () => {});
   try {
-    const bus = await start(redisBackend, 'node-a', createRedisPubSub(settings, 'node-a', { name: 'cluster bus' }, publisher)!);
-    const admin = await start(redisBackend, 'node-a', createRedisPubSub(settings, 'node-a', { name: 'admin bus' }, publisher)!);
+    const bus = await start(redisBackend, 'node-a', createRedisPubSub(settings, 'node-a', { name: 'cluster bus' }, publisher));
+    const admin = await start(redisBackend, 'node-a', createRedisPubSub(settings, 'node-a', { name: 'admin bus' }, publisher));
     await bus.transport.subscribe('shared:bus');
     await admin.transport.subscribe('shared:admin');
     await bus.transport.publish('shared:admin', 'to admin');
@@ -231,7 +254,10 @@ s('two transports on one publisher each hear their own, and closing one leaves t
     assert.is(publisher.status, 'ready', 'the shared publisher stays open');
     await bus.transport.publish('shared:bus', 'still');
     await waitFor(() => bus.messages.length === 2, 2000, 'the bus publishing on');
-    assert.equal(bus.messages, [['shared:bus', 'to bus'], ['shared:bus', 'still']]);
+    assert.equal(bus.messages, [
+      ['shared:bus', 'to bus'],
+      ['shared:bus', 'still'],
+    ]);
   } finally {
     publisher.disconnect();
   }

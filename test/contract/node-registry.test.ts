@@ -145,7 +145,7 @@ function contract(backend: Backend): void {
     assert.equal(await ids(a), ['node-a']);
   });
 
-  t('the figures listed follow the node\'s own', async () => {
+  t("the figures listed follow the node's own", async () => {
     let connections = 1;
     const a = await open(backend, 'node-a', () => figures('node-a', connections));
     connections = 7;
@@ -158,10 +158,17 @@ function contract(backend: Backend): void {
     await waitFor(() => first.warning() !== undefined && second.warning() !== undefined, 4000, 'both to warn');
     assert.match(second.warning()!, /"node-a" is used by 2 live processes/);
     const listed = await first.list();
-    assert.equal(listed.map((node) => [node.nodeId, node.processes]), [['node-a', 2]]);
+    assert.equal(
+      listed.map((node) => [node.nodeId, node.processes]),
+      [['node-a', 2]],
+    );
     await second.close();
     await waitFor(() => first.warning() === undefined, 4000, 'the warning to end');
-    assert.equal((await first.list()).map((node) => node.nodeId), ['node-a'], 'the remaining process is still listed');
+    assert.equal(
+      (await first.list()).map((node) => node.nodeId),
+      ['node-a'],
+      'the remaining process is still listed',
+    );
   });
 
   t.run();

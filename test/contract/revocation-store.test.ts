@@ -10,9 +10,7 @@ import type { Clock } from '../../server/clock';
 import { MemoryRevocationStore } from '../../server/revocation/memory-store';
 import { MirroredRevocationStore } from '../../server/revocation/mirrored-store';
 import { RedisRevocationStore, revocationKey } from '../../server/revocation/redis-store';
-import {
-  RevocationTargetError, StoreUnavailableError, type Revocation, type RevocationPolicy, type RevocationStore,
-} from '../../server/revocation/store';
+import { RevocationTargetError, StoreUnavailableError, type Revocation, type RevocationPolicy, type RevocationStore } from '../../server/revocation/store';
 import { TestRedisCluster } from '../helpers/redis-cluster';
 import { TestRedis } from '../helpers/redis-server';
 import { sleep, waitFor } from '../helpers/gateway';
@@ -127,14 +125,20 @@ function mirrored(base: Backend): Backend {
       const { policy = DAY, clock } = opts;
       // A silence allowed long enough that a loaded machine's slow heartbeat does not send a check to Redis.
       const store = new MirroredRevocationStore({
-        redis: redisStore, clockToleranceMs: policy.clockToleranceMs, clock, sweepIntervalMs: 50, maxFeedSilenceMs: 5000,
+        redis: redisStore,
+        clockToleranceMs: policy.clockToleranceMs,
+        clock,
+        sweepIntervalMs: 50,
+        maxFeedSilenceMs: 5000,
       });
       opened.push(store);
       await waitFor(() => store.current, 3000, 'the mirror to be current');
-      const fromMemory = <A extends unknown[], R>(ask: (...args: A) => R) => (...args: A): R => {
-        assert.ok(store.current, 'the mirror answers');
-        return ask(...args);
-      };
+      const fromMemory =
+        <A extends unknown[], R>(ask: (...args: A) => R) =>
+        (...args: A): R => {
+          assert.ok(store.current, 'the mirror answers');
+          return ask(...args);
+        };
       return Object.assign(store, { check: fromMemory(store.check.bind(store)), checkMany: fromMemory(store.checkMany.bind(store)) });
     },
   };
@@ -186,7 +190,7 @@ function contract(backend: Backend): void {
     assert.is(await store.check(sameSession), false);
   });
 
-  t('revoking a sid refuses every token of the session, not the user\'s other sessions', async () => {
+  t("revoking a sid refuses every token of the session, not the user's other sessions", async () => {
     const store = await backend.open({});
     const a = token();
     const renewed = { ...a, jti: 'renewed-jti', iat: a.iat! + 60, exp: a.exp + 60 };
@@ -241,12 +245,24 @@ function contract(backend: Backend): void {
 
   t('ids longer than a token may carry are refused alike, before anything is stored; the longest accepted are revocable', async () => {
     const store = await backend.open({});
-    const refused: [string, string][] = [['jti', 'j'.repeat(MAX_TOKEN_ID_LENGTH + 1)], ['sid', 's'.repeat(MAX_TOKEN_ID_LENGTH + 1)], ['sub', 'u'.repeat(MAX_SUB_LENGTH + 1)], ['sid', ''], ['kid', 'x']];
+    const refused: [string, string][] = [
+      ['jti', 'j'.repeat(MAX_TOKEN_ID_LENGTH + 1)],
+      ['sid', 's'.repeat(MAX_TOKEN_ID_LENGTH + 1)],
+      ['sub', 'u'.repeat(MAX_SUB_LENGTH + 1)],
+      ['sid', ''],
+      ['kid', 'x'],
+    ];
     for (const [kind, id] of refused) {
-      const err = await store.revoke({ kind, id } as never).then(() => undefined, (e: Error) => e);
+      const err = await store.revoke({ kind, id } as never).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       assert.instance(err, RevocationTargetError, `${kind} of ${id.length}`);
       assert.is(err!.name, 'RevocationTargetError');
-      assert.match(err!.message, kind === 'kid' ? /a kind \(jti, sid or sub\) and a non-empty id$/ : `at most ${kind === 'sub' ? MAX_SUB_LENGTH : MAX_TOKEN_ID_LENGTH} characters`);
+      assert.match(
+        err!.message,
+        kind === 'kid' ? /a kind \(jti, sid or sub\) and a non-empty id$/ : `at most ${kind === 'sub' ? MAX_SUB_LENGTH : MAX_TOKEN_ID_LENGTH} characters`,
+      );
     }
     assert.is(await backend.count(store), 0, 'nothing stored');
     const longest = token({ jti: 'j'.repeat(MAX_TOKEN_ID_LENGTH), sid: 's'.repeat(MAX_TOKEN_ID_LENGTH), sub: 'u'.repeat(MAX_SUB_LENGTH) });
@@ -282,13 +298,17 @@ function contract(backend: Backend): void {
     const ra = await store.revoke({ kind: 'jti', id: a.jti! }, { exp: a.exp });
     const rb = await store.revoke({ kind: 'sid', id: b.sid! });
     const rc = await store.revoke({ kind: 'sub', id: c.sub });
-    assert.is(ra.until, a.exp * 1000, 'a jti entry lives until the token\'s exp');
+    assert.is(ra.until, a.exp * 1000, "a jti entry lives until the token's exp");
     assert.is(rb.until, rb.at + 1000);
     assert.is(rc.until, rc.at + 1000);
     assert.equal(await store.checkMany([a, b, c]), [true, true, true]);
     assert.is(await backend.count(store), 3);
     if (backend.pttl) {
-      for (const [kind, id] of [['jti', a.jti!], ['sid', b.sid!], ['sub', c.sub]] as const) {
+      for (const [kind, id] of [
+        ['jti', a.jti!],
+        ['sid', b.sid!],
+        ['sub', c.sub],
+      ] as const) {
         const ttl = await backend.pttl(revocationKey(kind, id));
         assert.ok(ttl > 0 && ttl <= 2000, `${kind} key has a TTL (${ttl} ms)`);
       }
@@ -364,7 +384,9 @@ r('a check Redis does not answer in time fails with StoreUnavailableError', asyn
 r('while Redis is down every call fails at once; all works again once it is back', async () => {
   const store = await openRedis('node-a');
   let resyncs = 0;
-  store.onResync(() => { resyncs += 1; });
+  store.onResync(() => {
+    resyncs += 1;
+  });
   await redis_stop_start(async () => {
     await waitFor(() => store.unavailableReason() !== undefined, 2000, 'the store to notice');
     for (const call of [() => store.check(token()), () => store.revoke({ kind: 'sub', id: 'x' }), () => store.checkMany([token()])]) {
@@ -422,7 +444,7 @@ async function onNode<T>(port: number, ask: (r: Redis) => Promise<T>): Promise<T
 }
 /** The port of the master holding the `{gatehouse}` slot. */
 async function slotOwner(): Promise<number> {
-  const slot = (await clusterAdmin.cluster('KEYSLOT', '{gatehouse}')) as number;
+  const slot = await clusterAdmin.cluster('KEYSLOT', '{gatehouse}');
   const ranges = (await clusterAdmin.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
   return ranges.find(([from, to]) => slot >= from && slot <= to)![2][1];
 }
@@ -435,7 +457,7 @@ async function subscriberNode(origin: string): Promise<number | undefined> {
   return undefined;
 }
 
-c('every key sits on the {gatehouse} slot\'s master, with a TTL', async () => {
+c("every key sits on the {gatehouse} slot's master, with a TTL", async () => {
   const store = await openOnCluster('node-a');
   await store.revoke({ kind: 'jti', id: 'cj' }, { exp: now() + 60 });
   await store.revoke({ kind: 'sid', id: 'cs' });
@@ -454,25 +476,27 @@ c('a lost subscriber connection is noticed and resynced, and announcements reach
   const heard: Revocation[] = [];
   let resyncs = 0;
   b.onRevocation((x) => heard.push(x));
-  b.onResync(() => { resyncs += 1; });
+  b.onResync(() => {
+    resyncs += 1;
+  });
   const visited = new Set<number>();
   // Each kill moves b's subscriber on to the next node, so three rounds visit the slot's master and both others.
   for (let round = 0; round < cluster!.ports.length; round++) {
     let port: number | undefined;
-    await waitFor(async () => (port = await subscriberNode('cl-b')) !== undefined, 3000, 'b\'s subscriber connection');
+    await waitFor(async () => (port = await subscriberNode('cl-b')) !== undefined, 3000, "b's subscriber connection");
     visited.add(port!);
     const sent = await a.revoke({ kind: 'sid', id: `round-${round}` });
     await waitFor(() => heard.some((x) => x.id === sent.id), 2000, `b to hear round ${round} (subscribed on ${port})`);
     const before = resyncs;
     await onNode(port!, (r) => r.client('KILL', 'TYPE', 'pubsub'));
-    await waitFor(() => resyncs > before, 3000, 'a resync once b\'s subscription holds again');
+    await waitFor(() => resyncs > before, 3000, "a resync once b's subscription holds again");
     assert.ok(await b.ready(3000));
   }
   assert.is(visited.size, cluster!.ports.length, `subscribed on ${[...visited].join(', ')}`);
   assert.ok(visited.has(await slotOwner()));
 });
 
-c('a check the slot\'s master does not answer in time fails with StoreUnavailableError', async () => {
+c("a check the slot's master does not answer in time fails with StoreUnavailableError", async () => {
   const store = await openOnCluster('node-a', 150);
   const owner = new Redis(await slotOwner(), '127.0.0.1', { maxRetriesPerRequest: 1 });
   try {

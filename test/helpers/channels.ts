@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import type { Gateway } from '../../server/gateway';
 import type { ServerSocket } from '../../server/sc/facade';
 import { waitFor } from './gateway';
+import { textOf } from './raw-socket';
 
 interface OnceStream<T> {
   once(timeout?: number): Promise<T>;
@@ -12,8 +13,14 @@ type Listening = { listener(name: string): OnceStream<unknown> };
 /** Subscribes and resolves 'subscribed' or the name of the error the subscribe failed with. */
 export async function subscribeOutcome(client: AGClientSocket, channel: string, ms = 2000): Promise<string> {
   const ch = client.subscribe(channel) as unknown as Listening;
-  const ok = ch.listener('subscribe').once(ms).then(() => 'subscribed');
-  const fail = ch.listener('subscribeFail').once(ms).then((e) => (e as { error: Error }).error.name);
+  const ok = ch
+    .listener('subscribe')
+    .once(ms)
+    .then(() => 'subscribed');
+  const fail = ch
+    .listener('subscribeFail')
+    .once(ms)
+    .then((e) => (e as { error: Error }).error.name);
   return Promise.race([ok, fail]);
 }
 
@@ -48,13 +55,19 @@ export function collect(client: AGClientSocket, channel: string): unknown[] {
 }
 
 /** Every message published on a channel through the broker, seen by a server-side exchange subscriber. */
-export function exchangeCollect(gateway: Gateway, channel: string): { seen: unknown[]; stop(): void } {
+export function exchangeCollect(gateway: Gateway, channel: string): { seen: unknown[]; stop: () => void } {
   const seen: unknown[] = [];
   const ch = gateway.agServer.exchange.subscribe(channel);
   void (async () => {
     for await (const data of ch) seen.push(data);
   })();
-  return { seen, stop: () => { ch.kill(); ch.unsubscribe(); } };
+  return {
+    seen,
+    stop: () => {
+      ch.kill();
+      ch.unsubscribe();
+    },
+  };
 }
 
 /**
@@ -93,8 +106,14 @@ export async function subscribe(client: AGClientSocket, channelName: string, ms 
     for await (const data of channel) messages.push(data);
   })();
   const outcome = await Promise.race([
-    channel.listener('subscribe').once(ms).then(() => undefined),
-    channel.listener('subscribeFail').once(ms).then((e) => (e as { error?: Error } | undefined)?.error ?? new Error('subscribeFail')),
+    channel
+      .listener('subscribe')
+      .once(ms)
+      .then(() => undefined),
+    channel
+      .listener('subscribeFail')
+      .once(ms)
+      .then((e) => (e as { error?: Error } | undefined)?.error ?? new Error('subscribeFail')),
   ]).catch((err: Error) => err);
   channel.closeListener('subscribe');
   channel.closeListener('subscribeFail');
@@ -168,7 +187,7 @@ export async function rawSocket(gateway: Gateway, token: string | null): Promise
   const pending = new Map<number, (answer: RawAnswer) => void>();
   let cid = 0;
   ws.on('message', (message) => {
-    const text = message.toString();
+    const text = textOf(message);
     if (text === '#1') return void ws.send('#2');
     // SocketCluster v20's ping is an empty message; its pong is one too.
     if (text === '') return void ws.send('');
@@ -181,16 +200,17 @@ export async function rawSocket(gateway: Gateway, token: string | null): Promise
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   ws.on('error', () => undefined);
   const tcp = () => (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
-  const call = (event: string, data: unknown) => new Promise<RawAnswer>((resolve, reject) => {
-    const id = ++cid;
-    const timer = setTimeout(() => reject(new Error(`${event} not answered within 2 s`)), 2000);
-    pending.set(id, (answer) => {
-      clearTimeout(timer);
-      pending.delete(id);
-      resolve(answer);
+  const call = (event: string, data: unknown) =>
+    new Promise<RawAnswer>((resolve, reject) => {
+      const id = ++cid;
+      const timer = setTimeout(() => reject(new Error(`${event} not answered within 2 s`)), 2000);
+      pending.set(id, (answer) => {
+        clearTimeout(timer);
+        pending.delete(id);
+        resolve(answer);
+      });
+      ws.send(JSON.stringify({ event, data, cid: id }));
     });
-    ws.send(JSON.stringify({ event, data, cid: id }));
-  });
   const handshake = await call('#handshake', { authToken: token });
   return {
     id: (handshake.data as { id: string }).id,

@@ -30,7 +30,7 @@ export async function closingEndpoint(code: number): Promise<ClosingEndpoint> {
   void (async () => {
     for await (const { socket } of server.listener('connection')) {
       endpoint.connections++;
-      socket.disconnect(code, 'closed by the test endpoint');
+      void socket.disconnect(code, 'closed by the test endpoint');
     }
   })();
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));

@@ -1,11 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import * as socketClusterClient from 'socketcluster-client';
 import type { AGClientSocket } from 'socketcluster-client';
-import { SECRET, nextEvent, storedToken, type ConnectStatus } from './gateway';
+import { SECRET, connectWithToken, type Connected } from './gateway';
 import { freePort } from './redis-server';
 
 const ROOT = join(__dirname, '..', '..');
+
+/** Client timeouts for a gateway in another process (it starts and answers slower than one in the test's). */
+export const PROCESS_CLIENT_OPTIONS = { ackTimeout: 3000, connectTimeout: 5000 } as const;
+/** How long a client waits for the handshake of a gateway in another process, in ms. */
+export const PROCESS_HANDSHAKE_MS = 5000;
 
 /**
  * A gateway node in its own process (`node --import tsx server/main.ts start`), as an operator runs it: its own port
@@ -15,9 +19,16 @@ const ROOT = join(__dirname, '..', '..');
 export class GatewayProcess {
   private output = '';
 
-  private constructor(readonly port: number, private readonly child: ChildProcess) {
-    child.stdout?.on('data', (d) => { this.output += d; });
-    child.stderr?.on('data', (d) => { this.output += d; });
+  private constructor(
+    readonly port: number,
+    private readonly child: ChildProcess,
+  ) {
+    child.stdout?.on('data', (d) => {
+      this.output += d;
+    });
+    child.stderr?.on('data', (d) => {
+      this.output += d;
+    });
   }
 
   /**
@@ -34,6 +45,9 @@ export class GatewayProcess {
         GATEHOUSE_HOST: '127.0.0.1',
         GATEHOUSE_PORT: String(port),
         GATEHOUSE_AUTH_KEY: SECRET,
+        // A loaded test machine's slow event loop must not shed test connections; the pacing tests set their own.
+        GATEHOUSE_MAX_HANDSHAKE_RATE: '0',
+        GATEHOUSE_MAX_LOOP_DELAY: '0',
         GATEHOUSE_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
         GATEHOUSE_SHUTDOWN_TIMEOUT: '2s',
         ...(opts.clockOffsetMs ? { TEST_CLOCK_OFFSET_MS: String(opts.clockOffsetMs) } : {}),
@@ -46,7 +60,7 @@ export class GatewayProcess {
       await node.waitReady(readyWithinMs);
     } catch (err) {
       await node.kill();
-      throw new Error(`${(err as Error).message}\n--- node output ---\n${node.output}`);
+      throw new Error(`${(err as Error).message}\n--- node output ---\n${node.output}`, { cause: err });
     }
     return node;
   }
@@ -62,21 +76,20 @@ export class GatewayProcess {
 
   /**
    * A socketcluster-client connected to this node with a token; resolves once the handshake is done, with the client's
-   * token storage (`auth.current`).
+   * token storage (`auth.current`). A node in its own process answers slower than one in the test's, so the client
+   * waits longer. `own` is given the client as soon as it exists (see `connectWithToken`).
    */
-  async connect(token: string | null, opts: Partial<AGClientSocket.ClientOptions> = {}) {
-    const auth = storedToken(token);
-    const client = socketClusterClient.create({
-      hostname: '127.0.0.1',
-      port: this.port,
-      autoReconnect: false,
-      ackTimeout: 3000,
-      connectTimeout: 5000,
-      authEngine: auth as never,
-      ...opts,
-    });
-    const status = await nextEvent<ConnectStatus>(client, 'connect', 5000);
-    return { client, status, auth };
+  connect(token: string | null, opts: Partial<AGClientSocket.ClientOptions> = {}, own?: (client: AGClientSocket) => void): Promise<Connected> {
+    return connectWithToken(this.port, token, { ...PROCESS_CLIENT_OPTIONS, ...opts }, PROCESS_HANDSHAKE_MS, own);
+  }
+
+  /** Freezes the process (SIGSTOP), as an event loop that stalls; `resume()` thaws it. */
+  pause(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child.kill('SIGCONT');
   }
 
   async stop(): Promise<void> {
@@ -104,8 +117,13 @@ export class GatewayProcess {
     const deadline = Date.now() + ms;
     for (;;) {
       if (this.exited) throw new Error(`gateway process exited with ${this.child.exitCode ?? this.child.signalCode}`);
-      const status = await fetch(`http://127.0.0.1:${this.port}/readyz`, { signal: AbortSignal.timeout(1000) })
-        .then(async (r) => { await r.body?.cancel(); return r.status; }, () => 0);
+      const status = await fetch(`http://127.0.0.1:${this.port}/readyz`, { signal: AbortSignal.timeout(1000) }).then(
+        async (r) => {
+          await r.body?.cancel();
+          return r.status;
+        },
+        () => 0,
+      );
       if (status === 200) return;
       if (Date.now() > deadline) throw new Error(`gateway on ${this.port} not ready within ${ms}ms (last /readyz: ${status || 'no answer'})`);
       await new Promise((r) => setTimeout(r, 50));

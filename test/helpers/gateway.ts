@@ -19,6 +19,9 @@ export const BASE_ENV: Record<string, string> = {
   // Tests open many sockets from 127.0.0.1 at once; the connection-flood tests set their own limits.
   GATEHOUSE_MAX_CONNECTIONS_PER_IP: '100000',
   GATEHOUSE_HANDSHAKE_RATE_PER_IP: '100000',
+  // Nor is a test connection shed for a loaded machine's slow event loop; the pacing tests set their own.
+  GATEHOUSE_MAX_HANDSHAKE_RATE: '0',
+  GATEHOUSE_MAX_LOOP_DELAY: '0',
 };
 
 export function testConfig(env: Record<string, string | undefined> = {}): GatewayConfig {
@@ -58,9 +61,7 @@ export interface TestKeyPair {
 }
 
 export function makeKeyPair(alg: 'RS256' | 'ES256', kid: string): TestKeyPair {
-  const pair = alg === 'ES256'
-    ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
-    : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pair = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { kid, alg, ...pair };
 }
 
@@ -76,11 +77,14 @@ export function jwksOf(...pairs: TestKeyPair[]): string {
   });
 }
 
+/** Where a test client connects: an in-process gateway, or the port of one running elsewhere. */
+export type ClientTarget = Gateway | number;
+
 /** A real socketcluster-client for a test gateway; reconnection off so failures surface at once. */
-export function connectClient(gateway: Gateway, opts: Partial<AGClientSocket.ClientOptions> = {}): AGClientSocket {
+export function connectClient(target: ClientTarget, opts: Partial<AGClientSocket.ClientOptions> = {}): AGClientSocket {
   return socketClusterClient.create({
     hostname: '127.0.0.1',
-    port: gateway.address().port,
+    port: typeof target === 'number' ? target : target.address().port,
     autoReconnect: false,
     ackTimeout: 2000,
     connectTimeout: 3000,
@@ -92,10 +96,19 @@ export function connectClient(gateway: Gateway, opts: Partial<AGClientSocket.Cli
 export function storedToken(token: string | null) {
   let current = token;
   return {
-    saveToken: async (_name: string, t: string) => { current = t; return t; },
+    saveToken: async (_name: string, t: string) => {
+      current = t;
+      return t;
+    },
     loadToken: async () => current,
-    removeToken: async () => { const old = current; current = null; return old; },
-    get current() { return current; },
+    removeToken: async () => {
+      const old = current;
+      current = null;
+      return old;
+    },
+    get current() {
+      return current;
+    },
   };
 }
 
@@ -112,10 +125,27 @@ export async function nextEvent<T = unknown>(socket: AGClientSocket, name: strin
   return stream.once(ms);
 }
 
-/** Connects a client with a token and resolves its connect status, failing after `waitMs`. */
-export async function connectWithToken(gateway: Gateway, token: string | null, opts: Partial<AGClientSocket.ClientOptions> = {}, waitMs = 3000) {
+/** A client with its connect status and its token storage (`auth.current`), as `connectWithToken` resolves. */
+export interface Connected {
+  client: AGClientSocket;
+  status: ConnectStatus;
+  auth: ReturnType<typeof storedToken>;
+}
+
+/**
+ * Connects a client with a token and resolves its connect status, failing after `waitMs`. The one way tests connect:
+ * `own`, when given, is handed the client as soon as it exists, so a handshake that fails still leaves it to be closed.
+ */
+export async function connectWithToken(
+  target: ClientTarget,
+  token: string | null,
+  opts: Partial<AGClientSocket.ClientOptions> = {},
+  waitMs = 3000,
+  own: (client: AGClientSocket) => void = () => {},
+): Promise<Connected> {
   const auth = storedToken(token);
-  const client = connectClient(gateway, { authEngine: auth as never, ...opts });
+  const client = connectClient(target, { authEngine: auth, ...opts });
+  own(client);
   const status = await nextEvent<ConnectStatus>(client, 'connect', waitMs);
   return { client, status, auth };
 }
@@ -138,9 +168,14 @@ export function httpRequest(port: number, path: string, method = 'GET'): Promise
   return new Promise((resolve, reject) => {
     const req = httpRequestRaw({ host: '127.0.0.1', port, path, method, agent: false, headers: { connection: 'close' }, timeout: 3000 }, (res) => {
       let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => { text += d; }).on('end', () => {
-        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
-      });
+      res
+        .setEncoding('utf8')
+        .on('data', (d: string) => {
+          text += d;
+        })
+        .on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
+        });
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
     req.on('error', reject);

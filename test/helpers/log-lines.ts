@@ -7,8 +7,12 @@
 export function duplicateKeys(text: string): string[] {
   const found: string[] = [];
   let i = 0;
-  const ws = () => { while (i < text.length && ' \t\r\n'.includes(text[i])) i++; };
-  const fail = (what: string): never => { throw new Error(`not JSON at ${i}: ${what} in ${text.slice(0, 200)}`); };
+  const ws = () => {
+    while (i < text.length && ' \t\r\n'.includes(text[i])) i++;
+  };
+  const fail = (what: string): never => {
+    throw new Error(`not JSON at ${i}: ${what} in ${text.slice(0, 200)}`);
+  };
   const string = (): string => {
     const start = i;
     i++;
@@ -24,7 +28,10 @@ export function duplicateKeys(text: string): string[] {
       i++;
       const keys = new Set<string>();
       ws();
-      if (text[i] === '}') { i++; return; }
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
       for (;;) {
         ws();
         if (text[i] !== '"') fail('expected a key');
@@ -43,7 +50,10 @@ export function duplicateKeys(text: string): string[] {
     if (c === '[') {
       i++;
       ws();
-      if (text[i] === ']') { i++; return; }
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
       for (let n = 0; ; n++) {
         value(`${path}${n}.`);
         ws();
@@ -52,7 +62,10 @@ export function duplicateKeys(text: string): string[] {
         if (next !== ',') fail('expected , or ]');
       }
     }
-    if (c === '"') { string(); return; }
+    if (c === '"') {
+      string();
+      return;
+    }
     const m = /^(?:-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 40));
     if (!m) fail('unexpected value');
     i += m![0].length;
@@ -94,5 +107,8 @@ export function logLineProblems(stdout: string): string[] {
 
 /** The `msg` of each JSON line, in order. */
 export function logMessages(stdout: string): string[] {
-  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { msg?: string }).msg ?? '');
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => (JSON.parse(l) as { msg?: string }).msg ?? '');
 }

@@ -105,7 +105,7 @@ export async function runLoginAbuse(gateway: Gateway, options: LoginAbuseOptions
     maxCheckedPerAddress: Math.max(0, ...checkedPerAddress.values()),
     maxCheckedPerUsername: Math.max(0, ...checkedPerUsername.values()),
     honest,
-    hashed: (after.failure - before.failure) + (after.success - before.success),
+    hashed: after.failure - before.failure + (after.success - before.success),
     refusedUnhashed: after.rate_limited - before.rate_limited,
   };
 }

@@ -65,7 +65,7 @@ export async function postLogin(gateway: Gateway, body: unknown, headers: Record
     signal: AbortSignal.timeout(5000),
   });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : {}, headers: res.headers };
+  return { status: res.status, body: text ? (JSON.parse(text) as HttpOutcome['body']) : {}, headers: res.headers };
 }
 
 /** What a test login backend does with one request. */
@@ -89,13 +89,17 @@ export class TestBackend {
   async start(): Promise<void> {
     const server = createServer((req, res) => {
       let text = '';
-      req.on('data', (d) => { text += d; });
+      req.on('data', (d) => {
+        text += d;
+      });
       req.on('end', () => {
         this.calls++;
         let body = {};
         try {
-          body = JSON.parse(text);
-        } catch { /* the handler sees {} */ }
+          body = JSON.parse(text) as object;
+        } catch {
+          /* the handler sees {} */
+        }
         this.handler(body, res, req);
       });
     });
@@ -133,5 +137,5 @@ export function reply(res: ServerResponse, status: number, body: unknown): void 
 
 /** The decoded payload of a JWT (no verification: tests check claims the gateway already verified). */
 export function decodePayload(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<string, unknown>;
 }

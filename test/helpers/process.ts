@@ -36,8 +36,14 @@ export class GatehouseProcess {
       stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     if (stdin !== undefined) this.child.stdin!.end(stdin);
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => { this.stdout += d; this.wake(); });
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; this.wake(); });
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      this.stdout += d;
+      this.wake();
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d;
+      this.wake();
+    });
     this.exited = new Promise((resolve) => {
       this.child.once('close', (code, signal) => {
         this.wake();
@@ -74,7 +80,10 @@ export class GatehouseProcess {
       if (left <= 0) throw new Error(`${stream} did not match ${pattern} within ${ms}ms:\n${this.stderr}\n${this.stdout}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.min(left, 200));
-        function done() { clearTimeout(timer); resolve(); }
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
         this.waiters.add(done);
       });
     }
@@ -107,6 +116,13 @@ export class GatehouseProcess {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Stops the process as an operator would (SIGTERM), killing it if it has not exited within `ms`. */
+  async terminate(ms = 5000): Promise<void> {
+    if (this.running) this.signal('SIGTERM');
+    await this.exit(ms).catch(() => undefined);
+    await this.stop();
   }
 
   /** Kills the process if it still runs and waits for it to be gone. */

@@ -13,6 +13,7 @@ import { claimsOf, type ServerSocket } from '../../server/sc/facade';
 import { connectWithToken, mintHs256, sleep } from './gateway';
 import { subscribe, type Inbox } from './channels';
 import { startLoginGateway, writeUsersFile } from './login';
+import { textOf } from './raw-socket';
 
 const MAX_PAYLOAD = 64 * 1024;
 /** Grants from the operator's file, on top of what tokens grant. */
@@ -67,17 +68,43 @@ export async function startFuzzTarget(env: Record<string, string> = {}): Promise
     revoked,
     mintHs256({ sub: 'late', iat: now - 120, exp: now - 60 }),
     mintHs256({ sub: 'forged', channels: ['*'] }, {}, 'not-the-secret-not-the-secret-not-the-secret'),
-    'not.a.token', '', null, 42, { token: 'x' }, ['a'], { toString: 'x' },
+    'not.a.token',
+    '',
+    null,
+    42,
+    { token: 'x' },
+    ['a'],
+    { toString: 'x' },
   ];
   const channels = [
-    'public:news', 'lobby', 'room:a', 'room:b', 'secret:x', `user:room-a-${RUN_MARKER}`, `user:plain-${RUN_MARKER}`,
-    'user:fuzz-user', 'room:*', '*', '', '__proto__', 'constructor', 'hasOwnProperty', 'x'.repeat(300), 'ünï\u0000cøde', ' lobby',
+    'public:news',
+    'lobby',
+    'room:a',
+    'room:b',
+    'secret:x',
+    `user:room-a-${RUN_MARKER}`,
+    `user:plain-${RUN_MARKER}`,
+    'user:fuzz-user',
+    'room:*',
+    '*',
+    '',
+    '__proto__',
+    'constructor',
+    'hasOwnProperty',
+    'x'.repeat(300),
+    'ünï\u0000cøde',
+    ' lobby',
   ];
 
   const bystander = (await connectWithToken(gateway, mintHs256({ sub: 'bystander', channels: ['room:*'], exp }))).client;
   const bystanderInbox = await subscribe(bystander, 'room:bystander');
   return {
-    gateway, tokens, channels, bystander, bystanderInbox, serverErrors,
+    gateway,
+    tokens,
+    channels,
+    bystander,
+    bystanderInbox,
+    serverErrors,
     async close() {
       bystanderInbox.stop();
       bystander.disconnect();
@@ -115,7 +142,21 @@ export interface Scenario {
   readonly order: readonly number[];
 }
 
-const EVENTS = ['#handshake', '#authenticate', '#subscribe', '#unsubscribe', '#removeAuthToken', '#publish', 'login', 'logout', 'echo', '#setAuthToken', '#1', 'nosuch', '__proto__'];
+const EVENTS = [
+  '#handshake',
+  '#authenticate',
+  '#subscribe',
+  '#unsubscribe',
+  '#removeAuthToken',
+  '#publish',
+  'login',
+  'logout',
+  'echo',
+  '#setAuthToken',
+  '#1',
+  'nosuch',
+  '__proto__',
+];
 
 function cidArb(): fc.Arbitrary<unknown> {
   return fc.oneof(
@@ -138,7 +179,10 @@ function frameArbs(target: FuzzTarget) {
     { weight: 1, arbitrary: smallJson },
     { weight: 1, arbitrary: fc.record({ channel: smallJson }) },
   );
-  const event = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...EVENTS) }, { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 10 }), fc.integer(), fc.constant(null), fc.constant({})) });
+  const event = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...EVENTS) },
+    { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 10 }), fc.integer(), fc.constant(null), fc.constant({})) },
+  );
   const packet = fc.record({ event, data, cid: cidArb() }, { requiredKeys: ['event'] });
   /** The protocol's own events, well formed, in any order: one frame may batch them all. */
   const protocolPacket = fc.oneof(
@@ -146,8 +190,16 @@ function frameArbs(target: FuzzTarget) {
     fc.record({ event: fc.constant('#subscribe'), data: fc.record({ channel }), cid: fc.integer({ min: 1, max: 1000 }) }),
     fc.record({ event: fc.constant('#unsubscribe'), data: channel, cid: fc.integer({ min: 1, max: 1000 }) }),
     fc.record({ event: fc.constant('#removeAuthToken') }),
-    fc.record({ event: fc.constant('#publish'), data: fc.record({ channel, data: smallJson }), cid: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }) }),
-    fc.record({ event: fc.constant('login'), data: fc.record({ username: fc.constantFrom(USER.username, 'nobody'), password: fc.constantFrom(USER.password, 'wrong') }), cid: fc.integer({ min: 1, max: 1000 }) }),
+    fc.record({
+      event: fc.constant('#publish'),
+      data: fc.record({ channel, data: smallJson }),
+      cid: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }),
+    }),
+    fc.record({
+      event: fc.constant('login'),
+      data: fc.record({ username: fc.constantFrom(USER.username, 'nobody'), password: fc.constantFrom(USER.password, 'wrong') }),
+      cid: fc.integer({ min: 1, max: 1000 }),
+    }),
     fc.record({ event: fc.constant('logout'), cid: fc.integer({ min: 1, max: 1000 }) }),
   );
   const handshake = fc.record({ event: fc.constant('#handshake'), data: fc.record({ authToken: token }), cid: fc.constant(1) });
@@ -163,15 +215,47 @@ function frameArbs(target: FuzzTarget) {
     { weight: 2, arbitrary: handshake.map(text) },
     { weight: 2, arbitrary: fc.array(packet, { minLength: 1, maxLength: 5 }).map(text) },
     // Mutated packets: bytes cut or inserted anywhere (bad JSON, half frames).
-    { weight: 2, arbitrary: fc.tuple(packet, fc.nat(200), fc.nat(6), fc.string({ maxLength: 4 })).map(([p, at, cut, ins]) => ({ text: mutate(JSON.stringify(p), at, cut, ins) })) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(packet, fc.nat(200), fc.nat(6), fc.string({ maxLength: 4 }))
+        .map(([p, at, cut, ins]) => ({ text: mutate(JSON.stringify(p), at, cut, ins) })),
+    },
     { weight: 1, arbitrary: fc.string({ maxLength: 60 }).map((t) => ({ text: t })) },
-    { weight: 1, arbitrary: fc.constantFrom('', '#1', '#2', 'null', '[]', '{}', '[[[[[]]]]]', '"#handshake"', '1e999', '{"event":"#subscribe","data":{"channel":"lobby"},"cid":1}'.repeat(2)).map((t) => ({ text: t })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(
+          '',
+          '#1',
+          '#2',
+          'null',
+          '[]',
+          '{}',
+          '[[[[[]]]]]',
+          '"#handshake"',
+          '1e999',
+          '{"event":"#subscribe","data":{"channel":"lobby"},"cid":1}'.repeat(2),
+        )
+        .map((t) => ({ text: t })),
+    },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((b) => ({ binary: b })) },
     // A subscribe flood in one frame.
-    { weight: 1, arbitrary: fc.tuple(channel, fc.integer({ min: 10, max: 200 })).map(([ch, n]) => text(Array.from({ length: n }, (_, i) => ({ event: '#subscribe', data: { channel: i % 2 ? ch : `room:${i}` }, cid: i + 1 })))) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(channel, fc.integer({ min: 10, max: 200 }))
+        .map(([ch, n]) => text(Array.from({ length: n }, (_, i) => ({ event: '#subscribe', data: { channel: i % 2 ? ch : `room:${i}` }, cid: i + 1 })))),
+    },
     // Deep nesting and big-but-legal payloads.
-    { weight: 1, arbitrary: fc.integer({ min: 100, max: 5000 }).map((depth) => ({ text: `{"event":"echo","data":${'['.repeat(depth)}${']'.repeat(depth)},"cid":7}` })) },
-    { weight: 1, arbitrary: fc.integer({ min: 1000, max: 60000 }).map((n) => text({ event: '#publish', data: { channel: 'public:big', data: 'b'.repeat(n) }, cid: 9 })) },
+    {
+      weight: 1,
+      arbitrary: fc.integer({ min: 100, max: 5000 }).map((depth) => ({ text: `{"event":"echo","data":${'['.repeat(depth)}${']'.repeat(depth)},"cid":7}` })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.integer({ min: 1000, max: 60000 }).map((n) => text({ event: '#publish', data: { channel: 'public:big', data: 'b'.repeat(n) }, cid: 9 })),
+    },
   );
   return { frame, handshake };
 }
@@ -179,8 +263,9 @@ function frameArbs(target: FuzzTarget) {
 /** Scenarios of 1-3 connections with up to `maxFrames` frames each; most connections start with a handshake. */
 export function scenarioArb(target: FuzzTarget, maxFrames = 12): fc.Arbitrary<Scenario> {
   const { frame, handshake } = frameArbs(target);
-  const connection = fc.tuple(fc.boolean(), fc.array(frame, { minLength: 1, maxLength: maxFrames }), handshake)
-    .map(([shake, frames, hs]) => (shake ? [{ text: JSON.stringify(hs) } as Frame, ...frames] : frames));
+  const connection = fc
+    .tuple(fc.boolean(), fc.array(frame, { minLength: 1, maxLength: maxFrames }), handshake)
+    .map(([shake, frames, hs]) => (shake ? [{ text: JSON.stringify(hs) }, ...frames] : frames));
   return fc.array(connection, { minLength: 1, maxLength: 3 }).chain((connections) => {
     const slots = connections.flatMap((frames, i) => frames.map(() => i));
     // A shuffle of connection indexes: each index takes that connection's next frame, so its own order is kept.
@@ -222,7 +307,7 @@ async function openRaw(url: string): Promise<WebSocket> {
   const ws = new WebSocket(url, { headers: { 'x-forwarded-for': `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` } });
   ws.on('error', () => undefined);
   ws.on('message', (message) => {
-    if (message.toString() === '#1' && ws.readyState === WebSocket.OPEN) ws.send('#2');
+    if (textOf(message) === '#1' && ws.readyState === WebSocket.OPEN) ws.send('#2');
   });
   await new Promise<void>((resolve) => {
     ws.once('open', () => resolve());
@@ -269,12 +354,15 @@ export async function checkInvariants(target: FuzzTarget): Promise<Violation[]> 
   const out: Violation[] = [];
   if (gateway.state !== 'ready') out.push({ invariant: 'node up', detail: `state ${gateway.state}` });
   const policy = gateway.channels.policy;
-  for (const socket of Object.values(gateway.agServer.clients) as ServerSocket[]) {
+  for (const socket of Object.values<ServerSocket>(gateway.agServer.clients)) {
     const matcher = policy.matcherFor(claimsOf(socket));
     const held = Object.keys((socket as unknown as { channelSubscriptions: object }).channelSubscriptions);
     for (const channel of held) {
       if (!matcher.allows('subscribe', channel)) {
-        out.push({ invariant: 'grants', detail: `${socket.id} (${String(claimsOf(socket)?.sub ?? 'anonymous')}) holds ${JSON.stringify(channel.slice(0, 40))}` });
+        out.push({
+          invariant: 'grants',
+          detail: `${socket.id} (${String(claimsOf(socket)?.sub ?? 'anonymous')}) holds ${JSON.stringify(channel.slice(0, 40))}`,
+        });
       }
     }
     const count = (socket as unknown as { channelSubscriptionsCount: number }).channelSubscriptionsCount;
@@ -287,7 +375,7 @@ export async function checkInvariants(target: FuzzTarget): Promise<Violation[]> 
   try {
     const marker = `m${Math.random()}`;
     await gateway.agServer.exchange.invokePublish('room:bystander', marker);
-    const echoed = await bystander.invoke('echo', marker);
+    const echoed: unknown = await bystander.invoke('echo', marker);
     if (echoed !== marker) out.push({ invariant: 'bystander', detail: 'echo answered wrong' });
     const deadline = Date.now() + 2000;
     while (!bystanderInbox.messages.includes(marker) && Date.now() < deadline) await sleep(5);

@@ -1,6 +1,13 @@
 import WebSocket from 'ws';
 import { waitFor } from './gateway';
 
+/** A WebSocket message as text (ws hands over a Buffer, an ArrayBuffer or fragments). */
+export function textOf(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
 /** A raw WebSocket speaking (or not) SocketCluster's protocol by hand. */
 export class Raw {
   readonly ws: WebSocket;
@@ -8,13 +15,12 @@ export class Raw {
   readonly closed: Promise<{ code: number }>;
   private cid = 0;
 
-  /** Opens a connection to a gateway's port; `owned` collects it for the test's teardown (terminate them all). */
-  constructor(port: number, owned: WebSocket[], headers: Record<string, string> = {}) {
+  /** Opens a connection to a gateway's port; the test's scope terminates it (`scope.raw`). */
+  constructor(port: number, headers: Record<string, string> = {}) {
     this.ws = new WebSocket(`ws://127.0.0.1:${port}/socketcluster/`, { headers });
-    owned.push(this.ws);
     this.ws.on('error', () => {});
     this.ws.on('message', (data) => {
-      const text = String(data);
+      const text = textOf(data);
       if (text === '') {
         this.ws.send(''); // SocketCluster's ping → pong
         return;
@@ -58,10 +64,14 @@ export class Raw {
     const cid = ++this.cid;
     this.send(JSON.stringify({ event, data, cid }));
     let answer: unknown;
-    await waitFor(() => {
-      answer = this.received.find((m) => (m as { rid?: number })?.rid === cid);
-      return answer !== undefined;
-    }, 3000, `the answer to ${event}`);
+    await waitFor(
+      () => {
+        answer = this.received.find((m) => (m as { rid?: number })?.rid === cid);
+        return answer !== undefined;
+      },
+      3000,
+      `the answer to ${event}`,
+    );
     return answer as { rid: number; data?: unknown; error?: { name: string } };
   }
 

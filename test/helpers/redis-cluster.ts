@@ -42,30 +42,58 @@ export class TestRedisCluster {
 
   /** A cluster client for the test's own checks; disconnect it in the test's teardown. */
   client(): InstanceType<typeof Redis.Cluster> {
-    return new Redis.Cluster(this.ports.map((port) => ({ host: '127.0.0.1', port })), { redisOptions: { maxRetriesPerRequest: 1 } });
+    return new Redis.Cluster(
+      this.ports.map((port) => ({ host: '127.0.0.1', port })),
+      { redisOptions: { maxRetriesPerRequest: 1 } },
+    );
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.children.splice(0).map((child) => new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    })));
+    await Promise.all(
+      this.children.splice(0).map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGKILL');
+          }),
+      ),
+    );
     rmSync(this.dir, { recursive: true, force: true });
   }
 
   private async boot(): Promise<void> {
     for (const port of this.ports) {
-      const child = spawn('redis-server', [
-        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-        '--cluster-enabled', 'yes', '--cluster-config-file', join(this.dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout', '2000', '--dir', this.dir, '--logfile', '', '--loglevel', 'warning',
-      ], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(this.dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          '2000',
+          '--dir',
+          this.dir,
+          '--logfile',
+          '',
+          '--loglevel',
+          'warning',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       this.children.push(child);
     }
     await Promise.all(this.ports.map((port) => waitForPing(port, 5000)));
-    await run('redis-cli', ['--cluster', 'create', ...this.ports.map((p) => `127.0.0.1:${p}`),
-      '--cluster-replicas', '0', '--cluster-yes'], 20_000);
+    await run('redis-cli', ['--cluster', 'create', ...this.ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], 20_000);
     await Promise.all(this.ports.map((port) => waitForClusterOk(port, 10_000)));
   }
 }
@@ -133,7 +161,7 @@ async function waitForPing(port: number, ms: number): Promise<void> {
 async function waitForClusterOk(port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const info = await probe(port, (r) => r.cluster('INFO') as Promise<string>).catch(() => '');
+    const info = await probe(port, (r) => r.cluster('INFO')).catch(() => '');
     if (info.includes('cluster_state:ok')) return;
     if (Date.now() > deadline) throw new Error(`Redis Cluster node ${port} not ok within ${ms}ms`);
     await new Promise((r) => setTimeout(r, 100));

@@ -26,7 +26,10 @@ export class TestRedis {
   private child?: ChildProcess;
   private readonly dir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-'));
 
-  private constructor(readonly port: number, private readonly extraArgs: string[]) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: string[],
+  ) {}
 
   static async start(extraArgs: string[] = []): Promise<TestRedis> {
     const redis = new TestRedis(await freePort(), extraArgs);
@@ -45,10 +48,27 @@ export class TestRedis {
 
   async start(): Promise<void> {
     if (this.child) return;
-    const child = spawn('redis-server', [
-      '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--dir', this.dir, '--logfile', '', '--loglevel', 'warning', ...this.extraArgs,
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        '--logfile',
+        '',
+        '--loglevel',
+        'warning',
+        ...this.extraArgs,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     this.child = child;
     const deadline = Date.now() + 5000;
     for (;;) {

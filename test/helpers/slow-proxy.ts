@@ -49,14 +49,22 @@ export class SlowProxy {
         if (pair.sent.length < SENT_KEPT) pair.sent += chunk.toString('latin1', 0, SENT_KEPT - pair.sent.length);
         // Decided before the chunk goes on, so the answer to the command that made it a match is dropped too.
         if (!pair.stalled && proxy.stallNew?.(pair.sent)) pair.stalled = true;
-        later(() => { if (!outbound.destroyed) outbound.write(chunk); });
+        later(() => {
+          if (!outbound.destroyed) outbound.write(chunk);
+        });
       });
       outbound.on('data', (chunk: Buffer) => {
         if (pair.stalled) return;
-        later(() => { if (!pair.stalled && !inbound.destroyed) inbound.write(chunk); });
+        later(() => {
+          if (!pair.stalled && !inbound.destroyed) inbound.write(chunk);
+        });
       });
       inbound.on('close', () => later(() => outbound.destroy()));
-      outbound.on('close', () => later(() => { if (!pair.stalled) inbound.destroy(); }));
+      outbound.on('close', () =>
+        later(() => {
+          if (!pair.stalled) inbound.destroy();
+        }),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return proxy;

@@ -3,10 +3,9 @@
 // npm test (test/integration/soak.test.ts) and the 30 min one (scripts/soak.ts). checkSoakBounds states the bounds.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import * as socketClusterClient from 'socketcluster-client';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
-import { nextEvent, sleep } from './gateway';
+import { connectClient, nextEvent, sleep } from './gateway';
 import { startLoginGateway, writeUsersFile, type TestUser } from './login';
 import { TestRedis } from './redis-server';
 
@@ -67,7 +66,10 @@ export interface SoakReport {
 /** Runs the soak and reports; every server, client and Redis it starts is stopped before it returns. */
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const users: TestUser[] = Array.from({ length: options.workers * 3 + options.longLived }, (_, i) => ({
-    username: `soak-${i}`, password: PASSWORD, sub: `soak-user-${i}`, channels: ['soak:*'],
+    username: `soak-${i}`,
+    password: PASSWORD,
+    sub: `soak-user-${i}`,
+    channels: ['soak:*'],
   }));
   const redis = await TestRedis.start();
   const probe = redis.client();
@@ -119,7 +121,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const longLived: { client: AGClientSocket; renewals: number }[] = [];
   for (let i = 0; i < options.longLived; i++) {
     const user = users[options.workers * 3 + i];
-    const client = connect(gateway, address(1000 + i));
+    const client = clientFrom(gateway, address(1000 + i));
     await nextEvent(client, 'connect', 5000);
     await client.invoke('login', { username: user.username, password: PASSWORD });
     const entry = { client, renewals: 0 };
@@ -143,7 +145,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     let round = 0;
     while (Date.now() < deadline - 1000) {
       const user = users[w * 3 + (round++ % 3)];
-      const client = connect(gateway, address(w));
+      const client = clientFrom(gateway, address(w));
       try {
         await nextEvent(client, 'connect', 5000);
         let outcome = 'ok';
@@ -193,11 +195,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const end = await sample();
   const report: SoakReport = {
     options: { durationMs: options.durationMs, workers: options.workers, longLived: options.longLived, sampleEveryMs: options.sampleEveryMs },
-    baseline, samples, end,
-    cycles: counters.cycles, logins: counters.logins, logouts: counters.logouts, publishes: counters.publishes, received: counters.received,
-    renewalsOnLongLived, longLivedStillAuthenticated,
+    baseline,
+    samples,
+    end,
+    cycles: counters.cycles,
+    logins: counters.logins,
+    logouts: counters.logouts,
+    publishes: counters.publishes,
+    received: counters.received,
+    renewalsOnLongLived,
+    longLivedStillAuthenticated,
     serverRenewals: gateway.renewal.counters.renewals,
-    serverErrors, nodeState: gateway.state, users: users.length,
+    serverErrors,
+    nodeState: gateway.state,
+    users: users.length,
   };
   server.closeListener('error');
   await gateway.close();
@@ -207,11 +218,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 }
 
 /** A stock client from its own address (X-Forwarded-For, believed from the trusted loopback proxy). */
-function connect(gateway: Gateway, address: string): AGClientSocket {
-  return socketClusterClient.create({
-    hostname: '127.0.0.1', port: gateway.address().port, autoReconnect: false, ackTimeout: 5000, connectTimeout: 5000,
-    wsOptions: { headers: { 'x-forwarded-for': address } },
-  });
+function clientFrom(gateway: Gateway, address: string): AGClientSocket {
+  return connectClient(gateway, { ackTimeout: 5000, connectTimeout: 5000, wsOptions: { headers: { 'x-forwarded-for': address } } });
 }
 
 function agServerStats(gateway: Gateway): { consumers: number; backpressure: number } {
@@ -251,16 +259,19 @@ export function checkSoakBounds(report: SoakReport): string[] {
     if (s.redisKeys > keyBound) problems.push(`${s.redisKeys} Redis keys at ${s.atMs} ms, over ${keyBound}`);
   }
   if (end.timers > baseline.timers + 5) problems.push(`${end.timers} timers at the end against ${baseline.timers} at the start`);
-  if (end.serverListenerConsumers !== baseline.serverListenerConsumers) problems.push(`server listener consumers ${baseline.serverListenerConsumers} → ${end.serverListenerConsumers}`);
+  if (end.serverListenerConsumers !== baseline.serverListenerConsumers)
+    problems.push(`server listener consumers ${baseline.serverListenerConsumers} → ${end.serverListenerConsumers}`);
   if (end.processListeners !== baseline.processListeners) problems.push(`process listeners ${baseline.processListeners} → ${end.processListeners}`);
   if (end.openSockets !== 0 || end.renewalEntries !== 0 || end.indexedSockets !== 0) {
     problems.push(`left behind: ${end.openSockets} sockets, ${end.renewalEntries} renewal entries, ${end.indexedSockets} indexed`);
   }
   if (report.nodeState !== 'ready') problems.push(`node ${report.nodeState}`);
   if (report.serverErrors > 0) problems.push(`${report.serverErrors} server errors`);
-  if (report.longLivedStillAuthenticated !== report.options.longLived) problems.push(`${report.longLivedStillAuthenticated} of ${report.options.longLived} long-lived sockets still authenticated`);
+  if (report.longLivedStillAuthenticated !== report.options.longLived)
+    problems.push(`${report.longLivedStillAuthenticated} of ${report.options.longLived} long-lived sockets still authenticated`);
   const minRenewals = Math.floor(report.options.durationMs / 4000);
-  if (report.renewalsOnLongLived.some((n) => n < minRenewals)) problems.push(`long-lived renewals ${report.renewalsOnLongLived.join(',')}, want ≥ ${minRenewals} each`);
+  if (report.renewalsOnLongLived.some((n) => n < minRenewals))
+    problems.push(`long-lived renewals ${report.renewalsOnLongLived.join(',')}, want ≥ ${minRenewals} each`);
   if (report.cycles === 0) problems.push('no churn cycle completed');
   return problems;
 }

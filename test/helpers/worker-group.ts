@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import * as socketClusterClient from 'socketcluster-client';
 import type { AGClientSocket } from 'socketcluster-client';
-import { SECRET, nextEvent, storedToken, type ConnectStatus } from './gateway';
+import { SECRET, connectWithToken, type Connected } from './gateway';
+import { PROCESS_CLIENT_OPTIONS, PROCESS_HANDSHAKE_MS } from './gateway-process';
 import { cleanEnv } from './process';
 import { freePort } from './redis-server';
 
@@ -23,9 +23,17 @@ export class WorkerGroup {
   output = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  private constructor(readonly port: number, readonly adminPort: number, private readonly child: ChildProcess) {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => { this.output += d; });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.output += d; });
+  private constructor(
+    readonly port: number,
+    readonly adminPort: number,
+    private readonly child: ChildProcess,
+  ) {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      this.output += d;
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      this.output += d;
+    });
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
@@ -36,7 +44,7 @@ export class WorkerGroup {
       await group.waitReady(readyWithinMs);
     } catch (err) {
       await group.kill();
-      throw new Error(`${(err as Error).message}\n--- output ---\n${group.output}`);
+      throw new Error(`${(err as Error).message}\n--- output ---\n${group.output}`, { cause: err });
     }
     return group;
   }
@@ -50,6 +58,9 @@ export class WorkerGroup {
         GATEHOUSE_PORT: String(port),
         GATEHOUSE_ADMIN_PORT: String(adminPort),
         GATEHOUSE_AUTH_KEY: SECRET,
+        // A loaded test machine's slow event loop must not shed test connections; the pacing tests set their own.
+        GATEHOUSE_MAX_HANDSHAKE_RATE: '0',
+        GATEHOUSE_MAX_LOOP_DELAY: '0',
         GATEHOUSE_LOG_LEVEL: 'info',
         GATEHOUSE_SHUTDOWN_TIMEOUT: '3s',
         ...env,
@@ -82,38 +93,41 @@ export class WorkerGroup {
 
   /** Every worker the primary started, in order (restarts included). */
   started(): Started[] {
-    return this.logLines().filter((l) => l.msg === 'worker started').map((l) => ({ worker: l.worker as number, pid: l.pid as number }));
+    return this.logLines()
+      .filter((l) => l.msg === 'worker started')
+      .map((l) => ({ worker: l.worker as number, pid: l.pid as number }));
   }
 
   /** The pid of worker k's latest process. */
   workerPid(k: number): number | undefined {
-    return this.started().filter((s) => s.worker === k).at(-1)?.pid;
+    return this.started()
+      .filter((s) => s.worker === k)
+      .at(-1)?.pid;
   }
 
   async readyz(): Promise<{ status: number; body: { status?: string; reasons?: string[] } }> {
     const res = await fetch(`http://127.0.0.1:${this.port}/readyz`, { signal: AbortSignal.timeout(2000) });
-    return { status: res.status, body: await res.json() as { status?: string; reasons?: string[] } };
+    return { status: res.status, body: (await res.json()) as { status?: string; reasons?: string[] } };
   }
 
   async waitReady(ms: number): Promise<void> {
     const deadline = Date.now() + ms;
-    let last = 0;
+    let last: number;
     for (;;) {
       if (!this.running) throw new Error(`the primary exited with ${this.child.exitCode ?? this.child.signalCode}`);
-      last = await this.readyz().then((r) => r.status, () => 0);
+      last = await this.readyz().then(
+        (r) => r.status,
+        () => 0,
+      );
       if (last === 200) return;
       if (Date.now() > deadline) throw new Error(`the group on ${this.port} was not ready within ${ms}ms (last /readyz: ${last || 'no answer'})`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
-  /** A socketcluster-client connected with `token`; resolves once its handshake is done. */
-  async connect(token: string): Promise<{ client: AGClientSocket; status: ConnectStatus }> {
-    const client = socketClusterClient.create({
-      hostname: '127.0.0.1', port: this.port, autoReconnect: false, ackTimeout: 3000, connectTimeout: 5000, authEngine: storedToken(token) as never,
-    });
-    const status = await nextEvent<ConnectStatus>(client, 'connect', 5000);
-    return { client, status };
+  /** A socketcluster-client connected with `token`; resolves once its handshake is done (see `connectWithToken`). */
+  connect(token: string | null, opts: Partial<AGClientSocket.ClientOptions> = {}, own?: (client: AGClientSocket) => void): Promise<Connected> {
+    return connectWithToken(this.port, token, { ...PROCESS_CLIENT_OPTIONS, ...opts }, PROCESS_HANDSHAKE_MS, own);
   }
 
   /** Sends a signal to the primary alone. */
@@ -125,7 +139,12 @@ export class WorkerGroup {
   async stop(ms = 10_000): Promise<void> {
     this.signal('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.exited, new Promise((r) => { timer = setTimeout(r, ms); })]);
+    await Promise.race([
+      this.exited,
+      new Promise((r) => {
+        timer = setTimeout(r, ms);
+      }),
+    ]);
     clearTimeout(timer);
     await this.kill();
   }
@@ -138,7 +157,12 @@ export class WorkerGroup {
       // The group is gone already.
     }
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.exited, new Promise((r) => { timer = setTimeout(r, 3000); })]);
+    await Promise.race([
+      this.exited,
+      new Promise((r) => {
+        timer = setTimeout(r, 3000);
+      }),
+    ]);
     clearTimeout(timer);
   }
 }

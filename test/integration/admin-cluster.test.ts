@@ -1,37 +1,33 @@
 // budget: 90s
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AGClientSocket } from 'socketcluster-client';
 import { CloseCode } from '../../shared';
 import { ADMIN_KEY, admin } from '../helpers/admin';
 import { mintHs256, nextEvent, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { GatewayProcess } from '../helpers/gateway-process';
 import { TestRedis } from '../helpers/redis-server';
 
 let redis: TestRedis;
 const nodes: Record<string, GatewayProcess> = {};
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
-  redis = await TestRedis.start();
+  redis = await suiteScope.redis();
   const env = (id: string) => ({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_NODE_ID: id });
-  const [a, b, c] = await Promise.all(['node-a', 'node-b', 'node-c'].map((id) => GatewayProcess.start(env(id))));
+  // Killed at the end, not stopped: a graceful shutdown of three nodes would only slow the suite down.
+  const [a, b, c] = await Promise.all(
+    ['node-a', 'node-b', 'node-c'].map(async (id) => suiteScope.own(await GatewayProcess.start(env(id)), (node) => node.kill(), 'gateway process')),
+  );
   Object.assign(nodes, { a, b, c });
   // Every node's first heartbeat is in.
   await waitFor(async () => (await admin(a.port, 'GET', '/admin/nodes')).body.nodes?.length === 3, 5000, 'three live nodes');
 });
-test.after.each(() => {
-  for (const cl of clients.splice(0)) cl.disconnect();
-});
-test.after(async () => {
-  await Promise.all(Object.values(nodes).map((n) => n.kill()));
-  await redis?.close();
-});
 
 async function user(node: GatewayProcess, sub: string) {
-  const { client, status } = await node.connect(mintHs256({ sub, channels: ['*'] }));
+  const { client, status } = await scope.connect(node, mintHs256({ sub, channels: ['*'] }));
   assert.is(status.isAuthenticated, true, node.log);
-  clients.push(client);
   return client;
 }
 
@@ -46,7 +42,7 @@ test('a wrong or missing key on node A gets 401 and closes nothing anywhere', as
   assert.is(onB.state, onB.OPEN);
 });
 
-test('an admin revoke on node A closes the user\'s sockets on B and C, and the answer counts them per node', async () => {
+test("an admin revoke on node A closes the user's sockets on B and C, and the answer counts them per node", async () => {
   const sockets = [await user(nodes.a, 'mallory'), await user(nodes.b, 'mallory'), await user(nodes.b, 'mallory'), await user(nodes.c, 'mallory')];
   const bystander = await user(nodes.c, 'alice');
   const closes = sockets.map((s) => nextEvent<{ code: number }>(s, 'close', 3000));
@@ -56,7 +52,7 @@ test('an admin revoke on node A closes the user\'s sockets on B and C, and the a
   assert.equal(r.body.unanswered, []);
   for (const c of await Promise.all(closes)) assert.is(c.code, CloseCode.TokenRevoked);
   assert.is(bystander.authState, 'authenticated');
-  const metrics = String((await admin(nodes.b.port, 'GET', '/metrics', undefined, null)).body);
+  const metrics = (await admin(nodes.b.port, 'GET', '/metrics', undefined, null)).text;
   assert.match(metrics, /gatehouse_revocations_applied_total\{[^}]*\} 2/);
   assert.match(metrics, /gatehouse_revocation_propagation_seconds_count\{[^}]*\} 2/);
 });
@@ -81,7 +77,10 @@ test('a publish through the admin API on A reaches a subscriber on C', async () 
 // Last: it kills node C.
 test('a node killed with SIGKILL is named as not answering, and leaves /admin/nodes once its heartbeat lapses', async () => {
   const listed = await admin(nodes.a.port, 'GET', '/admin/nodes');
-  assert.equal(listed.body.nodes.map((n: { nodeId: string }) => n.nodeId), ['node-a', 'node-b', 'node-c']);
+  assert.equal(
+    listed.body.nodes.map((n: { nodeId: string }) => n.nodeId),
+    ['node-a', 'node-b', 'node-c'],
+  );
   await nodes.c.kill();
   const started = Date.now();
   const r = await admin(nodes.a.port, 'POST', '/admin/revoke', { sub: 'nobody' });
@@ -91,7 +90,10 @@ test('a node killed with SIGKILL is named as not answering, and leaves /admin/no
   assert.ok(Date.now() - started < 3000, 'the answer waits at most about 2 s');
   await waitFor(async () => (await admin(nodes.a.port, 'GET', '/admin/nodes')).body.nodes.length === 2, 6000, 'node C to leave the list');
   const after = await admin(nodes.b.port, 'GET', '/admin/nodes');
-  assert.equal(after.body.nodes.map((n: { nodeId: string }) => n.nodeId), ['node-a', 'node-b']);
+  assert.equal(
+    after.body.nodes.map((n: { nodeId: string }) => n.nodeId),
+    ['node-a', 'node-b'],
+  );
 });
 
 test.run();

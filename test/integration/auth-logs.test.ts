@@ -17,7 +17,10 @@ test('auth events are logged as JSON with the node id, and never a secret', asyn
   const usersFile = join(dir, 'users.json');
   writeFileSync(usersFile, JSON.stringify([{ username: 'alice', passwordHash: await hashPassword(PASSWORD, { ln: 12, r: 8, p: 1 }), sub: 'user-alice' }]));
   const node = await GatewayProcess.start({
-    GATEHOUSE_LOG_LEVEL: 'info', GATEHOUSE_NODE_ID: 'log-node', GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_ADMIN_KEY: ADMIN_KEY,
+    GATEHOUSE_LOG_LEVEL: 'info',
+    GATEHOUSE_NODE_ID: 'log-node',
+    GATEHOUSE_USERS_FILE: usersFile,
+    GATEHOUSE_ADMIN_KEY: ADMIN_KEY,
   });
   const token = mintHs256({ sub: 'bob' });
   try {
@@ -36,7 +39,10 @@ test('auth events are logged as JSON with the node id, and never a secret', asyn
     await node.stop();
   }
   await waitFor(() => node.log.includes('shut down'), 3000, 'the shutdown log line');
-  const lines = node.log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = node.log
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const messages = lines.map((l) => l.msg);
   for (const msg of ['login failed', 'login succeeded', 'admin disconnect applied', 'revoked', 'revocation applied', 'shutting down', 'shut down']) {
     assert.ok(messages.includes(msg), `logged: ${msg}`);

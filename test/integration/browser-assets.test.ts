@@ -4,20 +4,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Gateway } from '../../server/gateway';
 import { CLIENT_CACHE_CONTROL } from '../../server/browser/install';
-import { startGateway, testConfig } from '../helpers/gateway';
+import { testConfig } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { buildClient } from '../helpers/browser';
 
 let demo: Gateway;
 let plain: Gateway;
 
+const suiteScope = useScope(test, 'suite');
+
 test.before(async () => {
   buildClient();
-  demo = await startGateway({ GATEHOUSE_DEMO: '1' });
-  plain = await startGateway();
-});
-test.after(async () => {
-  await demo.close();
-  await plain.close();
+  demo = await suiteScope.gateway({ GATEHOUSE_DEMO: '1' });
+  plain = await suiteScope.gateway();
 });
 
 const get = (gw: Gateway, path: string, headers: Record<string, string> = {}) =>

@@ -11,8 +11,9 @@ import type Redis from 'ioredis';
 import type { Gateway } from '../../server/gateway';
 import { ErrorName } from '../../shared';
 import { rawSocket, type RawSocket } from '../helpers/channels';
-import { mintHs256, sleep, startGateway } from '../helpers/gateway';
-import { TestRedis } from '../helpers/redis-server';
+import { mintHs256, sleep } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
+import type { TestRedis } from '../helpers/redis-server';
 
 const LIMIT = 3;
 const ROUNDS = 8;
@@ -21,24 +22,16 @@ let redis: TestRedis;
 let redisClient: Redis;
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-limit-'));
 const rules = join(dir, 'channels.json');
-const gateways: Gateway[] = [];
-const raws: RawSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
   // Anyone may hold `public:*`: those channels survive the deauthentication, so the room they take is what is at stake.
   writeFileSync(rules, JSON.stringify({ anyone: { 'public:*': ['subscribe'] } }));
-  redis = await TestRedis.start();
-  redisClient = redis.client();
+  redis = await suiteScope.redis();
+  redisClient = suiteScope.own(redis.client(), (c) => c.disconnect(), 'redis client');
 });
-test.after.each(async () => {
-  for (const raw of raws.splice(0)) raw.close();
-  for (const gw of gateways.splice(0)) await gw.close();
-});
-test.after(async () => {
-  redisClient?.disconnect();
-  await redis?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
  * Repeats the attack: authenticate, subscribe to a private channel, then one frame carrying `#removeAuthToken` and
@@ -46,8 +39,7 @@ test.after(async () => {
  */
 async function attack(gw: Gateway): Promise<{ raw: RawSocket; outcomes: string[] }> {
   const token = mintHs256({ sub: 'greedy', channels: ['*'] });
-  const raw = await rawSocket(gw, token);
-  raws.push(raw);
+  const raw = scope.own(await rawSocket(gw, token), (r) => r.close(), 'raw socket');
   const outcomes: string[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     assert.is((await raw.call('#authenticate', token)).error, undefined, 'authenticated again');
@@ -71,21 +63,22 @@ function held(gw: Gateway, raw: RawSocket): string[] {
 }
 
 test(`one node: the socket never holds more than ${LIMIT} channels`, async () => {
-  const gw = await startGateway({ GATEHOUSE_MAX_CHANNELS: String(LIMIT), GATEHOUSE_CHANNELS_FILE: rules, GATEHOUSE_RENEW_INTERVAL: '0' });
-  gateways.push(gw);
+  const gw = await scope.gateway({ GATEHOUSE_MAX_CHANNELS: String(LIMIT), GATEHOUSE_CHANNELS_FILE: rules, GATEHOUSE_RENEW_INTERVAL: '0' });
   const { raw, outcomes } = await attack(gw);
   const channels = held(gw, raw);
   assert.ok(channels.length <= LIMIT, `holds ${channels.length}: ${channels.join(' ')}`);
   assert.equal(outcomes.filter((o) => o === 'subscribed').length, LIMIT);
   assert.ok(outcomes.includes(ErrorName.SubscribeForbidden));
-  assert.is(gw.agServer.clients[raw.id].channelSubscriptionsCount, channels.length, 'SocketCluster\'s count agrees');
+  assert.is(gw.agServer.clients[raw.id].channelSubscriptionsCount, channels.length, "SocketCluster's count agrees");
 });
 
 test(`with Redis: at most ${LIMIT} channels held, and as many Redis subscriptions`, async () => {
-  const gw = await startGateway({
-    GATEHOUSE_MAX_CHANNELS: String(LIMIT), GATEHOUSE_CHANNELS_FILE: rules, GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_REDIS_URL: redis.url,
+  const gw = await scope.gateway({
+    GATEHOUSE_MAX_CHANNELS: String(LIMIT),
+    GATEHOUSE_CHANNELS_FILE: rules,
+    GATEHOUSE_RENEW_INTERVAL: '0',
+    GATEHOUSE_REDIS_URL: redis.url,
   });
-  gateways.push(gw);
   const { raw, outcomes } = await attack(gw);
   const channels = held(gw, raw);
   assert.ok(channels.length <= LIMIT, `holds ${channels.length}: ${channels.join(' ')}`);

@@ -5,7 +5,9 @@ import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
 import { ErrorName } from '../../shared';
 import { collect, publishError, publishMarker, publishOutcome, rawSocket, serverSocketOf, subscribeOutcome } from '../helpers/channels';
-import { connectWithToken, mintHs256, nextEvent, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { connectWithToken, mintHs256, nextEvent, sleep, waitFor } from '../helpers/gateway';
+import { closeWithChannels, useScope } from '../helpers/scope';
+import { textOf } from '../helpers/raw-socket';
 
 const RATE = 1;
 const BURST = 3;
@@ -13,37 +15,31 @@ const MAX_CHANNELS = 3;
 const MAX_PAYLOAD = 16 * 1024;
 
 let gw: Gateway;
-const clients: AGClientSocket[] = [];
 let watcher: AGClientSocket;
-const rawSockets: WebSocket[] = [];
+// Everything here lives until the end of the file.
+const suiteScope = useScope(test, 'suite');
 
-async function connect(sub = 'user'): Promise<AGClientSocket> {
-  const { client, status } = await connectWithToken(gw, mintHs256({ sub, channels: ['*'] }));
-  clients.push(client);
+/** A client authenticated as `sub` with every channel, kept for the whole file. */
+async function member(sub = 'user'): Promise<AGClientSocket> {
+  const { client, status } = await connectWithToken(gw, mintHs256({ sub, channels: ['*'] }), {}, undefined, (c) => {
+    suiteScope.own(c, closeWithChannels, 'client');
+  });
   assert.ok(status.isAuthenticated);
   return client;
 }
 
 test.before(async () => {
-  gw = await startGateway({
+  gw = await suiteScope.gateway({
     GATEHOUSE_PUBLISH_RATE: String(RATE),
     GATEHOUSE_PUBLISH_BURST: String(BURST),
     GATEHOUSE_MAX_CHANNELS: String(MAX_CHANNELS),
     GATEHOUSE_MAX_PAYLOAD: String(MAX_PAYLOAD),
   });
-  watcher = await connect('watcher');
-});
-test.after(async () => {
-  for (const ws of rawSockets.splice(0)) ws.terminate();
-  for (const c of clients.splice(0)) {
-    c.killAllChannels();
-    c.disconnect();
-  }
-  await gw?.close();
+  watcher = await member('watcher');
 });
 
 test('publishes over the burst are refused with RateLimitedError and retryAfter, and reach nobody', async () => {
-  const client = await connect();
+  const client = await member();
   assert.is(await subscribeOutcome(watcher, 'rate'), 'subscribed');
   const seen = collect(watcher, 'rate');
   const started = Date.now();
@@ -55,28 +51,28 @@ test('publishes over the burst are refused with RateLimitedError and retryAfter,
   assert.ok(accepted.length >= BURST && accepted.length <= BURST + Math.ceil(elapsedSec * RATE), `accepted ${accepted.length}`);
   assert.ok(refused.length > 0);
   for (const err of refused) {
-    assert.is(err!.name, ErrorName.RateLimited);
-    assert.ok(Number.isInteger(err!.retryAfter) && (err!.retryAfter as number) >= 1, `retryAfter ${String(err!.retryAfter)}`);
+    assert.is(err.name, ErrorName.RateLimited);
+    assert.ok(Number.isInteger(err.retryAfter) && (err.retryAfter as number) >= 1, `retryAfter ${String(err.retryAfter)}`);
   }
   await publishMarker(gw, 'rate', seen, 'marker');
   assert.equal(seen, [...accepted, 'marker'], 'only the accepted publishes were delivered');
 
   // retryAfter is honest: after waiting it, a publish goes through again.
-  await sleep((refused[0]!.retryAfter as number) * 1000);
+  await sleep((refused[0].retryAfter as number) * 1000);
   assert.is(await publishOutcome(client, 'rate', 'later'), 'published');
   assert.ok(gw.channels.denials.get('publish_rate') >= refused.length);
-  watcher.unsubscribe('rate');
+  void watcher.unsubscribe('rate');
 });
 
 test('the rate is per socket: another socket is not limited by the first', async () => {
-  const greedy = await connect();
-  const other = await connect();
+  const greedy = await member();
+  const other = await member();
   await Promise.all(Array.from({ length: BURST + 2 }, (_, i) => publishOutcome(greedy, 'rate:per-socket', i)));
   assert.is(await publishOutcome(other, 'rate:per-socket', 'mine'), 'published');
 });
 
 test(`a socket may hold ${MAX_CHANNELS} channels; the next is refused with SubscribeForbiddenError`, async () => {
-  const client = await connect();
+  const client = await member();
   const before = gw.channels.denials.get('channel_limit');
   for (const ch of ['c:1', 'c:2', 'c:3']) assert.is(await subscribeOutcome(client, ch), 'subscribed');
   assert.is(await subscribeOutcome(client, 'c:4'), ErrorName.SubscribeForbidden);
@@ -88,7 +84,7 @@ test(`a socket may hold ${MAX_CHANNELS} channels; the next is refused with Subsc
   assert.is(serverSocketOf(gw, client).channelSubscriptionsCount, MAX_CHANNELS);
 
   // Leaving one makes room.
-  client.unsubscribe('c:1');
+  void client.unsubscribe('c:1');
   await waitFor(() => !serverSocketOf(gw, client).isSubscribed('c:1'), 2000, 'the unsubscribe');
   assert.is(await subscribeOutcome(client, 'c:4'), 'subscribed');
 });
@@ -111,7 +107,7 @@ test('unsubscribing from channels it never held (names of Object.prototype membe
 });
 
 test('a frame over GATEHOUSE_MAX_PAYLOAD closes the connection with 1009, and its publish reaches nobody', async () => {
-  const client = await connect();
+  const client = await member();
   assert.is(await subscribeOutcome(watcher, 'big'), 'subscribed');
   const seen = collect(watcher, 'big');
   assert.is(await publishOutcome(client, 'big', 'x'.repeat(MAX_PAYLOAD / 2)), 'published');
@@ -120,13 +116,15 @@ test('a frame over GATEHOUSE_MAX_PAYLOAD closes the connection with 1009, and it
   assert.is((await closed).code, 1009);
   await publishMarker(gw, 'big', seen, 'marker');
   assert.equal(seen, ['x'.repeat(MAX_PAYLOAD / 2), 'marker']);
-  watcher.unsubscribe('big');
+  void watcher.unsubscribe('big');
 });
 
 /** Resolves what `promise` resolves, or fails after `ms` (leaving no timer behind). */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+  });
   try {
     return await Promise.race([promise, timeout]);
   } finally {
@@ -136,12 +134,11 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 
 /** A raw WebSocket speaking just enough of the SocketCluster protocol to subscribe, so its reading can be paused. */
 async function rawSubscriber(channel: string): Promise<{ ws: WebSocket; closed: Promise<number> }> {
-  const ws = new WebSocket(gw.url);
-  rawSockets.push(ws);
+  const ws = suiteScope.own(new WebSocket(gw.url), (w) => w.terminate(), 'raw socket');
   const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
   const replies = new Map<number, (data: unknown) => void>();
   ws.on('message', (raw) => {
-    const text = raw.toString();
+    const text = textOf(raw);
     if (text === '') return void ws.send(''); // SocketCluster's ping: answer with its pong
     const packet = JSON.parse(text) as { rid?: number; error?: unknown; data?: unknown };
     if (typeof packet.rid === 'number') replies.get(packet.rid)?.(packet.error ?? packet.data);
@@ -150,11 +147,15 @@ async function rawSubscriber(channel: string): Promise<{ ws: WebSocket; closed: 
     ws.once('open', resolve);
     ws.once('error', reject);
   });
-  const call = (cid: number, event: string, data: unknown) => new Promise<unknown>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no reply to ${event}`)), 2000);
-    replies.set(cid, (reply) => { clearTimeout(timer); resolve(reply); });
-    ws.send(JSON.stringify({ event, data, cid }));
-  });
+  const call = (cid: number, event: string, data: unknown) =>
+    new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reply to ${event}`)), 2000);
+      replies.set(cid, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+      ws.send(JSON.stringify({ event, data, cid }));
+    });
   await call(1, '#handshake', { authToken: mintHs256({ sub: 'slow', channels: ['*'] }) });
   await call(2, '#subscribe', { channel });
   return { ws, closed };
@@ -163,7 +164,7 @@ async function rawSubscriber(channel: string): Promise<{ ws: WebSocket; closed: 
 test('a consumer that stops reading is closed with SlowConsumer once its buffer passes the limit; readers are not', async () => {
   const maxBuffered = gw.config.maxBuffered;
   const slow = await rawSubscriber('firehose');
-  const healthy = await connect('healthy');
+  const healthy = await member('healthy');
   assert.is(await subscribeOutcome(healthy, 'firehose'), 'subscribed');
   let healthyCount = 0;
   void (async () => {

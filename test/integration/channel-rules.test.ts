@@ -8,16 +8,28 @@ import { REVOKED_SUBSCRIPTION_MESSAGE } from '../../server/channels/install';
 import type { Gateway } from '../../server/gateway';
 import { ErrorName } from '../../shared';
 import {
-  collect, exchangeCollect, publishError, publishMarker, publishOutcome, rawSocket, serverSocketOf, subscribeError, subscribeOutcome,
+  collect,
+  exchangeCollect,
+  publishError,
+  publishMarker,
+  publishOutcome,
+  rawSocket,
+  serverSocketOf,
+  subscribeError,
+  subscribeOutcome,
 } from '../helpers/channels';
-import { connectWithToken, mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { connectWithToken, mintHs256, sleep, waitFor } from '../helpers/gateway';
+import { closeWithChannels, useScope } from '../helpers/scope';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-rules-'));
 const rulesPath = join(dir, 'channels.json');
-writeFileSync(rulesPath, JSON.stringify({
-  anyone: { 'public:*': ['subscribe'], lobby: ['subscribe', 'publish'] },
-  authenticated: { 'chat:*': ['subscribe', 'publish'], 'user:{sub}': ['subscribe'] },
-}));
+writeFileSync(
+  rulesPath,
+  JSON.stringify({
+    anyone: { 'public:*': ['subscribe'], lobby: ['subscribe', 'publish'] },
+    authenticated: { 'chat:*': ['subscribe', 'publish'], 'user:{sub}': ['subscribe'] },
+  }),
+);
 
 const TOKENS = {
   anonymous: null,
@@ -29,13 +41,18 @@ const TOKENS = {
 type Who = keyof typeof TOKENS;
 
 let gw: Gateway;
-const clients: AGClientSocket[] = [];
 const connected = new Map<Who, AGClientSocket>();
 let watcher: AGClientSocket;
+// Everything here lives until the end of the file.
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
+const keepForFile = (c: AGClientSocket) => {
+  suiteScope.own(c, closeWithChannels, 'client');
+};
 
-async function connect(who: Who, claims: object | null = TOKENS[who]): Promise<AGClientSocket> {
-  const { client, status } = await connectWithToken(gw, claims ? mintHs256(claims as Record<string, unknown>) : null);
-  clients.push(client);
+/** A client for `who` (its token minted from `claims`), kept for the whole file. */
+async function clientFor(who: Who, claims: object | null = TOKENS[who]): Promise<AGClientSocket> {
+  const { client, status } = await connectWithToken(gw, claims ? mintHs256(claims as Record<string, unknown>) : null, {}, undefined, keepForFile);
   assert.is(status.isAuthenticated, claims !== null, `${who} authenticated`);
   return client;
 }
@@ -44,7 +61,7 @@ async function connect(who: Who, claims: object | null = TOKENS[who]): Promise<A
 async function as(who: Who): Promise<AGClientSocket> {
   let client = connected.get(who);
   if (!client) {
-    client = await connect(who);
+    client = await clientFor(who);
     connected.set(who, client);
   }
   return client;
@@ -52,15 +69,8 @@ async function as(who: Who): Promise<AGClientSocket> {
 
 test.before(async () => {
   // Renewal off: the expiry test needs a token that is not renewed.
-  gw = await startGateway({ GATEHOUSE_CHANNELS_FILE: rulesPath, GATEHOUSE_RENEW_INTERVAL: '0' });
-  watcher = await connect('watcher');
-});
-test.after(async () => {
-  for (const c of clients.splice(0)) {
-    c.killAllChannels();
-    c.disconnect();
-  }
-  await gw.close();
+  gw = await suiteScope.gateway({ GATEHOUSE_CHANNELS_FILE: rulesPath, GATEHOUSE_RENEW_INTERVAL: '0' });
+  watcher = await clientFor('watcher');
 });
 
 const SUBSCRIBED = 'subscribed';
@@ -104,7 +114,7 @@ for (const [who, channel, onSubscribe, onPublish] of TABLE) {
       await publishMarker(gw, channel, seen, 'hello');
       assert.equal(seen, ['hello']);
     }
-    client.unsubscribe(channel);
+    void client.unsubscribe(channel);
     await waitFor(() => !serverSocketOf(gw, client).isSubscribed(channel), 2000, 'the unsubscribe');
   });
 
@@ -118,7 +128,7 @@ for (const [who, channel, onSubscribe, onPublish] of TABLE) {
       await publishMarker(gw, channel, seen, 'marker');
       assert.equal(seen, onPublish === PUBLISHED ? [payload, 'marker'] : ['marker'], 'a refused publish reaches nobody');
     } finally {
-      watcher.unsubscribe(channel);
+      void watcher.unsubscribe(channel);
       watcher.closeChannel(channel);
     }
   });
@@ -168,13 +178,13 @@ test('256 characters (even as emoji) is a valid name', async () => {
   for (const name of ['y'.repeat(256), '😀'.repeat(256)]) {
     assert.is(await subscribeOutcome(watcher, name), SUBSCRIBED);
     assert.is(await publishOutcome(watcher, name, 'ok'), PUBLISHED);
-    watcher.unsubscribe(name);
+    void watcher.unsubscribe(name);
   }
 });
 
 test('a refused publish or subscribe names the channel, in its message and as its channel property', async () => {
   const anon = await as('anonymous');
-  const sub = await subscribeError(anon, 'chat:secret') as Error & { channel?: string };
+  const sub = (await subscribeError(anon, 'chat:secret')) as Error & { channel?: string };
   assert.is(sub.name, ErrorName.SubscribeForbidden);
   assert.is(sub.message, 'No grant to subscribe to "chat:secret"');
   assert.is(sub.channel, 'chat:secret');
@@ -223,11 +233,11 @@ async function assertNotDelivered(client: AGClientSocket, channel: string): Prom
   await publishMarker(gw, channel, watcherSeen, 'after');
   await sleep(20);
   assert.equal(clientSeen, []);
-  watcher.unsubscribe(channel);
+  void watcher.unsubscribe(channel);
 }
 
 test('client deauthenticate() kicks the socket out of every channel it no longer may hold', async () => {
-  const alice = await connect('alice');
+  const alice = await clientFor('alice');
   const kept = ['public:deauth', 'lobby'];
   const lost = ['chat:deauth', 'team:red:deauth', 'user:alice'];
   await subscribeAll(alice, [...kept, ...lost]);
@@ -245,41 +255,53 @@ test('client deauthenticate() kicks the socket out of every channel it no longer
 });
 
 test('a server-side deauthenticate() kicks the socket out too', async () => {
-  const alice = await connect('alice');
+  const alice = await clientFor('alice');
   await subscribeAll(alice, ['chat:server-deauth', 'public:server-deauth']);
   const kicks = kickOuts(alice, 1);
   void serverSocketOf(gw, alice).deauthenticate();
-  assert.equal((await kicks).map((k) => k.channel), ['chat:server-deauth']);
+  assert.equal(
+    (await kicks).map((k) => k.channel),
+    ['chat:server-deauth'],
+  );
   await assertNotDelivered(alice, 'chat:server-deauth');
   assert.ok(serverSocketOf(gw, alice).isSubscribed('public:server-deauth'));
 });
 
 test('re-authenticating with a token of fewer channels kicks out only what it lost', async () => {
-  const alice = await connect('alice');
+  const alice = await clientFor('alice');
   await subscribeAll(alice, ['chat:renew', 'team:red:renew', 'user:alice']);
   const kicks = kickOuts(alice, 1);
   const status = await alice.authenticate(mintHs256({ sub: 'alice', channels: ['team:blue:*'] }));
   assert.is((status as unknown as { isAuthenticated: boolean }).isAuthenticated, true);
-  assert.equal((await kicks).map((k) => k.channel), ['team:red:renew']);
+  assert.equal(
+    (await kicks).map((k) => k.channel),
+    ['team:red:renew'],
+  );
   await assertNotDelivered(alice, 'team:red:renew');
   assert.equal(serverSocketOf(gw, alice).subscriptions().sort(), ['chat:renew', 'user:alice']);
 });
 
 test('re-authenticating as another user loses the old {sub} channel', async () => {
-  const client = await connect('alice');
+  const client = await clientFor('alice');
   await subscribeAll(client, ['user:alice']);
   const kicks = kickOuts(client, 1);
   await client.authenticate(mintHs256({ sub: 'bob' }));
-  assert.equal((await kicks).map((k) => k.channel), ['user:alice']);
+  assert.equal(
+    (await kicks).map((k) => k.channel),
+    ['user:alice'],
+  );
   assert.is(await subscribeOutcome(client, 'user:bob'), SUBSCRIBED);
 });
 
 test('an expired token: within 1 s of exp, with no packet from the client, its private channels are kicked out', async () => {
   const nowSec = Math.floor(Date.now() / 1000);
-  const client = await connect('alice', { sub: 'alice', iat: nowSec, exp: nowSec + 2 });
+  const client = await clientFor('alice', { sub: 'alice', iat: nowSec, exp: nowSec + 2 });
   await subscribeAll(client, ['chat:expiry', 'public:expiry']);
   const kicks = kickOuts(client, 1, 4000);
-  assert.equal((await kicks).map((k) => k.channel), ['chat:expiry']);
+  assert.equal(
+    (await kicks).map((k) => k.channel),
+    ['chat:expiry'],
+  );
   assert.ok(Date.now() <= (nowSec + 2) * 1000 + 1000, 'kicked within 1 s of exp');
   assert.is(client.authState, 'unauthenticated');
   await assertNotDelivered(client, 'chat:expiry');
@@ -287,7 +309,7 @@ test('an expired token: within 1 s of exp, with no packet from the client, its p
 });
 
 test('a deauthentication ends private channels before anything published after it is delivered', async () => {
-  const alice = await connect('alice');
+  const alice = await clientFor('alice');
   await subscribeAll(alice, ['chat:window', 'public:window']);
   const lost = collect(alice, 'chat:window');
   const kept = collect(alice, 'public:window');
@@ -302,7 +324,7 @@ test('a deauthentication ends private channels before anything published after i
 });
 
 test('a refused re-authentication that lets the client keep its token (nbf) still ends the old grants', async () => {
-  const alice = await connect('alice');
+  const alice = await clientFor('alice');
   await subscribeAll(alice, ['chat:refused', 'public:refused']);
   const socket = serverSocketOf(gw, alice);
   const kicks = kickOuts(alice, 1);
@@ -311,7 +333,10 @@ test('a refused re-authentication that lets the client keep its token (nbf) stil
   const { isAuthenticated, authError } = status as unknown as { isAuthenticated: boolean; authError?: Error };
   assert.is(isAuthenticated, false);
   assert.is(authError?.name, ErrorName.AuthTokenNotBefore);
-  assert.equal((await kicks).map((k) => k.channel), ['chat:refused']);
+  assert.equal(
+    (await kicks).map((k) => k.channel),
+    ['chat:refused'],
+  );
   await assertNotDelivered(alice, 'chat:refused');
   assert.ok(socket.isSubscribed('public:refused'));
   assert.is(gw.authWatch.claimsOf(socket), undefined, 'the AuthWatch knows the socket is anonymous');
@@ -319,26 +344,28 @@ test('a refused re-authentication that lets the client keep its token (nbf) stil
 });
 
 test('an auth-change listener that throws is reported; the deauthentication still takes the channels away', async () => {
-  const own = await startGateway({ GATEHOUSE_CHANNELS_FILE: rulesPath });
+  const own = await scope.gateway({ GATEHOUSE_CHANNELS_FILE: rulesPath });
   const reported: unknown[] = [];
-  own.log.error = ((obj: unknown) => { reported.push(obj); }) as typeof own.log.error;
-  own.authWatch.subscribe(() => { throw new Error('listener bug'); });
-  try {
-    const { client } = await connectWithToken(own, mintHs256({ sub: 'alice' }));
-    clients.push(client);
-    await subscribeAll(client, ['chat:listener-bug']);
-    const kicks = kickOuts(client, 1);
-    await client.deauthenticate();
-    assert.equal((await kicks).map((k) => k.channel), ['chat:listener-bug']);
-    await waitFor(() => reported.length >= 1, 2000, 'the report');
-    assert.is(await publishOutcome(client, 'lobby', 'still served'), PUBLISHED);
-  } finally {
-    await own.close();
-  }
+  own.log.error = (obj: unknown) => {
+    reported.push(obj);
+  };
+  own.authWatch.subscribe(() => {
+    throw new Error('listener bug');
+  });
+  const { client } = await scope.connect(own, mintHs256({ sub: 'alice' }));
+  await subscribeAll(client, ['chat:listener-bug']);
+  const kicks = kickOuts(client, 1);
+  await client.deauthenticate();
+  assert.equal(
+    (await kicks).map((k) => k.channel),
+    ['chat:listener-bug'],
+  );
+  await waitFor(() => reported.length >= 1, 2000, 'the report');
+  assert.is(await publishOutcome(client, 'lobby', 'still served'), PUBLISHED);
 });
 
 test('a client TRANSMIT is dropped and counted', async () => {
-  const alice = await connect('alice');
+  const alice = await clientFor('alice');
   const socket = serverSocketOf(gw, alice);
   const received: unknown[] = [];
   const receiver = socket.receiver('hello');
@@ -346,8 +373,8 @@ test('a client TRANSMIT is dropped and counted', async () => {
     for await (const data of receiver) received.push(data);
   })();
   const before = gw.channels.denials.get('client_transmit');
-  alice.transmit('hello', { x: 1 });
-  alice.transmit('#notAnInternalEvent', 1);
+  void alice.transmit('hello', { x: 1 });
+  void alice.transmit('#notAnInternalEvent', 1);
   // Inbound packets are processed in order: once this publish is acknowledged, both transmits were decided.
   assert.is(await publishOutcome(alice, 'chat:after-transmit', 1), PUBLISHED);
   assert.equal(received, []);

@@ -10,26 +10,22 @@ import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
 import { ErrorName } from '../../shared';
 import { publishOutcome, subscribeOutcome } from '../helpers/channels';
-import { configProblems, connectWithToken, mintHs256, startGateway } from '../helpers/gateway';
+import { configProblems, mintHs256 } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sub-segment-'));
 const rules = join(dir, 'channels.json');
 let gw: Gateway;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
 
 test.before(async () => {
   writeFileSync(rules, JSON.stringify({ authenticated: { 'user:{sub}:*': ['subscribe', 'publish'], 'chat:*': ['subscribe'] } }));
-  gw = await startGateway({ GATEHOUSE_CHANNELS_FILE: rules });
+  gw = await suiteScope.gateway({ GATEHOUSE_CHANNELS_FILE: rules });
 });
-test.after(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  await gw?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function as(sub: string, channels?: unknown): Promise<AGClientSocket> {
-  const { client, status } = await connectWithToken(gw, mintHs256(channels === undefined ? { sub } : { sub, channels }));
-  clients.push(client);
+  const { client, status } = await suiteScope.connect(gw, mintHs256(channels === undefined ? { sub } : { sub, channels }));
   assert.is(status.isAuthenticated, true);
   return client;
 }
@@ -42,14 +38,14 @@ test('a sub holding ":" is granted nothing through {sub}: "bob:admin" cannot rea
   assert.is(await subscribeOutcome(admin, 'chat:general'), 'subscribed', 'its grants without {sub} hold');
 });
 
-test('the same in a token\'s own channels claim', async () => {
+test("the same in a token's own channels claim", async () => {
   const admin = await as('bob:admin', ['inbox:{sub}:*']);
   assert.is(await subscribeOutcome(admin, 'inbox:bob:admin:1'), ErrorName.SubscribeForbidden);
   const bob = await as('bob', ['inbox:{sub}:*']);
   assert.is(await subscribeOutcome(bob, 'inbox:bob:1'), 'subscribed');
 });
 
-test('a plain sub keeps its own segment: bob reaches user:bob:… and nobody else\'s', async () => {
+test("a plain sub keeps its own segment: bob reaches user:bob:… and nobody else's", async () => {
   const bob = await as('bob');
   assert.is(await subscribeOutcome(bob, 'user:bob:inbox'), 'subscribed');
   assert.is(await publishOutcome(bob, 'user:bob:inbox', 'hi'), 'published');

@@ -6,42 +6,29 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
-import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
 import type { GatehouseClaims } from '../../shared';
-import { connectWithToken, SECRET, startGateway } from '../helpers/gateway';
+import { SECRET } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { run } from '../../server/cli/run';
 import { runCli } from '../helpers/process';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
-const gateways: Gateway[] = [];
-const clients: AGClientSocket[] = [];
+const scope = useScope(test);
 
-test.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const g of gateways.splice(0)) await g.close();
-});
 test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-async function gateway(env: Record<string, string> = {}) {
-  const gw = await startGateway(env);
-  gateways.push(gw);
-  return gw;
-}
 
 /** Connects to the gateway with a token: whether it authenticated, the claims, and the error name if not. */
 async function tryToken(gw: Gateway, token: string) {
-  const { client, status } = await connectWithToken(gw, token);
-  clients.push(client);
+  const { client, status } = await scope.connect(gw, token);
   return { ok: status.isAuthenticated, error: status.authError?.name, claims: client.authToken as GatehouseClaims | null };
 }
 
 test('gatehouse token prints a token the gateway accepts, with the claims asked for', async () => {
-  const gw = await gateway();
-  const r = await runCli(
-    ['token', '--sub', 'x', '--ttl', '5m', '--channels', '["a"]', '--claim', 'role=admin', '--claim', 'level=3', '--claim', 'beta=true'],
-    { GATEHOUSE_AUTH_KEY: SECRET },
-  );
+  const gw = await scope.gateway();
+  const r = await runCli(['token', '--sub', 'x', '--ttl', '5m', '--channels', '["a"]', '--claim', 'role=admin', '--claim', 'level=3', '--claim', 'beta=true'], {
+    GATEHOUSE_AUTH_KEY: SECRET,
+  });
   assert.is(r.code, 0, r.stderr);
   const token = r.stdout.trim();
   assert.is(r.stdout, `${token}\n`, 'only the token, on one line');
@@ -60,7 +47,7 @@ test('gatehouse token prints a token the gateway accepts, with the claims asked 
 
 test('gatehouse token stamps the configured issuer and audience; the TTL defaults to GATEHOUSE_TOKEN_TTL', async () => {
   const env = { GATEHOUSE_ISSUER: 'https://cli.test', GATEHOUSE_AUDIENCE: 'chat', GATEHOUSE_TOKEN_TTL: '2m', GATEHOUSE_RENEW_INTERVAL: '1m' };
-  const gw = await gateway(env);
+  const gw = await scope.gateway(env);
   const r = await runCli(['token', '--sub', 'y'], { GATEHOUSE_AUTH_KEY: SECRET, ...env });
   assert.is(r.code, 0, r.stderr);
   const { ok, claims } = await tryToken(gw, r.stdout.trim());
@@ -71,7 +58,7 @@ test('gatehouse token stamps the configured issuer and audience; the TTL default
 });
 
 test('npx gatehouse (bin/gatehouse.js) runs the same CLI; --config supplies the key', async () => {
-  const gw = await gateway();
+  const gw = await scope.gateway();
   const config = join(dir, 'gatehouse.json');
   writeFileSync(config, JSON.stringify({ GATEHOUSE_AUTH_KEY: SECRET }));
   const r = await runCli(['token', '--sub', 'z', '--config', config], {}, { entry: 'bin' });
@@ -96,8 +83,8 @@ test('gatehouse keys generate --alg ES256 writes a PEM and a JWK Set a gateway c
   assert.match(r.stdout, kid);
 
   // A gateway that verifies with the JWK Set only, and one that signs with the PEM.
-  const verifier = await gateway({ GATEHOUSE_AUTH_KEY: '', GATEHOUSE_JWKS_FILE: jwksFile });
-  const signer = await gateway({ GATEHOUSE_SIGNING_KEY_FILE: keyFile, GATEHOUSE_JWKS_FILE: jwksFile });
+  const verifier = await scope.gateway({ GATEHOUSE_AUTH_KEY: '', GATEHOUSE_JWKS_FILE: jwksFile });
+  const signer = await scope.gateway({ GATEHOUSE_SIGNING_KEY_FILE: keyFile, GATEHOUSE_JWKS_FILE: jwksFile });
   const issued = signer.engine.issue({ sub: 'k' }).token;
   assert.is(jwt.decode(issued, { complete: true })!.header.kid, kid);
   assert.ok((await tryToken(verifier, issued)).ok, 'the JWK Set verifies what the PEM signs');
@@ -115,10 +102,14 @@ test('gatehouse keys generate --alg RS256 --kid: an RSA key under the given kid'
   const r = await runCli(['keys', 'generate', '--alg', 'RS256', '--out', out, '--kid', 'rsa-2024'], {}, { ms: 30_000 });
   assert.is(r.code, 0, r.stderr);
   const jwksFile = join(out, 'jwks.json');
-  assert.equal(JSON.parse(readFileSync(jwksFile, 'utf8')).keys.map((k: { kid: string; alg: string }) => [k.kid, k.alg]), [['rsa-2024', 'RS256']]);
-  const verifier = await gateway({ GATEHOUSE_JWKS_FILE: jwksFile });
+  assert.equal(
+    (JSON.parse(readFileSync(jwksFile, 'utf8')) as { keys: { kid: string; alg: string }[] }).keys.map((k) => [k.kid, k.alg]),
+    [['rsa-2024', 'RS256']],
+  );
+  const verifier = await scope.gateway({ GATEHOUSE_JWKS_FILE: jwksFile });
   const cli = await runCli(['token', '--sub', 'r'], {
-    GATEHOUSE_SIGNING_KEY_FILE: join(out, 'signing-key.pem'), GATEHOUSE_SIGNING_KEY_ID: 'rsa-2024',
+    GATEHOUSE_SIGNING_KEY_FILE: join(out, 'signing-key.pem'),
+    GATEHOUSE_SIGNING_KEY_ID: 'rsa-2024',
   });
   assert.is(cli.code, 0, cli.stderr);
   assert.ok((await tryToken(verifier, cli.stdout.trim())).ok);
@@ -151,8 +142,16 @@ async function runInProcess(args: string[], env: Record<string, string>) {
   let stdout = '';
   let stderr = '';
   const code = await run(args, env, {
-    stdout: { write: (t: string) => { stdout += t; } },
-    stderr: { write: (t: string) => { stderr += t; } },
+    stdout: {
+      write: (t: string) => {
+        stdout += t;
+      },
+    },
+    stderr: {
+      write: (t: string) => {
+        stderr += t;
+      },
+    },
   });
   return { code, stdout, stderr };
 }
@@ -201,7 +200,11 @@ test('help prints usage and exits 0', async () => {
 
 for (const command of ['start', 'token', 'revoke', 'keys', 'hash-password']) {
   test(`gatehouse ${command} --help prints that command's usage and exits 0, doing nothing else`, async () => {
-    for (const args of [[command, '--help'], [command, '-h'], ['help', command]]) {
+    for (const args of [
+      [command, '--help'],
+      [command, '-h'],
+      ['help', command],
+    ]) {
       const r = await runInProcess(args, {});
       assert.is(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`^Usage: gatehouse ${command}`));
@@ -217,9 +220,16 @@ test('gatehouse start --check: a valid configuration is one line and status 0, w
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   try {
     const taken = (blocker.address() as { port: number }).port;
-    const r = await runCli(['start', '--check'], {
-      GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_PORT: String(taken), GATEHOUSE_REDIS_URL: `redis://127.0.0.1:${taken}`,
-    }, { entry: 'bin' });
+    const r = await runCli(
+      ['start', '--check'],
+      {
+        GATEHOUSE_AUTH_KEY: SECRET,
+        GATEHOUSE_HOST: '127.0.0.1',
+        GATEHOUSE_PORT: String(taken),
+        GATEHOUSE_REDIS_URL: `redis://127.0.0.1:${taken}`,
+      },
+      { entry: 'bin' },
+    );
     assert.is(r.code, 0, r.stderr);
     assert.is(r.stdout, `gatehouse: the configuration is valid (keys configured); a start would listen on 127.0.0.1:${taken}\n`);
     assert.is(r.stderr, '', 'no start-up summary, no development-mode notice');

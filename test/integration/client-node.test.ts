@@ -4,7 +4,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  createClient, memoryStorage, PublishForbiddenError, storageKey, SubscribeForbiddenError, type ClientEvents, type ConnectionEvent,
+  createClient,
+  memoryStorage,
+  PublishForbiddenError,
+  storageKey,
+  SubscribeForbiddenError,
+  type ClientEvents,
+  type ConnectionEvent,
   type GatehouseClient,
 } from '../../client';
 import { execFile } from 'node:child_process';
@@ -13,35 +19,26 @@ import { join } from 'node:path';
 import type { Gateway } from '../../server/gateway';
 import { buildClient } from '../helpers/browser';
 import { ADMIN_KEY, admin } from '../helpers/admin';
-import { mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { mintHs256, sleep, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { writeUsersFile } from '../helpers/login';
-import { TestRedis } from '../helpers/redis-server';
 
 const root = join(__dirname, '..', '..');
 let usersFile: string;
 let gw: Gateway;
-const clients: GatehouseClient[] = [];
-const gateways: Gateway[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
   usersFile = await writeUsersFile([
     { username: 'alice', password: 'alice-pw', sub: 'alice', channels: ['room:*'] },
     { username: 'bob', password: 'bob-pw', sub: 'bob' },
   ]);
-  gw = await startGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_ADMIN_KEY: ADMIN_KEY });
-});
-test.after.each(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const g of gateways.splice(0)) await g.close();
-});
-test.after(async () => {
-  await gw.close();
+  gw = await suiteScope.gateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_ADMIN_KEY: ADMIN_KEY });
 });
 
 function client(target: Gateway = gw, options: Parameters<typeof createClient>[0] = {}): GatehouseClient {
-  const c = createClient({ url: `http://127.0.0.1:${target.address().port}`, ackTimeout: 3000, ...options });
-  clients.push(c);
-  return c;
+  return scope.own(createClient({ url: `http://127.0.0.1:${target.address().port}`, ackTimeout: 3000, ...options }), (c) => c.close(), 'client');
 }
 
 /** Records every event the client emits, in order. */
@@ -54,7 +51,9 @@ function record(c: GatehouseClient): { name: string; data: unknown; at: number }
 }
 
 const closes = (seen: ReturnType<typeof record>) =>
-  seen.filter((e) => e.name === 'connection' && (e.data as ConnectionEvent).state === 'closed').map((e) => e.data as Extract<ConnectionEvent, { state: 'closed' }>);
+  seen
+    .filter((e) => e.name === 'connection' && (e.data as ConnectionEvent).state === 'closed')
+    .map((e) => e.data as Extract<ConnectionEvent, { state: 'closed' }>);
 
 test('login resolves authenticated; channels work between two clients; refusals are the shared classes', async () => {
   const alice = client();
@@ -71,7 +70,9 @@ test('login resolves authenticated; channels work between two clients; refusals 
   const room = alice.subscribe<{ text: string }>('room:1');
   await room.ready;
   const got: unknown[] = [];
-  void (async () => { for await (const m of room) got.push(m); })();
+  void (async () => {
+    for await (const m of room) got.push(m);
+  })();
   await alice.publish('room:1', { text: 'hi' });
   await waitFor(() => got.length === 1, 2000, 'the message');
   assert.equal(got, [{ text: 'hi' }]);
@@ -100,7 +101,10 @@ test('a wrong password is a LoginError; logout deauthenticates with reason logou
   await c.login('alice', 'alice-pw');
   await c.logout();
   await waitFor(() => seen.some((e) => e.name === 'deauthenticated'), 2000, 'deauthenticated');
-  assert.equal(seen.filter((e) => e.name === 'deauthenticated').map((e) => e.data), [{ reason: 'logout' }]);
+  assert.equal(
+    seen.filter((e) => e.name === 'deauthenticated').map((e) => e.data),
+    [{ reason: 'logout' }],
+  );
   assert.is(c.state.authenticated, false);
   assert.is(c.state.connection, 'open');
 });
@@ -115,8 +119,14 @@ test('a revocation from the admin API: closed with TokenRevoked, deauthenticated
   const res = await admin(gw.address().port, 'POST', '/admin/revoke', { sub: 'alice' });
   assert.is(res.status, 200);
   await waitFor(() => seen.some((e) => e.name === 'deauthenticated') && closes(seen).length > 0, 2000, 'deauthenticated and closed');
-  assert.equal(closes(seen).map((c) => [c.name, c.action]), [['TokenRevoked', 'stop']]);
-  assert.equal(seen.filter((e) => e.name === 'deauthenticated').map((e) => e.data), [{ reason: 'revoked' }]);
+  assert.equal(
+    closes(seen).map((c) => [c.name, c.action]),
+    [['TokenRevoked', 'stop']],
+  );
+  assert.equal(
+    seen.filter((e) => e.name === 'deauthenticated').map((e) => e.data),
+    [{ reason: 'revoked' }],
+  );
   await sleep(1500);
   assert.is(seen.filter((e) => e.name === 'connection' && (e.data as ConnectionEvent).state === 'connecting').length, 0, 'no reconnect');
   assert.is(await storage.get(storageKey(`http://127.0.0.1:${gw.address().port}`)), null, 'the revoked token is gone from storage');
@@ -126,39 +136,51 @@ test('a revocation from the admin API: closed with TokenRevoked, deauthenticated
 });
 
 test('after ShuttingDown the client reconnects within 0.5-2 s, to the node that took over the port', async () => {
-  const first = await startGateway({ GATEHOUSE_USERS_FILE: usersFile });
+  const first = await scope.gateway({ GATEHOUSE_USERS_FILE: usersFile });
   const port = first.address().port;
   const c = client(first);
   const seen = record(c);
   await c.login('alice', 'alice-pw');
   await first.close();
-  const next = await startGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_PORT: String(port) });
-  gateways.push(next);
+  await scope.gateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_PORT: String(port) });
   const closedAt = closes(seen)[0] ? seen.find((e) => e.name === 'connection' && (e.data as ConnectionEvent).state === 'closed')!.at : 0;
-  assert.equal(closes(seen).map((e) => [e.name, e.action]), [['ShuttingDown', 'retry']]);
+  assert.equal(
+    closes(seen).map((e) => [e.name, e.action]),
+    [['ShuttingDown', 'retry']],
+  );
   await waitFor(() => c.state.connection === 'open' && c.state.authenticated, 4000, 'reconnected and authenticated');
   const openedAt = seen.filter((e) => e.name === 'connection' && (e.data as ConnectionEvent).state === 'open').at(-1)!.at;
   assert.ok(openedAt - closedAt < 2500, `reconnected after ${openedAt - closedAt} ms`);
 });
 
 test('a refused Origin stops with OriginNotAllowed and does not loop', async () => {
-  const strict = await startGateway({ GATEHOUSE_ORIGINS: 'https://app.example.com' });
-  gateways.push(strict);
+  const strict = await scope.gateway({ GATEHOUSE_ORIGINS: 'https://app.example.com' });
   const c = client(strict, { wsOptions: { origin: 'https://evil.example' } });
   const seen = record(c);
   await waitFor(() => closes(seen).length > 0, 3000, 'the close');
   await sleep(1500);
-  assert.equal(closes(seen).map((e) => [e.code, e.name, e.action]), [[4504, 'OriginNotAllowed', 'stop']]);
+  assert.equal(
+    closes(seen).map((e) => [e.code, e.name, e.action]),
+    [[4504, 'OriginNotAllowed', 'stop']],
+  );
   assert.is(c.state.connection, 'closed');
 });
 
 test('an expired stored token makes exactly one getToken call, then the client is authenticated', async () => {
-  const renewOff = await startGateway({ GATEHOUSE_RENEW_INTERVAL: '0' });
-  gateways.push(renewOff);
+  const renewOff = await scope.gateway({ GATEHOUSE_RENEW_INTERVAL: '0' });
   const storage = memoryStorage();
-  await storage.set(storageKey(`http://127.0.0.1:${renewOff.address().port}`), mintHs256({ sub: 'carol', iat: Math.floor(Date.now() / 1000) - 60, exp: Math.floor(Date.now() / 1000) - 5 }));
+  await storage.set(
+    storageKey(`http://127.0.0.1:${renewOff.address().port}`),
+    mintHs256({ sub: 'carol', iat: Math.floor(Date.now() / 1000) - 60, exp: Math.floor(Date.now() / 1000) - 5 }),
+  );
   let calls = 0;
-  const c = client(renewOff, { storage, getToken: async () => { calls++; return mintHs256({ sub: 'carol' }); } });
+  const c = client(renewOff, {
+    storage,
+    getToken: async () => {
+      calls++;
+      return mintHs256({ sub: 'carol' });
+    },
+  });
   const seen = record(c);
   await waitFor(() => c.state.authenticated, 3000, 'authenticated with the fresh token');
   await sleep(500);
@@ -168,14 +190,15 @@ test('an expired stored token makes exactly one getToken call, then the client i
 });
 
 test('getToken is single-flight: simultaneous triggers make one call; an answer that arrives after a logout is dropped', async () => {
-  const renewOff = await startGateway({ GATEHOUSE_RENEW_INTERVAL: '0' });
-  gateways.push(renewOff);
+  const renewOff = await scope.gateway({ GATEHOUSE_RENEW_INTERVAL: '0' });
   let calls = 0;
   let release!: () => void;
   const c = client(renewOff, {
     getToken: async () => {
       calls++;
-      await new Promise<void>((resolve) => { release = resolve; });
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
       return mintHs256({ sub: 'dave' });
     },
   });
@@ -196,7 +219,9 @@ test('getToken is single-flight: simultaneous triggers make one call; an answer 
   const d = client(renewOff, {
     getToken: async () => {
       calls++;
-      await new Promise<void>((resolve) => { release = resolve; });
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
       return mintHs256({ sub: 'dave' });
     },
   });
@@ -211,25 +236,25 @@ test('getToken is single-flight: simultaneous triggers make one call; an answer 
 });
 
 test('AuthUnavailableError keeps the token and retries it with backoff: authenticated once Redis is back, without getToken', async () => {
-  const redis = await TestRedis.start();
-  try {
-    const node = await startGateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_REDIS_TIMEOUT: '200ms' });
-    gateways.push(node);
-    let calls = 0;
-    const c = client(node, { getToken: () => { calls++; return null; } });
-    await waitFor(() => c.state.connection === 'open', 3000, 'connected');
-    // The first token is asked for at once (getToken has none); the retries below must not ask again.
-    await waitFor(() => calls === 1, 3000, 'the first fetch');
-    await redis.stop();
-    const err = await c.authenticate(mintHs256({ sub: 'erin' })).catch((e: unknown) => e);
-    assert.is((err as Error)?.name, 'AuthUnavailableError');
-    await redis.start();
-    await waitFor(() => c.state.authenticated, 15_000, 'authenticated once Redis is back');
-    assert.is(c.state.claims?.sub, 'erin');
-    assert.is(calls, 1);
-  } finally {
-    await redis.close();
-  }
+  const redis = await scope.redis();
+  const node = await scope.gateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_REDIS_TIMEOUT: '200ms' });
+  let calls = 0;
+  const c = client(node, {
+    getToken: () => {
+      calls++;
+      return null;
+    },
+  });
+  await waitFor(() => c.state.connection === 'open', 3000, 'connected');
+  // The first token is asked for at once (getToken has none); the retries below must not ask again.
+  await waitFor(() => calls === 1, 3000, 'the first fetch');
+  await redis.stop();
+  const err = await c.authenticate(mintHs256({ sub: 'erin' })).catch((e: unknown) => e);
+  assert.is((err as Error)?.name, 'AuthUnavailableError');
+  await redis.start();
+  await waitFor(() => c.state.authenticated, 15_000, 'authenticated once Redis is back');
+  assert.is(c.state.claims?.sub, 'erin');
+  assert.is(calls, 1);
 });
 
 test('the package export gatehouse/client (the built dist/client.node.mjs) connects and logs in, as an app imports it', async () => {
@@ -245,7 +270,11 @@ test('the package export gatehouse/client (the built dist/client.node.mjs) conne
       client.close();
     }`;
   // Not execFileSync: the gateway runs in this process and must keep serving.
-  const { stdout: out } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, `http://127.0.0.1:${gw.address().port}`], { cwd: root, timeout: 20_000, encoding: 'utf8' });
+  const { stdout: out } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, `http://127.0.0.1:${gw.address().port}`], {
+    cwd: root,
+    timeout: 20_000,
+    encoding: 'utf8',
+  });
   assert.equal(JSON.parse(out.trim().split('\n').at(-1)!), { sub: 'alice', authenticated: true });
 });
 

@@ -3,14 +3,21 @@
 // every close code: each reconnect goes through the backoff, and the backoff does not start over on each connect.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CloseCode, createClient, memoryStorage, storageKey, type GatehouseClient } from '../../client';
+import { CloseCode, createClient, memoryStorage, storageKey } from '../../client';
 import { CLOSE_CODES } from '../../shared/close-codes';
 import { closingEndpoint, MAX_IN_10_S, WATCH_MS, type ClosingEndpoint } from '../helpers/closing-endpoint';
 import { mintHs256, sleep } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
+
+const scope = useScope(test);
 
 test(`against an endpoint that closes after every handshake, at most ${MAX_IN_10_S} connections in 10 s for any close code`, async () => {
   const cases: { label: string; code: number; stops: boolean; loggedOutElsewhere?: boolean }[] = [
-    ...CLOSE_CODES.map((c) => ({ label: `${c.code} ${c.name}`, code: c.code, stops: ['TokenRevoked', 'DisconnectedByAdmin', 'SlowConsumer', 'OriginNotAllowed'].includes(c.name) })),
+    ...CLOSE_CODES.map((c) => ({
+      label: `${c.code} ${c.name}`,
+      code: c.code,
+      stops: ['TokenRevoked', 'DisconnectedByAdmin', 'SlowConsumer', 'OriginNotAllowed'].includes(c.name),
+    })),
     // Another tab's logout revoked the session: the tab comes back anonymous, which this endpoint closes again.
     { label: '4500 after a logout in another tab', code: CloseCode.TokenRevoked, stops: false, loggedOutElsewhere: true },
     { label: '4000 (SocketCluster)', code: 4000, stops: false },
@@ -21,30 +28,23 @@ test(`against an endpoint that closes after every handshake, at most ${MAX_IN_10
     { label: '1011 (server error)', code: 1011, stops: false },
   ];
   const endpoints: ClosingEndpoint[] = [];
-  const clients: GatehouseClient[] = [];
-  try {
-    for (const c of cases) {
-      const endpoint = await closingEndpoint(c.code);
-      endpoints.push(endpoint);
-      const storage = memoryStorage();
-      const url = `http://127.0.0.1:${endpoint.port}`;
-      const client = createClient({ url, storage, ackTimeout: 3000 });
-      const key = storageKey(url);
-      await storage.set(key, mintHs256({ sub: 'alice', sid: 's1' }));
-      if (c.loggedOutElsewhere) await storage.set(`${key}:logout`, JSON.stringify({ at: Date.now(), sub: 'alice', sid: 's1', everywhere: false }));
-      clients.push(client);
-    }
-    await sleep(WATCH_MS);
-    const counts = cases.map((c, i) => `${c.label}: ${endpoints[i].connections}`);
-    for (const [i, c] of cases.entries()) {
-      const n = endpoints[i].connections;
-      assert.ok(n >= 1, `${counts[i]}: never connected`);
-      if (c.stops) assert.is(n, 1, `${counts[i]} (a final code: no reconnect)`);
-      else assert.ok(n <= MAX_IN_10_S, `${counts[i]} connections in 10 s (all: ${counts.join('; ')})`);
-    }
-  } finally {
-    for (const client of clients) client.close();
-    for (const endpoint of endpoints) await endpoint.close();
+  for (const c of cases) {
+    const endpoint = scope.own(await closingEndpoint(c.code), (e) => e.close(), 'closing endpoint');
+    endpoints.push(endpoint);
+    const storage = memoryStorage();
+    const url = `http://127.0.0.1:${endpoint.port}`;
+    scope.own(createClient({ url, storage, ackTimeout: 3000 }), (client) => client.close(), 'client');
+    const key = storageKey(url);
+    await storage.set(key, mintHs256({ sub: 'alice', sid: 's1' }));
+    if (c.loggedOutElsewhere) await storage.set(`${key}:logout`, JSON.stringify({ at: Date.now(), sub: 'alice', sid: 's1', everywhere: false }));
+  }
+  await sleep(WATCH_MS);
+  const counts = cases.map((c, i) => `${c.label}: ${endpoints[i].connections}`);
+  for (const [i, c] of cases.entries()) {
+    const n = endpoints[i].connections;
+    assert.ok(n >= 1, `${counts[i]}: never connected`);
+    if (c.stops) assert.is(n, 1, `${counts[i]} (a final code: no reconnect)`);
+    else assert.ok(n <= MAX_IN_10_S, `${counts[i]} connections in 10 s (all: ${counts.join('; ')})`);
   }
 });
 

@@ -6,40 +6,41 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createClient, memoryStorage, storageKey, type GatehouseClient } from '../../client';
 import type { Gateway } from '../../server/gateway';
-import { mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { mintHs256, sleep, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 
 let gw: Gateway;
-const clients: GatehouseClient[] = [];
-const channels: BroadcastChannel[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
-  gw = await startGateway({ GATEHOUSE_RENEW_INTERVAL: '0' });
-});
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.close();
-  for (const ch of channels.splice(0)) ch.close();
-});
-test.after(async () => {
-  await gw.close();
+  gw = await suiteScope.gateway({ GATEHOUSE_RENEW_INTERVAL: '0' });
 });
 
 /** A client in a "tab" authenticated as `sub`, and a channel to post to it as another tab would. */
-async function tab(sub: string): Promise<{ client: GatehouseClient; post(msg: unknown): void; deauths: string[] }> {
+async function tab(sub: string): Promise<{ client: GatehouseClient; post: (msg: unknown) => void; deauths: string[] }> {
   const url = `http://127.0.0.1:${gw.address().port}`;
-  const client = createClient({ url, tabs: true, storage: memoryStorage(), ackTimeout: 3000 });
-  clients.push(client);
+  const client = scope.own(createClient({ url, tabs: true, storage: memoryStorage(), ackTimeout: 3000 }), (c) => c.close(), 'client');
   const deauths: string[] = [];
   client.on('deauthenticated', ({ reason }) => deauths.push(reason));
   await client.authenticate(mintHs256({ sub, sid: `${sub}-1` }));
-  const channel = new BroadcastChannel(storageKey(url));
-  channels.push(channel);
+  const channel = scope.own(new BroadcastChannel(storageKey(url)), (ch) => ch.close(), 'broadcast channel');
   return { client, post: (msg) => channel.postMessage(msg), deauths };
 }
 
 test('malformed tab messages change nothing: no logout, no switch of account', async () => {
   const { client, post, deauths } = await tab('alice');
-  for (const msg of [{}, null, 'logout', { type: 'logout' }, { type: 'logout', reason: 'whatever' }, { type: 'token' },
-    { type: 'token', token: 42 }, { type: 'token', token: 'not.a.jwt' }, { type: 'logout', reason: 'logout', token: 7 }]) {
+  for (const msg of [
+    {},
+    null,
+    'logout',
+    { type: 'logout' },
+    { type: 'logout', reason: 'whatever' },
+    { type: 'token' },
+    { type: 'token', token: 42 },
+    { type: 'token', token: 'not.a.jwt' },
+    { type: 'logout', reason: 'logout', token: 7 },
+  ]) {
     post(msg);
   }
   await sleep(500);

@@ -11,38 +11,29 @@ import { createRedisPubSub } from '../../server/cluster/redis-pubsub';
 import type { Gateway } from '../../server/gateway';
 import { createLogger } from '../../server/log';
 import { settle, subscribe } from '../helpers/channels';
-import { connectWithToken, mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
-import { TestRedis } from '../helpers/redis-server';
+import { mintHs256, sleep, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
+import type { TestRedis } from '../helpers/redis-server';
 
 let redis: TestRedis;
 let probe: Redis;
 let a: Gateway;
 let b: Gateway;
-const clients: AGClientSocket[] = [];
-const bridges: ChannelBridge[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 const token = () => mintHs256({ sub: 'alice', channels: ['*'] });
 
 test.before(async () => {
-  redis = await TestRedis.start();
-  probe = redis.client();
+  redis = await suiteScope.redis();
+  probe = suiteScope.own(redis.client(), (c) => c.disconnect(), 'redis client');
   probe.on('error', () => {});
-  [a, b] = await Promise.all([startGateway({ GATEHOUSE_REDIS_URL: redis.url }), startGateway({ GATEHOUSE_REDIS_URL: redis.url })]);
+  [a, b] = await Promise.all([suiteScope.gateway({ GATEHOUSE_REDIS_URL: redis.url }), suiteScope.gateway({ GATEHOUSE_REDIS_URL: redis.url })]);
   await waitFor(() => a.clusterBus!.connected && b.clusterBus!.connected, 5000, 'both buses to connect');
-});
-test.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  await Promise.all(bridges.splice(0).map((bridge) => bridge.close()));
-});
-test.after(async () => {
-  await Promise.all([a?.close(), b?.close()]);
-  probe?.disconnect();
-  await redis?.close();
 });
 
 async function clientOn(gw: Gateway): Promise<AGClientSocket> {
-  const { client, status } = await connectWithToken(gw, token());
+  const { client, status } = await scope.connect(gw, token());
   assert.is(status.isAuthenticated, true);
-  clients.push(client);
   return client;
 }
 
@@ -60,8 +51,11 @@ function localSide(channels: string[]): LocalChannels & { readonly got: { channe
 /** A bridge on its own two Redis connections, as a node would have. */
 async function bareBridge(nodeId: string, local: LocalChannels, maxUnansweredBytes?: number): Promise<ChannelBridge> {
   const transport = createRedisPubSub({ redisUrl: redis.url, redisCluster: undefined }, nodeId)!;
-  const bridge = new ChannelBridge(local, transport, createLogger('silent'), nodeId, CHANNEL_PREFIX, maxUnansweredBytes);
-  bridges.push(bridge);
+  const bridge = scope.own(
+    new ChannelBridge(local, transport, createLogger('silent'), nodeId, CHANNEL_PREFIX, maxUnansweredBytes),
+    (br) => br.close(),
+    'channel bridge',
+  );
   bridge.start();
   await waitFor(() => bridge.connected, 5000, `${nodeId} to connect`);
   return bridge;
@@ -103,7 +97,10 @@ test('turns of one publish (sent as a plain PUBLISH) and turns of many (one scri
   }
   await onB.waitFor(n, 5000);
   await settle();
-  assert.equal(onB.messages, Array.from({ length: n }, (_, i) => i));
+  assert.equal(
+    onB.messages,
+    Array.from({ length: n }, (_, i) => i),
+  );
   assert.is(a.clusterBus!.stats.batches - batchesBefore, 6);
   onB.stop();
 });
@@ -117,8 +114,14 @@ test('a batch is closed at MAX_BATCH_CHARS; a message larger than that goes alon
   sizes.forEach((size, i) => void a.agServer.exchange.transmitPublish('big', { i, pad: 'x'.repeat(size) }));
   await onB.waitFor(sizes.length, 10_000);
   await settle();
-  assert.equal(onB.messages.map((m) => (m as { i: number }).i), [0, 1, 2, 3, 4]);
-  assert.equal(onB.messages.map((m) => (m as { pad: string }).pad.length), sizes);
+  assert.equal(
+    onB.messages.map((m) => (m as { i: number }).i),
+    [0, 1, 2, 3, 4],
+  );
+  assert.equal(
+    onB.messages.map((m) => (m as { pad: string }).pad.length),
+    sizes,
+  );
   // [0, 1] [2] [3] [4]: 2 would pass the bound after 0 and 1, 3 is alone, 4 does not fit after 3.
   assert.is(a.clusterBus!.stats.batches - batchesBefore, 4);
   onB.stop();
@@ -149,7 +152,10 @@ test('with Redis not answering, publishes past the bound are refused at once (co
   assert.is(sending.stats.published, fits);
   await waitFor(() => receiver.got.length === fits, 3000, 'the accepted publishes to arrive');
   await settle();
-  assert.equal(receiver.got.map((m) => Number((m.data as { i: string }).i)), Array.from({ length: fits }, (_, i) => i));
+  assert.equal(
+    receiver.got.map((m) => Number((m.data as { i: string }).i)),
+    Array.from({ length: fits }, (_, i) => i),
+  );
   // Answering again: publishes are taken again.
   sending.publish('held', message(50));
   await waitFor(() => receiver.got.length === fits + 1, 3000, 'a publish after the stall');
@@ -164,7 +170,10 @@ test('closing a bridge sends the batch being filled before its connections close
   sending.publish('last', '"two"');
   await sending.close();
   await waitFor(() => receiver.got.length === 2, 3000, 'the last batch');
-  assert.equal(receiver.got, [{ channel: 'last', data: 'one' }, { channel: 'last', data: 'two' }]);
+  assert.equal(receiver.got, [
+    { channel: 'last', data: 'one' },
+    { channel: 'last', data: 'two' },
+  ]);
   sending.publish('last', '"after close"');
   await settle();
   assert.is(receiver.got.length, 2, 'nothing is sent after close');

@@ -12,7 +12,8 @@ import { REVOCATION_CHANNEL } from '../../server/revocation/redis-store';
 import type { Gateway } from '../../server/gateway';
 import { ErrorName } from '../../shared';
 import { settle, subscribe, subscribeError } from '../helpers/channels';
-import { connectWithToken, mintHs256, startGateway, waitFor } from '../helpers/gateway';
+import { mintHs256, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { freePort, TestRedis } from '../helpers/redis-server';
 import { SlowProxy } from '../helpers/slow-proxy';
 
@@ -23,33 +24,25 @@ let probe: Redis;
 let a: Gateway;
 let b: Gateway;
 let solo: Gateway;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 const token = () => mintHs256({ sub: 'alice', channels: ['*'] });
 
 test.before(async () => {
-  redis = await TestRedis.start();
-  probe = redis.client();
+  redis = await suiteScope.redis();
+  probe = suiteScope.own(redis.client(), (c) => c.disconnect(), 'redis client');
   probe.on('error', () => {});
   [a, b, solo] = await Promise.all([
-    startGateway({ GATEHOUSE_REDIS_URL: redis.url }),
-    startGateway({ GATEHOUSE_REDIS_URL: redis.url }),
-    startGateway(),
+    suiteScope.gateway({ GATEHOUSE_REDIS_URL: redis.url }),
+    suiteScope.gateway({ GATEHOUSE_REDIS_URL: redis.url }),
+    suiteScope.gateway(),
   ]);
   await waitFor(() => a.clusterBus!.connected && b.clusterBus!.connected, 5000, 'both buses to connect');
 });
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-test.after(async () => {
-  await Promise.all([a?.close(), b?.close(), solo?.close()]);
-  probe?.disconnect();
-  await redis?.close();
-});
 
 async function client(gw: Gateway): Promise<AGClientSocket> {
-  const { client: c, status } = await connectWithToken(gw, token());
+  const { client: c, status } = await scope.connect(gw, token());
   assert.is(status.isAuthenticated, true);
-  clients.push(c);
   return c;
 }
 
@@ -108,21 +101,16 @@ test('a client publish reaches subscribers on both nodes once, in both direction
 test('a message published on A right after a subscribe on B is acknowledged is not lost', async () => {
   // B reaches Redis over a slow link (100 ms each way) while A publishes directly: had B acknowledged before its
   // SUBSCRIBE held, A's publish would reach Redis first and be lost.
-  const proxy = await SlowProxy.start(redis.port, 100);
-  const slow = await startGateway({ GATEHOUSE_REDIS_URL: proxy.url });
-  try {
-    await waitFor(() => slow.clusterBus!.connected, 5000, 'the slow node to connect');
-    const subscriber = await client(slow);
-    for (let i = 0; i < 5; i++) {
-      const channel = `fresh-${i}`;
-      const inbox = await subscribe(subscriber, channel);
-      await a.agServer.exchange.transmitPublish(channel, i);
-      await inbox.waitFor(1, 2000);
-      inbox.stop();
-    }
-  } finally {
-    await slow.close();
-    await proxy.close();
+  const proxy = scope.own(await SlowProxy.start(redis.port, 100), (p) => p.close(), 'slow proxy');
+  const slow = await scope.gateway({ GATEHOUSE_REDIS_URL: proxy.url });
+  await waitFor(() => slow.clusterBus!.connected, 5000, 'the slow node to connect');
+  const subscriber = await client(slow);
+  for (let i = 0; i < 5; i++) {
+    const channel = `fresh-${i}`;
+    const inbox = await subscribe(subscriber, channel);
+    await a.agServer.exchange.transmitPublish(channel, i);
+    await inbox.waitFor(1, 2000);
+    inbox.stop();
   }
 });
 
@@ -170,7 +158,14 @@ const notJson: [string, () => unknown][] = [
   ['a Buffer', () => ({ b: Buffer.from('hi') })],
   ['a Date', () => ({ at: new Date(0) })],
   ['a Map', () => new Map([[1, 2]])],
-  ['a cyclic object', () => { const o: Record<string, unknown> = {}; o.self = o; return o; }],
+  [
+    'a cyclic object',
+    () => {
+      const o: Record<string, unknown> = {};
+      o.self = o;
+      return o;
+    },
+  ],
 ];
 
 for (const [what, make] of notJson) {
@@ -179,7 +174,10 @@ for (const [what, make] of notJson) {
     const onB = await subscribe(await client(b), 'strict');
     const onSolo = await subscribe(await client(solo), 'strict');
     for (const gw of [a, solo]) {
-      const err = await gw.agServer.exchange.transmitPublish('strict', make()).then(() => null, (e: Error) => e);
+      const err = await gw.agServer.exchange.transmitPublish('strict', make()).then(
+        () => null,
+        (e: Error) => e,
+      );
       assert.is(err?.name, 'PublishPayloadError', `${gw === a ? 'with' : 'without'} Redis`);
     }
     await a.agServer.exchange.transmitPublish('strict', 'json');
@@ -206,7 +204,9 @@ test('client channel names always travel under the prefix, never as raw Redis ch
   const seen: string[] = [];
   // The nodes' own heartbeats go by too, on channels of their own.
   const heartbeat = (channel: string) => channel.startsWith(HEARTBEAT_CHANNEL_PREFIX) || channel.startsWith(`${REVOCATION_CHANNEL}:heartbeat:`);
-  watcher.on('pmessage', (_pattern: string, channel: string) => { if (!heartbeat(channel)) seen.push(channel); });
+  watcher.on('pmessage', (_pattern: string, channel: string) => {
+    if (!heartbeat(channel)) seen.push(channel);
+  });
   await watcher.psubscribe('*');
   try {
     const pub = await client(a);
@@ -236,8 +236,11 @@ test('a subscribe Redis does not confirm within 1 s fails with SubscribeUnavaila
   assert.not.ok(b.broker.isSubscribed('paused'), 'the broker forgot the refused subscriber');
   // Once the pause ends Redis runs the late SUBSCRIBE; B has nobody on the channel, so it lets go again.
   await settle(Math.max(0, started + 1600 - Date.now()));
-  await waitFor(async () => (await redisSubscribers('paused')) === 0 && !b.clusterBus!.heldChannels().includes('paused'),
-    3000, 'B to drop the late subscription');
+  await waitFor(
+    async () => (await redisSubscribers('paused')) === 0 && !b.clusterBus!.heldChannels().includes('paused'),
+    3000,
+    'B to drop the late subscription',
+  );
   const inbox = await subscribe(c, 'paused');
   await a.agServer.exchange.transmitPublish('paused', 'works again');
   await inbox.waitFor(1);
@@ -248,26 +251,24 @@ test('a node whose Redis is unreachable at start stays out of the load balancer,
   // operator's rules let publish and subscribe.
   const rules = join(mkdtempSync(join(tmpdir(), 'gatehouse-bus-')), 'channels.json');
   writeFileSync(rules, JSON.stringify({ anyone: ['*'] }));
-  const nowhere = await startGateway({ GATEHOUSE_REDIS_URL: `redis://127.0.0.1:${await freePort()}`, GATEHOUSE_CHANNELS_FILE: rules });
+  const nowhere = await scope.gateway({ GATEHOUSE_REDIS_URL: `redis://127.0.0.1:${await freePort()}`, GATEHOUSE_CHANNELS_FILE: rules });
   const anonymous = async () => {
-    const { client: c, status } = await connectWithToken(nowhere, null);
+    const { client: c, status } = await scope.connect(nowhere, null);
     assert.is(status.isAuthenticated, false);
-    clients.push(c);
     return c;
   };
-  try {
-    await settle(300); // a few failed connection attempts
-    assert.ok(nowhere.notReadyReasons().some((r) => r.includes('Redis')), nowhere.notReadyReasons().join('; '));
-    const { status } = await connectWithToken(nowhere, token()).then((r) => { clients.push(r.client); return r; });
-    assert.is(status.authError?.name, ErrorName.AuthUnavailable);
-    const c = await anonymous();
-    const err = await subscribeError(c, 'anything');
-    assert.is(err.name, ErrorName.SubscribeUnavailable);
-    const pub = await anonymous();
-    await pub.invokePublish('anything', 'still accepted locally');
-  } finally {
-    await nowhere.close();
-  }
+  await settle(300); // a few failed connection attempts
+  assert.ok(
+    nowhere.notReadyReasons().some((r) => r.includes('Redis')),
+    nowhere.notReadyReasons().join('; '),
+  );
+  const { status } = await scope.connect(nowhere, token());
+  assert.is(status.authError?.name, ErrorName.AuthUnavailable);
+  const c = await anonymous();
+  const err = await subscribeError(c, 'anything');
+  assert.is(err.name, ErrorName.SubscribeUnavailable);
+  const pub = await anonymous();
+  await pub.invokePublish('anything', 'still accepted locally');
 });
 
 // Last: it takes Redis away.

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import type { AGClientSocket } from 'socketcluster-client';
 import { settle, subscribe } from '../helpers/channels';
 import { mintHs256 } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { GatewayProcess } from '../helpers/gateway-process';
 import { TestRedis } from '../helpers/redis-server';
 
@@ -11,27 +12,17 @@ import { TestRedis } from '../helpers/redis-server';
 let redis: TestRedis;
 let a: GatewayProcess;
 let b: GatewayProcess;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 const token = () => mintHs256({ sub: 'alice', channels: ['*'] });
 
 test.before(async () => {
-  redis = await TestRedis.start();
-  [a, b] = await Promise.all([
-    GatewayProcess.start({ GATEHOUSE_REDIS_URL: redis.url }),
-    GatewayProcess.start({ GATEHOUSE_REDIS_URL: redis.url }),
-  ]);
-});
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-test.after(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await redis?.close();
+  redis = await suiteScope.redis();
+  [a, b] = await Promise.all([suiteScope.process({ GATEHOUSE_REDIS_URL: redis.url }), suiteScope.process({ GATEHOUSE_REDIS_URL: redis.url })]);
 });
 
 async function client(node: GatewayProcess): Promise<AGClientSocket> {
-  const { client: c, status } = await node.connect(token());
-  clients.push(c);
+  const { client: c, status } = await scope.connect(node, token());
   assert.is(status.isAuthenticated, true);
   return c;
 }

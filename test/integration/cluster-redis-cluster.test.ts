@@ -6,6 +6,7 @@ import type { AGClientSocket } from 'socketcluster-client';
 import { CHANNEL_PREFIX } from '../../server/cluster';
 import { settle, subscribe } from '../helpers/channels';
 import { mintHs256, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { GatewayProcess } from '../helpers/gateway-process';
 import { TestRedisCluster } from '../helpers/redis-cluster';
 
@@ -13,29 +14,19 @@ import { TestRedisCluster } from '../helpers/redis-cluster';
 let cluster: TestRedisCluster;
 let a: GatewayProcess;
 let b: GatewayProcess;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 const token = () => mintHs256({ sub: 'alice', channels: ['*'] });
 // Enough channels that every shard owns some.
 const CHANNELS = Array.from({ length: 12 }, (_, i) => `shard-test-${i}`);
 
 test.before(async () => {
-  cluster = await TestRedisCluster.start(3);
-  [a, b] = await Promise.all([
-    GatewayProcess.start({ GATEHOUSE_REDIS_CLUSTER: cluster.seeds }),
-    GatewayProcess.start({ GATEHOUSE_REDIS_CLUSTER: cluster.seeds }),
-  ]);
-});
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-test.after(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await cluster?.close();
+  cluster = await suiteScope.redisCluster(3);
+  [a, b] = await Promise.all([suiteScope.process({ GATEHOUSE_REDIS_CLUSTER: cluster.seeds }), suiteScope.process({ GATEHOUSE_REDIS_CLUSTER: cluster.seeds })]);
 });
 
 async function client(node: GatewayProcess): Promise<AGClientSocket> {
-  const { client: c, status } = await node.connect(token());
-  clients.push(c);
+  const { client: c, status } = await scope.connect(node, token());
   assert.is(status.isAuthenticated, true);
   return c;
 }
@@ -63,7 +54,10 @@ test('publishes cross nodes exactly once in both directions, on channels spread 
   for (const channel of CHANNELS) inboxes.push(await subscribe(subA, channel), await subscribe(subB, channel));
 
   const byShard = await shardChannels();
-  assert.ok([...byShard.values()].every((list) => list.length > 0), `every shard holds channels: ${JSON.stringify([...byShard])}`);
+  assert.ok(
+    [...byShard.values()].every((list) => list.length > 0),
+    `every shard holds channels: ${JSON.stringify([...byShard])}`,
+  );
   assert.is([...byShard.values()].flat().length, CHANNELS.length, 'each channel lives on one shard only');
 
   for (const channel of CHANNELS) {
@@ -84,10 +78,14 @@ test('a publish right after a subscribe is acknowledged arrives, and the shard l
     await inbox.waitFor(1, 2000);
   }
   subscriber.disconnect();
-  await waitFor(async () => {
-    const held = [...(await shardChannels()).values()].flat();
-    return !held.some((name) => name.startsWith(`${CHANNEL_PREFIX}sharded-fresh-`));
-  }, 3000, 'the shards to drop the channels');
+  await waitFor(
+    async () => {
+      const held = [...(await shardChannels()).values()].flat();
+      return !held.some((name) => name.startsWith(`${CHANNEL_PREFIX}sharded-fresh-`));
+    },
+    3000,
+    'the shards to drop the channels',
+  );
 });
 
 test.run();

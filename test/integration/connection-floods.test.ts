@@ -1,38 +1,26 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AGClientSocket } from 'socketcluster-client';
-import type WebSocket from 'ws';
 import { Gateway } from '../../server/gateway';
 import { createLogger } from '../../server/log';
 import { CLOSE_CODES, CloseCode } from '../../shared';
-import { connectClient, httpRequest, mintHs256, nextEvent, sleep, startGateway, testConfig, waitFor } from '../helpers/gateway';
-import { Raw } from '../helpers/raw-socket';
+import { httpRequest, mintHs256, nextEvent, sleep, testConfig, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 
 // Connection floods (server/floods/connection-limits.ts): per client address, a cap on open connections and on
 // handshakes a second. A refused connection is accepted and closed at once with a named code, so the stock client
 // reports why.
 const FLOODER = '203.0.113.9';
 const NEIGHBOUR = '198.51.100.20';
-const clients: AGClientSocket[] = [];
-const gateways: Gateway[] = [];
-const raws: WebSocket[] = [];
-
-test.after.each(async () => {
-  for (const r of raws.splice(0)) r.terminate();
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const g of gateways.splice(0)) await g.close();
-});
+const scope = useScope(test);
 
 async function gateway(env: Record<string, string>): Promise<Gateway> {
-  const g = await startGateway({ GATEHOUSE_TRUST_PROXY: '127.0.0.1', ...env });
-  gateways.push(g);
-  return g;
+  return scope.gateway({ GATEHOUSE_TRUST_PROXY: '127.0.0.1', ...env });
 }
 
 /** Connects a stock client from `ip` (through the trusted proxy's X-Forwarded-For): 'connect', or the close code. */
 async function connectFrom(g: Gateway, ip: string): Promise<{ client: AGClientSocket; outcome: number | 'connected' }> {
-  const client = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': ip } } });
-  clients.push(client);
+  const client = scope.client(g, { wsOptions: { headers: { 'x-forwarded-for': ip } } });
   const connected = nextEvent(client, 'connect').then(() => 'connected' as const);
   const aborted = nextEvent<{ code: number }>(client, 'connectAbort').then((e) => e.code);
   const outcome = await Promise.race([connected, aborted]);
@@ -79,8 +67,7 @@ test('past GATEHOUSE_HANDSHAKE_RATE_PER_IP an address is closed with HandshakeRa
 });
 
 test('X-Forwarded-For is not believed without GATEHOUSE_TRUST_PROXY: every client counts as its peer', async () => {
-  const g = await startGateway({ GATEHOUSE_MAX_CONNECTIONS_PER_IP: '2' });
-  gateways.push(g);
+  const g = await scope.gateway({ GATEHOUSE_MAX_CONNECTIONS_PER_IP: '2' });
   assert.is((await connectFrom(g, '192.0.2.1')).outcome, 'connected');
   assert.is((await connectFrom(g, '192.0.2.2')).outcome, 'connected');
   assert.is((await connectFrom(g, '192.0.2.3')).outcome, CloseCode.TooManyConnections);
@@ -91,7 +78,7 @@ test('a refused connection never reaches SocketCluster: its #handshake is not an
   assert.is((await connectFrom(g, FLOODER)).outcome, 'connected');
   const sockets = () => g.agServer.clientsCount + g.agServer.pendingClientsCount;
   assert.is(sockets(), 1);
-  const raw = await new Raw(g.address().port, raws, { 'x-forwarded-for': FLOODER }).open();
+  const raw = await scope.raw(g.address().port, { 'x-forwarded-for': FLOODER }).open();
   assert.is(sockets(), 1, 'no SocketCluster socket was made for it');
   raw.send(JSON.stringify({ event: '#handshake', data: { authToken: mintHs256({ sub: 'flooder' }) }, cid: 1 }));
   assert.is(await raw.closeCode(), CloseCode.TooManyConnections);
@@ -103,15 +90,19 @@ test('a refused connection never reaches SocketCluster: its #handshake is not an
 test('refused origins count against the address limits: of 300 bad-origin upgrades from one address, the limits refuse all but a few, and the log gets one line of each kind', async () => {
   const lines: string[] = [];
   const config = testConfig({
-    GATEHOUSE_TRUST_PROXY: '127.0.0.1', GATEHOUSE_ORIGINS: 'https://app.example.com', GATEHOUSE_LOG_LEVEL: 'info',
-    GATEHOUSE_MAX_CONNECTIONS_PER_IP: '5', GATEHOUSE_HANDSHAKE_RATE_PER_IP: '5',
+    GATEHOUSE_TRUST_PROXY: '127.0.0.1',
+    GATEHOUSE_ORIGINS: 'https://app.example.com',
+    GATEHOUSE_LOG_LEVEL: 'info',
+    GATEHOUSE_MAX_CONNECTIONS_PER_IP: '5',
+    GATEHOUSE_HANDSHAKE_RATE_PER_IP: '5',
   });
-  const g = new Gateway(config, { log: createLogger('info', {}, { write: (line) => void lines.push(line) }) });
-  gateways.push(g);
+  const g = scope.ownGateway(new Gateway(config, { log: createLogger('info', {}, { write: (line) => void lines.push(line) }) }));
   await g.listen();
   // Raw sockets that never send: each refused one is held open for the whole grace period, as an attacker would.
   const started = performance.now();
-  const flood = Array.from({ length: 300 }, () => new Raw(g.address().port, raws, { 'x-forwarded-for': FLOODER, origin: 'https://evil.example/' + 'x'.repeat(150) }));
+  const flood = Array.from({ length: 300 }, () =>
+    scope.raw(g.address().port, { 'x-forwarded-for': FLOODER, origin: 'https://evil.example/' + 'x'.repeat(150) }),
+  );
   const codes = await Promise.all(flood.map((r) => r.closeCode(15_000)));
   const count = (code: number) => codes.filter((c) => c === code).length;
   const byOrigin = count(CloseCode.OriginNotAllowed);
@@ -120,7 +111,7 @@ test('refused origins count against the address limits: of 300 bad-origin upgrad
   assert.ok(byOrigin >= 1 && byOrigin <= 5 * (seconds + 1) && byOrigin < 100, `${byOrigin} closed for their origin in ${seconds}s`);
   assert.is(byOrigin + count(CloseCode.TooManyConnections) + count(CloseCode.HandshakeRateLimited), 300, codes.join(','));
   assert.is(g.upgrades.refusals.origin, byOrigin);
-  assert.is(await metric(g, 'connections_per_ip') + await metric(g, 'handshake_rate'), 300 - byOrigin);
+  assert.is((await metric(g, 'connections_per_ip')) + (await metric(g, 'handshake_rate')), 300 - byOrigin);
   assert.is((await connectFrom(g, NEIGHBOUR)).outcome, 'connected', 'another address is served');
   const logged = lines.map((l) => JSON.parse(l) as { msg: string; count?: number });
   const originLines = logged.filter((l) => l.msg === 'WebSocket refused: origin not allowed');

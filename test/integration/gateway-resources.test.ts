@@ -43,9 +43,18 @@ createHook({
     Error.stackTraceLimit = limit;
     // The frame right after Node's own timer frames is whoever called setTimeout/setInterval.
     let last = -1;
-    frames.forEach((f, i) => { if (/node:(internal\/)?timers/.test(f)) last = i; });
+    frames.forEach((f, i) => {
+      if (/node:(internal\/)?timers/.test(f)) last = i;
+    });
     const creator = last < 0 ? undefined : frames[last + 1];
-    if (creator && OWNED_BY_GATEWAY.test(creator)) pendingTimers.set(id, frames.slice(last + 1, last + 5).map((f) => f.trim()).join(' < '));
+    if (creator && OWNED_BY_GATEWAY.test(creator))
+      pendingTimers.set(
+        id,
+        frames
+          .slice(last + 1, last + 5)
+          .map((f) => f.trim())
+          .join(' < '),
+      );
   },
   destroy(id) {
     pendingTimers.delete(id);
@@ -72,20 +81,23 @@ function snapshot(): Snapshot {
 /** What is active now beyond `before`, one line each (empty when nothing). */
 function beyond(before: Snapshot): string {
   const now = resources();
-  const extra = [...now].filter(([kind, n]) => n > (before.resources.get(kind) ?? 0))
-    .map(([kind, n]) => `${kind}: ${n - (before.resources.get(kind) ?? 0)}`);
+  const extra = [...now].filter(([kind, n]) => n > (before.resources.get(kind) ?? 0)).map(([kind, n]) => `${kind}: ${n - (before.resources.get(kind) ?? 0)}`);
   const timers = [...pendingTimers].filter(([id]) => !before.timers.has(id)).map(([, where]) => `timer ${where}`);
   return [...extra, ...timers].join('\n');
 }
 
 /** Waits (at most `ms`) until nothing the gateway started is still active; fails naming what is left. */
 async function assertReleased(before: Snapshot, ms = 1000): Promise<void> {
-  await waitFor(() => beyond(before) === '', ms, 'the gateway\'s resources to be released')
-    .catch(() => assert.unreachable(`still active after close:\n${beyond(before)}`));
+  await waitFor(() => beyond(before) === '', ms, "the gateway's resources to be released").catch(() =>
+    assert.unreachable(`still active after close:\n${beyond(before)}`),
+  );
 }
 
 const SETTINGS = {
-  GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_ADMIN_PORT: '0', GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s',
+  GATEHOUSE_ADMIN_KEY: ADMIN_KEY,
+  GATEHOUSE_ADMIN_PORT: '0',
+  GATEHOUSE_RENEW_INTERVAL: '1s',
+  GATEHOUSE_TOKEN_TTL: '3s',
 };
 
 test('closing a gateway with Redis, the admin listener, login and a live client releases everything it opened', async () => {
@@ -137,7 +149,11 @@ test('a close while an admin revoke waits for a silent node ends that wait too',
   // A node that heartbeats but never answers: the revoke waits its full acknowledgement timeout (2 s) for it.
   const now = Date.now();
   await probe.zadd('{gatehouse}:nodes:seen', now + 60_000, 'silent-node');
-  await probe.hset('{gatehouse}:nodes:info', 'silent-node', JSON.stringify({ nodeId: 'silent-node', connections: 0, authenticated: 0, startedAt: now, lastSeen: now }));
+  await probe.hset(
+    '{gatehouse}:nodes:info',
+    'silent-node',
+    JSON.stringify({ nodeId: 'silent-node', connections: 0, authenticated: 0, startedAt: now, lastSeen: now }),
+  );
   try {
     const answer = admin(gw.operations.adminAddress()!.port, 'POST', '/admin/revoke', { sub: 'nobody' }).catch((err: Error) => err);
     await waitFor(async () => (await probe.exists('{gatehouse}:rv:sub:nobody')) === 1, 2000, 'the revocation to be stored');

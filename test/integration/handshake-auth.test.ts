@@ -5,11 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import type { Gateway } from '../../server/gateway';
-import {
-  connectWithToken, jwksOf, makeKeyPair, mintHs256, mintWithKey, nextEvent, SECRET, startGateway, waitFor,
-} from '../helpers/gateway';
+import { jwksOf, makeKeyPair, mintHs256, mintWithKey, nextEvent, SECRET, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { ErrorName } from '../../shared';
-import type { AGClientSocket } from 'socketcluster-client';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-auth-'));
 const rsa1 = makeKeyPair('RS256', 'rsa-1');
@@ -20,24 +18,18 @@ const jwksFile = join(dir, 'jwks.json');
 writeFileSync(jwksFile, jwksOf(rsa1, rsa2, ec1));
 
 let gw: Gateway;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
-  gw = await startGateway({ GATEHOUSE_JWKS_FILE: jwksFile, GATEHOUSE_ISSUER: 'https://auth.test', GATEHOUSE_AUDIENCE: 'gatehouse' });
-});
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-test.after(async () => {
-  await gw.close();
+  gw = await suiteScope.gateway({ GATEHOUSE_JWKS_FILE: jwksFile, GATEHOUSE_ISSUER: 'https://auth.test', GATEHOUSE_AUDIENCE: 'gatehouse' });
 });
 
 const now = () => Math.floor(Date.now() / 1000);
 const good = { sub: 'alice', iss: 'https://auth.test', aud: 'gatehouse' };
 
 async function handshake(token: string | null) {
-  const r = await connectWithToken(gw, token);
-  clients.push(r.client);
+  const r = await scope.connect(gw, token);
   return r;
 }
 
@@ -85,9 +77,22 @@ const refused: [string, () => string, string][] = [
   ['nbf in the future', () => mintHs256({ ...good, nbf: now() + 120 }), ErrorName.AuthTokenNotBefore],
   ['bad signature', () => mintHs256(good, {}, 'another-secret-another-secret-another-secret!'), ErrorName.AuthTokenInvalid],
   ['alg none', forgedNone, ErrorName.AuthTokenInvalid],
-  ['alg none with a kid', () => forgedNone().replace(/^[^.]+/, Buffer.from(JSON.stringify({ alg: 'none', kid: 'rsa-1' })).toString('base64url')), ErrorName.AuthTokenInvalid],
-  ['HS256 signed with the RSA public key as secret', () => jwt.sign({ ...good, iat: now(), exp: now() + 60 }, rsaPublicPem, { algorithm: 'HS256', keyid: 'rsa-1', allowInsecureKeySizes: true } as jwt.SignOptions), ErrorName.AuthTokenInvalid],
-  ['HS256 with the RSA public key and no kid', () => jwt.sign({ ...good, iat: now(), exp: now() + 60 }, rsaPublicPem, { algorithm: 'HS256' }), ErrorName.AuthTokenInvalid],
+  [
+    'alg none with a kid',
+    () => forgedNone().replace(/^[^.]+/, Buffer.from(JSON.stringify({ alg: 'none', kid: 'rsa-1' })).toString('base64url')),
+    ErrorName.AuthTokenInvalid,
+  ],
+  [
+    'HS256 signed with the RSA public key as secret',
+    () =>
+      jwt.sign({ ...good, iat: now(), exp: now() + 60 }, rsaPublicPem, { algorithm: 'HS256', keyid: 'rsa-1', allowInsecureKeySizes: true } as jwt.SignOptions),
+    ErrorName.AuthTokenInvalid,
+  ],
+  [
+    'HS256 with the RSA public key and no kid',
+    () => jwt.sign({ ...good, iat: now(), exp: now() + 60 }, rsaPublicPem, { algorithm: 'HS256' }),
+    ErrorName.AuthTokenInvalid,
+  ],
   ['HS512 when only HS256 is allowed', () => mintHs256(good, { algorithm: 'HS512' }), ErrorName.AuthTokenInvalid],
   ['kid naming the wrong key', () => mintWithKey(stranger, good), ErrorName.AuthTokenInvalid],
   ['unknown kid', () => mintWithKey({ ...rsa1, kid: 'nope' }, good), ErrorName.AuthTokenInvalid],
@@ -105,7 +110,11 @@ const refused: [string, () => string, string][] = [
   ['jti of 257 characters', () => mintHs256({ ...good, jti: 'j'.repeat(257) }), ErrorName.AuthTokenInvalid],
   ['missing exp', () => jwt.sign({ ...good, iat: now() }, SECRET, { algorithm: 'HS256' }), ErrorName.AuthTokenInvalid],
   ['lifetime over the cap', () => mintHs256({ ...good, iat: now(), exp: now() + 25 * 3600 }), ErrorName.AuthTokenInvalid],
-  ['no iat and exp beyond the cap', () => jwt.sign({ ...good, exp: now() + 25 * 3600 }, SECRET, { algorithm: 'HS256', noTimestamp: true }), ErrorName.AuthTokenInvalid],
+  [
+    'no iat and exp beyond the cap',
+    () => jwt.sign({ ...good, exp: now() + 25 * 3600 }, SECRET, { algorithm: 'HS256', noTimestamp: true }),
+    ErrorName.AuthTokenInvalid,
+  ],
   ['iat far in the future', () => mintHs256({ ...good, iat: now() + 3600, exp: now() + 7200 }), ErrorName.AuthTokenInvalid],
   ['auth_time later than iat', () => mintHs256({ ...good, auth_time: now() + 10 * 365 * 86400 }), ErrorName.AuthTokenInvalid],
   ['auth_time not a number', () => mintHs256({ ...good, auth_time: 'yesterday' }), ErrorName.AuthTokenInvalid],
@@ -157,7 +166,9 @@ test('a token whose auth_time is within the tolerance of its iat is accepted', a
 test('no handler sees a socket authenticated by a refused token', async () => {
   const seen: string[] = [];
   const stop = (async () => {
-    for await (const { socket } of (gw.agServer as unknown as { listener(n: string): AsyncIterable<{ socket: { authState: string } }> }).listener('authentication')) {
+    for await (const { socket } of (gw.agServer as unknown as { listener(n: string): AsyncIterable<{ socket: { authState: string } }> }).listener(
+      'authentication',
+    )) {
       seen.push(socket.authState);
     }
   })();

@@ -29,10 +29,18 @@ async function stuckWebSocket(port: number): Promise<Socket> {
   socket.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => {
-      socket.write([
-        'GET /socketcluster/ HTTP/1.1', `Host: 127.0.0.1:${port}`, 'Upgrade: websocket', 'Connection: Upgrade',
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13', '', '',
-      ].join('\r\n'));
+      socket.write(
+        [
+          'GET /socketcluster/ HTTP/1.1',
+          `Host: 127.0.0.1:${port}`,
+          'Upgrade: websocket',
+          'Connection: Upgrade',
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+          'Sec-WebSocket-Version: 13',
+          '',
+          '',
+        ].join('\r\n'),
+      );
     });
     socket.once('data', (d) => (String(d).startsWith('HTTP/1.1 101') ? resolve() : reject(new Error(String(d)))));
   });
@@ -54,7 +62,12 @@ test('/readyz answers 200 when ready; query strings are ignored', async () => {
 
 test('an unknown path, or another method, answers a JSON 404', async () => {
   const gw = await gateway();
-  for (const [path, method] of [['/nope', 'GET'], ['/', 'GET'], ['/healthz', 'POST'], ['/readyz/x', 'GET']]) {
+  for (const [path, method] of [
+    ['/nope', 'GET'],
+    ['/', 'GET'],
+    ['/healthz', 'POST'],
+    ['/readyz/x', 'GET'],
+  ]) {
     const r = await httpRequest(gw.address().port, path, method);
     assert.is(r.status, 404, `${method} ${path}`);
     assert.is((r.body as { error: { name: string } }).error.name, 'NotFoundError');
@@ -65,7 +78,12 @@ test('GET / without a page there says where WebSocket clients connect, and nothi
   const gw = await gateway();
   const r = await httpRequest(gw.address().port, '/');
   assert.is(r.status, 404);
-  assert.equal(r.body, { error: { name: 'NotFoundError', message: 'This is a Gatehouse gateway: WebSocket clients connect to /socketcluster/. No page is served at /: GATEHOUSE_DEMO=1 serves the demo page here.' } });
+  assert.equal(r.body, {
+    error: {
+      name: 'NotFoundError',
+      message: 'This is a Gatehouse gateway: WebSocket clients connect to /socketcluster/. No page is served at /: GATEHOUSE_DEMO=1 serves the demo page here.',
+    },
+  });
   // A page a feature serves at / (the demo) wins over that answer, whenever its route was added.
   gw.addRoute((req, res) => {
     if (req.url !== '/') return false;
@@ -117,7 +135,10 @@ test('while draining: /readyz 503, /healthz 200, new sockets refused, open socke
   assert.is((await httpRequest(port, '/healthz')).status, 200);
 
   const late: AGClientSocket = (await import('socketcluster-client')).create({
-    hostname: '127.0.0.1', port, autoReconnect: false, connectTimeout: 2000,
+    hostname: '127.0.0.1',
+    port,
+    autoReconnect: false,
+    connectTimeout: 2000,
   });
   cleanup.push(() => late.disconnect());
   const lateClose = await nextEvent<{ code: number }>(late, 'close', 3000);

@@ -12,9 +12,8 @@ import { join } from 'node:path';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
 import { ErrorName, MAX_SUB_LENGTH, MAX_TOKEN_BYTES } from '../../shared';
-import {
-  connectWithToken, httpRequest, jwksOf, makeKeyPair, SECRET, startGateway, waitFor,
-} from '../helpers/gateway';
+import { httpRequest, jwksOf, makeKeyPair, SECRET, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 
 const rsa = makeKeyPair('RS256', 'rsa-1');
 const ec = makeKeyPair('ES256', 'ec-1');
@@ -32,13 +31,22 @@ const now = () => Math.floor(Date.now() / 1000);
 const claims = (extra = '', sub = '"alice"') => `{"sub":${sub},"iat":${now()},"exp":${now() + 300}${extra}}`;
 
 type Signer = (input: string) => string;
-const hs = (bits: 256 | 384 | 512, key: string | Buffer | KeyObject = SECRET): Signer =>
-  (input) => createHmac(`sha${bits}`, key).update(input).digest('base64url');
-const rsSign = (key: KeyObject, hash = 'sha256'): Signer => (input) => cryptoSign(hash, Buffer.from(input), key).toString('base64url');
-const psSign = (key: KeyObject): Signer => (input) =>
-  cryptoSign('sha256', Buffer.from(input), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }).toString('base64url');
-const esSign = (key: KeyObject): Signer => (input) =>
-  cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+const hs =
+  (bits: 256 | 384 | 512, key: string | Buffer | KeyObject = SECRET): Signer =>
+  (input) =>
+    createHmac(`sha${bits}`, key).update(input).digest('base64url');
+const rsSign =
+  (key: KeyObject, hash = 'sha256'): Signer =>
+  (input) =>
+    cryptoSign(hash, Buffer.from(input), key).toString('base64url');
+const psSign =
+  (key: KeyObject): Signer =>
+  (input) =>
+    cryptoSign('sha256', Buffer.from(input), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }).toString('base64url');
+const esSign =
+  (key: KeyObject): Signer =>
+  (input) =>
+    cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
 const unsigned: Signer = () => '';
 
 /** header.payload.signature from a header and claims (objects or literal JSON text; a Buffer is raw bytes). */
@@ -83,12 +91,16 @@ const corpus: [string, () => string, string][] = [
   ['alg in lower case', () => token({ alg: 'hs256' }, claims(), hs(256)), INVALID],
   ['HS256 signed with the RSA public key PEM, kid of that key', () => token({ alg: 'HS256', kid: 'rsa-1' }, claims(), hs(256, rsaPublicPem)), INVALID],
   ['HS256 signed with the RSA public key PEM, no kid', () => token(HS, claims(), hs(256, rsaPublicPem)), INVALID],
-  ['HS256 signed with the EC public key DER, kid of that key', () => token({ alg: 'HS256', kid: 'ec-1' }, claims(), hs(256, ec.publicKey.export({ format: 'der', type: 'spki' }))), INVALID],
+  [
+    'HS256 signed with the EC public key DER, kid of that key',
+    () => token({ alg: 'HS256', kid: 'ec-1' }, claims(), hs(256, ec.publicKey.export({ format: 'der', type: 'spki' }))),
+    INVALID,
+  ],
   ['HS384 with the right secret (outside the list)', () => token({ alg: 'HS384' }, claims(), hs(384)), INVALID],
   ['HS512 with the right secret (outside the list)', () => token({ alg: 'HS512' }, claims(), hs(512)), INVALID],
   ['RS512 with the right RSA key (outside the list)', () => token({ alg: 'RS512', kid: 'rsa-1' }, claims(), rsSign(rsa.privateKey, 'sha512')), INVALID],
   ['PS256 with the right RSA key (outside the list)', () => token({ alg: 'PS256', kid: 'rsa-1' }, claims(), psSign(rsa.privateKey)), INVALID],
-  ['ES256 under the RSA key\'s kid', () => token({ alg: 'ES256', kid: 'rsa-1' }, claims(), esSign(ec.privateKey)), INVALID],
+  ["ES256 under the RSA key's kid", () => token({ alg: 'ES256', kid: 'rsa-1' }, claims(), esSign(ec.privateKey)), INVALID],
   ['RS256 with no kid (falls to the HS256 secret)', () => token({ alg: 'RS256' }, claims(), rsSign(rsa.privateKey)), INVALID],
   // kid
   ['kid naming a key, signed by another', () => token(RS, claims(), rsSign(attacker.privateKey)), INVALID],
@@ -102,8 +114,8 @@ const corpus: [string, () => string, string][] = [
   ['kid as a number', () => token({ alg: 'HS256', kid: 1 }, claims(), hs(256)), INVALID],
   ['kid as an object', () => token({ alg: 'HS256', kid: { $ne: null } }, claims(), hs(256)), INVALID],
   // key-carrying and critical headers
-  ['jku to the attacker\'s keys', () => token({ ...RS, jku: 'https://evil.test/jwks.json' }, claims(), rsSign(attacker.privateKey)), INVALID],
-  ['x5u to the attacker\'s certificate', () => token({ ...RS, x5u: 'https://evil.test/cert.pem' }, claims(), rsSign(attacker.privateKey)), INVALID],
+  ["jku to the attacker's keys", () => token({ ...RS, jku: 'https://evil.test/jwks.json' }, claims(), rsSign(attacker.privateKey)), INVALID],
+  ["x5u to the attacker's certificate", () => token({ ...RS, x5u: 'https://evil.test/cert.pem' }, claims(), rsSign(attacker.privateKey)), INVALID],
   ['embedded jwk, no kid', () => token({ alg: 'RS256', jwk: attackerJwk }, claims(), rsSign(attacker.privateKey)), INVALID],
   ['embedded jwk with the kid of a real key', () => token({ ...RS, jwk: { ...attackerJwk, kid: 'rsa-1' } }, claims(), rsSign(attacker.privateKey)), INVALID],
   ['crit naming an unknown extension, right secret', () => token({ ...HS, crit: ['exp'], exp: 1 }, claims(), hs(256)), INVALID],
@@ -140,20 +152,52 @@ const corpus: [string, () => string, string][] = [
   ['nested JWT without cty, right secret', () => token(HS, JSON.stringify(good()), hs(256)), INVALID],
   ['nested JWT as the claims, cty jwt in lower case', () => token({ ...HS, cty: 'jwt' }, claims(), hs(256)), INVALID],
   ['claims as an array, right secret', () => token(HS, '[{"sub":"alice"}]', hs(256)), INVALID],
-  ['JWE compact (five segments)', () => `${b64('{"alg":"RSA-OAEP-256","enc":"A256GCM","kid":"rsa-1"}')}.${b64('k'.repeat(256))}.${b64('iv-iv-iv-iv-')}.${b64(claims())}.${b64('tag-tag-tag-tag-')}`, INVALID],
-  ['JWE dir with an empty key segment', () => `${b64('{"alg":"dir","enc":"A128GCM"}')}..${b64('iv-iv-iv-iv-')}.${b64(claims())}.${b64('tag-tag-tag-tag-')}`, INVALID],
+  [
+    'JWE compact (five segments)',
+    () =>
+      `${b64('{"alg":"RSA-OAEP-256","enc":"A256GCM","kid":"rsa-1"}')}.${b64('k'.repeat(256))}.${b64('iv-iv-iv-iv-')}.${b64(claims())}.${b64('tag-tag-tag-tag-')}`,
+    INVALID,
+  ],
+  [
+    'JWE dir with an empty key segment',
+    () => `${b64('{"alg":"dir","enc":"A128GCM"}')}..${b64('iv-iv-iv-iv-')}.${b64(claims())}.${b64('tag-tag-tag-tag-')}`,
+    INVALID,
+  ],
   ['two segments', () => good().split('.').slice(0, 2).join('.'), INVALID],
   ['four segments', () => `${good()}.${b64('x')}`, INVALID],
   // encoding
   ['signature with = padding', () => `${good()}=`, INVALID],
-  ['standard base64 alphabet (+ and /)', () => { const t = token(HS, claims(',"k":"??>>??>>"'), hs(256)); return t.replace(/-/g, '+').replace(/_/g, '/'); }, INVALID],
+  [
+    'standard base64 alphabet (+ and /)',
+    () => {
+      const t = token(HS, claims(',"k":"??>>??>>"'), hs(256));
+      return t.replace(/-/g, '+').replace(/_/g, '/');
+    },
+    INVALID,
+  ],
   ['HS256 signature with stray low bits in its last character', () => flipLastChar(good()), INVALID],
   ['RS256 signature with stray low bits in its last character', () => flipLastChar(token(RS, claims(), rsSign(rsa.privateKey))), INVALID],
   ['leading space', () => ` ${good()}`, INVALID],
   ['trailing newline', () => `${good()}\n`, INVALID],
-  ['space inside the payload', () => { const t = good(); const i = t.indexOf('.') + 5; return `${t.slice(0, i)} ${t.slice(i)}`; }, INVALID],
-  ['claims with non-UTF-8 bytes, right secret', () => token(HS, Buffer.concat([Buffer.from(`{"sub":"al`), Buffer.from([0xff, 0xfe]), Buffer.from(`ice","iat":${now()},"exp":${now() + 300}}`)]), hs(256)), INVALID],
-  ['header with non-UTF-8 bytes in kid', () => token(Buffer.from([...Buffer.from('{"alg":"HS256","kid":"'), 0xc3, 0x28, ...Buffer.from('"}')]), claims(), hs(256)), INVALID],
+  [
+    'space inside the payload',
+    () => {
+      const t = good();
+      const i = t.indexOf('.') + 5;
+      return `${t.slice(0, i)} ${t.slice(i)}`;
+    },
+    INVALID,
+  ],
+  [
+    'claims with non-UTF-8 bytes, right secret',
+    () => token(HS, Buffer.concat([Buffer.from(`{"sub":"al`), Buffer.from([0xff, 0xfe]), Buffer.from(`ice","iat":${now()},"exp":${now() + 300}}`)]), hs(256)),
+    INVALID,
+  ],
+  [
+    'header with non-UTF-8 bytes in kid',
+    () => token(Buffer.from([...Buffer.from('{"alg":"HS256","kid":"'), 0xc3, 0x28, ...Buffer.from('"}')]), claims(), hs(256)),
+    INVALID,
+  ],
   ['a NUL inside the token', () => good().replace('.', '\u0000.'), INVALID],
   // size
   ['just under 8 KiB with a forged signature', () => tokenOfLength(MAX_TOKEN_BYTES, hs(256, 'guess')), INVALID],
@@ -172,13 +216,14 @@ const controls: [string, () => string][] = [
 
 let gw: Gateway;
 let bystander: AGClientSocket;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 const authenticatedSubs: string[] = [];
 const serverErrors: unknown[] = [];
 
 test.before(async () => {
   // Each connection comes from its own address through the trusted loopback proxy: ~160 handshakes in a few seconds.
-  gw = await startGateway({ GATEHOUSE_JWKS_FILE: jwksFile, GATEHOUSE_TRUST_PROXY: '127.0.0.1' });
+  gw = await suiteScope.gateway({ GATEHOUSE_JWKS_FILE: jwksFile, GATEHOUSE_TRUST_PROXY: '127.0.0.1' });
   gw.procedures.register('echo', async (data) => data);
   const server = gw.agServer as unknown as { listener(n: string): AsyncIterable<{ socket: { authToken?: { sub?: unknown } }; error?: unknown }> };
   void (async () => {
@@ -187,22 +232,14 @@ test.before(async () => {
   void (async () => {
     for await (const { error } of server.listener('error')) serverErrors.push(error);
   })();
-  bystander = (await connectWithToken(gw, good())).client;
-});
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-test.after(async () => {
-  bystander.disconnect();
-  await gw.close();
+  bystander = (await suiteScope.connect(gw, good())).client;
 });
 
 let connections = 0;
 
 async function handshake(signed: string | null) {
   const n = ++connections;
-  const r = await connectWithToken(gw, signed, { wsOptions: { headers: { 'x-forwarded-for': `10.0.${n >> 8}.${n & 255}` } } });
-  clients.push(r.client);
+  const r = await scope.connect(gw, signed, { wsOptions: { headers: { 'x-forwarded-for': `10.0.${n >> 8}.${n & 255}` } } });
   return r;
 }
 
@@ -255,7 +292,7 @@ test('every corpus token is refused by authenticate() with its error name', asyn
   for (const [name, mint, expected] of corpus) {
     const r = await authenticateLater(mint());
     if (r.authenticated || r.name !== expected) wrong.push(`${name}: authenticated=${r.authenticated} error=${r.name} (want ${expected})`);
-    for (const c of clients.splice(0)) c.disconnect();
+    await scope.close();
   }
   assert.equal(wrong, []);
   assert.is(authenticatedSubs.length, before, 'no server handler saw a corpus socket authenticated');

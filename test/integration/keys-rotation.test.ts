@@ -6,20 +6,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
-import * as socketClusterClient from 'socketcluster-client';
-import type { AGClientSocket } from 'socketcluster-client';
-import { nextEvent, storedToken, type ConnectStatus } from '../helpers/gateway';
-import { GatehouseProcess, runCli } from '../helpers/process';
+import { runCli } from '../helpers/process';
+import { useScope } from '../helpers/scope';
 import { freePort } from '../helpers/redis-server';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-rotation-'));
-const processes: GatehouseProcess[] = [];
-const clients: AGClientSocket[] = [];
-
-test.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  await Promise.all(processes.splice(0).map((p) => p.stop()));
-});
+const scope = useScope(test);
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The CLI as `npx gatehouse` runs it: bin/gatehouse.js on the build (npm test builds first). */
@@ -31,12 +23,8 @@ async function cli(args: string[], env: Record<string, string> = {}) {
 
 /** Whether the node accepts the token at the handshake, or the error's name. */
 async function handshake(port: number, token: string): Promise<string> {
-  const client = socketClusterClient.create({
-    hostname: '127.0.0.1', port, autoReconnect: false, ackTimeout: 2000, connectTimeout: 3000, authEngine: storedToken(token) as never,
-  });
-  clients.push(client);
-  const status = await nextEvent<ConnectStatus>(client, 'connect');
-  return status.isAuthenticated ? 'authenticated' : status.authError?.name ?? 'anonymous';
+  const { status } = await scope.connect(port, token);
+  return status.isAuthenticated ? 'authenticated' : (status.authError?.name ?? 'anonymous');
 }
 
 const kidsOf = (file: string) => (JSON.parse(readFileSync(file, 'utf8')) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
@@ -52,14 +40,19 @@ test('a full key rotation with the CLI alone: generate, add, SIGHUP, sign with t
   assert.equal(kidsOf(jwks), [oldKid]);
 
   const port = await freePort();
-  const node = new GatehouseProcess(['start'], {
-    GATEHOUSE_PORT: String(port), GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_JWKS_FILE: jwks, GATEHOUSE_LOG_LEVEL: 'info',
+  const node = scope.gatehouse(['start'], {
+    GATEHOUSE_PORT: String(port),
+    GATEHOUSE_HOST: '127.0.0.1',
+    GATEHOUSE_JWKS_FILE: jwks,
+    GATEHOUSE_LOG_LEVEL: 'info',
   });
-  processes.push(node);
   await node.listeningPort();
-  const signWith = async (keyDir: string) => (await cli(['token', '--sub', 'rotating'], {
-    GATEHOUSE_SIGNING_KEY_FILE: join(keyDir, 'signing-key.pem'),
-  })).stdout.trim();
+  const signWith = async (keyDir: string) =>
+    (
+      await cli(['token', '--sub', 'rotating'], {
+        GATEHOUSE_SIGNING_KEY_FILE: join(keyDir, 'signing-key.pem'),
+      })
+    ).stdout.trim();
   const oldToken = await signWith(oldDir);
   assert.is(kidOf(oldToken), oldKid);
   assert.is(await handshake(port, oldToken), 'authenticated');
@@ -115,7 +108,13 @@ test('keys add and remove refuse what would break the set, and change nothing', 
   // A private key is never copied into the set: only the public half goes in.
   await cli(['keys', 'add', '--jwks', jwks, '--kid', 'k2', join(b, 'signing-key.pem')]);
   const set = JSON.parse(readFileSync(jwks, 'utf8')) as { keys: Record<string, unknown>[] };
-  assert.equal(set.keys.map((k) => [k.kid, 'd' in k]), [['k1', false], ['k2', false]]);
+  assert.equal(
+    set.keys.map((k) => [k.kid, 'd' in k]),
+    [
+      ['k1', false],
+      ['k2', false],
+    ],
+  );
 });
 
 test('keys generate warns when the private key lands where git would pick it up, and not where git ignores it', async () => {
@@ -149,6 +148,18 @@ test('keys generate advises what the README says: the gateway verifies with the 
   assert.match(readme, 'GATEHOUSE_JWKS_FILE=keys/jwks.json');
   assert.match(readme, "keyid: 'KID-FROM-JWKS'");
   assert.match(readme, 'npx gatehouse keys add --jwks');
+});
+
+test('a kid that starts with a dash (one thumbprint in 64 does) is taken as written after --kid', async () => {
+  const jwks = join(dir, 'dashed.json');
+  const dashed = join(dir, 'dashed');
+  const other = join(dir, 'other');
+  await cli(['keys', 'generate', '--alg', 'ES256', '--out', dashed, '--kid', '-dash']);
+  await cli(['keys', 'generate', '--alg', 'ES256', '--out', other, '--kid', 'k9']);
+  await cli(['keys', 'add', '--jwks', jwks, join(dashed, 'jwks.json'), join(other, 'jwks.json')]);
+  assert.equal(kidsOf(jwks), ['-dash', 'k9']);
+  await cli(['keys', 'remove', '--jwks', jwks, '--kid', '-dash']);
+  assert.equal(kidsOf(jwks), ['k9']);
 });
 
 test.run();

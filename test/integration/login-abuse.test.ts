@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Gateway } from '../../server/gateway';
 import { ErrorName } from '../../shared';
-import { startGateway } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { runLoginAbuse, writeAbuseUsersFile } from '../helpers/login-abuse';
 
 // Standing suite "Login abuse" (SECURITY.md), short version: 2,000 wrong passwords across 60 usernames and 12 client
@@ -15,11 +15,10 @@ const ADDRESSES = 12;
 const USERNAMES = 60;
 let gw: Gateway;
 
+const suiteScope = useScope(test, 'suite');
+
 test.before(async () => {
-  gw = await startGateway({ GATEHOUSE_USERS_FILE: await writeAbuseUsersFile(), GATEHOUSE_TRUST_PROXY: '127.0.0.1' });
-});
-test.after(async () => {
-  await gw.close();
+  gw = await suiteScope.gateway({ GATEHOUSE_USERS_FILE: await writeAbuseUsersFile(), GATEHOUSE_TRUST_PROXY: '127.0.0.1' });
 });
 
 test('2,000 wrong passwords: the limiter holds, refused attempts cost no hashing, an honest user logs in throughout', async () => {
@@ -36,7 +35,10 @@ test('2,000 wrong passwords: the limiter holds, refused attempts cost no hashing
   assert.is(report.refusedUnhashed, report.outcomes[ErrorName.RateLimited], summary);
   // The honest user, from an address of her own and a username nobody guessed at, logged in every time.
   assert.ok(report.honest.length >= 2, summary);
-  assert.ok(report.honest.every((h) => h === 'ok'), summary);
+  assert.ok(
+    report.honest.every((h) => h === 'ok'),
+    summary,
+  );
 });
 
 test.run();

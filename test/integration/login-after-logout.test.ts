@@ -4,45 +4,43 @@
 // new session holds, instead of being closed as revoked the moment it is set. Memory store and Redis.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AGClientSocket } from 'socketcluster-client';
-import type { Gateway } from '../../server/gateway';
 import { Procedure } from '../../shared';
-import { connectClient, nextEvent, sleep } from '../helpers/gateway';
+import { nextEvent, sleep } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { startLoginGateway, writeUsersFile } from '../helpers/login';
 import { TestRedis } from '../helpers/redis-server';
 
 const PASSWORD = 'correct horse battery staple';
 let redis: TestRedis;
 let usersFile: string;
-const gateways: Gateway[] = [];
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
-  redis = await TestRedis.start();
+  redis = await suiteScope.redis();
   usersFile = await writeUsersFile([{ username: 'alice', password: PASSWORD, sub: 'user-alice' }]);
 });
-test.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const g of gateways.splice(0)) await g.close();
-});
-test.after(async () => {
-  await redis?.close();
-});
 
-for (const [store, extra] of [['memory', {}], ['redis', { GATEHOUSE_REDIS_URL: '' }]] as const) {
+for (const [store, extra] of [
+  ['memory', {}],
+  ['redis', { GATEHOUSE_REDIS_URL: '' }],
+] as const) {
   test(`${store}: logout everywhere, then log in again at once: the new session is not closed`, async () => {
     const env: Record<string, string> = { GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_CLOCK_TOLERANCE: '2s', ...extra };
     if ('GATEHOUSE_REDIS_URL' in extra) env.GATEHOUSE_REDIS_URL = redis.url;
-    const gw = await startLoginGateway(env);
-    gateways.push(gw);
-    const client = connectClient(gw, { ackTimeout: 8000 });
-    clients.push(client);
+    const gw = scope.ownGateway(await startLoginGateway(env));
+    const client = scope.client(gw, { ackTimeout: 8000 });
     await nextEvent(client, 'connect');
     await client.invoke(Procedure.Login, { username: 'alice', password: PASSWORD });
     assert.equal(await client.invoke(Procedure.Logout, { everywhere: true }), { revoked: 'sub' });
 
     let closedWith: number | undefined;
-    void nextEvent<{ code: number }>(client, 'close', 6000).then(({ code }) => { closedWith = code; }, () => undefined);
+    void nextEvent<{ code: number }>(client, 'close', 6000).then(
+      ({ code }) => {
+        closedWith = code;
+      },
+      () => undefined,
+    );
     const started = Date.now();
     await client.invoke(Procedure.Login, { username: 'alice', password: PASSWORD });
     const waited = Date.now() - started;

@@ -15,7 +15,8 @@ let client: AGClientSocket;
 /** A backend like an app's: alice/secret is user-alice, anything else 401, "locked" 403. */
 function appBackend() {
   backend.handler = ({ username, password }, res) => {
-    if (username === 'alice' && password === 'secret') return reply(res, 200, { sub: 'user-alice', channels: { 'news': ['subscribe'] }, claims: { plan: 'pro', exp: 1, sid: 'forged' } });
+    if (username === 'alice' && password === 'secret')
+      return reply(res, 200, { sub: 'user-alice', channels: { news: ['subscribe'] }, claims: { plan: 'pro', exp: 1, sid: 'forged' } });
     if (username === 'locked') return reply(res, 403, { error: 'locked' });
     return reply(res, 401, { error: 'nope' });
   };
@@ -26,10 +27,16 @@ test.before(async () => {
   // The first fetch of a process loads undici, which on a loaded machine alone can take longer than the 300 ms timeout.
   await fetch(backend.url, { method: 'POST', body: '{}', signal: AbortSignal.timeout(10_000) }).then((r) => r.body?.cancel());
   backend.calls = 0;
-  gw = await startLoginGateway({
-    GATEHOUSE_LOGIN_URL: backend.url, GATEHOUSE_LOGIN_MAX_FAILURES: '1000', GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '1000',
-    GATEHOUSE_LOGIN_RATE_PER_USER: '1000', GATEHOUSE_LOGIN_RATE_PER_IP: '1000',
-  }, { loginTimeoutMs: TIMEOUT_MS });
+  gw = await startLoginGateway(
+    {
+      GATEHOUSE_LOGIN_URL: backend.url,
+      GATEHOUSE_LOGIN_MAX_FAILURES: '1000',
+      GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '1000',
+      GATEHOUSE_LOGIN_RATE_PER_USER: '1000',
+      GATEHOUSE_LOGIN_RATE_PER_IP: '1000',
+    },
+    { loginTimeoutMs: TIMEOUT_MS },
+  );
   client = connectClient(gw);
   await nextEvent(client, 'connect');
 });
@@ -81,7 +88,14 @@ test('the backend receives exactly {username, password} as JSON', async () => {
 
 // Every 4xx is a failed login (server/login/http-verifier.ts): a 404 for an unknown user must not answer differently
 // from a 401, and a 400 for a wrong password must count against the limit like any other failure.
-for (const [status, name] of [[401, 'wrong credentials'], [403, 'forbidden'], [404, 'unknown user'], [400, 'bad password'], [422, 'unprocessable'], [429, 'the backend\'s own limit']] as const) {
+for (const [status, name] of [
+  [401, 'wrong credentials'],
+  [403, 'forbidden'],
+  [404, 'unknown user'],
+  [400, 'bad password'],
+  [422, 'unprocessable'],
+  [429, "the backend's own limit"],
+] as const) {
   test(`${status} from the backend (${name}) → LoginError / HTTP 401`, async () => {
     backend.handler = (_b, res) => reply(res, status, {});
     const { rpc, http } = await both({ username: 'alice', password: 'wrong' });
@@ -92,25 +106,88 @@ for (const [status, name] of [[401, 'wrong credentials'], [403, 'forbidden'], [4
 }
 
 const unavailable: [string, () => void][] = [
-  ['500', () => { backend.handler = (_b, res) => reply(res, 500, { sub: 'user-alice' }); }],
-  ['502', () => { backend.handler = (_b, res) => reply(res, 502, {}); }],
-  ['a redirect', () => { backend.handler = (_b, res) => res.writeHead(307, { location: 'http://127.0.0.1:1/steal' }).end(); }],
-  ['200 without sub', () => { backend.handler = (_b, res) => reply(res, 200, { user: 'alice' }); }],
-  ['200 with a non-string sub', () => { backend.handler = (_b, res) => reply(res, 200, { sub: 7 }); }],
-  ['200 with a sub over 128 characters', () => { backend.handler = (_b, res) => reply(res, 200, { sub: 's'.repeat(129) }); }],
-  ['200 with malformed channels', () => { backend.handler = (_b, res) => reply(res, 200, { sub: 'a', channels: 'chat:*' }); }],
-  ['200 with claims that are not an object', () => { backend.handler = (_b, res) => reply(res, 200, { sub: 'a', claims: ['x'] }); }],
-  ['200 with claims too big for a token', () => { backend.handler = (_b, res) => reply(res, 200, { sub: 'a', claims: { pad: 'x'.repeat(5000) } }); }],
-  ['200 with a body that is not JSON', () => { backend.handler = (_b, res) => res.writeHead(200).end('<html>'); }],
-  ['200 with a body over 64 KiB', () => { backend.handler = (_b, res) => reply(res, 200, { sub: 'a', junk: 'x'.repeat(70_000) }); }],
-  ['no answer within the timeout', () => { backend.handler = (_b, res) => backend.later(TIMEOUT_MS * 4, () => reply(res, 200, { sub: 'late' })); }],
-  ['headers in time but the body too late', () => {
-    backend.handler = (_b, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.write('{"sub":');
-      backend.later(TIMEOUT_MS * 4, () => res.end('"late"}'));
-    };
-  }],
+  [
+    '500',
+    () => {
+      backend.handler = (_b, res) => reply(res, 500, { sub: 'user-alice' });
+    },
+  ],
+  [
+    '502',
+    () => {
+      backend.handler = (_b, res) => reply(res, 502, {});
+    },
+  ],
+  [
+    'a redirect',
+    () => {
+      backend.handler = (_b, res) => res.writeHead(307, { location: 'http://127.0.0.1:1/steal' }).end();
+    },
+  ],
+  [
+    '200 without sub',
+    () => {
+      backend.handler = (_b, res) => reply(res, 200, { user: 'alice' });
+    },
+  ],
+  [
+    '200 with a non-string sub',
+    () => {
+      backend.handler = (_b, res) => reply(res, 200, { sub: 7 });
+    },
+  ],
+  [
+    '200 with a sub over 128 characters',
+    () => {
+      backend.handler = (_b, res) => reply(res, 200, { sub: 's'.repeat(129) });
+    },
+  ],
+  [
+    '200 with malformed channels',
+    () => {
+      backend.handler = (_b, res) => reply(res, 200, { sub: 'a', channels: 'chat:*' });
+    },
+  ],
+  [
+    '200 with claims that are not an object',
+    () => {
+      backend.handler = (_b, res) => reply(res, 200, { sub: 'a', claims: ['x'] });
+    },
+  ],
+  [
+    '200 with claims too big for a token',
+    () => {
+      backend.handler = (_b, res) => reply(res, 200, { sub: 'a', claims: { pad: 'x'.repeat(5000) } });
+    },
+  ],
+  [
+    '200 with a body that is not JSON',
+    () => {
+      backend.handler = (_b, res) => res.writeHead(200).end('<html>');
+    },
+  ],
+  [
+    '200 with a body over 64 KiB',
+    () => {
+      backend.handler = (_b, res) => reply(res, 200, { sub: 'a', junk: 'x'.repeat(70_000) });
+    },
+  ],
+  [
+    'no answer within the timeout',
+    () => {
+      backend.handler = (_b, res) => backend.later(TIMEOUT_MS * 4, () => reply(res, 200, { sub: 'late' }));
+    },
+  ],
+  [
+    'headers in time but the body too late',
+    () => {
+      backend.handler = (_b, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"sub":');
+        backend.later(TIMEOUT_MS * 4, () => res.end('"late"}'));
+      };
+    },
+  ],
 ];
 for (const [name, arrange] of unavailable) {
   test(`backend answers ${name} → LoginUnavailableError / HTTP 503`, async () => {
@@ -180,10 +257,18 @@ test('at most 16 requests to the backend at once; the rest wait within the timeo
     backend.handler = (_b, res) => {
       open++;
       peak = Math.max(peak, open);
-      backend.later(300, () => { open--; reply(res, 401, {}); });
+      backend.later(300, () => {
+        open--;
+        reply(res, 401, {});
+      });
     };
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => postLogin(g, { username: `u${i}`, password: 'x' }, { 'x-forwarded-for': `198.51.100.${i + 1}` })));
-    assert.ok(results.every((r) => r.body.error?.name === ErrorName.Login), 'every login was answered by the backend in time');
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => postLogin(g, { username: `u${i}`, password: 'x' }, { 'x-forwarded-for': `198.51.100.${i + 1}` })),
+    );
+    assert.ok(
+      results.every((r) => r.body.error?.name === ErrorName.Login),
+      'every login was answered by the backend in time',
+    );
     assert.ok(peak <= 16 && peak >= 8, `peak ${peak}`);
   } finally {
     await g.close();
@@ -214,11 +299,16 @@ test('rate-limited attempts never reach the backend', async () => {
 });
 
 test('parallel attempts cannot slip past the limit', async () => {
-  const g = await startLoginGateway({ GATEHOUSE_LOGIN_URL: backend.url, GATEHOUSE_LOGIN_MAX_FAILURES: '3', GATEHOUSE_TRUST_PROXY: '127.0.0.1' }, { loginTimeoutMs: TIMEOUT_MS });
+  const g = await startLoginGateway(
+    { GATEHOUSE_LOGIN_URL: backend.url, GATEHOUSE_LOGIN_MAX_FAILURES: '3', GATEHOUSE_TRUST_PROXY: '127.0.0.1' },
+    { loginTimeoutMs: TIMEOUT_MS },
+  );
   try {
     backend.handler = (_b, res) => backend.later(50, () => reply(res, 401, {}));
     // From ten addresses: one address may only have two logins in flight at all.
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => postLogin(g, { username: 'alice', password: 'guess' }, { 'x-forwarded-for': `192.0.2.${i + 1}` })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => postLogin(g, { username: 'alice', password: 'guess' }, { 'x-forwarded-for': `192.0.2.${i + 1}` })),
+    );
     assert.is(results.filter((r) => r.status === 401).length, 3);
     assert.is(results.filter((r) => r.status === 429).length, 7);
     assert.is(backend.calls, 3);

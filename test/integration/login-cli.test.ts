@@ -6,9 +6,12 @@ import { parsePasswordHash, verifyPassword } from '../../server/login/password-h
 import { SECRET, waitFor } from '../helpers/gateway';
 import { writeUsersFile } from '../helpers/login';
 import { GatehouseProcess, runCli } from '../helpers/process';
+import { useScope } from '../helpers/scope';
 
 /** `gatehouse hash-password` as the operator runs it, with `stdin` as its input. */
 const hashPasswordCli = (stdin: string) => runCli(['hash-password'], {}, { entry: 'bin', stdin, ms: 20_000 });
+
+const scope = useScope(test);
 
 test('hash-password prints a PHC scrypt hash of the first line that verifies', async () => {
   const { code, stdout } = await hashPasswordCli('correct horse battery staple\nsecond line ignored\n');
@@ -25,7 +28,11 @@ test('hash-password takes a CRLF line and a last line without newline', async ()
   assert.ok(await verifyPassword('pw-crlf', parsePasswordHash(crlf.stdout.trim())));
 });
 
-for (const [name, input] of [['empty input', ''], ['an empty line', '\n'], ['over 256 characters', `${'x'.repeat(257)}\n`]] as const) {
+for (const [name, input] of [
+  ['empty input', ''],
+  ['an empty line', '\n'],
+  ['over 256 characters', `${'x'.repeat(257)}\n`],
+] as const) {
   test(`hash-password refuses ${name} (exit 2, nothing on stdout)`, async () => {
     const { code, stdout, stderr } = await hashPasswordCli(input);
     assert.is(code, 2);
@@ -36,39 +43,47 @@ for (const [name, input] of [['empty input', ''], ['an empty line', '\n'], ['ove
 
 test('SIGHUP makes a running node re-read its users file; a bad file keeps the old users', async () => {
   const file = await writeUsersFile([{ username: 'ann', password: 'ann-pw', sub: 'user-ann' }]);
-  const node = new GatehouseProcess(['start'], {
-    GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_PORT: '0', GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_USERS_FILE: file,
-    GATEHOUSE_LOG_LEVEL: 'info', GATEHOUSE_SHUTDOWN_TIMEOUT: '2s',
-  }, 'bin');
-  try {
-    const port = await node.listeningPort(15_000);
-    const login = async (username: string, password: string) => {
-      const res = await fetch(`http://127.0.0.1:${port}/auth/login`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }),
-        signal: AbortSignal.timeout(3000),
-      });
-      await res.text();
-      return res.status;
-    };
-    assert.is(await login('ann', 'ann-pw'), 200);
-    assert.is(await login('ben', 'ben-pw'), 401);
+  const node = scope.own(
+    new GatehouseProcess(
+      ['start'],
+      {
+        GATEHOUSE_HOST: '127.0.0.1',
+        GATEHOUSE_PORT: '0',
+        GATEHOUSE_AUTH_KEY: SECRET,
+        GATEHOUSE_USERS_FILE: file,
+        GATEHOUSE_LOG_LEVEL: 'info',
+        GATEHOUSE_SHUTDOWN_TIMEOUT: '2s',
+      },
+      'bin',
+    ),
+    (p) => p.terminate(),
+    'gatehouse process',
+  );
+  const port = await node.listeningPort(15_000);
+  const login = async (username: string, password: string) => {
+    const res = await fetch(`http://127.0.0.1:${port}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+      signal: AbortSignal.timeout(3000),
+    });
+    await res.text();
+    return res.status;
+  };
+  assert.is(await login('ann', 'ann-pw'), 200);
+  assert.is(await login('ben', 'ben-pw'), 401);
 
-    await writeUsersFile([{ username: 'ben', password: 'ben-pw', sub: 'user-ben' }], file);
-    node.signal('SIGHUP');
-    await waitFor(async () => (await login('ben', 'ben-pw')) === 200, 5000, 'ben to be able to log in');
-    assert.is(await login('ann', 'ann-pw'), 401);
+  await writeUsersFile([{ username: 'ben', password: 'ben-pw', sub: 'user-ben' }], file);
+  node.signal('SIGHUP');
+  await waitFor(async () => (await login('ben', 'ben-pw')) === 200, 5000, 'ben to be able to log in');
+  assert.is(await login('ann', 'ann-pw'), 401);
 
-    writeFileSync(file, '[{"username": "broken"}]');
-    node.signal('SIGHUP');
-    await waitFor(() => node.stdout.includes('users file reload failed'), 5000, 'the reload failure to be logged');
-    assert.is(await login('ben', 'ben-pw'), 200);
-    assert.not.ok(node.stdout.includes('ben-pw'), 'no password in the log');
-    assert.not.ok(/eyJ[\w-]+\.eyJ/.test(node.stdout), 'no token in the log');
-  } finally {
-    node.signal('SIGTERM');
-    await node.exit(5000).catch(() => undefined);
-    await node.stop();
-  }
+  writeFileSync(file, '[{"username": "broken"}]');
+  node.signal('SIGHUP');
+  await waitFor(() => node.stdout.includes('users file reload failed'), 5000, 'the reload failure to be logged');
+  assert.is(await login('ben', 'ben-pw'), 200);
+  assert.not.ok(node.stdout.includes('ben-pw'), 'no password in the log');
+  assert.not.ok(/eyJ[\w-]+\.eyJ/.test(node.stdout), 'no token in the log');
 });
 
 test.run();

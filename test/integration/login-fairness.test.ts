@@ -10,6 +10,7 @@ import { hashPassword } from '../../server/login/password-hash';
 import { ErrorName } from '../../shared';
 import { sleep } from '../helpers/gateway';
 import { postLogin, startLoginGateway, type HttpOutcome } from '../helpers/login';
+import { useScope } from '../helpers/scope';
 
 // The scrypt gate (2 hashing, 16 waiting; server/login/concurrency-gate.ts) was once first come, first served, and
 // successes were never limited, so four ordinary accounts logging in over and over from one address kept it full and
@@ -21,23 +22,20 @@ const HONEST_IP = '198.51.100.7';
 const accounts = ['a1', 'a2', 'a3', 'a4'].map((username) => ({ username, password: `${username}-pw`, sub: `user-${username}` }));
 const carol = { username: 'carol', password: 'carol-pw', sub: 'user-carol' };
 let usersFile: string;
-const gateways: Gateway[] = [];
+const scope = useScope(test);
 
 test.before(async () => {
-  const entries = await Promise.all([...accounts, carol].map(async ({ password, ...rest }) => ({
-    ...rest, passwordHash: await hashPassword(password, { ln: 13, r: 8, p: 1 }),
-  })));
+  const entries = await Promise.all(
+    [...accounts, carol].map(async ({ password, ...rest }) => ({
+      ...rest,
+      passwordHash: await hashPassword(password, { ln: 13, r: 8, p: 1 }),
+    })),
+  );
   usersFile = join(mkdtempSync(join(tmpdir(), 'gatehouse-fairness-')), 'users.json');
   writeFileSync(usersFile, JSON.stringify(entries));
 });
-test.after.each(async () => {
-  for (const g of gateways.splice(0)) await g.close();
-});
-
 async function gateway(env: Record<string, string> = {}): Promise<Gateway> {
-  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_TRUST_PROXY: '127.0.0.1', ...env });
-  gateways.push(g);
-  return g;
+  return scope.ownGateway(await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_TRUST_PROXY: '127.0.0.1', ...env }));
 }
 
 function loginFrom(g: Gateway, ip: string, user: { username: string; password: string }): Promise<HttpOutcome> {
@@ -67,7 +65,7 @@ test('four accounts logging in from one address cannot keep another user out of 
       await sleep(100);
     }
     assert.equal(honest, ['ok', 'ok', 'ok', 'ok', 'ok'], `carol's logins during the attack: ${honest.join(', ')}`);
-    assert.ok((attackerOutcomes.get(200) ?? 0) > 0, 'the attacker\'s own logins were served too');
+    assert.ok((attackerOutcomes.get(200) ?? 0) > 0, "the attacker's own logins were served too");
   } finally {
     attacking = false;
     await Promise.all(loops);

@@ -3,23 +3,19 @@ import * as assert from 'uvu/assert';
 import { request } from 'node:http';
 import type { Gateway } from '../../server/gateway';
 import { ErrorName } from '../../shared';
-import { connectWithToken, startGateway } from '../helpers/gateway';
+import { connectWithToken } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { decodePayload, postLogin, startLoginGateway, writeUsersFile } from '../helpers/login';
 
 const bob = { username: 'bob', password: 'bob-password', sub: 'user-bob', channels: ['room:1'], claims: { tier: 'gold' } };
 let usersFile: string;
 let gw: Gateway;
-const extra: Gateway[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
   usersFile = await writeUsersFile([bob]);
-  gw = await startGateway({ GATEHOUSE_USERS_FILE: usersFile });
-});
-test.after.each(async () => {
-  for (const g of extra.splice(0)) await g.close();
-});
-test.after(async () => {
-  await gw.close();
+  gw = await suiteScope.gateway({ GATEHOUSE_USERS_FILE: usersFile });
 });
 
 test('POST /auth/login answers {token, expiresAt}; the token opens an authenticated socket', async () => {
@@ -71,21 +67,29 @@ for (const [name, body, headers] of badRequests) {
 test('a huge body is refused without being read to the end', async () => {
   // Declares 10 MB and sends only a little: the gateway answers from the Content-Length alone.
   const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1', port: gw.address().port, path: '/auth/login', method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': String(10_000_000) },
-      timeout: 3000,
-    }, (r) => {
-      let body = '';
-      r.on('data', (d) => { body += d; });
-      r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: gw.address().port,
+        path: '/auth/login',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': String(10_000_000) },
+        timeout: 3000,
+      },
+      (r) => {
+        let body = '';
+        r.on('data', (d) => {
+          body += d;
+        });
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error('no answer')));
     req.write('{"username":');
   });
   assert.is(res.status, 400);
-  assert.is(JSON.parse(res.body).error.name, ErrorName.BadRequest);
+  assert.is((JSON.parse(res.body) as { error: { name: string } }).error.name, ErrorName.BadRequest);
 });
 
 test('GET /auth/login → 405', async () => {
@@ -96,15 +100,13 @@ test('GET /auth/login → 405', async () => {
 });
 
 test('without a verifier there is no /auth/login', async () => {
-  const g = await startGateway();
-  extra.push(g);
+  const g = await scope.gateway();
   const res = await postLogin(g, { username: 'bob', password: 'bob-password' });
   assert.is(res.status, 404);
 });
 
 test('429 with Retry-After once failures pass the limit', async () => {
-  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '2' });
-  extra.push(g);
+  const g = scope.ownGateway(await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '2' }));
   for (let i = 0; i < 2; i++) assert.is((await postLogin(g, { username: 'bob', password: 'x' })).status, 401);
   const res = await postLogin(g, { username: 'bob', password: 'bob-password' });
   assert.is(res.status, 429);
@@ -114,8 +116,7 @@ test('429 with Retry-After once failures pass the limit', async () => {
 });
 
 test('X-Forwarded-For is ignored unless the peer is a trusted proxy', async () => {
-  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '2' });
-  extra.push(g);
+  const g = scope.ownGateway(await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '2' }));
   // Each request claims a different client; all come from 127.0.0.1, which is not trusted, so they share one count.
   assert.is((await postLogin(g, { username: 'u1', password: 'x' }, { 'x-forwarded-for': '198.51.100.1' })).status, 401);
   assert.is((await postLogin(g, { username: 'u2', password: 'x' }, { 'x-forwarded-for': '198.51.100.2' })).status, 401);
@@ -123,8 +124,13 @@ test('X-Forwarded-For is ignored unless the peer is a trusted proxy', async () =
 });
 
 test('behind a trusted proxy the right-most untrusted X-Forwarded-For address is the client', async () => {
-  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '2', GATEHOUSE_TRUST_PROXY: '127.0.0.1,10.0.0.0/8' });
-  extra.push(g);
+  const g = scope.ownGateway(
+    await startLoginGateway({
+      GATEHOUSE_USERS_FILE: usersFile,
+      GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '2',
+      GATEHOUSE_TRUST_PROXY: '127.0.0.1,10.0.0.0/8',
+    }),
+  );
   const as = (xff: string, username: string) => postLogin(g, { username, password: 'x' }, { 'x-forwarded-for': xff });
   // Client 198.51.100.1 through an inner proxy 10.1.2.3; forged entries to the left are not believed.
   assert.is((await as('6.6.6.1, 198.51.100.1, 10.1.2.3', 'u1')).status, 401);

@@ -4,37 +4,30 @@ import * as assert from 'uvu/assert';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
 import { ErrorName } from '../../shared';
-import { connectClient, nextEvent, waitFor } from '../helpers/gateway';
+import { nextEvent, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { invokeLogin, postLogin, startLoginGateway, writeUsersFile } from '../helpers/login';
 import { TestRedis } from '../helpers/redis-server';
 
 let redis: TestRedis;
 let gwA: Gateway;
 let gwB: Gateway;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
-  redis = await TestRedis.start();
+  redis = await suiteScope.redis();
   const usersFile = await writeUsersFile([
     { username: 'alice', password: 'alice-pw', sub: 'user-alice' },
     { username: 'bob', password: 'bob-pw', sub: 'user-bob' },
   ]);
   const env = { GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_LOGIN_MAX_FAILURES: '4' };
-  gwA = await startLoginGateway(env);
-  gwB = await startLoginGateway(env);
-});
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-test.after(async () => {
-  await gwA.close();
-  await gwB.close();
-  await redis.close();
+  gwA = suiteScope.ownGateway(await startLoginGateway(env));
+  gwB = suiteScope.ownGateway(await startLoginGateway(env));
 });
 
 async function socketOn(g: Gateway): Promise<AGClientSocket> {
-  const c = connectClient(g);
-  clients.push(c);
+  const c = scope.client(g);
   await nextEvent(c, 'connect');
   return c;
 }

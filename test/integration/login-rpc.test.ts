@@ -6,39 +6,38 @@ import { join } from 'node:path';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
 import { CloseCode, ErrorName } from '../../shared';
-import { configProblems, connectClient, connectWithToken, jwksOf, makeKeyPair, mintHs256, nextEvent, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { configProblems, jwksOf, makeKeyPair, mintHs256, nextEvent, sleep, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { invokeLogin, startLoginGateway, writeUsersFile } from '../helpers/login';
 
 const alice = {
-  username: 'alice', password: 'correct horse', sub: 'user-alice', channels: ['chat:*'],
+  username: 'alice',
+  password: 'correct horse',
+  sub: 'user-alice',
+  channels: ['chat:*'],
   claims: { role: 'admin', sub: 'mallory', exp: 1, iat: 1, nbf: 9_999_999_999, jti: 'x', sid: 'y', iss: 'evil', aud: 'evil', channels: ['*'] },
 };
 const bob = { username: 'bob', password: 'bob-password', sub: 'user-bob' };
 let usersFile: string;
 let gw: Gateway;
-const clients: AGClientSocket[] = [];
-const extraGateways: Gateway[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
   usersFile = await writeUsersFile([alice, bob]);
   // The attempt rates (10 a minute per username by default) are raised: these tests log the same users in many times;
   // test/integration/login-fairness.test.ts covers the rates.
-  gw = await startGateway({
-    GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3', GATEHOUSE_ISSUER: 'https://gatehouse.test',
-    GATEHOUSE_LOGIN_RATE_PER_USER: '1000', GATEHOUSE_LOGIN_RATE_PER_IP: '1000',
+  gw = await suiteScope.gateway({
+    GATEHOUSE_USERS_FILE: usersFile,
+    GATEHOUSE_LOGIN_MAX_FAILURES: '3',
+    GATEHOUSE_ISSUER: 'https://gatehouse.test',
+    GATEHOUSE_LOGIN_RATE_PER_USER: '1000',
+    GATEHOUSE_LOGIN_RATE_PER_IP: '1000',
   });
-});
-test.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const g of extraGateways.splice(0)) await g.close();
-});
-test.after(async () => {
-  await gw.close();
 });
 
 async function anonymous(gateway: Gateway = gw): Promise<AGClientSocket> {
-  const client = connectClient(gateway);
-  clients.push(client);
+  const client = scope.client(gateway);
   await nextEvent(client, 'connect');
   return client;
 }
@@ -81,7 +80,7 @@ test('when login resolves, the stock client already holds the token and is authe
   }
 });
 
-test('login answers expiresIn: the seconds the token has left by the gateway\'s clock', async () => {
+test("login answers expiresIn: the seconds the token has left by the gateway's clock", async () => {
   const client = await anonymous();
   const { answer } = await invokeLogin(client, { username: 'bob', password: 'bob-password' });
   assert.type(answer?.expiresIn, 'number');
@@ -92,8 +91,7 @@ test('the token a login gives is accepted at a later handshake; each login is a 
   const client = await anonymous();
   const first = await invokeLogin(client, { username: 'bob', password: 'bob-password' });
   const signed = client.signedAuthToken as string;
-  const again = await connectWithToken(gw, signed);
-  clients.push(again.client);
+  const again = await scope.connect(gw, signed);
   assert.is(again.status.isAuthenticated, true);
   assert.is((again.client.authToken as { sid?: string }).sid, first.answer?.sid);
   const second = await invokeLogin(again.client, { username: 'bob', password: 'bob-password' });
@@ -101,8 +99,10 @@ test('the token a login gives is accepted at a later handshake; each login is a 
 });
 
 test('a login on a socket authenticated as someone else moves it to the new identity in the revocation index', async () => {
-  const { client, status } = await connectWithToken(gw, mintHs256({ sub: 'someone-else', sid: 'old-session', jti: 'old-jti' }, { issuer: 'https://gatehouse.test' }));
-  clients.push(client);
+  const { client, status } = await scope.connect(
+    gw,
+    mintHs256({ sub: 'someone-else', sid: 'old-session', jti: 'old-jti' }, { issuer: 'https://gatehouse.test' }),
+  );
   assert.is(status.isAuthenticated, true);
   const socket = gw.agServer.clients[client.id!];
   const login = await invokeLogin(client, { username: 'bob', password: 'bob-password' });
@@ -176,8 +176,7 @@ test('failed logins for a username pass the limit: RateLimitedError with retryAf
 
 // " bob", "bob " and "\tbob" once had a budget each, multiplying an attacker's guesses (server/login/username-key.ts).
 test('spellings of a username that differ by spacing, case or invisible characters share its failure budget', async () => {
-  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3' });
-  extraGateways.push(g);
+  const g = scope.ownGateway(await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3' }));
   const client = await anonymous(g);
   for (const username of [' bob', 'bob ', '\tBOB\u200B']) {
     assert.is((await invokeLogin(client, { username, password: 'bob-password' })).error?.name, ErrorName.Login, JSON.stringify(username));
@@ -186,8 +185,7 @@ test('spellings of a username that differ by spacing, case or invisible characte
 });
 
 test('a success resets the username counter', async () => {
-  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3' });
-  extraGateways.push(g);
+  const g = scope.ownGateway(await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3' }));
   const client = await anonymous(g);
   for (let i = 0; i < 2; i++) await invokeLogin(client, { username: 'bob', password: 'bad' });
   assert.ok((await invokeLogin(client, { username: 'bob', password: 'bob-password' })).answer);
@@ -196,8 +194,9 @@ test('a success resets the username counter', async () => {
 });
 
 test('the counters reset when the window ends', async () => {
-  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '1', GATEHOUSE_LOGIN_FAILURE_WINDOW: '1s' });
-  extraGateways.push(g);
+  const g = scope.ownGateway(
+    await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '1', GATEHOUSE_LOGIN_FAILURE_WINDOW: '1s' }),
+  );
   const client = await anonymous(g);
   assert.is((await invokeLogin(client, { username: 'bob', password: 'bad' })).error?.name, ErrorName.Login);
   const limited = await invokeLogin(client, { username: 'bob', password: 'bob-password' });
@@ -208,23 +207,23 @@ test('the counters reset when the window ends', async () => {
 });
 
 test('failed logins from one client IP pass the per-IP limit across usernames', async () => {
-  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '2' });
-  extraGateways.push(g);
+  const g = scope.ownGateway(await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '2' }));
   const client = await anonymous(g);
   assert.is((await invokeLogin(client, { username: 'u1', password: 'x' })).error?.name, ErrorName.Login);
   assert.is((await invokeLogin(client, { username: 'u2', password: 'x' })).error?.name, ErrorName.Login);
   assert.is((await invokeLogin(client, { username: 'bob', password: 'bob-password' })).error?.name, ErrorName.RateLimited);
 });
 
-test('attempts refused for their IP use up nothing of the username\'s budget (no lock-out from a blocked address)', async () => {
+test("attempts refused for their IP use up nothing of the username's budget (no lock-out from a blocked address)", async () => {
   const g = await startLoginGateway({
-    GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '3', GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '2',
+    GATEHOUSE_USERS_FILE: usersFile,
+    GATEHOUSE_LOGIN_MAX_FAILURES: '3',
+    GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '2',
     GATEHOUSE_TRUST_PROXY: '127.0.0.1',
   });
-  extraGateways.push(g);
-  const attacker = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.1' } } });
-  const owner = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.2' } } });
-  clients.push(attacker, owner);
+  scope.ownGateway(g);
+  const attacker = scope.client(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.1' } } });
+  const owner = scope.client(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.2' } } });
   await Promise.all([nextEvent(attacker, 'connect'), nextEvent(owner, 'connect')]);
   for (const username of ['u1', 'u2']) assert.is((await invokeLogin(attacker, { username, password: 'x' })).error?.name, ErrorName.Login);
   for (let i = 0; i < 5; i++) {
@@ -234,22 +233,20 @@ test('attempts refused for their IP use up nothing of the username\'s budget (no
 });
 
 test('X-Forwarded-For on the WebSocket upgrade is ignored without GATEHOUSE_TRUST_PROXY', async () => {
-  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '1' });
-  extraGateways.push(g);
-  const a = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.1' } } });
-  const b = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.2' } } });
-  clients.push(a, b);
+  const g = scope.ownGateway(await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '1' }));
+  const a = scope.client(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.1' } } });
+  const b = scope.client(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.2' } } });
   await Promise.all([nextEvent(a, 'connect'), nextEvent(b, 'connect')]);
   assert.is((await invokeLogin(a, { username: 'u1', password: 'x' })).error?.name, ErrorName.Login);
   assert.is((await invokeLogin(b, { username: 'u2', password: 'x' })).error?.name, ErrorName.RateLimited);
 });
 
 test('X-Forwarded-For on the WebSocket upgrade is honoured from a trusted proxy', async () => {
-  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '1', GATEHOUSE_TRUST_PROXY: '127.0.0.1' });
-  extraGateways.push(g);
-  const a = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.1' } } });
-  const b = connectClient(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.2' } } });
-  clients.push(a, b);
+  const g = scope.ownGateway(
+    await startLoginGateway({ GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '1', GATEHOUSE_TRUST_PROXY: '127.0.0.1' }),
+  );
+  const a = scope.client(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.1' } } });
+  const b = scope.client(g, { wsOptions: { headers: { 'x-forwarded-for': '203.0.113.2' } } });
   await Promise.all([nextEvent(a, 'connect'), nextEvent(b, 'connect')]);
   assert.is((await invokeLogin(a, { username: 'u1', password: 'x' })).error?.name, ErrorName.Login);
   assert.is((await invokeLogin(b, { username: 'u2', password: 'x' })).error?.name, ErrorName.Login);
@@ -258,14 +255,14 @@ test('X-Forwarded-For on the WebSocket upgrade is honoured from a trusted proxy'
 
 test('reload() picks up a changed users file; a bad file keeps the previous users', async () => {
   const file = await writeUsersFile([bob]);
-  const g = await startLoginGateway({ GATEHOUSE_USERS_FILE: file });
-  extraGateways.push(g);
+  const g = scope.ownGateway(await startLoginGateway({ GATEHOUSE_USERS_FILE: file }));
   const client = await anonymous(g);
   assert.is((await invokeLogin(client, { username: 'carol', password: 'carol-pw' })).error?.name, ErrorName.Login);
 
   // bob keeps his hash as it was: a new one would end his sessions (users-reload.test.ts) and delay his next login.
-  const carol = JSON.parse(readFileSync(await writeUsersFile([{ username: 'carol', password: 'carol-pw', sub: 'user-carol' }]), 'utf8'));
-  writeFileSync(file, JSON.stringify([...JSON.parse(readFileSync(file, 'utf8')), ...carol]));
+  const readEntries = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as unknown[];
+  const carol = readEntries(await writeUsersFile([{ username: 'carol', password: 'carol-pw', sub: 'user-carol' }]));
+  writeFileSync(file, JSON.stringify([...readEntries(file), ...carol]));
   g.reload();
   assert.is((await invokeLogin(client, { username: 'carol', password: 'carol-pw' })).answer?.sub, 'user-carol');
 
@@ -278,8 +275,7 @@ test('reload() picks up a changed users file; a bad file keeps the previous user
 });
 
 test('without GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL there is no login procedure', async () => {
-  const g = await startGateway();
-  extraGateways.push(g);
+  const g = await scope.gateway();
   const client = await anonymous(g);
   const { error } = await invokeLogin(client, { username: 'alice', password: 'correct horse' });
   assert.is(error?.name, ErrorName.ProcedureNotFound);
@@ -289,7 +285,10 @@ test('a gateway with login and no key to sign with refuses to start, naming the 
   const jwksFile = join(mkdtempSync(join(tmpdir(), 'gatehouse-jwks-')), 'jwks.json');
   writeFileSync(jwksFile, jwksOf(makeKeyPair('ES256', 'ec-1')));
   const problems = configProblems({ GATEHOUSE_AUTH_KEY: undefined, GATEHOUSE_JWKS_FILE: jwksFile, GATEHOUSE_USERS_FILE: usersFile });
-  assert.equal(problems.map((p) => p.split(':')[0]), ['GATEHOUSE_USERS_FILE']);
+  assert.equal(
+    problems.map((p) => p.split(':')[0]),
+    ['GATEHOUSE_USERS_FILE'],
+  );
   assert.match(problems[0], /GATEHOUSE_SIGNING_KEY_FILE .* or GATEHOUSE_AUTH_KEY/);
 });
 

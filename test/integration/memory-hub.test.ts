@@ -8,26 +8,27 @@ import { Gateway } from '../../server/gateway';
 import { createLogger } from '../../server/log';
 import { CloseCode } from '../../shared';
 import { subscribe } from '../helpers/channels';
-import { connectWithToken, mintHs256, nextEvent, testConfig, waitFor } from '../helpers/gateway';
+import { mintHs256, nextEvent, testConfig, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 
 const ADMIN_KEY = 'memory-hub-admin-key-0123456789abcdef';
 let a: Gateway;
 let b: Gateway;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 let n = 0;
 
 async function start(nodeId: string, hub: MemoryHub): Promise<Gateway> {
   const config = testConfig({ GATEHOUSE_NODE_ID: nodeId, GATEHOUSE_ADMIN_KEY: ADMIN_KEY });
-  const gateway = new Gateway(config, { log: createLogger(config.logLevel), hub });
+  const gateway = suiteScope.ownGateway(new Gateway(config, { log: createLogger(config.logLevel), hub }));
   await gateway.listen();
   return gateway;
 }
 
 async function client(gw: Gateway, claims: Record<string, unknown> = {}): Promise<AGClientSocket> {
   n += 1;
-  const { client: c, status } = await connectWithToken(gw, mintHs256({ sub: `user-${n}`, sid: `sid-${n}`, channels: ['*'], ...claims }));
+  const { client: c, status } = await scope.connect(gw, mintHs256({ sub: `user-${n}`, sid: `sid-${n}`, channels: ['*'], ...claims }));
   assert.is(status.isAuthenticated, true);
-  clients.push(c);
   return c;
 }
 
@@ -35,12 +36,6 @@ test.before(async () => {
   const hub = new MemoryHub();
   [a, b] = await Promise.all([start('node-a', hub), start('node-b', hub)]);
   await waitFor(() => a.clusterBus!.connected && b.clusterBus!.connected, 2000, 'both buses up');
-});
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-test.after(async () => {
-  await Promise.all([a?.close(), b?.close()]);
 });
 
 test('the nodes run on memory, with a bridge between them', () => {
@@ -57,19 +52,21 @@ test('a publish on A reaches a subscriber on B once', async () => {
   assert.equal(onB.messages, [{ n: 1 }, { n: 2 }]);
 });
 
-test('a revocation made on A is stored for B and closes B\'s socket', async () => {
+test("a revocation made on A is stored for B and closes B's socket", async () => {
   const sid = `revoked-${n}`;
   const onB = await client(b, { sid });
   const closed = nextEvent<{ code: number }>(onB, 'close', 3000);
   await a.revocation.revoke({ kind: 'sid', id: sid });
   assert.is((await closed).code, CloseCode.TokenRevoked);
-  const again = await connectWithToken(b, mintHs256({ sub: 'someone', sid }));
-  clients.push(again.client);
+  const again = await scope.connect(b, mintHs256({ sub: 'someone', sid }));
   assert.is(again.status.isAuthenticated, false, 'B refuses the revoked session at the handshake too');
 });
 
-test('the node registry lists both nodes, and an admin disconnect on A closes the user\'s sockets on B', async () => {
-  assert.equal((await a.operations.registry.list()).map((node) => node.nodeId), ['node-a', 'node-b']);
+test("the node registry lists both nodes, and an admin disconnect on A closes the user's sockets on B", async () => {
+  assert.equal(
+    (await a.operations.registry.list()).map((node) => node.nodeId),
+    ['node-a', 'node-b'],
+  );
   const victim = await client(b, { sub: 'mallory' });
   const closed = nextEvent<{ code: number }>(victim, 'close', 3000);
   const answer = await httpRequestWithKey(a, '/admin/disconnect', { sub: 'mallory' });

@@ -2,47 +2,26 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as socketClusterClient from 'socketcluster-client';
-import type { AGClientSocket } from 'socketcluster-client';
 import { ADMIN_KEY, admin } from '../helpers/admin';
-import { SECRET, mintHs256, nextEvent, sleep, storedToken, type ConnectStatus } from '../helpers/gateway';
+import { SECRET, mintHs256, sleep } from '../helpers/gateway';
 import { logLineProblems, logMessages, duplicateKeys } from '../helpers/log-lines';
 import { writeUsersFile } from '../helpers/login';
-import { GatehouseProcess } from '../helpers/process';
-import { TestRedis, freePort } from '../helpers/redis-server';
+import { useScope } from '../helpers/scope';
+import { freePort } from '../helpers/redis-server';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-output-'));
-const processes: GatehouseProcess[] = [];
-const clients: AGClientSocket[] = [];
-const redises: TestRedis[] = [];
-const servers: Server[] = [];
-
-test.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  await Promise.all(processes.splice(0).map((p) => p.stop()));
-  await Promise.all(redises.splice(0).map((r) => r.stop()));
-  for (const s of servers.splice(0)) s.close();
-});
+const scope = useScope(test);
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A node as `npx gatehouse start` runs it (the compiled build), on a free port. */
 async function node(env: Record<string, string>) {
   const port = await freePort();
-  const p = new GatehouseProcess(['start'], { GATEHOUSE_PORT: String(port), GATEHOUSE_HOST: '127.0.0.1', ...env }, 'bin');
-  processes.push(p);
+  const p = scope.gatehouse(['start'], { GATEHOUSE_PORT: String(port), GATEHOUSE_HOST: '127.0.0.1', ...env }, 'bin');
   assert.is(await p.listeningPort(), port);
   return { p, port };
-}
-
-async function connect(port: number, token: string | null) {
-  const client = socketClusterClient.create({
-    hostname: '127.0.0.1', port, autoReconnect: false, ackTimeout: 2000, connectTimeout: 3000, authEngine: storedToken(token) as never,
-  });
-  clients.push(client);
-  return { client, status: await nextEvent<ConnectStatus>(client, 'connect') };
 }
 
 test('the duplicate-key scanner finds repeated keys at any depth, and only those', () => {
@@ -53,12 +32,17 @@ test('the duplicate-key scanner finds repeated keys at any depth, and only those
 });
 
 test('every line a node writes to stdout is one JSON object with each key once; errors carry a type and a message', async () => {
-  const redis = await TestRedis.start();
-  redises.push(redis);
+  const redis = await scope.redis();
   const users = await writeUsersFile([{ username: 'alice', password: 'correct horse', sub: 'user-1' }], join(dir, 'users.json'));
   const { p, port } = await node({
-    GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_USERS_FILE: users, GATEHOUSE_ADMIN_KEY: ADMIN_KEY,
-    GATEHOUSE_LOG_LEVEL: 'debug', GATEHOUSE_SHUTDOWN_TIMEOUT: '2s', GATEHOUSE_REDIS_TIMEOUT: '200ms', GATEHOUSE_NODE_ID: 'output-node',
+    GATEHOUSE_AUTH_KEY: SECRET,
+    GATEHOUSE_REDIS_URL: redis.url,
+    GATEHOUSE_USERS_FILE: users,
+    GATEHOUSE_ADMIN_KEY: ADMIN_KEY,
+    GATEHOUSE_LOG_LEVEL: 'debug',
+    GATEHOUSE_SHUTDOWN_TIMEOUT: '2s',
+    GATEHOUSE_REDIS_TIMEOUT: '200ms',
+    GATEHOUSE_NODE_ID: 'output-node',
   });
   await p.waitForStdout(/cluster bus connected/);
   // A second process with the same node id: the lines about a shared id (and its end) name the id once, like every line.
@@ -66,12 +50,15 @@ test('every line a node writes to stdout is one JSON object with each key once; 
   await p.waitForStdout(/GATEHOUSE_NODE_ID is shared/, 10_000);
   await twin.p.stop();
   await p.waitForStdout(/GATEHOUSE_NODE_ID is no longer shared/, 15_000);
-  const login = (password: string) => fetch(`http://127.0.0.1:${port}/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password }),
-  }).then((r) => r.status);
+  const login = (password: string) =>
+    fetch(`http://127.0.0.1:${port}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password }),
+    }).then((r) => r.status);
   assert.is(await login('correct horse'), 200);
   assert.is(await login('wrong'), 401);
-  const { status } = await connect(port, mintHs256({ sub: 'user-1', jti: 'j1' }));
+  const { status } = await scope.connect(port, mintHs256({ sub: 'user-1', jti: 'j1' }));
   assert.is(status.isAuthenticated, true);
   assert.is((await admin(port, 'POST', '/admin/revoke', { jti: 'j1' })).status, 200);
 
@@ -90,7 +77,10 @@ test('every line a node writes to stdout is one JSON object with each key once; 
   const bus = p.stdout.split('\n').find((l) => l.includes('cluster bus: Redis error'))!;
   assert.match(bus, /"err":\{"type":"[A-Za-z]*Error","message":"[^"]+"/);
   const messages = logMessages(p.stdout);
-  assert.equal(messages.filter((m) => m === 'shutting down' || m === 'shut down'), ['shutting down', 'shut down']);
+  assert.equal(
+    messages.filter((m) => m === 'shutting down' || m === 'shut down'),
+    ['shutting down', 'shut down'],
+  );
   assert.is(messages.at(-1), 'shut down');
 });
 
@@ -105,10 +95,10 @@ test('a node whose Redis was never reached says so, not that a connection was lo
 
 test('with its stdout and stderr pipes closed, a node still stops on SIGTERM, with status 0', async () => {
   const { p, port } = await node({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_LOG_LEVEL: 'trace', GATEHOUSE_SHUTDOWN_TIMEOUT: '2s' });
-  await connect(port, mintHs256({ sub: 'a' }));
+  await scope.connect(port, mintHs256({ sub: 'a' }));
   p.closePipes();
   // Something to log into the broken pipes before the signal, so the first failed write happens before shutdown too.
-  await connect(port, 'not-a-token');
+  await scope.connect(port, 'not-a-token');
   await sleep(100);
   const sent = Date.now();
   p.signal('SIGTERM');
@@ -118,12 +108,10 @@ test('with its stdout and stderr pipes closed, a node still stops on SIGTERM, wi
 });
 
 test('a port in use is one line naming GATEHOUSE_PORT, status 2, no stack trace', async () => {
-  const blocker = createServer();
-  servers.push(blocker);
+  const blocker = scope.own(createServer(), (server) => server.close(), 'server');
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   const taken = (blocker.address() as { port: number }).port;
-  const p = new GatehouseProcess(['start'], { GATEHOUSE_PORT: String(taken), GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_AUTH_KEY: SECRET }, 'bin');
-  processes.push(p);
+  const p = scope.gatehouse(['start'], { GATEHOUSE_PORT: String(taken), GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_AUTH_KEY: SECRET }, 'bin');
   const exit = await p.exit(8000);
   assert.is(exit.code, 2);
   assert.is(p.stderr, `gatehouse: GATEHOUSE_PORT: 127.0.0.1:${taken} is already in use by another process; choose another port with GATEHOUSE_PORT\n`);
@@ -131,13 +119,24 @@ test('a port in use is one line naming GATEHOUSE_PORT, status 2, no stack trace'
   assert.equal(logLineProblems(p.stdout), []);
 
   // The admin listener's port is named as such.
-  const q = new GatehouseProcess(['start'], {
-    GATEHOUSE_PORT: String(await freePort()), GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_AUTH_KEY: SECRET,
-    GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_ADMIN_PORT: String(taken),
-  }, 'bin');
-  processes.push(q);
+  const q = scope.gatehouse(
+    ['start'],
+    {
+      GATEHOUSE_PORT: String(await freePort()),
+      GATEHOUSE_HOST: '127.0.0.1',
+      GATEHOUSE_AUTH_KEY: SECRET,
+      GATEHOUSE_ADMIN_KEY: ADMIN_KEY,
+      GATEHOUSE_ADMIN_PORT: String(taken),
+    },
+    'bin',
+  );
   assert.is((await q.exit(8000)).code, 2);
-  assert.match(q.stderr, new RegExp(`^gatehouse: GATEHOUSE_ADMIN_PORT: 127\\.0\\.0\\.1:${taken} is already in use by another process; choose another port with GATEHOUSE_ADMIN_PORT\\n$`));
+  assert.match(
+    q.stderr,
+    new RegExp(
+      `^gatehouse: GATEHOUSE_ADMIN_PORT: 127\\.0\\.0\\.1:${taken} is already in use by another process; choose another port with GATEHOUSE_ADMIN_PORT\\n$`,
+    ),
+  );
 });
 
 test('the start-up summary on stderr says where clients connect and which parts are on', async () => {
@@ -152,15 +151,18 @@ test('the start-up summary on stderr says where clients connect and which parts 
   assert.match(lines, /\n {2}admin API +off \(set GATEHOUSE_ADMIN_KEY\)/);
   assert.match(lines, `\n  metrics    ${http}/metrics`);
 
-  const redis = await TestRedis.start();
-  redises.push(redis);
+  const redis = await scope.redis();
   const rules = join(dir, 'rules.json');
   writeFileSync(rules, JSON.stringify({ anyone: ['public:*'] }));
   const users = await writeUsersFile([{ username: 'bob', password: 'pw', sub: 'b' }], join(dir, 'users2.json'));
   const adminPort = await freePort();
   const full = await node({
-    GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_REDIS_URL: `redis://:hunter2@127.0.0.1:${redis.port}`, GATEHOUSE_USERS_FILE: users,
-    GATEHOUSE_CHANNELS_FILE: rules, GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_ADMIN_PORT: String(adminPort),
+    GATEHOUSE_AUTH_KEY: SECRET,
+    GATEHOUSE_REDIS_URL: `redis://:hunter2@127.0.0.1:${redis.port}`,
+    GATEHOUSE_USERS_FILE: users,
+    GATEHOUSE_CHANNELS_FILE: rules,
+    GATEHOUSE_ADMIN_KEY: ADMIN_KEY,
+    GATEHOUSE_ADMIN_PORT: String(adminPort),
   });
   const text = full.p.stderr;
   assert.match(text, `login      on, users file ${users}`);

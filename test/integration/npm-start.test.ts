@@ -46,8 +46,12 @@ function npm(args: string[], opts: { cwd?: string; env?: Record<string, string>;
     children.push(child);
     let stdout = '';
     let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => reject(new Error(`npm ${args.join(' ')} did not end within ${opts.ms ?? 60_000} ms\n${stderr}`)), opts.ms ?? 60_000);
     child.once('close', (code) => {
       clearTimeout(timer);
@@ -92,7 +96,10 @@ function portFree(port: number): Promise<boolean> {
 async function ready(port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    const status = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(500) }).then((r) => r.status, () => 0);
+    const status = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(500) }).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -113,8 +120,12 @@ async function npmStart(env: Record<string, string> = { GATEHOUSE_AUTH_KEY: SECR
   children.push(npm);
   let stdout = '';
   let stderr = '';
-  npm.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  npm.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  npm.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  npm.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     npm.once('close', (code, signal) => resolve({ code, signal }));
   });
@@ -140,7 +151,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const { stdout, stderr } = output();
     assert.equal(logLineProblems(logOf(stdout)), [], 'after the banner stdout holds JSON lines only');
     assert.not.match(stderr, /npm (error|ERR)/);
-    assert.equal(logMessages(stdout).filter((m) => /shut/.test(m)), ['shutting down', 'shut down']);
+    assert.equal(
+      logMessages(stdout).filter((m) => /shut/.test(m)),
+      ['shutting down', 'shut down'],
+    );
     assert.match(stdout, `"signal":"${signal}"`);
   });
 }
@@ -152,16 +166,18 @@ test('SIGHUP to the PID the summary prints reloads the keys under npm start; npm
   const [gateway] = childrenOf(npm.pid!);
   const printed = /^ {2}pid +(\d+) /m.exec(output().stderr);
   assert.ok(printed, output().stderr);
-  assert.is(Number(printed![1]), gateway.pid, "the summary names the gateway's PID, npm's child");
+  assert.is(Number(printed[1]), gateway.pid, "the summary names the gateway's PID, npm's child");
   assert.match(output().stderr, /^ {2}verifies +JWK Set kids first \(ES256\)$/m);
 
   writeFileSync(jwks, jwksOf(makeKeyPair('ES256', 'first'), makeKeyPair('ES256', 'second')));
   process.kill(gateway.pid, 'SIGHUP');
   const deadline = Date.now() + 8000;
   while (!output().stdout.includes('JWK Set reloaded') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  const reloaded = logOf(output().stdout).split('\n').find((l) => l.includes('JWK Set reloaded'));
+  const reloaded = logOf(output().stdout)
+    .split('\n')
+    .find((l) => l.includes('JWK Set reloaded'));
   assert.ok(reloaded, output().stdout);
-  assert.equal((JSON.parse(reloaded!) as { kids: string[] }).kids, ['first', 'second']);
+  assert.equal((JSON.parse(reloaded) as { kids: string[] }).kids, ['first', 'second']);
   assert.ok(alive(npm.pid!) && alive(gateway.pid), 'both still run');
 });
 

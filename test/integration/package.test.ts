@@ -49,8 +49,16 @@ test('npm pack lists the client, its declarations, the server build, the CLI and
   for (const target of [client.types, client.node, client.default, ...Object.values(pkg.bin)]) {
     assert.ok(packed.includes(target.replace(/^\.\//, '')), `${target} is packed`);
   }
-  for (const file of ['dist/types/client/index.d.ts', 'dist/types/client/client.d.ts', 'dist/types/shared/errors.d.ts',
-    'dist/types/package.json', 'dist/server/main.js', 'demo/index.html', 'README.md', 'package.json']) {
+  for (const file of [
+    'dist/types/client/index.d.ts',
+    'dist/types/client/client.d.ts',
+    'dist/types/shared/errors.d.ts',
+    'dist/types/package.json',
+    'dist/server/main.js',
+    'demo/index.html',
+    'README.md',
+    'package.json',
+  ]) {
     assert.ok(packed.includes(file), `${file} is packed`);
   }
 });
@@ -95,7 +103,7 @@ test('an app that installed the package type-checks against gatehouse/client (no
     'const client = createClient(options);',
     "client.on('deauthenticated', ({ reason }) => { const r: string = reason; void r; });",
     'const code: number = CloseCode.TokenRevoked;',
-    'const named: string = new PublishForbiddenError(\'no grant\').name;',
+    "const named: string = new PublishForbiddenError('no grant').name;",
     // Declarations that were `any` would accept this line, and the directive would then fail the check.
     '// @ts-expect-error: url is a string',
     'createClient({ url: 42 });',
@@ -104,9 +112,14 @@ test('an app that installed the package type-checks against gatehouse/client (no
   ].join('\n');
   writeFileSync(join(consumer, 'app.mts'), app);
   writeFileSync(join(consumer, 'app-node10.ts'), app);
-  const check = (args: string[]) => run(process.execPath, [TSC, '--noEmit', '--strict', '--skipLibCheck', 'false', '--types', 'node', ...args], {
-    cwd: consumer, timeout: 90_000,
-  }).then(() => '', (err: { stdout?: string; message: string }) => `${args.join(' ')}:\n${err.stdout || err.message}`);
+  const check = (args: string[]) =>
+    run(process.execPath, [TSC, '--noEmit', '--strict', '--skipLibCheck', 'false', '--types', 'node', ...args], {
+      cwd: consumer,
+      timeout: 90_000,
+    }).then(
+      () => '',
+      (err: { stdout?: string; message: string }) => `${args.join(' ')}:\n${err.stdout || err.message}`,
+    );
   const problems = await Promise.all([
     check(['--module', 'nodenext', '--moduleResolution', 'nodenext', 'app.mts']),
     check(['--module', 'esnext', '--moduleResolution', 'bundler', 'app.mts']),

@@ -3,14 +3,16 @@ import * as assert from 'uvu/assert';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
 import { BadRequestError, ErrorName } from '../../shared';
-import { connectWithToken, mintHs256, startGateway } from '../helpers/gateway';
+import { mintHs256 } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 
 const ACK_TIMEOUT = 5000;
 let gw: Gateway;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
-  gw = await startGateway();
+  gw = await suiteScope.gateway();
   gw.procedures.register('echo', async (data) => ({ echoed: data }));
   gw.procedures.register('picky', async () => {
     throw new BadRequestError('no');
@@ -21,16 +23,9 @@ test.before(async () => {
     throw err;
   });
 });
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-test.after(async () => {
-  await gw.close();
-});
 
 async function client(token: string | null = null) {
-  const r = await connectWithToken(gw, token, { ackTimeout: ACK_TIMEOUT });
-  clients.push(r.client);
+  const r = await scope.connect(gw, token, { ackTimeout: ACK_TIMEOUT });
   return r.client;
 }
 
@@ -46,7 +41,10 @@ async function invokeError(c: AGClientSocket, name: string, data?: unknown) {
   throw new Error('unreachable');
 }
 
-for (const [who, token] of [['an anonymous socket', null], ['an authenticated socket', 'auth']] as const) {
+for (const [who, token] of [
+  ['an anonymous socket', null],
+  ['an authenticated socket', 'auth'],
+] as const) {
   test(`an unknown procedure is refused at once with ProcedureNotFoundError (${who})`, async () => {
     const c = await client(token && mintHs256({ sub: 'alice' }));
     const { err, ms } = await invokeError(c, 'no-such-procedure', { x: 1 });
@@ -63,10 +61,17 @@ test('login on a node without login says which settings turn it on, over RPC and
   assert.is(err.name, ErrorName.ProcedureNotFound);
   assert.is(err.message, 'No procedure named "login": login is not configured on this gateway (GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL turns it on)');
   const http = await fetch(`http://127.0.0.1:${gw.address().port}/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"a","password":"b"}',
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"username":"a","password":"b"}',
   });
   assert.is(http.status, 404);
-  assert.equal(await http.json(), { error: { name: 'NotFoundError', message: 'No /auth/login: login is not configured on this gateway (GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL turns it on)' } });
+  assert.equal(await http.json(), {
+    error: {
+      name: 'NotFoundError',
+      message: 'No /auth/login: login is not configured on this gateway (GATEHOUSE_USERS_FILE or GATEHOUSE_LOGIN_URL turns it on)',
+    },
+  });
 });
 
 test('odd names are refused the same way', async () => {
@@ -89,7 +94,7 @@ test('a registered procedure answers', async () => {
   assert.equal(await c.invoke('echo', [1, 2]), { echoed: [1, 2] });
 });
 
-test('a procedure\'s GatehouseError reaches the client by name', async () => {
+test("a procedure's GatehouseError reaches the client by name", async () => {
   const { err } = await invokeError(await client(), 'picky');
   assert.is(err.name, ErrorName.BadRequest);
 });
@@ -106,7 +111,10 @@ test('a socket is served each procedure from its first call: calls sent together
   const answers = await Promise.all([
     c.invoke('echo', 1),
     c.invoke('echo', 2),
-    c.invoke('picky', undefined).then(() => 'answered', (err: Error) => err.name),
+    c.invoke('picky', undefined).then(
+      () => 'answered',
+      (err: Error) => err.name,
+    ),
     c.invoke('echo', 3),
   ]);
   assert.equal(answers, [{ echoed: 1 }, { echoed: 2 }, ErrorName.BadRequest, { echoed: 3 }]);

@@ -5,43 +5,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { connect as netConnect, type Socket } from 'node:net';
-import * as socketClusterClient from 'socketcluster-client';
-import type { AGClientSocket } from 'socketcluster-client';
+import { connect as netConnect } from 'node:net';
 import { CloseCode, type GatehouseClaims } from '../../shared';
-import { jwksOf, makeKeyPair, mintHs256, mintWithKey, nextEvent, storedToken, waitFor, type ConnectStatus } from '../helpers/gateway';
-import { GatehouseProcess } from '../helpers/process';
+import { jwksOf, makeKeyPair, mintHs256, mintWithKey, nextEvent, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { freePort } from '../helpers/redis-server';
 
 const SECRET = 'process-secret-process-secret-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-proc-'));
-const processes: GatehouseProcess[] = [];
-const clients: AGClientSocket[] = [];
-const sockets: Socket[] = [];
-
-test.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of sockets.splice(0)) s.destroy();
-  await Promise.all(processes.splice(0).map((p) => p.stop()));
-});
+const scope = useScope(test);
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function start(env: Record<string, string>, args: string[] = ['start']) {
   const port = await freePort();
-  const p = new GatehouseProcess(args, { GATEHOUSE_PORT: String(port), GATEHOUSE_LOG_LEVEL: 'info', ...env });
-  processes.push(p);
+  const p = scope.gatehouse(args, { GATEHOUSE_PORT: String(port), GATEHOUSE_LOG_LEVEL: 'info', ...env });
   assert.is(await p.listeningPort(), port);
   return { p, port };
-}
-
-async function connect(port: number, token: string | null) {
-  const auth = storedToken(token);
-  const client = socketClusterClient.create({
-    hostname: '127.0.0.1', port, autoReconnect: false, ackTimeout: 2000, connectTimeout: 3000, authEngine: auth as never,
-  });
-  clients.push(client);
-  const status = await nextEvent<ConnectStatus>(client, 'connect');
-  return { client, status };
 }
 
 test('development mode: no key, listens on 127.0.0.1, says so, and its sample token authenticates', async () => {
@@ -50,25 +29,25 @@ test('development mode: no key, listens on 127.0.0.1, says so, and its sample to
   assert.match(p.stderr, `listening on ws://127.0.0.1:${port}/`);
   assert.match(p.stderr, 'DEVELOPMENT MODE');
 
-  const { client, status } = await connect(port, token);
+  const { client, status } = await scope.connect(port, token);
   assert.is(status.isAuthenticated, true);
   assert.is(status.authError, undefined);
   assert.is((client.authToken as GatehouseClaims).sub, 'dev-user');
 });
 
-test('a configured key is not development mode, and a token of another process\'s key is refused', async () => {
+test("a configured key is not development mode, and a token of another process's key is refused", async () => {
   const { p, port } = await start({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_HOST: '127.0.0.1' });
   assert.not.match(p.stderr, 'DEVELOPMENT MODE');
   assert.not.match(p.stderr, 'SAMPLE_TOKEN');
-  assert.is((await connect(port, mintHs256({ sub: 'a' }, {}, SECRET))).status.isAuthenticated, true);
-  const other = await connect(port, mintHs256({ sub: 'a' }, {}, 'some-other-secret-some-other-secret-0123'));
+  assert.is((await scope.connect(port, mintHs256({ sub: 'a' }, {}, SECRET))).status.isAuthenticated, true);
+  const other = await scope.connect(port, mintHs256({ sub: 'a' }, {}, 'some-other-secret-some-other-secret-0123'));
   assert.is(other.status.authError?.name, 'AuthTokenInvalidError');
 });
 
 test('SIGTERM closes connected sockets with ShuttingDown (4100) and exits 0 within the shutdown timeout', async () => {
   const { p, port } = await start({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_SHUTDOWN_TIMEOUT: '3s' });
-  const a = await connect(port, mintHs256({ sub: 'a' }, {}, SECRET));
-  const b = await connect(port, null);
+  const a = await scope.connect(port, mintHs256({ sub: 'a' }, {}, SECRET));
+  const b = await scope.connect(port, null);
   assert.is(a.status.isAuthenticated, true);
   const closes = [a, b].map(({ client }) => nextEvent<{ code: number; reason?: string }>(client, 'close', 5000));
   const disconnect = nextEvent<{ code: number }>(a.client, 'disconnect', 5000);
@@ -87,14 +66,23 @@ test('SIGTERM closes connected sockets with ShuttingDown (4100) and exits 0 with
 
 test('SIGTERM with a client that never answers the close still exits 0, at the shutdown timeout', async () => {
   const { p, port } = await start({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_SHUTDOWN_TIMEOUT: '1s' });
-  const stuck = netConnect(port, '127.0.0.1');
-  sockets.push(stuck);
+  const stuck = scope.own(netConnect(port, '127.0.0.1'), (socket) => socket.destroy(), 'TCP socket');
   stuck.on('error', () => {});
   await new Promise<void>((resolve) => {
-    stuck.once('connect', () => stuck.write([
-      'GET /socketcluster/ HTTP/1.1', `Host: 127.0.0.1:${port}`, 'Upgrade: websocket', 'Connection: Upgrade',
-      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13', '', '',
-    ].join('\r\n')));
+    stuck.once('connect', () =>
+      stuck.write(
+        [
+          'GET /socketcluster/ HTTP/1.1',
+          `Host: 127.0.0.1:${port}`,
+          'Upgrade: websocket',
+          'Connection: Upgrade',
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+          'Sec-WebSocket-Version: 13',
+          '',
+          '',
+        ].join('\r\n'),
+      ),
+    );
     stuck.once('data', () => resolve());
   });
   p.signal('SIGTERM');
@@ -103,7 +91,7 @@ test('SIGTERM with a client that never answers the close still exits 0, at the s
 
 test('SIGINT shuts down the same way', async () => {
   const { p, port } = await start({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_HOST: '127.0.0.1' });
-  const { client } = await connect(port, null);
+  const { client } = await scope.connect(port, null);
   const closed = nextEvent<{ code: number }>(client, 'close', 5000);
   p.signal('SIGINT');
   assert.is((await closed).code, CloseCode.ShuttingDown);
@@ -116,19 +104,19 @@ test('SIGHUP re-reads GATEHOUSE_JWKS_FILE: a new key works after it; a bad file 
   const jwksFile = join(dir, 'jwks.json');
   writeFileSync(jwksFile, jwksOf(k1));
   const { p, port } = await start({ GATEHOUSE_JWKS_FILE: jwksFile, GATEHOUSE_HOST: '127.0.0.1' });
-  assert.is((await connect(port, mintWithKey(k2, { sub: 'b' }))).status.authError?.name, 'AuthTokenInvalidError');
+  assert.is((await scope.connect(port, mintWithKey(k2, { sub: 'b' }))).status.authError?.name, 'AuthTokenInvalidError');
 
   writeFileSync(jwksFile, jwksOf(k1, k2));
   p.signal('SIGHUP');
   await waitFor(() => p.stdout.includes('JWK Set reloaded'), 4000, 'the reload log line');
-  assert.is((await connect(port, mintWithKey(k2, { sub: 'b' }))).status.isAuthenticated, true);
-  assert.is((await connect(port, mintWithKey(k1, { sub: 'a' }))).status.isAuthenticated, true);
+  assert.is((await scope.connect(port, mintWithKey(k2, { sub: 'b' }))).status.isAuthenticated, true);
+  assert.is((await scope.connect(port, mintWithKey(k1, { sub: 'a' }))).status.isAuthenticated, true);
 
   writeFileSync(jwksFile, '{"keys": [ this is not json');
   p.signal('SIGHUP');
   await waitFor(() => p.stdout.includes('JWK Set reload failed'), 4000, 'the failed-reload log line');
   assert.ok(p.running, 'a bad file does not stop the node');
-  assert.is((await connect(port, mintWithKey(k2, { sub: 'b' }))).status.isAuthenticated, true);
+  assert.is((await scope.connect(port, mintWithKey(k2, { sub: 'b' }))).status.isAuthenticated, true);
 });
 
 test.run();

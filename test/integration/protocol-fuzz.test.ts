@@ -49,7 +49,8 @@ test(`fuzzed frames leave the node up, every socket within its grants and its ch
     // The failing scenario itself can be megabytes of frames: report the broken invariants and how to replay.
     if (result.failed) assert.unreachable(`${describeFailure(result.errorInstance)} (FUZZ_SEED=${result.seed})`);
   }
-  if (process.env.TEST_VERBOSE) console.log({ frames, runs, pendingCountViolations: pending, ms: Date.now() - started, denials: target.gateway.channels.denials.snapshot() });
+  if (process.env.TEST_VERBOSE)
+    console.log({ frames, runs, pendingCountViolations: pending, ms: Date.now() - started, denials: target.gateway.channels.denials.snapshot() });
   assert.ok(frames >= MIN_FRAMES, `only ${frames} frames in ${MAX_MS} ms (${runs} scenarios)`);
   assert.is(target.gateway.state, 'ready');
   assert.is((await httpRequest(target.gateway.address().port, '/healthz')).status, 200);

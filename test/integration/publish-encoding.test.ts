@@ -5,37 +5,38 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
-import type WebSocket from 'ws';
 import { transmit } from '../../server/sc/facade';
 import { collect, exchangeCollect, subscribe } from '../helpers/channels';
-import { connectWithToken, mintHs256, startGateway, waitFor } from '../helpers/gateway';
-import { Raw } from '../helpers/raw-socket';
+import { mintHs256, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 
 let gw: Gateway;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
-  gw = await startGateway();
-});
-const raws: WebSocket[] = [];
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const ws of raws.splice(0)) ws.terminate();
-});
-test.after(async () => {
-  await gw.close();
+  gw = await suiteScope.gateway();
 });
 
 async function client(): Promise<AGClientSocket> {
-  const { client: c, status } = await connectWithToken(gw, mintHs256({ sub: 'alice', channels: ['*'] }));
+  const { client: c, status } = await scope.connect(gw, mintHs256({ sub: 'alice', channels: ['*'] }));
   assert.ok(status.isAuthenticated);
-  clients.push(c);
   return c;
 }
 
 const SAMPLES: unknown[] = [
-  null, true, 0, -1.5e300, '', 'quote " backslash \\ slash /', 'é ü 漢字 😀', '\u2028\u2029\u0000\u001f',
-  [], {}, [1, [2, [3, { deep: [null] }]]], { 'k"ey': { '': 'empty key' }, __proto__x: 1, n: 0.1 },
+  null,
+  true,
+  0,
+  -1.5e300,
+  '',
+  'quote " backslash \\ slash /',
+  'é ü 漢字 😀',
+  '\u2028\u2029\u0000\u001f',
+  [],
+  {},
+  [1, [2, [3, { deep: [null] }]]],
+  { 'k"ey': { '': 'empty key' }, __proto__x: 1, n: 0.1 },
 ];
 
 test('every JSON value a client publishes arrives unchanged, on channels with characters JSON escapes', async () => {
@@ -66,7 +67,7 @@ test('server-side publishes arrive unchanged at client and exchange subscribers 
 });
 
 test('a publish does not overtake a message queued to the socket before it', async () => {
-  const raw = await new Raw(gw.address().port, raws).open();
+  const raw = await scope.raw(gw.address().port).open();
   const shaken = await raw.call('#handshake', { authToken: mintHs256({ sub: 'bob', channels: ['*'] }) });
   assert.is((await raw.call('#subscribe', { channel: 'order' })).error, undefined);
   const socket = gw.agServer.clients[(shaken.data as { id: string }).id];
@@ -83,12 +84,14 @@ test('an outbound middleware still sees, and may block, every delivery', async (
   const passed: unknown[] = [];
   const server = gw.agServer;
   // SocketCluster runs a socket's middleware from its connection on: set before the subscriber connects.
-  server.setMiddleware(server.MIDDLEWARE_OUTBOUND, async (stream) => {
-    for await (const action of stream) {
-      passed.push(action.data);
-      if (action.data === 'blocked') action.block(new Error('blocked'));
-      else action.allow();
-    }
+  server.setMiddleware(server.MIDDLEWARE_OUTBOUND, (stream) => {
+    void (async () => {
+      for await (const action of stream) {
+        passed.push(action.data);
+        if (action.data === 'blocked') action.block(new Error('blocked'));
+        else action.allow();
+      }
+    })();
   });
   try {
     const subscriber = await client();

@@ -65,8 +65,12 @@ function run(command: string, args: string[], opts: { cwd?: string; env?: Record
     const child = spawn(command, args, { cwd: opts.cwd ?? ROOT, env: cleanEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${command} ${args.join(' ')} did not end within ${opts.ms ?? 15_000} ms\n${stderr}`));
@@ -95,7 +99,11 @@ async function node(env: Record<string, string>) {
 
 async function authenticates(port: number, token: string): Promise<boolean> {
   const client = socketClusterClient.create({
-    hostname: '127.0.0.1', port, autoReconnect: false, connectTimeout: 3000, authEngine: storedToken(token) as never,
+    hostname: '127.0.0.1',
+    port,
+    autoReconnect: false,
+    connectTimeout: 3000,
+    authEngine: storedToken(token),
   });
   try {
     return (await nextEvent<ConnectStatus>(client, 'connect')).isAuthenticated;
@@ -158,7 +166,10 @@ const RUNNERS: Record<string, () => Promise<void>> = {
     const kids = (JSON.parse(readFileSync(join(dir, 'keys', 'jwks.json'), 'utf8')) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
     assert.is(kids.length, 1);
     assert.is.not(kids[0], oldKid);
-    const signed = await run(process.execPath, [BIN, 'token', '--sub', 'rotated'], { env: { GATEHOUSE_SIGNING_KEY_FILE: join(dir, 'keys', 'next', 'signing-key.pem') }, ms: 30_000 });
+    const signed = await run(process.execPath, [BIN, 'token', '--sub', 'rotated'], {
+      env: { GATEHOUSE_SIGNING_KEY_FILE: join(dir, 'keys', 'next', 'signing-key.pem') },
+      ms: 30_000,
+    });
     assert.is(signed.code, 0, signed.stderr);
     assert.ok(await authenticates(port, signed.stdout.trim()), 'the new key verifies after the rotation');
   },
@@ -168,6 +179,14 @@ const RUNNERS: Record<string, () => Promise<void>> = {
     writeFileSync(file, block('rules-file').code);
     const config = loadConfig({ env: { GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_CHANNELS_FILE: file } });
     assert.is(config.channelsFile, file);
+  },
+
+  'rules-file-presence'() {
+    const file = join(work, 'channels-presence.json');
+    writeFileSync(file, block('rules-file-presence').code);
+    const config = loadConfig({ env: { GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_CHANNELS_FILE: file } });
+    assert.equal(config.channelRules.presence, ['room:*']);
+    return Promise.resolve();
   },
 
   async 'login-curl'() {
@@ -184,9 +203,16 @@ const RUNNERS: Record<string, () => Promise<void>> = {
     const { port } = await node({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_NODE_ID: 'readme-node' });
     const r = await run('bash', ['-c', shell(block('admin-curl').code, port)], { env: { GATEHOUSE_ADMIN_KEY: ADMIN_KEY } });
     assert.is(r.code, 0, r.stderr);
-    const answers = r.stdout.replaceAll('}{', '}\n{').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const answers = r.stdout
+      .replaceAll('}{', '}\n{')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.is(answers.length, 3, r.stdout);
-    assert.equal((answers[0].nodes as { nodeId: string }[]).map((n) => n.nodeId), ['readme-node']);
+    assert.equal(
+      (answers[0].nodes as { nodeId: string }[]).map((n) => n.nodeId),
+      ['readme-node'],
+    );
     assert.is((answers[1].revoked as { kind: string }).kind, 'sub');
     assert.not.ok('error' in answers[2], r.stdout);
   },

@@ -3,21 +3,17 @@
 // gateway's own deauthentication hook, then SocketCluster's).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AGClientSocket } from 'socketcluster-client';
 import type { Gateway } from '../../server/gateway';
 import { ErrorName } from '../../shared';
 import { serverSocketOf } from '../helpers/channels';
-import { connectWithToken, mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { mintHs256, sleep, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 
 let gw: Gateway;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
 
 test.before(async () => {
-  gw = await startGateway();
-});
-test.after(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  await gw?.close();
+  gw = await suiteScope.gateway();
 });
 
 /** Counts an event on a listener stream until the test ends it. */
@@ -38,13 +34,15 @@ const BAD_TOKENS: [string, () => string, string][] = [
 
 for (const [what, bad, name] of BAD_TOKENS) {
   test(`re-authenticating with ${what} fires deauthentication once, on the server and on the socket`, async () => {
-    const { client, status } = await connectWithToken(gw, mintHs256({ sub: 'mia', channels: ['*'] }));
-    clients.push(client);
+    const { client, status } = await suiteScope.connect(gw, mintHs256({ sub: 'mia', channels: ['*'] }));
     assert.is(status.isAuthenticated, true);
     const socket = serverSocketOf(gw, client);
     const serverEvents = counter((gw.agServer as unknown as { listener(n: string): AsyncIterable<unknown> }).listener('deauthentication'));
     const socketEvents = counter((socket as unknown as { listener(n: string): AsyncIterable<unknown> }).listener('deauthenticate'));
-    const err = await client.authenticate(bad()).then(() => undefined, (e: Error) => e);
+    const err = await client.authenticate(bad()).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     assert.is(err?.name, name);
     await waitFor(() => socket.authState === socket.UNAUTHENTICATED, 2000, 'the socket deauthenticated');
     await sleep(150);

@@ -3,10 +3,10 @@
 // in this process, node B a gateway process, one private three-master cluster for the whole file.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AGClientSocket } from 'socketcluster-client';
 import { CloseCode, ErrorName, Procedure } from '../../shared';
 import type { Gateway } from '../../server/gateway';
-import { connectWithToken, mintHs256, nextEvent, waitFor } from '../helpers/gateway';
+import { mintHs256, nextEvent, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { GatewayProcess } from '../helpers/gateway-process';
 import { invokeLogin, startLoginGateway, writeUsersFile } from '../helpers/login';
 import { runCli } from '../helpers/process';
@@ -16,24 +16,18 @@ import { freePort } from '../helpers/redis-server';
 let cluster: TestRedisCluster;
 let a: Gateway;
 let b: GatewayProcess;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
-  cluster = await TestRedisCluster.start(3);
+  cluster = await suiteScope.redisCluster(3);
   const usersFile = await writeUsersFile([
     { username: 'carol', password: 'carol-pw', sub: 'user-carol' },
     { username: 'dan', password: 'dan-pw', sub: 'user-dan' },
   ]);
   const env = { GATEHOUSE_REDIS_CLUSTER: cluster.seeds, GATEHOUSE_USERS_FILE: usersFile, GATEHOUSE_LOGIN_MAX_FAILURES: '4' };
-  [a, b] = await Promise.all([startLoginGateway(env), GatewayProcess.start(env)]);
+  [a, b] = await Promise.all([startLoginGateway(env).then((g) => suiteScope.ownGateway(g)), suiteScope.process(env)]);
   await waitFor(() => a.notReadyReasons().length === 0, 5000, `node A to be ready (${a.notReadyReasons().join('; ')})`);
-});
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-test.after(async () => {
-  await Promise.all([a?.close(), b?.stop()]);
-  await cluster?.close();
 });
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -44,18 +38,11 @@ function fresh(over: Record<string, unknown> = {}) {
   return { sub: `user-${n}`, sid: `sid-${n}`, jti: `jti-${n}`, iat: now() - 5, ...over };
 }
 
-/** Connects to node A or B with a token; resolves once the handshake is done. */
-async function connect(node: 'A' | 'B', token: string | null) {
-  const r = node === 'A' ? await connectWithToken(a, token) : await b.connect(token);
-  clients.push(r.client);
-  return r;
-}
-
 test('a revocation made on node A closes the socket on node B, and both nodes refuse the token from then on', async () => {
   const claims = fresh();
   const token = mintHs256(claims);
-  const onB = await connect('B', token);
-  const bystander = await connect('B', mintHs256(fresh()));
+  const onB = await scope.connect(b, token);
+  const bystander = await scope.connect(b, mintHs256(fresh()));
   assert.is(onB.status.isAuthenticated, true);
   const closed = nextEvent<{ code: number }>(onB.client, 'close', 5000);
 
@@ -64,16 +51,16 @@ test('a revocation made on node A closes the socket on node B, and both nodes re
   assert.is(bystander.client.authState, 'authenticated', 'another session on B is untouched');
 
   for (const node of ['A', 'B'] as const) {
-    const again = await connect(node, token);
+    const again = await scope.connect(node === 'A' ? a : b, token);
     assert.is(again.status.isAuthenticated, false, node);
     assert.is(again.status.authError?.name, ErrorName.AuthTokenRevoked, node);
   }
 });
 
-test('logout everywhere on node A closes the user\'s sessions on node B', async () => {
+test("logout everywhere on node A closes the user's sessions on node B", async () => {
   const user = fresh();
-  const caller = await connect('A', mintHs256(user));
-  const otherSession = await connect('B', mintHs256(fresh({ sub: user.sub })));
+  const caller = await scope.connect(a, mintHs256(user));
+  const otherSession = await scope.connect(b, mintHs256(fresh({ sub: user.sub })));
   assert.is(otherSession.status.isAuthenticated, true);
   const closed = nextEvent<{ code: number }>(otherSession.client, 'close', 5000);
 
@@ -84,9 +71,14 @@ test('logout everywhere on node A closes the user\'s sessions on node B', async 
 });
 
 test('failed logins on both nodes count against one limit kept in the cluster', async () => {
-  const onA = await connect('A', null);
-  const onB = await connect('B', null);
-  for (const [client, password] of [[onA, 'x1'], [onB, 'x2'], [onA, 'x3'], [onB, 'x4']] as const) {
+  const onA = await scope.connect(a, null);
+  const onB = await scope.connect(b, null);
+  for (const [client, password] of [
+    [onA, 'x1'],
+    [onB, 'x2'],
+    [onA, 'x3'],
+    [onB, 'x4'],
+  ] as const) {
     assert.is((await invokeLogin(client.client, { username: 'carol', password })).error?.name, ErrorName.Login);
   }
   for (const client of [onA, onB]) {
@@ -105,11 +97,11 @@ test('failed logins on both nodes count against one limit kept in the cluster', 
 /** `gatehouse ARGS` as the operator runs it (bin/gatehouse.js) with only the given settings. */
 const gatehouse = (args: string[], settings: Record<string, string>) => runCli(args, settings, { entry: 'bin', ms: 15_000 });
 
-test('gatehouse revoke --sid with GATEHOUSE_REDIS_CLUSTER closes the session\'s sockets on both nodes', async () => {
+test("gatehouse revoke --sid with GATEHOUSE_REDIS_CLUSTER closes the session's sockets on both nodes", async () => {
   const claims = fresh();
   const token = mintHs256(claims);
-  const onA = await connect('A', token);
-  const onB = await connect('B', token);
+  const onA = await scope.connect(a, token);
+  const onB = await scope.connect(b, token);
   await waitFor(() => a.revocation.enforcer.index.size >= 1, 2000, 'node A to index the socket');
   const closedA = nextEvent<{ code: number }>(onA.client, 'close', 10_000);
   const closedB = nextEvent<{ code: number }>(onB.client, 'close', 10_000);
@@ -119,12 +111,13 @@ test('gatehouse revoke --sid with GATEHOUSE_REDIS_CLUSTER closes the session\'s 
   assert.match(out.stdout, new RegExp(`^revoked sid "${claims.sid}" at `));
   assert.is((await closedA).code, CloseCode.TokenRevoked);
   assert.is((await closedB).code, CloseCode.TokenRevoked);
-  assert.is((await connect('B', token)).status.authError?.name, ErrorName.AuthTokenRevoked);
+  assert.is((await scope.connect(b, token)).status.authError?.name, ErrorName.AuthTokenRevoked);
 });
 
 test('gatehouse revoke exits 1 when no seed of GATEHOUSE_REDIS_CLUSTER answers', async () => {
   const out = await gatehouse(['revoke', '--sub', 'x'], {
-    GATEHOUSE_REDIS_CLUSTER: `127.0.0.1:${await freePort()}`, GATEHOUSE_REDIS_TIMEOUT: '100ms',
+    GATEHOUSE_REDIS_CLUSTER: `127.0.0.1:${await freePort()}`,
+    GATEHOUSE_REDIS_TIMEOUT: '100ms',
   });
   assert.is(out.code, 1);
   assert.match(out.stderr, 'cannot reach Redis Cluster at 127.0.0.1:');

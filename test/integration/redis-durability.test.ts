@@ -7,18 +7,26 @@ import pino from 'pino';
 import { Gateway } from '../../server/gateway';
 import { durabilityWarnings } from '../../server/revocation/durability';
 import { testConfig } from '../helpers/gateway';
-import { TestRedis } from '../helpers/redis-server';
+import type { TestRedis } from '../helpers/redis-server';
+import { useScope } from '../helpers/scope';
 
 /** Starts and closes a gateway on `redis`, returning the messages it logged at warn level or above. */
 async function startupWarnings(redis: TestRedis): Promise<string[]> {
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   const config = testConfig({ GATEHOUSE_REDIS_URL: redis.url });
   const gateway = new Gateway(config, { log: pino({ level: 'warn' }, sink) });
   await gateway.listen();
   await gateway.close();
   return lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
 }
+
+const scope = useScope(test);
 
 test('durabilityWarnings: none for a persistent Redis without eviction', () => {
   assert.equal(durabilityWarnings({ appendonly: 'yes', save: '', maxmemory: '0', maxmemoryPolicy: 'allkeys-lru' }), []);
@@ -36,18 +44,22 @@ test('durabilityWarnings: no persistence, and eviction under a memory limit (vol
 });
 
 test('a node on a Redis without persistence or with eviction says so at start; on a durable one it does not', async () => {
-  const bare = await TestRedis.start(['--maxmemory', '100mb', '--maxmemory-policy', 'volatile-lru']);
-  const durable = await TestRedis.start(['--appendonly', 'yes']);
-  try {
-    const warned = await startupWarnings(bare);
-    assert.ok(warned.some((m) => /restart forgets every revocation/.test(m)), warned.join('\n'));
-    assert.ok(warned.some((m) => /maxmemory-policy noeviction/.test(m)), warned.join('\n'));
-    const quiet = await startupWarnings(durable);
-    assert.not.ok(quiet.some((m) => /revocation/.test(m) && /Redis/.test(m)), quiet.join('\n'));
-  } finally {
-    await bare.close();
-    await durable.close();
-  }
+  const bare = await scope.redis(['--maxmemory', '100mb', '--maxmemory-policy', 'volatile-lru']);
+  const durable = await scope.redis(['--appendonly', 'yes']);
+  const warned = await startupWarnings(bare);
+  assert.ok(
+    warned.some((m) => /restart forgets every revocation/.test(m)),
+    warned.join('\n'),
+  );
+  assert.ok(
+    warned.some((m) => /maxmemory-policy noeviction/.test(m)),
+    warned.join('\n'),
+  );
+  const quiet = await startupWarnings(durable);
+  assert.not.ok(
+    quiet.some((m) => /revocation/.test(m) && /Redis/.test(m)),
+    quiet.join('\n'),
+  );
 });
 
 test.run();

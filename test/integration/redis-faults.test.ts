@@ -14,8 +14,10 @@ import { DEFAULT_MAX_FEED_SILENCE_MS, MirroredRevocationStore } from '../../serv
 import { DEFAULT_MAX_IN_FLIGHT, RedisRevocationStore } from '../../server/revocation/redis-store';
 import { ErrorName } from '../../shared';
 import { subscribe } from '../helpers/channels';
-import { connectWithToken, mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
-import { TestRedis } from '../helpers/redis-server';
+import { mintHs256, sleep, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
+import type { TestRedis } from '../helpers/redis-server';
+import { textOf } from '../helpers/raw-socket';
 
 const REDIS_TIMEOUT_MS = 300;
 /** How long the slowed-Redis test pauses Redis, ms. */
@@ -29,14 +31,15 @@ const ANSWER_SLACK_MS = 1200;
 let redis: TestRedis;
 let admin: Redis;
 let gw: Gateway;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
   // Persistence on, as SECURITY.md tells operators: without it a restart forgets every revocation.
-  redis = await TestRedis.start(['--appendonly', 'yes', '--appendfsync', 'always']);
-  admin = redis.client();
+  redis = await suiteScope.redis(['--appendonly', 'yes', '--appendfsync', 'always']);
+  admin = suiteScope.own(redis.client(), (c) => c.disconnect(), 'redis client');
   admin.on('error', () => undefined);
-  gw = await startGateway({
+  gw = await suiteScope.gateway({
     GATEHOUSE_REDIS_URL: redis.url,
     GATEHOUSE_REDIS_TIMEOUT: `${REDIS_TIMEOUT_MS}ms`,
     GATEHOUSE_RENEW_INTERVAL: '2s',
@@ -50,12 +53,6 @@ test.before(async () => {
     GATEHOUSE_PUBLISH_RATE: '1000',
     GATEHOUSE_PUBLISH_BURST: '1000',
   });
-});
-test.after(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  await gw.close();
-  admin.disconnect();
-  await redis.close();
 });
 
 const exp = () => Math.floor(Date.now() / 1000) + 3600;
@@ -80,16 +77,13 @@ async function rawHandshake(token: string): Promise<{ ms: number; outcome: strin
   });
   ws.on('error', () => undefined);
   try {
-    const opened = await Promise.race([
-      new Promise<boolean>((resolve) => ws.once('open', () => resolve(true))),
-      sleep(3000).then(() => false),
-    ]);
+    const opened = await Promise.race([new Promise<boolean>((resolve) => ws.once('open', () => resolve(true))), sleep(3000).then(() => false)]);
     if (!opened) return { ms: 3000, outcome: 'no connection' };
     const started = Date.now();
     const reply = await Promise.race([
       new Promise<HandshakeReply>((resolve) => {
         ws.on('message', (m) => {
-          const text = String(m);
+          const text = textOf(m);
           if (text === '#1') return void ws.send('#2');
           const packet = JSON.parse(text) as HandshakeReply;
           if (packet.rid === 1) resolve(packet);
@@ -100,7 +94,7 @@ async function rawHandshake(token: string): Promise<{ ms: number; outcome: strin
     ]);
     const ms = Date.now() - started;
     if (!reply) return { ms, outcome: 'no answer' };
-    return { ms, outcome: reply.data?.isAuthenticated ? 'authenticated' : reply.data?.authError?.name ?? 'anonymous' };
+    return { ms, outcome: reply.data?.isAuthenticated ? 'authenticated' : (reply.data?.authError?.name ?? 'anonymous') };
   } finally {
     ws.terminate();
   }
@@ -114,7 +108,12 @@ function repeat(everyMs: number, step: () => Promise<void>): { stop(): Promise<v
       await Promise.all([step(), sleep(everyMs)]);
     }
   })();
-  return { async stop() { running = false; await loop; } };
+  return {
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
 }
 
 test('Redis killed and restarted under load: the revoked token never gets in, and service is back within seconds', async () => {
@@ -124,20 +123,25 @@ test('Redis killed and restarted under load: the revoked token never gets in, an
 
   // Renewals: sockets whose tokens the gateway renews every 2 s.
   const renewed: AGClientSocket[] = [];
-  for (let i = 0; i < 5; i++) renewed.push((await connectWithToken(gw, freshToken())).client);
-  clients.push(...renewed);
+  for (let i = 0; i < 5; i++) renewed.push((await scope.connect(gw, freshToken())).client);
   // Publishes: one publisher, one subscriber, on this node.
-  const publisher = (await connectWithToken(gw, freshToken())).client;
-  const listener = (await connectWithToken(gw, freshToken())).client;
-  clients.push(publisher, listener);
+  const publisher = (await scope.connect(gw, freshToken())).client;
+  const listener = (await scope.connect(gw, freshToken())).client;
   const inbox = await subscribe(listener, 'load:feed');
 
   const outcomes: { at: number; outcome: string }[] = [];
   const probes: string[] = [];
   let published = 0;
-  const handshakes = repeat(40, async () => { outcomes.push({ at: Date.now(), ...(await rawHandshake(freshToken())) }); });
-  const prober = repeat(25, async () => { probes.push((await rawHandshake(revokedToken)).outcome); });
-  const publishing = repeat(20, async () => { published++; await publisher.transmitPublish('load:feed', published); });
+  const handshakes = repeat(40, async () => {
+    outcomes.push({ at: Date.now(), ...(await rawHandshake(freshToken())) });
+  });
+  const prober = repeat(25, async () => {
+    probes.push((await rawHandshake(revokedToken)).outcome);
+  });
+  const publishing = repeat(20, async () => {
+    published++;
+    await publisher.transmitPublish('load:feed', published);
+  });
   const renewalsBefore = gw.renewal.counters.renewals;
 
   await sleep(2500);
@@ -173,7 +177,9 @@ test('Redis killed and restarted under load: the revoked token never gets in, an
   await inbox.waitFor(published, 3000).catch((err: Error) => {
     const got = new Set(inbox.messages);
     const missing = Array.from({ length: published }, (_, i) => i + 1).filter((i) => !got.has(i));
-    throw new Error(`${err.message.slice(0, 80)}; missing ${missing.join(',')}; listener ${listener.authState}, publisher ${publisher.authState}; denials ${JSON.stringify(gw.channels.denials.snapshot())}; renewals ${gw.renewal.counters.renewals - renewalsBefore}, postponed ${gw.renewal.counters.renewalsFailed}, expiries ${gw.renewal.counters.expiries}`);
+    throw new Error(
+      `${err.message.slice(0, 80)}; missing ${missing.join(',')}; listener ${listener.authState}, publisher ${publisher.authState}; denials ${JSON.stringify(gw.channels.denials.snapshot())}; renewals ${gw.renewal.counters.renewals - renewalsBefore}, postponed ${gw.renewal.counters.renewalsFailed}, expiries ${gw.renewal.counters.expiries}`,
+    );
   });
   assert.ok(gw.renewal.counters.renewals > renewalsBefore, 'renewals went on');
   for (const c of renewed) assert.is(c.state, c.OPEN);
@@ -182,9 +188,8 @@ test('Redis killed and restarted under load: the revoked token never gets in, an
 });
 
 test('Redis slowed (CLIENT PAUSE): authentication answers AuthUnavailableError within the timeout, and nothing piles up', async () => {
-  const publisher = (await connectWithToken(gw, freshToken())).client;
-  const listener = (await connectWithToken(gw, freshToken())).client;
-  clients.push(publisher, listener);
+  await scope.connect(gw, freshToken()); // a publisher that stays idle
+  const listener = (await scope.connect(gw, freshToken())).client;
   const inbox = await subscribe(listener, 'load:big');
   const mirror = gw.revocation.store as MirroredRevocationStore;
   const store = mirror.redis;
@@ -213,7 +218,12 @@ test('Redis slowed (CLIENT PAUSE): authentication answers AuthUnavailableError w
   const pending: Promise<void>[] = [];
   // 40 handshakes, 5 every 50 ms (a fixed number: a loaded machine sends them more slowly, not fewer).
   for (let batch = 0; batch < 8 && Date.now() - pausedAt < PAUSE_MS - 2000; batch++) {
-    for (let i = 0; i < 5; i++) pending.push(rawHandshake(freshToken()).then((a) => { answers.push(a); }));
+    for (let i = 0; i < 5; i++)
+      pending.push(
+        rawHandshake(freshToken()).then((a) => {
+          answers.push(a);
+        }),
+      );
     await sleep(50);
   }
   await Promise.all(pending);
@@ -222,7 +232,14 @@ test('Redis slowed (CLIENT PAUSE): authentication answers AuthUnavailableError w
 
   assert.ok(answers.length >= 20, `${answers.length} handshakes`);
   assert.ok(answeredAt - pausedAt < PAUSE_MS, 'every handshake was answered while Redis was still paused');
-  if (process.env.TEST_VERBOSE) console.log({ handshakes: answers.length, slowestMs: Math.max(...answers.map((a) => a.ms)), maxUnanswered, maxPublishBacklog, publishFailed: bridge.stats.publishFailed - failedBefore });
+  if (process.env.TEST_VERBOSE)
+    console.log({
+      handshakes: answers.length,
+      slowestMs: Math.max(...answers.map((a) => a.ms)),
+      maxUnanswered,
+      maxPublishBacklog,
+      publishFailed: bridge.stats.publishFailed - failedBefore,
+    });
   for (const { ms, outcome } of answers) {
     assert.is(outcome, ErrorName.AuthUnavailable);
     assert.ok(ms <= REDIS_TIMEOUT_MS + ANSWER_SLACK_MS, `answered after ${ms} ms`);
@@ -241,31 +258,41 @@ test('Redis slowed (CLIENT PAUSE): authentication answers AuthUnavailableError w
 });
 
 test('revocation look-ups past the bound fail at once, without being sent', async () => {
-  const store = new RedisRevocationStore({
-    target: { url: redis.url }, timeoutMs: 2000, origin: 'bound-test', subscribe: false, maxInFlight: 20,
-    policy: { maxTokenLifetimeMs: 3_600_000, clockToleranceMs: 5000 },
-  });
-  try {
-    assert.ok(await store.ready(3000));
-    await admin.call('CLIENT', 'PAUSE', '1000', 'ALL');
-    const claims = (i: number) => ({ sub: `b${i}`, sid: `bs${i}`, exp: exp(), iat: exp() - 3600 });
-    const settled: { status: string }[] = [];
-    const all = Array.from({ length: 60 }, (_, i) => store.check(claims(i)).then(
-      () => { settled.push({ status: 'fulfilled' }); },
-      () => { settled.push({ status: 'rejected' }); },
-    ));
-    await sleep(200);
-    // Redis is paused: the first 20 wait on it, the other 40 were refused without being sent.
-    assert.is(store.unansweredCommands, 20);
-    assert.is(settled.length, 40);
-    assert.ok(settled.every((r) => r.status === 'rejected'));
-    await Promise.all(all);
-    assert.is(settled.filter((r) => r.status === 'fulfilled').length, 20, 'the 20 sent were answered once Redis was');
-    await waitFor(() => store.unansweredCommands === 0, 3000, 'the paused look-ups to be answered');
-    assert.is(await store.check(claims(99)), false);
-  } finally {
-    await store.close();
-  }
+  const store = scope.own(
+    new RedisRevocationStore({
+      target: { url: redis.url },
+      timeoutMs: 2000,
+      origin: 'bound-test',
+      subscribe: false,
+      maxInFlight: 20,
+      policy: { maxTokenLifetimeMs: 3_600_000, clockToleranceMs: 5000 },
+    }),
+    (st) => st.close(),
+    'revocation store',
+  );
+  assert.ok(await store.ready(3000));
+  await admin.call('CLIENT', 'PAUSE', '1000', 'ALL');
+  const claims = (i: number) => ({ sub: `b${i}`, sid: `bs${i}`, exp: exp(), iat: exp() - 3600 });
+  const settled: { status: string }[] = [];
+  const all = Array.from({ length: 60 }, (_, i) =>
+    store.check(claims(i)).then(
+      () => {
+        settled.push({ status: 'fulfilled' });
+      },
+      () => {
+        settled.push({ status: 'rejected' });
+      },
+    ),
+  );
+  await sleep(200);
+  // Redis is paused: the first 20 wait on it, the other 40 were refused without being sent.
+  assert.is(store.unansweredCommands, 20);
+  assert.is(settled.length, 40);
+  assert.ok(settled.every((r) => r.status === 'rejected'));
+  await Promise.all(all);
+  assert.is(settled.filter((r) => r.status === 'fulfilled').length, 20, 'the 20 sent were answered once Redis was');
+  await waitFor(() => store.unansweredCommands === 0, 3000, 'the paused look-ups to be answered');
+  assert.is(await store.check(claims(99)), false);
 });
 
 test.run();

@@ -9,31 +9,24 @@ import { CHANNEL_PREFIX } from '../../server/cluster';
 import { REVOCATION_CHANNEL } from '../../server/revocation/redis-store';
 import { ADMIN_KEY, admin } from '../helpers/admin';
 import { subscribe } from '../helpers/channels';
-import { connectWithToken, mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { mintHs256, sleep, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { TestRedis } from '../helpers/redis-server';
 
 let redis: TestRedis;
 let writer: Redis;
 let gw: Gateway;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
-  redis = await TestRedis.start();
-  writer = redis.client();
-  gw = await startGateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_ADMIN_KEY: ADMIN_KEY });
-});
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-test.after(async () => {
-  await gw.close();
-  writer.disconnect();
-  await redis.close();
+  redis = await suiteScope.redis();
+  writer = suiteScope.own(redis.client(), (c) => c.disconnect(), 'redis client');
+  gw = await suiteScope.gateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_ADMIN_KEY: ADMIN_KEY });
 });
 
 async function alice(): Promise<AGClientSocket> {
-  const { client, status } = await connectWithToken(gw, mintHs256({ sub: 'alice', sid: 'alice-session', channels: ['*'] }));
-  clients.push(client);
+  const { client, status } = await scope.connect(gw, mintHs256({ sub: 'alice', sid: 'alice-session', channels: ['*'] }));
   assert.is(status.isAuthenticated, true);
   await waitFor(() => gw.revocation.enforcer.index.size >= 1, 2000, 'alice indexed');
   return client;
@@ -43,7 +36,11 @@ test('junk on the revocation and admin channels is ignored: nothing is applied o
   const client = await alice();
   const remembered = gw.revocation.enforcer.remembered;
   const junk = [
-    'not json', 'null', '42', '[]', '{}',
+    'not json',
+    'null',
+    '42',
+    '[]',
+    '{}',
     JSON.stringify({ kind: '__proto__', id: 'alice', at: 1, until: 2, origin: 'x' }),
     JSON.stringify({ kind: 'sub', id: 'alice', at: 'now', until: 2, origin: 'x' }),
   ];
@@ -72,7 +69,10 @@ test('junk node entries in the registry are skipped: /admin/nodes still lists th
   await waitFor(async () => (await writer.zscore('{gatehouse}:nodes:seen', gw.nodeId)) !== null, 3000, 'the first heartbeat');
   const now = Date.now();
   const entries: Record<string, string> = {
-    'junk-text': 'not json', 'junk-number': '5', 'junk-null': 'null', 'junk-array': '[1]',
+    'junk-text': 'not json',
+    'junk-number': '5',
+    'junk-null': 'null',
+    'junk-array': '[1]',
     'junk-id': JSON.stringify({ nodeId: 5, connections: 0, authenticated: 0, startedAt: now, lastSeen: now }),
     'junk-figures': JSON.stringify({ nodeId: 'junk-figures', connections: 'many' }),
   };
@@ -83,7 +83,10 @@ test('junk node entries in the registry are skipped: /admin/nodes still lists th
   try {
     const answer = await admin(gw.address().port, 'GET', '/admin/nodes');
     assert.is(answer.status, 200, JSON.stringify(answer.body));
-    assert.equal(answer.body.nodes.map((n: { nodeId: string }) => n.nodeId), [gw.nodeId]);
+    assert.equal(
+      answer.body.nodes.map((n: { nodeId: string }) => n.nodeId),
+      [gw.nodeId],
+    );
   } finally {
     await writer.zrem('{gatehouse}:nodes:seen', ...Object.keys(entries));
     await writer.hdel('{gatehouse}:nodes:info', ...Object.keys(entries));

@@ -7,61 +7,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import jwt from 'jsonwebtoken';
-import type { AGClientSocket } from 'socketcluster-client';
-import type { Gateway } from '../../server/gateway';
-import { CloseCode, ErrorName, Procedure, type GatehouseClaims } from '../../shared';
-import { connectWithToken, jwksOf, makeKeyPair, mintHs256, mintWithKey, nextEvent, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { CloseCode, ErrorName, Procedure } from '../../shared';
+import { jwksOf, makeKeyPair, mintHs256, mintWithKey, nextEvent, sleep, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
+import { recordTokens } from '../helpers/tokens';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-renewal-bounds-'));
 const leaked = makeKeyPair('ES256', 'leaked-1');
 const current = makeKeyPair('ES256', 'current-1');
-const gateways: Gateway[] = [];
-const clients: AGClientSocket[] = [];
+const scope = useScope(test);
 
-test.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const g of gateways.splice(0)) await g.close();
-});
 test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-async function gatewayWith(env: Record<string, string>) {
-  const gw = await startGateway(env);
-  gateways.push(gw);
-  return gw;
-}
-
-async function connect(gw: Gateway, token: string) {
-  const r = await connectWithToken(gw, token);
-  clients.push(r.client);
-  return r;
-}
-
-/** Every token the client is given from now on, decoded, with the signed text. */
-function recordTokens(client: AGClientSocket): { claims: GatehouseClaims; signed: string }[] {
-  const seen: { claims: GatehouseClaims; signed: string }[] = [];
-  void (async () => {
-    for await (const { signedAuthToken } of (client as unknown as { listener(n: string): AsyncIterable<{ signedAuthToken: string }> }).listener('authenticate')) {
-      seen.push({ claims: jwt.decode(signedAuthToken) as GatehouseClaims, signed: signedAuthToken });
-    }
-  })();
-  return seen;
-}
 
 const now = () => Math.floor(Date.now() / 1000);
 
 test('a reload that removes a key closes (KeyRetired) the live sockets it verified, renewed or not, and their renewed tokens are refused', async () => {
   const jwksFile = join(dir, 'jwks-retire.json');
   writeFileSync(jwksFile, jwksOf(leaked, current));
-  const gw = await gatewayWith({ GATEHOUSE_JWKS_FILE: jwksFile, GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
-  const renewedOne = await connect(gw, mintWithKey(leaked, { sub: 'leaky', jti: 'leaky-1' }));
+  const gw = await scope.gateway({ GATEHOUSE_JWKS_FILE: jwksFile, GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  const renewedOne = await scope.connect(gw, mintWithKey(leaked, { sub: 'leaky', jti: 'leaky-1' }));
   assert.is(renewedOne.status.isAuthenticated, true);
   const tokens = recordTokens(renewedOne.client);
   await waitFor(() => tokens.length >= 1, 3000, 'a renewal');
   assert.is(tokens[0].claims.okid, 'leaked-1', 'the renewed token names the key that verified the session');
-  const fresh = await connect(gw, mintWithKey(leaked, { sub: 'leaky-too' }));
-  const unaffected = await connect(gw, mintWithKey(current, { sub: 'fine' }));
-  const hs256 = await connect(gw, mintHs256({ sub: 'secret-user' }));
+  const fresh = await scope.connect(gw, mintWithKey(leaked, { sub: 'leaky-too' }));
+  const unaffected = await scope.connect(gw, mintWithKey(current, { sub: 'fine' }));
+  const hs256 = await scope.connect(gw, mintHs256({ sub: 'secret-user' }));
 
   const closedRenewed = nextEvent<{ code: number }>(renewedOne.client, 'close', 3000);
   const closedFresh = nextEvent<{ code: number }>(fresh.client, 'close', 3000);
@@ -75,16 +46,16 @@ test('a reload that removes a key closes (KeyRetired) the live sockets it verifi
   assert.is(hs256.client.authState, 'authenticated');
 
   // The HS256 token the gateway renewed the session into is refused too, although the secret still verifies it.
-  const again = await connect(gw, tokens[tokens.length - 1].signed);
+  const again = await scope.connect(gw, tokens[tokens.length - 1].signed);
   assert.is(again.status.authError?.name, ErrorName.AuthTokenInvalid);
   assert.is(again.status.authError?.message, 'the key that verified this session was retired');
 });
 
-test('auth_time is never later than the first token\'s iat: a renewal carries min(auth_time, iat), and GATEHOUSE_SESSION_MAX_AGE counts from it', async () => {
-  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s', GATEHOUSE_SESSION_MAX_AGE: '4s' });
+test("auth_time is never later than the first token's iat: a renewal carries min(auth_time, iat), and GATEHOUSE_SESSION_MAX_AGE counts from it", async () => {
+  const gw = await scope.gateway({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s', GATEHOUSE_SESSION_MAX_AGE: '4s' });
   const iat = now();
   // Within the clock tolerance (5 s), so accepted; but the session cannot have started after its token.
-  const { client, status } = await connect(gw, mintHs256({ sub: 'timely', iat, auth_time: iat + 4, exp: iat + 3 }));
+  const { client, status } = await scope.connect(gw, mintHs256({ sub: 'timely', iat, auth_time: iat + 4, exp: iat + 3 }));
   assert.is(status.isAuthenticated, true);
   const tokens = recordTokens(client);
   await waitFor(() => tokens.length >= 1, 3000, 'a renewal');
@@ -95,10 +66,10 @@ test('auth_time is never later than the first token\'s iat: a renewal carries mi
   for (const { claims } of tokens) assert.ok(claims.exp <= iat + 4, `exp ${claims.exp - iat}s after iat`);
 });
 
-test('a renewal keeps the token\'s audience, narrowed to the configured ones, never widened to every configured audience', async () => {
-  const gw = await gatewayWith({ GATEHOUSE_AUDIENCE: 'chat-gateway,billing-api', GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
-  const single = await connect(gw, mintHs256({ sub: 'aud-1', aud: 'chat-gateway' }));
-  const several = await connect(gw, mintHs256({ sub: 'aud-2', aud: ['elsewhere', 'billing-api'] }));
+test("a renewal keeps the token's audience, narrowed to the configured ones, never widened to every configured audience", async () => {
+  const gw = await scope.gateway({ GATEHOUSE_AUDIENCE: 'chat-gateway,billing-api', GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  const single = await scope.connect(gw, mintHs256({ sub: 'aud-1', aud: 'chat-gateway' }));
+  const several = await scope.connect(gw, mintHs256({ sub: 'aud-2', aud: ['elsewhere', 'billing-api'] }));
   const singleTokens = recordTokens(single.client);
   const severalTokens = recordTokens(several.client);
   await waitFor(() => singleTokens.length >= 1 && severalTokens.length >= 1, 3000, 'renewals');
@@ -106,20 +77,23 @@ test('a renewal keeps the token\'s audience, narrowed to the configured ones, ne
   assert.is(severalTokens[0].claims.aud, 'billing-api');
 });
 
-for (const [what, claims] of [['a jti but no sid', { jti: 'orig-jti-1' }], ['neither sid nor jti', {}]] as const) {
+for (const [what, claims] of [
+  ['a jti but no sid', { jti: 'orig-jti-1' }],
+  ['neither sid nor jti', {}],
+] as const) {
   test(`logout after a renewal revokes the original token too (a token with ${what})`, async () => {
-    const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+    const gw = await scope.gateway({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
     const original = mintHs256({ sub: `orphan-${what.length}`, ...claims });
-    const { client } = await connect(gw, original);
+    const { client } = await scope.connect(gw, original);
     const tokens = recordTokens(client);
     await waitFor(() => tokens.length >= 1, 3000, 'a renewal');
-    const sibling = await connect(gw, original);
+    const sibling = await scope.connect(gw, original);
     assert.is(sibling.status.isAuthenticated, true, 'the original still authenticates before the logout');
     const closed = nextEvent<{ code: number }>(sibling.client, 'close', 3000);
     assert.equal(await client.invoke(Procedure.Logout, undefined), { revoked: 'sid' });
     assert.is((await closed).code, CloseCode.TokenRevoked, 'the other socket of the original token is closed');
     for (const token of [original, tokens[0].signed]) {
-      const again = await connect(gw, token);
+      const again = await scope.connect(gw, token);
       assert.is(again.status.authError?.name, ErrorName.AuthTokenRevoked);
     }
   });

@@ -1,56 +1,29 @@
 // budget: 90s
+// alone: its timings need the machine to itself
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { AGClientSocket } from 'socketcluster-client';
-import type { Gateway } from '../../server/gateway';
 import { CloseCode, ErrorName, Procedure, ServerEvent, type GatehouseClaims, type TokenExpiry } from '../../shared';
 import { subscribeOutcome } from '../helpers/channels';
-import { connectClient, connectWithToken, mintHs256, nextEvent, SECRET, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { mintHs256, nextEvent, SECRET, sleep, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
+import { recordTokens, type RecordedToken } from '../helpers/tokens';
 
-const gateways: Gateway[] = [];
-const clients: AGClientSocket[] = [];
-
-test.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const g of gateways.splice(0)) await g.close();
-});
-
-async function gatewayWith(env: Record<string, string>) {
-  const gw = await startGateway(env);
-  gateways.push(gw);
-  return gw;
-}
-
-async function connect(gw: Gateway, token: string) {
-  const r = await connectWithToken(gw, token);
-  clients.push(r.client);
-  return r;
-}
-
-/** Records every token the client is given (the client emits `authenticate` on each #setAuthToken). */
-function recordTokens(client: AGClientSocket): GatehouseClaims[] {
-  const seen: GatehouseClaims[] = [];
-  void (async () => {
-    for await (const { signedAuthToken } of (client as unknown as { listener(n: string): AsyncIterable<{ signedAuthToken: string }> }).listener('authenticate')) {
-      seen.push(jwt.decode(signedAuthToken) as GatehouseClaims);
-    }
-  })();
-  return seen;
-}
+const scope = useScope(test);
 
 const decode = (t: string | null | undefined) => jwt.decode(String(t)) as GatehouseClaims;
 
 test('renews within the interval, keeping sub, sid, auth_time and channels; the socket outlives its first token', async () => {
-  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  const gw = await scope.gateway({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
   const { token } = gw.engine.issue({ sub: 'alice', channels: ['chat:*'], role: 'member' });
   const first = decode(token);
-  const { client, status, auth } = await connect(gw, token);
+  const { client, status, auth } = await scope.connect(gw, token);
   assert.is(status.isAuthenticated, true);
   const renewed = recordTokens(client);
   await waitFor(() => renewed.length >= 1, 2000, 'a renewal within the interval');
-  const second = renewed[0];
+  const second = renewed[0].claims;
   assert.is(second.sub, 'alice');
   assert.is(second.sid, first.sid);
   assert.is(second.auth_time, first.iat);
@@ -63,19 +36,19 @@ test('renews within the interval, keeping sub, sid, auth_time and channels; the 
   await sleep((first.exp + 1) * 1000 - Date.now());
   assert.is(client.authState, 'authenticated');
   assert.ok(renewed.length >= 2);
-  assert.ok(renewed[renewed.length - 1].exp > first.exp);
-  assert.is(renewed[renewed.length - 1].auth_time, first.iat);
+  assert.ok(renewed[renewed.length - 1].claims.exp > first.exp);
+  assert.is(renewed[renewed.length - 1].claims.auth_time, first.iat);
 });
 
 test('gatehouse:tokenExpiry tells the client how long each token has left: at the handshake and at every renewal', async () => {
-  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  const gw = await scope.gateway({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
   const { token } = gw.engine.issue({ sub: 'dora' });
   const auth = { saveToken: async (_n: string, t: string) => t, loadToken: async () => token, removeToken: async () => null };
-  const client = connectClient(gw, { authEngine: auth as never });
-  clients.push(client);
+  const client = scope.client(gw, { authEngine: auth });
   const notices: { exp: number; expiresIn: number; at: number }[] = [];
   void (async () => {
-    for await (const n of (client as unknown as { receiver(n: string): AsyncIterable<TokenExpiry> }).receiver(ServerEvent.TokenExpiry)) notices.push({ ...n, at: Date.now() });
+    for await (const n of (client as unknown as { receiver(n: string): AsyncIterable<TokenExpiry> }).receiver(ServerEvent.TokenExpiry))
+      notices.push({ ...n, at: Date.now() });
   })();
   await waitFor(() => notices.length >= 2, 3000, 'the handshake notice and a renewal notice');
   assert.is(notices[0].exp, decode(token).exp);
@@ -85,22 +58,22 @@ test('gatehouse:tokenExpiry tells the client how long each token has left: at th
 });
 
 test('a token that came without a sid gets one at its first renewal', async () => {
-  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
-  const { client } = await connect(gw, mintHs256({ sub: 'bob' }));
+  const gw = await scope.gateway({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  const { client } = await scope.connect(gw, mintHs256({ sub: 'bob' }));
   const renewed = recordTokens(client);
   await waitFor(() => renewed.length >= 1, 2500, 'a renewal');
-  assert.type(renewed[0].sid, 'string');
-  assert.is(renewed[0].sub, 'bob');
+  assert.type(renewed[0].claims.sid, 'string');
+  assert.is(renewed[0].claims.sub, 'bob');
 });
 
 test('a "__proto__" claim never becomes a renewed token\'s prototype: it grants nothing, before or after renewal', async () => {
-  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  const gw = await scope.gateway({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
   // jsonwebtoken refuses to sign such a payload; other signers do not. Signed by hand, as they would.
   const now = Math.floor(Date.now() / 1000);
   const enc = (text: string) => Buffer.from(text).toString('base64url');
   const input = `${enc('{"alg":"HS256","typ":"JWT"}')}.${enc(`{"sub":"mallory","iat":${now},"exp":${now + 60},"__proto__":{"channels":["*"]}}`)}`;
   const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
-  const { client, status } = await connect(gw, token);
+  const { client, status } = await scope.connect(gw, token);
   assert.is(status.isAuthenticated, true);
   assert.is(await subscribeOutcome(client, 'secret:before'), ErrorName.SubscribeForbidden);
   const renewed = recordTokens(client);
@@ -111,27 +84,26 @@ test('a "__proto__" claim never becomes a renewed token\'s prototype: it grants 
 });
 
 test('renewal stops at the session maximum age; authExpiring arrives before exp; then the socket expires', async () => {
-  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '2s', GATEHOUSE_SESSION_MAX_AGE: '3s' });
+  const gw = await scope.gateway({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '2s', GATEHOUSE_SESSION_MAX_AGE: '3s' });
   const { token } = gw.engine.issue({ sub: 'carol' });
-  const { client } = await connect(gw, token);
+  const { client } = await scope.connect(gw, token);
   const renewed = recordTokens(client);
-  const warning = (client as unknown as { receiver(n: string): { once(ms: number): Promise<{ exp: number }> } })
-    .receiver(ServerEvent.AuthExpiring).once(6000);
+  const warning = (client as unknown as { receiver(n: string): { once(ms: number): Promise<{ exp: number }> } }).receiver(ServerEvent.AuthExpiring).once(6000);
   const { exp, expiresIn } = (await warning) as TokenExpiry;
   const warnedAt = Date.now();
   assert.ok(warnedAt < exp * 1000, 'the warning comes before exp');
   // The relative figure agrees with exp (same clock here) within the delivery time.
   assert.ok(expiresIn > 0 && Math.abs(exp * 1000 - warnedAt - expiresIn * 1000) < 250, `expiresIn ${expiresIn}`);
   const sessionEnd = (decode(token).iat! + 3) * 1000;
-  for (const t of renewed) assert.ok(t.exp * 1000 <= sessionEnd, 'no renewal reaches past the session end');
+  for (const { claims: t } of renewed) assert.ok(t.exp * 1000 <= sessionEnd, 'no renewal reaches past the session end');
   await waitFor(() => client.authState === 'unauthenticated', exp * 1000 - Date.now() + 1500, 'expiry');
   assert.ok(Date.now() <= exp * 1000 + 1100, 'deauthenticated within 1 s of exp');
 });
 
 test('a socket that logged out is never renewed', async () => {
-  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  const gw = await scope.gateway({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
   const { token } = gw.engine.issue({ sub: 'dave' });
-  const { client } = await connect(gw, token);
+  const { client } = await scope.connect(gw, token);
   const renewed = recordTokens(client);
   await client.deauthenticate();
   await waitFor(() => gw.renewal.size === 0, 1000, 'the manager to drop the socket');
@@ -141,9 +113,9 @@ test('a socket that logged out is never renewed', async () => {
 });
 
 test('with renewal off, expiry deauthenticates within 1 s of exp', async () => {
-  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_TOKEN_TTL: '2s' });
+  const gw = await scope.gateway({ GATEHOUSE_RENEW_INTERVAL: '0', GATEHOUSE_TOKEN_TTL: '2s' });
   const now = Math.floor(Date.now() / 1000);
-  const { client } = await connect(gw, mintHs256({ sub: 'erin', iat: now, exp: now + 2 }));
+  const { client } = await scope.connect(gw, mintHs256({ sub: 'erin', iat: now, exp: now + 2 }));
   assert.is(client.authState, 'authenticated');
   await waitFor(() => client.authState === 'unauthenticated', 4000, 'expiry');
   const late = Date.now() - (now + 2) * 1000;
@@ -151,9 +123,9 @@ test('with renewal off, expiry deauthenticates within 1 s of exp', async () => {
 });
 
 test('a revoked session is closed instead of renewed', async () => {
-  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+  const gw = await scope.gateway({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
   const { token } = gw.engine.issue({ sub: 'frank' });
-  const { client, auth } = await connect(gw, token);
+  const { client, auth } = await scope.connect(gw, token);
   const renewed = recordTokens(client);
   // Written to the store only, as if announced while this node missed it: renewal's own check must catch it.
   await gw.revocation.store.revoke({ kind: 'sid', id: decode(token).sid! });
@@ -165,14 +137,14 @@ test('a revoked session is closed instead of renewed', async () => {
   assert.is(gw.renewal.counters.renewalsRefused, 1);
 });
 
-test('logout ends the session\'s renewed tokens too', async () => {
-  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
+test("logout ends the session's renewed tokens too", async () => {
+  const gw = await scope.gateway({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '3s' });
   const { token } = gw.engine.issue({ sub: 'gina' });
-  const first = await connect(gw, token);
-  const second = await connect(gw, token);
+  const first = await scope.connect(gw, token);
+  const second = await scope.connect(gw, token);
   const renewed = recordTokens(first.client);
   await waitFor(() => renewed.length >= 1, 2500, 'a renewal of the first socket');
-  assert.is.not(renewed[0].jti, decode(token).jti);
+  assert.is.not(renewed[0].claims.jti, decode(token).jti);
   const closed = nextEvent<{ code: number }>(first.client, 'close', 3000);
   await second.client.invoke(Procedure.Logout, {});
   assert.is((await closed).code, CloseCode.TokenRevoked, 'the renewed token of the same session is revoked');
@@ -180,13 +152,13 @@ test('logout ends the session\'s renewed tokens too', async () => {
 });
 
 test('1,000 sockets renew through the one scheduler, and it holds nothing once they disconnect', async () => {
-  const gw = await gatewayWith({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '4s' });
+  const gw = await scope.gateway({ GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '4s' });
   const many: AGClientSocket[] = [];
-  const counts: GatehouseClaims[][] = [];
+  const counts: RecordedToken[][] = [];
   // Small batches with a long wait: on a loaded 2-core machine 100 handshakes at once (client and server in this one
   // process) can outlast the client's connect timeout; this test is about the scheduler, not handshake speed.
   for (let batch = 0; batch < 40; batch++) {
-    const results = await Promise.all(Array.from({ length: 25 }, () => connectWithToken(gw, gw.engine.issue({ sub: `u${batch}` }).token, {}, 20_000)));
+    const results = await Promise.all(Array.from({ length: 25 }, () => scope.connect(gw, gw.engine.issue({ sub: `u${batch}` }).token, {}, 20_000)));
     for (const r of results) {
       many.push(r.client);
       counts.push(recordTokens(r.client));

@@ -4,10 +4,10 @@
 // user's sockets on both nodes, and no renewal on A may escape it. Two gateway processes, one private Redis.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import jwt from 'jsonwebtoken';
-import type { AGClientSocket } from 'socketcluster-client';
-import { CloseCode, ErrorName, Procedure, type GatehouseClaims } from '../../shared';
+import { CloseCode, ErrorName, Procedure } from '../../shared';
 import { mintHs256, nextEvent, sleep, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
+import { recordTokens } from '../helpers/tokens';
 import { GatewayProcess } from '../helpers/gateway-process';
 import { TestRedis } from '../helpers/redis-server';
 
@@ -15,39 +15,20 @@ const SKEW_MS = 3000;
 let redis: TestRedis;
 let ahead: GatewayProcess;
 let onTime: GatewayProcess;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
-  redis = await TestRedis.start();
+  redis = await suiteScope.redis();
   const env = { GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_RENEW_INTERVAL: '1s', GATEHOUSE_TOKEN_TTL: '4s' };
-  ahead = await GatewayProcess.start({ ...env, GATEHOUSE_NODE_ID: 'ahead' }, 40_000, { clockOffsetMs: SKEW_MS });
-  onTime = await GatewayProcess.start({ ...env, GATEHOUSE_NODE_ID: 'on-time' }, 40_000);
-});
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-test.after(async () => {
-  await Promise.all([ahead?.stop(), onTime?.stop()]);
-  await redis?.close();
+  ahead = await suiteScope.process({ ...env, GATEHOUSE_NODE_ID: 'ahead' }, 40_000, { clockOffsetMs: SKEW_MS });
+  onTime = await suiteScope.process({ ...env, GATEHOUSE_NODE_ID: 'on-time' }, 40_000);
 });
 
-/** Every token the client is given from now on, signed and decoded, with when it arrived (this machine's clock). */
-function recordTokens(client: AGClientSocket): { signed: string; claims: GatehouseClaims; at: number }[] {
-  const seen: { signed: string; claims: GatehouseClaims; at: number }[] = [];
-  void (async () => {
-    for await (const { signedAuthToken } of (client as unknown as { listener(n: string): AsyncIterable<{ signedAuthToken: string }> }).listener('authenticate')) {
-      seen.push({ signed: signedAuthToken, claims: jwt.decode(signedAuthToken) as GatehouseClaims, at: Date.now() });
-    }
-  })();
-  return seen;
-}
-
-test('logout everywhere on the node with the right clock closes the user\'s sockets on both nodes; no renewal by the node 3 s ahead escapes', async () => {
+test("logout everywhere on the node with the right clock closes the user's sockets on both nodes; no renewal by the node 3 s ahead escapes", async () => {
   const token = mintHs256({ sub: 'skewed-user', sid: 'skew-session-a' });
-  const onA = await ahead.connect(token);
-  clients.push(onA.client);
-  const onB = await onTime.connect(mintHs256({ sub: 'skewed-user', sid: 'skew-session-b' }));
-  clients.push(onB.client);
+  const onA = await scope.connect(ahead, token);
+  const onB = await scope.connect(onTime, mintHs256({ sub: 'skewed-user', sid: 'skew-session-b' }));
   assert.is(onA.status.isAuthenticated, true);
   assert.is(onB.status.isAuthenticated, true);
 
@@ -68,14 +49,16 @@ test('logout everywhere on the node with the right clock closes the user\'s sock
   // No token node A renewed before the logout authenticates anywhere afterwards.
   for (const { signed } of renewedOnA) {
     for (const node of [onTime, ahead]) {
-      const again = await node.connect(signed);
-      clients.push(again.client);
+      const again = await scope.connect(node, signed);
       assert.is(again.status.authError?.name, ErrorName.AuthTokenRevoked, `a token renewed by node A, on ${node === ahead ? 'A' : 'B'}`);
     }
   }
   // And nothing was renewed after it.
   await sleep(1500);
-  assert.ok(renewedOnA.every((r) => r.at <= loggedOutAt + 1000), 'no renewal reached the client after the logout');
+  assert.ok(
+    renewedOnA.every((r) => r.at <= loggedOutAt + 1000),
+    'no renewal reached the client after the logout',
+  );
 });
 
 test.run();

@@ -1,13 +1,12 @@
 // Revoked tokens at the handshake, through authenticate(), and live sockets closed: on the memory store and on Redis.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AGClientSocket } from 'socketcluster-client';
 import { CloseCode, ErrorName } from '../../shared';
 import type { Gateway } from '../../server/gateway';
 import { RedisRevocationStore } from '../../server/revocation/redis-store';
 import type { RevocationTarget } from '../../server/revocation/store';
-import { connectWithToken, mintHs256, nextEvent, startGateway, waitFor } from '../helpers/gateway';
-import { TestRedis } from '../helpers/redis-server';
+import { mintHs256, nextEvent, waitFor } from '../helpers/gateway';
+import { useScope, type TestScope } from '../helpers/scope';
 
 const now = () => Math.floor(Date.now() / 1000);
 let n = 0;
@@ -19,33 +18,31 @@ function fresh(over: Record<string, unknown> = {}) {
 
 interface Setup {
   readonly name: string;
-  start(): Promise<Gateway>;
-  stop(): Promise<void>;
+  /** Starts the backend and a gateway on it, owned by `scope`. */
+  start(scope: TestScope): Promise<Gateway>;
   /** Revokes as another node (or operator) would, when the backend has other nodes; else on the gateway itself. */
   revokeElsewhere(gw: Gateway, target: RevocationTarget): Promise<unknown>;
 }
 
-let redis: TestRedis | undefined;
 let other: RedisRevocationStore | undefined;
 
 const setups: Setup[] = [
   {
     name: 'memory',
-    start: () => startGateway({ GATEHOUSE_CLOCK_TOLERANCE: '1s' }),
-    async stop() {},
+    start: (scope) => scope.gateway({ GATEHOUSE_CLOCK_TOLERANCE: '1s' }),
     revokeElsewhere: (gw, target) => gw.revocation.revoke(target),
   },
   {
     name: 'redis',
-    async start() {
-      redis = await TestRedis.start();
+    async start(scope) {
+      const redis = await scope.redis();
       const policy = { maxTokenLifetimeMs: 86_400_000, clockToleranceMs: 5000 };
-      other = new RedisRevocationStore({ target: { url: redis.url }, timeoutMs: 500, policy, origin: 'other-node', subscribe: false });
-      return startGateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_CLOCK_TOLERANCE: '1s' });
-    },
-    async stop() {
-      await other?.close();
-      await redis?.close();
+      other = scope.own(
+        new RedisRevocationStore({ target: { url: redis.url }, timeoutMs: 500, policy, origin: 'other-node', subscribe: false }),
+        (store) => store.close(),
+        'revocation store',
+      );
+      return scope.gateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_CLOCK_TOLERANCE: '1s' });
     },
     async revokeElsewhere(_gw, target) {
       assert.ok(await other!.ready(3000));
@@ -57,23 +54,13 @@ const setups: Setup[] = [
 for (const setup of setups) {
   const t = suite(`revocation at authentication: ${setup.name}`);
   let gw: Gateway;
-  const clients: AGClientSocket[] = [];
+  const suiteScope = useScope(t, 'suite');
+  const scope = useScope(t);
   t.before(async () => {
-    gw = await setup.start();
-  });
-  t.after.each(() => {
-    for (const c of clients.splice(0)) c.disconnect();
-  });
-  t.after(async () => {
-    await gw.close();
-    await setup.stop();
+    gw = await setup.start(suiteScope);
   });
 
-  async function handshake(token: string | null) {
-    const r = await connectWithToken(gw, token);
-    clients.push(r.client);
-    return r;
-  }
+  const handshake = (token: string | null) => scope.connect(gw, token);
 
   async function expectRefused(token: string) {
     const { status, client, auth } = await handshake(token);
@@ -96,7 +83,7 @@ for (const setup of setups) {
   const revokedCases: [string, (claims: ReturnType<typeof fresh>) => RevocationTarget][] = [
     ['a revoked jti', (c) => ({ kind: 'jti', id: c.jti })],
     ['a revoked sid', (c) => ({ kind: 'sid', id: c.sid })],
-    ['a user revoked after the token\'s iat', (c) => ({ kind: 'sub', id: c.sub })],
+    ["a user revoked after the token's iat", (c) => ({ kind: 'sub', id: c.sub })],
   ];
 
   for (const [name, target] of revokedCases) {
@@ -146,19 +133,22 @@ for (const setup of setups) {
   });
 
   for (const [name, target] of revokedCases) {
-    t(`a live socket is deauthenticated and closed with TokenRevoked when ${name.replace('a ', 'its ').replace('revoked ', '')} is revoked elsewhere`, async () => {
-      const claims = fresh();
-      const { client, status, auth } = await handshake(mintHs256({ ...claims, iat: now() - 5 }));
-      assert.is(status.isAuthenticated, true);
-      const bystander = await handshake(mintHs256(fresh()));
-      await waitFor(() => gw.revocation.enforcer.index.size >= 2, 2000, 'both sockets indexed');
-      const closed = nextEvent<{ code: number }>(client, 'close', 3000);
-      await setup.revokeElsewhere(gw, target(claims));
-      assert.is((await closed).code, CloseCode.TokenRevoked);
-      assert.is(auth.current, null, 'the client dropped its token');
-      assert.is(bystander.client.state, 'open');
-      assert.is(bystander.client.authState, 'authenticated');
-    });
+    t(
+      `a live socket is deauthenticated and closed with TokenRevoked when ${name.replace('a ', 'its ').replace('revoked ', '')} is revoked elsewhere`,
+      async () => {
+        const claims = fresh();
+        const { client, status, auth } = await handshake(mintHs256({ ...claims, iat: now() - 5 }));
+        assert.is(status.isAuthenticated, true);
+        const bystander = await handshake(mintHs256(fresh()));
+        await waitFor(() => gw.revocation.enforcer.index.size >= 2, 2000, 'both sockets indexed');
+        const closed = nextEvent<{ code: number }>(client, 'close', 3000);
+        await setup.revokeElsewhere(gw, target(claims));
+        assert.is((await closed).code, CloseCode.TokenRevoked);
+        assert.is(auth.current, null, 'the client dropped its token');
+        assert.is(bystander.client.state, 'open');
+        assert.is(bystander.client.authState, 'authenticated');
+      },
+    );
   }
 
   t.run();

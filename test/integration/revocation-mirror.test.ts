@@ -5,14 +5,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type Redis from 'ioredis';
-import type { AGClientSocket } from 'socketcluster-client';
 import { ErrorName, type GatehouseClaims } from '../../shared';
 import type { Gateway } from '../../server/gateway';
 import { MirroredRevocationStore } from '../../server/revocation/mirrored-store';
 import { RedisRevocationStore, revocationKey } from '../../server/revocation/redis-store';
 import { StoreUnavailableError, type RevocationPolicy } from '../../server/revocation/store';
-import { connectWithToken, mintHs256, sleep, startGateway, waitFor } from '../helpers/gateway';
-import { TestRedis } from '../helpers/redis-server';
+import { mintHs256, sleep, waitFor } from '../helpers/gateway';
+import type { TestRedis } from '../helpers/redis-server';
+import { TestScope, useScope } from '../helpers/scope';
 
 const DAY: RevocationPolicy = { maxTokenLifetimeMs: 86_400_000, clockToleranceMs: 5000 };
 const now = () => Math.floor(Date.now() / 1000);
@@ -27,12 +27,15 @@ function claimsOf(ids: { sub: string; sid: string; jti: string }, over: Partial<
 
 let redis: TestRedis;
 let admin: Redis;
-const closers: (() => Promise<void> | void)[] = [];
+/** The stores a test of the first suite makes, closed after it. */
+const stores = new TestScope();
 
 function redisStore(origin: string, url = redis.url, policy = DAY): RedisRevocationStore {
-  const store = new RedisRevocationStore({ target: { url }, timeoutMs: 300, policy, origin, subscribe: true });
-  closers.push(() => store.close());
-  return store;
+  return stores.own(
+    new RedisRevocationStore({ target: { url }, timeoutMs: 300, policy, origin, subscribe: true }),
+    (store) => store.close(),
+    'revocation store',
+  );
 }
 
 interface MirrorOptions {
@@ -45,35 +48,34 @@ interface MirrorOptions {
 function mirror(origin: string, opts: MirrorOptions = {}): MirroredRevocationStore {
   const policy = opts.policy ?? DAY;
   const redisSide = redisStore(origin, opts.url, policy);
-  const store = new MirroredRevocationStore({
-    redis: redisSide, clockToleranceMs: policy.clockToleranceMs, sweepIntervalMs: 50, maxEntries: opts.maxEntries,
-    maxFeedSilenceMs: opts.maxFeedSilenceMs, heartbeatIntervalMs: 50,
-  });
-  closers.push(() => store.close());
-  return store;
+  return stores.own(
+    new MirroredRevocationStore({
+      redis: redisSide,
+      clockToleranceMs: policy.clockToleranceMs,
+      sweepIntervalMs: 50,
+      maxEntries: opts.maxEntries,
+      maxFeedSilenceMs: opts.maxFeedSilenceMs,
+      heartbeatIntervalMs: 50,
+    }),
+    (store) => store.close(),
+    'mirrored store',
+  );
 }
 
-async function setup(): Promise<void> {
-  redis = await TestRedis.start();
-  admin = redis.client();
+/** A private Redis for one suite, and a client on it for the test's own reads and writes. */
+async function setup(scope: TestScope): Promise<void> {
+  redis = await scope.redis();
+  admin = scope.own(redis.client(), (c) => c.disconnect(), 'redis client');
   admin.on('error', () => {});
-}
-async function cleanup(): Promise<void> {
-  for (const close of closers.splice(0).reverse()) await close();
-}
-async function teardown(): Promise<void> {
-  await cleanup();
-  admin.disconnect();
-  await redis.close();
 }
 
 const s = suite('revocation mirror: the store');
-s.before(setup);
+const storeSuiteScope = useScope(s, 'suite');
+s.before(() => setup(storeSuiteScope));
 s.after.each(async () => {
-  await cleanup();
+  await stores.close();
   await admin.flushall();
 });
-s.after(teardown);
 
 s('revocations in Redis before the node starts are loaded; the load races revocations made meanwhile and misses none', async () => {
   const writer = redisStore('writer');
@@ -122,7 +124,7 @@ s('an entry loaded from Redis and one announced both leave at their deadline', a
   await waitFor(() => store.size === 0, 2000, 'the sweep to give the entries back');
 });
 
-s('a node\'s own revocation is in its mirror when revoke() resolves', async () => {
+s("a node's own revocation is in its mirror when revoke() resolves", async () => {
   const store = mirror('node-a');
   await waitFor(() => store.current, 3000, 'the mirror current');
   for (let i = 0; i < 20; i++) {
@@ -180,7 +182,10 @@ s('over its entry limit the mirror empties itself and every check asks Redis, st
   for (const ids of tokens) await store.revoke({ kind: 'sid', id: ids.sid });
   assert.is(store.current, false, 'no longer answering from memory');
   assert.is(store.size, 0, 'its memory given back');
-  assert.equal(await store.checkMany(tokens.map((ids) => claimsOf(ids))), tokens.map(() => true));
+  assert.equal(
+    await store.checkMany(tokens.map((ids) => claimsOf(ids))),
+    tokens.map(() => true),
+  );
   assert.is(await store.check(claimsOf(fresh())), false);
 });
 
@@ -189,33 +194,29 @@ s.run();
 const g = suite('revocation mirror: two gateways sharing one Redis');
 let gwA: Gateway;
 let gwB: Gateway;
-const clients: AGClientSocket[] = [];
+const gatewaysScope = useScope(g, 'suite');
+const scope = useScope(g);
 const BOB = 'node-b-user';
 g.before(async () => {
-  await setup();
+  await setup(gatewaysScope);
   // Node B reaches Redis as its own ACL user, so the test can cut B's feed (and only B's) and hold it down.
   await admin.call('ACL', 'SETUSER', BOB, 'on', '>bob-password', '~*', '&*', '+@all');
-  gwA = await startGateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_CLOCK_TOLERANCE: '1s' });
-  gwB = await startGateway({ GATEHOUSE_REDIS_URL: `redis://${BOB}:bob-password@127.0.0.1:${redis.port}`, GATEHOUSE_CLOCK_TOLERANCE: '1s', GATEHOUSE_REDIS_TIMEOUT: '300ms' });
-});
-g.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-g.after(async () => {
-  await gwA.close();
-  await gwB.close();
-  await teardown();
+  gwA = await gatewaysScope.gateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_CLOCK_TOLERANCE: '1s' });
+  gwB = await gatewaysScope.gateway({
+    GATEHOUSE_REDIS_URL: `redis://${BOB}:bob-password@127.0.0.1:${redis.port}`,
+    GATEHOUSE_CLOCK_TOLERANCE: '1s',
+    GATEHOUSE_REDIS_TIMEOUT: '300ms',
+  });
 });
 
 const mirrorOf = (gw: Gateway) => gw.revocation.store as MirroredRevocationStore;
 
 async function handshakeOn(gw: Gateway, token: string) {
-  const r = await connectWithToken(gw, token);
-  clients.push(r.client);
+  const r = await scope.connect(gw, token);
   return r.status;
 }
 
-g('a revocation made on node A reaches node B\'s mirror, and B refuses the token with AuthTokenRevokedError', async () => {
+g("a revocation made on node A reaches node B's mirror, and B refuses the token with AuthTokenRevokedError", async () => {
   await waitFor(() => mirrorOf(gwA).current && mirrorOf(gwB).current, 5000, 'both mirrors current');
   for (const kind of ['jti', 'sid', 'sub'] as const) {
     const ids = fresh();
@@ -232,7 +233,7 @@ g('a revocation made on node A reaches node B\'s mirror, and B refuses the token
   assert.is(ok.isAuthenticated, true, 'a token nobody revoked still passes');
 });
 
-g('a revocation made while B\'s feed is cut: B checks Redis during the gap, and its mirror holds it once B resyncs', async () => {
+g("a revocation made while B's feed is cut: B checks Redis during the gap, and its mirror holds it once B resyncs", async () => {
   await waitFor(() => mirrorOf(gwB).current, 5000, 'B current');
   // B's subscriber is disconnected, and cannot subscribe again while its user may not use the channel.
   await admin.call('ACL', 'SETUSER', BOB, 'resetchannels');
@@ -272,7 +273,7 @@ g('with Redis down and back, B never accepts a token revoked meanwhile', async (
   // written as the revoke script writes it, its announcement lost in B's gap.
   await admin.set(revocationKey('jti', ids.jti), String(Date.now()), 'PX', 60_000);
   await admin.call('ACL', 'SETUSER', BOB, 'on', '>bob-password', '~*', '&*', '+@all');
-  await waitFor(() => gwB.revocation.store.unavailableReason() === undefined, 5000, 'B\'s Redis back');
+  await waitFor(() => gwB.revocation.store.unavailableReason() === undefined, 5000, "B's Redis back");
   for (let i = 0; i < 20 && !mirrorOf(gwB).current; i++) {
     const status = await handshakeOn(gwB, token);
     assert.is(status.isAuthenticated, false, `attempt ${i} while B reconnects`);

@@ -7,6 +7,7 @@ import type { AGClientSocket } from 'socketcluster-client';
 import { CloseCode } from '../../shared';
 import { ADMIN_KEY, admin } from '../helpers/admin';
 import { httpRequest, mintHs256, nextEvent, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { GatewayProcess } from '../helpers/gateway-process';
 import { runCli } from '../helpers/process';
 import { TestRedis } from '../helpers/redis-server';
@@ -15,33 +16,26 @@ let redis: TestRedis;
 let twinA: GatewayProcess;
 let twinB: GatewayProcess;
 let cli: GatewayProcess;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
-  redis = await TestRedis.start();
+  redis = await suiteScope.redis();
   const shared = { GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_ADMIN_KEY: ADMIN_KEY };
   // One at a time, with room: three processes compiling TypeScript at once on a loaded machine take a while.
   // Errors only: the shared node id must be logged as one.
-  twinA = await GatewayProcess.start({ ...shared, GATEHOUSE_NODE_ID: 'twin', GATEHOUSE_LOG_LEVEL: 'error' }, 40_000);
-  twinB = await GatewayProcess.start({ ...shared, GATEHOUSE_NODE_ID: 'twin', GATEHOUSE_LOG_LEVEL: 'error' }, 40_000);
-  cli = await GatewayProcess.start({ ...shared, GATEHOUSE_NODE_ID: 'cli' }, 40_000);
-});
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-test.after(async () => {
-  await Promise.all([twinA?.stop(), twinB?.stop(), cli?.stop()]);
-  await redis?.close();
+  twinA = await suiteScope.process({ ...shared, GATEHOUSE_NODE_ID: 'twin', GATEHOUSE_LOG_LEVEL: 'error' }, 40_000);
+  twinB = await suiteScope.process({ ...shared, GATEHOUSE_NODE_ID: 'twin', GATEHOUSE_LOG_LEVEL: 'error' }, 40_000);
+  cli = await suiteScope.process({ ...shared, GATEHOUSE_NODE_ID: 'cli' }, 40_000);
 });
 
 async function authenticated(node: GatewayProcess, token: string): Promise<AGClientSocket> {
-  const { client, status } = await node.connect(token);
-  clients.push(client);
+  const { client, status } = await scope.connect(node, token);
   assert.is(status.isAuthenticated, true, 'the token is accepted');
   return client;
 }
 
-test('logout on one of two processes sharing a node id closes the session\'s socket on the other within 1 s', async () => {
+test("logout on one of two processes sharing a node id closes the session's socket on the other within 1 s", async () => {
   const token = mintHs256({ sub: 'ann', sid: 'twin-session', jti: 'twin-jti' });
   const onA = await authenticated(twinA, token);
   const onB = await authenticated(twinB, token);
@@ -117,7 +111,7 @@ test('a shared node id is reported on /readyz (still 200) and /admin/nodes of bo
   for (const node of [twinA, twinB]) {
     const line = node.log.split('\n').find((l) => l.includes('GATEHOUSE_NODE_ID is shared'));
     assert.ok(line, 'logged');
-    assert.is((JSON.parse(line!) as { level: number }).level, 50, 'at error level');
+    assert.is((JSON.parse(line) as { level: number }).level, 50, 'at error level');
   }
   const single = await httpRequest(cli.port, '/readyz');
   assert.equal(single.body, { status: 'ready' });

@@ -2,31 +2,24 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type Redis from 'ioredis';
-import type { AGClientSocket } from 'socketcluster-client';
 import { CloseCode, ErrorName, Procedure } from '../../shared';
 import type { Gateway } from '../../server/gateway';
 import { RedisRevocationStore, revocationKey } from '../../server/revocation/redis-store';
-import { connectWithToken, mintHs256, nextEvent, sleep, startGateway, waitFor } from '../helpers/gateway';
+import { mintHs256, nextEvent, sleep, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 import { TestRedis } from '../helpers/redis-server';
 
 let redis: TestRedis;
 let admin: Redis;
 let gw: Gateway;
-const clients: AGClientSocket[] = [];
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
-  redis = await TestRedis.start();
-  admin = redis.client();
+  redis = await suiteScope.redis();
+  admin = suiteScope.own(redis.client(), (c) => c.disconnect(), 'redis client');
   admin.on('error', () => {});
-  gw = await startGateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_REDIS_TIMEOUT: '200ms' });
-});
-test.after.each(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-test.after(async () => {
-  await gw.close();
-  admin.disconnect();
-  await redis.close();
+  gw = await suiteScope.gateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_REDIS_TIMEOUT: '200ms' });
 });
 
 let n = 0;
@@ -35,11 +28,7 @@ function fresh() {
   return { sub: `user-${n}`, sid: `sid-${n}`, jti: `jti-${n}` };
 }
 
-async function handshake(token: string | null) {
-  const r = await connectWithToken(gw, token);
-  clients.push(r.client);
-  return r;
-}
+const handshake = (token: string | null) => scope.connect(gw, token);
 
 async function readyz(): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${gw.address().port}/readyz`);
@@ -106,13 +95,16 @@ test('a revocation the node never heard of (written while its subscription was d
   await waitFor(async () => (await readyz()) === 200, 5000, 'the node ready again');
 });
 
-test('a revocation announced while the node\'s subscriber is reconnecting still closes its socket', async () => {
+test("a revocation announced while the node's subscriber is reconnecting still closes its socket", async () => {
   const claims = fresh();
   const { client, status } = await handshake(mintHs256(claims));
   assert.is(status.isAuthenticated, true);
   await waitFor(() => gw.revocation.enforcer.index.size >= 1, 2000, 'the socket indexed');
   const other = new RedisRevocationStore({
-    target: { url: redis.url }, timeoutMs: 500, origin: 'other', subscribe: false,
+    target: { url: redis.url },
+    timeoutMs: 500,
+    origin: 'other',
+    subscribe: false,
     policy: { maxTokenLifetimeMs: 86_400_000, clockToleranceMs: 5000 },
   });
   try {

@@ -10,7 +10,8 @@ import type { Gateway } from '../../server/gateway';
 import type { ServerSocket } from '../../server/sc/facade';
 import { CloseCode } from '../../shared';
 import { exchangeCollect, rawSocket, subscribe, type RawSocket } from '../helpers/channels';
-import { connectWithToken, mintHs256, startGateway, waitFor } from '../helpers/gateway';
+import { mintHs256, waitFor } from '../helpers/gateway';
+import { useScope } from '../helpers/scope';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -19,26 +20,16 @@ const MAX_PAYLOAD = 80 * KiB;
 const BURST = Array.from({ length: 100 }, (_, i) => 'm'.repeat(64 * KiB - (i % 7) * 1500));
 
 let gw: Gateway | undefined;
-const raws: RawSocket[] = [];
-const clients: AGClientSocket[] = [];
-
-test.after.each(async () => {
-  for (const r of raws.splice(0)) r.close();
-  for (const c of clients.splice(0)) c.disconnect();
-  await gw?.close();
-  gw = undefined;
-});
+const scope = useScope(test);
 
 async function client(sub: string): Promise<AGClientSocket> {
-  const { client: c } = await connectWithToken(gw!, mintHs256({ sub, channels: ['*'] }));
-  clients.push(c);
+  const { client: c } = await scope.connect(gw!, mintHs256({ sub, channels: ['*'] }));
   return c;
 }
 
 /** A subscriber that stops reading its TCP connection once subscribed. */
 async function stalledSubscriber(sub: string, channel: string): Promise<RawSocket & { server: ServerSocket }> {
-  const raw = await rawSocket(gw!, mintHs256({ sub, channels: ['*'] }));
-  raws.push(raw);
+  const raw = scope.own(await rawSocket(gw!, mintHs256({ sub, channels: ['*'] })), (r) => r.close(), 'raw socket');
   const answer = await raw.call('#subscribe', { channel });
   assert.is(answer.error, undefined);
   raw.pauseReading();
@@ -62,7 +53,15 @@ function sampleBuffers(gateway: Gateway) {
     setImmediate(tick);
   };
   setImmediate(tick);
-  return { perSocket, get maxTotal() { return maxTotal; }, stop() { running = false; } };
+  return {
+    perSocket,
+    get maxTotal() {
+      return maxTotal;
+    },
+    stop() {
+      running = false;
+    },
+  };
 }
 
 /** How each server socket closed, by id (the code SocketCluster records, not what a stalled client can read). */
@@ -76,7 +75,7 @@ function closeCodes(gateway: Gateway): Map<string, number> {
 }
 
 test('a publisher burst to a client that does not read: checked as queued, and the buffer freed at the close', async () => {
-  gw = await startGateway({ GATEHOUSE_MAX_PAYLOAD: `${MAX_PAYLOAD}`, GATEHOUSE_MAX_BUFFERED: '1MiB', GATEHOUSE_PUBLISH_BURST: '200' });
+  gw = await scope.gateway({ GATEHOUSE_MAX_PAYLOAD: `${MAX_PAYLOAD}`, GATEHOUSE_MAX_BUFFERED: '1MiB', GATEHOUSE_PUBLISH_BURST: '200' });
   const codes = closeCodes(gw);
   const slow = await stalledSubscriber('slow', 'burst');
   const reader = await subscribe(await client('reader'), 'burst');
@@ -107,8 +106,11 @@ test('a publisher burst to a client that does not read: checked as queued, and t
 });
 
 test('a node-wide cap: the furthest-behind readers are closed first, readers that keep up get everything', async () => {
-  gw = await startGateway({
-    GATEHOUSE_MAX_PAYLOAD: `${MAX_PAYLOAD}`, GATEHOUSE_MAX_BUFFERED: '2MiB', GATEHOUSE_MAX_BUFFERED_TOTAL: '3MiB', GATEHOUSE_PUBLISH_BURST: '200',
+  gw = await scope.gateway({
+    GATEHOUSE_MAX_PAYLOAD: `${MAX_PAYLOAD}`,
+    GATEHOUSE_MAX_BUFFERED: '2MiB',
+    GATEHOUSE_MAX_BUFFERED_TOTAL: '3MiB',
+    GATEHOUSE_PUBLISH_BURST: '200',
   });
   const stalled: (RawSocket & { server: ServerSocket })[] = [];
   for (let i = 0; i < 4; i++) stalled.push(await stalledSubscriber(`stalled-${i}`, 'burst'));
@@ -134,12 +136,12 @@ test('a node-wide cap: the furthest-behind readers are closed first, readers tha
   const text = await (await fetch(`http://127.0.0.1:${gw.address().port}/metrics`)).text();
   const gauge = /^gatehouse_outbound_buffered_bytes\{[^}]*\} (\d+)$/m.exec(text);
   assert.ok(gauge, 'the gauge is exported');
-  assert.ok(Number(gauge![1]) < MAX_PAYLOAD, `after the close the node holds ${gauge![1]} bytes`);
+  assert.ok(Number(gauge[1]) < MAX_PAYLOAD, `after the close the node holds ${gauge[1]} bytes`);
   assert.match(text, /gatehouse_denials_total\{reason="node_buffer_full"[^}]*\} [1-9]/);
 });
 
 test('a server-side exchange subscriber is not a socket: it gets every message, however many bytes pass', async () => {
-  gw = await startGateway({ GATEHOUSE_MAX_PAYLOAD: `${MAX_PAYLOAD}`, GATEHOUSE_MAX_BUFFERED: '1MiB' });
+  gw = await scope.gateway({ GATEHOUSE_MAX_PAYLOAD: `${MAX_PAYLOAD}`, GATEHOUSE_MAX_BUFFERED: '1MiB' });
   const { seen, stop } = exchangeCollect(gw, 'server-side');
   try {
     for (let round = 0; round < 3; round++) {

@@ -1,68 +1,67 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type WebSocket from 'ws';
 import type { Gateway } from '../../server/gateway';
 import { MAX_INBOUND_BACKLOG, MAX_PENDING_REQUESTS } from '../../server/floods/socket-backlog';
 import { DEFAULT_MAX_FEED_SILENCE_MS, type MirroredRevocationStore } from '../../server/revocation/mirrored-store';
 import { CloseCode, ErrorName } from '../../shared';
-import { connectClient, connectWithToken, mintHs256, nextEvent, startGateway, waitFor } from '../helpers/gateway';
+import { mintHs256, nextEvent, waitFor } from '../helpers/gateway';
 import { invokeLogin, reply, startLoginGateway, TestBackend } from '../helpers/login';
-import { Raw } from '../helpers/raw-socket';
-import { TestRedis } from '../helpers/redis-server';
+import type { TestRedis } from '../helpers/redis-server';
+import { useScope } from '../helpers/scope';
 
 // SocketCluster answers procedures one at a time per socket from an unbounded queue, so one anonymous socket could
 // queue any number of logins while the backend was slow; and a socket's messages piled up unbounded in front of the
 // middleware while it waited on Redis. server/floods/socket-backlog.ts bounds both.
 const backend = new TestBackend();
-const raws: WebSocket[] = [];
-const gateways: Gateway[] = [];
 let redis: TestRedis;
+const suiteScope = useScope(test, 'suite');
+const scope = useScope(test);
 
 test.before(async () => {
   await backend.start();
-  redis = await TestRedis.start();
-});
-test.after.each(async () => {
-  for (const r of raws.splice(0)) r.terminate();
-  for (const g of gateways.splice(0)) await g.close();
-});
-test.after(async () => {
-  await backend.stop();
-  await redis.close();
+  suiteScope.defer(() => backend.stop(), 'login backend');
+  redis = await suiteScope.redis();
 });
 
 test('one socket cannot queue unbounded logins while the backend is slow: past 4 waiting, TooManyRequestsError at once', async () => {
   backend.calls = 0;
   backend.handler = (_b, res) => backend.later(400, () => reply(res, 401, {}));
-  const g = await startLoginGateway({ GATEHOUSE_LOGIN_URL: backend.url, GATEHOUSE_LOGIN_RATE_PER_IP: '100000', GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '100000', GATEHOUSE_LOGIN_MAX_FAILURES: '1000' }, { loginTimeoutMs: 5000 });
-  gateways.push(g);
-  const client = connectClient(g, { ackTimeout: 10_000 });
+  const g = await startLoginGateway(
+    {
+      GATEHOUSE_LOGIN_URL: backend.url,
+      GATEHOUSE_LOGIN_RATE_PER_IP: '100000',
+      GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP: '100000',
+      GATEHOUSE_LOGIN_MAX_FAILURES: '1000',
+    },
+    { loginTimeoutMs: 5000 },
+  );
+  scope.ownGateway(g);
+  const client = scope.client(g, { ackTimeout: 10_000 });
   await nextEvent(client, 'connect');
   const socket = g.agServer.clients[client.id!];
   let peak = 0;
-  const sampler = setInterval(() => { peak = Math.max(peak, socket.getProcedureBackpressure('login')); }, 5);
-  try {
-    const started = performance.now();
-    const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => invokeLogin(client, { username: `u${i}`, password: 'x' })));
-    const names = outcomes.map((o) => o.error?.name);
-    const refused = names.filter((n) => n === ErrorName.TooManyRequests).length;
-    const answered = names.filter((n) => n === ErrorName.Login).length;
-    assert.is(refused + answered, 40, names.join(','));
-    assert.ok(answered <= 1 + MAX_PENDING_REQUESTS + 1, `${answered} logins reached the backend`);
-    assert.is(backend.calls, answered);
-    assert.ok(peak <= MAX_PENDING_REQUESTS, `the socket's login queue peaked at ${peak}`);
-    assert.ok(performance.now() - started < 4000, 'refusals are immediate, not queued');
-    const refusal = outcomes.find((o) => o.error?.name === ErrorName.TooManyRequests)!.error as unknown as { procedure: string; pending: number };
-    assert.is(refusal.procedure, 'login');
-    assert.is(refusal.pending, MAX_PENDING_REQUESTS);
-    assert.is(g.floods.get('procedure_backlog'), refused);
-    // The socket is still served once its queue drains.
-    backend.handler = (_b, res) => reply(res, 401, {});
-    assert.is((await invokeLogin(client, { username: 'later', password: 'x' })).error?.name, ErrorName.Login);
-  } finally {
-    clearInterval(sampler);
-    client.disconnect();
-  }
+  scope.timer(
+    setInterval(() => {
+      peak = Math.max(peak, socket.getProcedureBackpressure('login'));
+    }, 5),
+  );
+  const started = performance.now();
+  const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => invokeLogin(client, { username: `u${i}`, password: 'x' })));
+  const names = outcomes.map((o) => o.error?.name);
+  const refused = names.filter((n) => n === ErrorName.TooManyRequests).length;
+  const answered = names.filter((n) => n === ErrorName.Login).length;
+  assert.is(refused + answered, 40, names.join(','));
+  assert.ok(answered <= 1 + MAX_PENDING_REQUESTS + 1, `${answered} logins reached the backend`);
+  assert.is(backend.calls, answered);
+  assert.ok(peak <= MAX_PENDING_REQUESTS, `the socket's login queue peaked at ${peak}`);
+  assert.ok(performance.now() - started < 4000, 'refusals are immediate, not queued');
+  const refusal = outcomes.find((o) => o.error?.name === ErrorName.TooManyRequests)!.error as unknown as { procedure: string; pending: number };
+  assert.is(refusal.procedure, 'login');
+  assert.is(refusal.pending, MAX_PENDING_REQUESTS);
+  assert.is(g.floods.get('procedure_backlog'), refused);
+  // The socket is still served once its queue drains.
+  backend.handler = (_b, res) => reply(res, 401, {});
+  assert.is((await invokeLogin(client, { username: 'later', password: 'x' })).error?.name, ErrorName.Login);
 });
 
 async function pauseRedis(ms: number): Promise<void> {
@@ -86,10 +85,9 @@ async function pauseRedisForAuthentication(g: Gateway, ms: number): Promise<void
 }
 
 test('a socket waiting on Redis for #authenticate is closed with InboundBacklog once its backlog passes the bound', async () => {
-  const g = await startGateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_REDIS_TIMEOUT: '3s' });
-  gateways.push(g);
-  const bystander = await connectWithToken(g, mintHs256({ sub: 'bystander' }));
-  const raw = await new Raw(g.address().port, raws).open();
+  const g = await scope.gateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_REDIS_TIMEOUT: '3s' });
+  const bystander = await scope.connect(g, mintHs256({ sub: 'bystander' }));
+  const raw = await scope.raw(g.address().port).open();
   await raw.call('#handshake', { authToken: null });
   await pauseRedisForAuthentication(g, 3000);
   raw.send(JSON.stringify({ event: '#authenticate', data: mintHs256({ sub: 'flooder' }), cid: 2 }));
@@ -102,9 +100,8 @@ test('a socket waiting on Redis for #authenticate is closed with InboundBacklog 
 });
 
 test('a socket waiting on Redis for #subscribe is closed with InboundBacklog once its backlog passes the bound', async () => {
-  const g = await startGateway({ GATEHOUSE_REDIS_URL: redis.url });
-  gateways.push(g);
-  const raw = await new Raw(g.address().port, raws).open();
+  const g = await scope.gateway({ GATEHOUSE_REDIS_URL: redis.url });
+  const raw = await scope.raw(g.address().port).open();
   await raw.call('#handshake', { authToken: mintHs256({ sub: 'flooder', channels: ['room:*'] }) });
   await pauseRedis(1500);
   for (let i = 0; i < MAX_INBOUND_BACKLOG + 50; i++) raw.send(JSON.stringify({ event: '#subscribe', data: { channel: `room:${i}` }, cid: 10 + i }));
@@ -112,9 +109,8 @@ test('a socket waiting on Redis for #subscribe is closed with InboundBacklog onc
 });
 
 test('a few large messages waiting on Redis pass the byte bound and close the socket with InboundBacklog', async () => {
-  const g = await startGateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_REDIS_TIMEOUT: '3s' });
-  gateways.push(g);
-  const raw = await new Raw(g.address().port, raws).open();
+  const g = await scope.gateway({ GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_REDIS_TIMEOUT: '3s' });
+  const raw = await scope.raw(g.address().port).open();
   await raw.call('#handshake', { authToken: null });
   await pauseRedisForAuthentication(g, 3000);
   raw.send(JSON.stringify({ event: '#authenticate', data: mintHs256({ sub: 'flooder' }), cid: 2 }));
@@ -124,9 +120,8 @@ test('a few large messages waiting on Redis pass the byte bound and close the so
 });
 
 test('an ordinary burst within the bound is processed, not closed', async () => {
-  const g = await startGateway();
-  gateways.push(g);
-  const raw = await new Raw(g.address().port, raws).open();
+  const g = await scope.gateway();
+  const raw = await scope.raw(g.address().port).open();
   await raw.call('#handshake', { authToken: mintHs256({ sub: 'burst', channels: ['room:*'] }) });
   for (let i = 0; i < 100; i++) raw.send(JSON.stringify({ event: '#subscribe', data: { channel: `room:${i}` }, cid: 10 + i }));
   await waitFor(() => raw.received.filter((m) => typeof (m as { rid?: number }).rid === 'number').length >= 101, 3000, 'every subscribe answered');

@@ -15,10 +15,13 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('entries are scope,scope:KEY separated by white space; each key gets exactly its scopes', () => {
   const config = testConfig({ GATEHOUSE_ADMIN_KEYS: `publish:${A}\n  read,revoke,disconnect:${B}:with:colons` });
-  assert.equal(config.adminKeys.map(({ key, scopes }) => [key.toString(), [...scopes].sort()]), [
-    [A, ['publish']],
-    [`${B}:with:colons`, ['disconnect', 'read', 'revoke']],
-  ]);
+  assert.equal(
+    config.adminKeys.map(({ key, scopes }) => [key.toString(), [...scopes].sort()]),
+    [
+      [A, ['publish']],
+      [`${B}:with:colons`, ['disconnect', 'read', 'revoke']],
+    ],
+  );
   assert.equal(testConfig({}).adminKeys, []);
 });
 
@@ -29,9 +32,17 @@ test('GATEHOUSE_ADMIN_KEYS_FILE holds one entry a line', () => {
 });
 
 const bad: [string, Record<string, string>, RegExp][] = [
-  ['an unknown scope', { GATEHOUSE_ADMIN_KEYS: `publish,nuke:${A}` }, /^GATEHOUSE_ADMIN_KEYS: entry 1 names unknown scope "nuke"; scopes are publish, revoke, disconnect, grants, read$/],
+  [
+    'an unknown scope',
+    { GATEHOUSE_ADMIN_KEYS: `publish,nuke:${A}` },
+    /^GATEHOUSE_ADMIN_KEYS: entry 1 names unknown scope "nuke"; scopes are publish, revoke, disconnect, grants, read$/,
+  ],
   ['a short key', { GATEHOUSE_ADMIN_KEYS: `publish:${A} read:short` }, /^GATEHOUSE_ADMIN_KEYS: entry 2's key is 5 bytes; use at least 16/],
-  ['an entry written key first', { GATEHOUSE_ADMIN_KEYS: `${A}:publish-and-more-bytes` }, /^GATEHOUSE_ADMIN_KEYS: entry 1 names an unknown scope \(not shown: it may be a key written before its scopes\)/],
+  [
+    'an entry written key first',
+    { GATEHOUSE_ADMIN_KEYS: `${A}:publish-and-more-bytes` },
+    /^GATEHOUSE_ADMIN_KEYS: entry 1 names an unknown scope \(not shown: it may be a key written before its scopes\)/,
+  ],
   ['no scopes', { GATEHOUSE_ADMIN_KEYS: A }, /^GATEHOUSE_ADMIN_KEYS: entry 1 has no scopes: write scope,scope:KEY/],
   ['an empty scope list', { GATEHOUSE_ADMIN_KEYS: `:${A}` }, /^GATEHOUSE_ADMIN_KEYS: entry 1 names unknown scope ""/],
   ['one key twice', { GATEHOUSE_ADMIN_KEYS: `publish:${A} read:${A}` }, /^GATEHOUSE_ADMIN_KEYS: entry 2 repeats the key of entry 1/],

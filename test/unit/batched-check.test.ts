@@ -42,7 +42,14 @@ test('a store that cannot answer fails every check of the batch', async () => {
     throw new StoreUnavailableError('redis is away');
   };
   const check = batchedRevocationCheck(store);
-  const outcomes = await Promise.all([check(token(1)), check(token(2))].map((p) => p.then(() => 'answered', (err: Error) => err.name)));
+  const outcomes = await Promise.all(
+    [check(token(1)), check(token(2))].map((p) =>
+      p.then(
+        () => 'answered',
+        (err: Error) => err.name,
+      ),
+    ),
+  );
   assert.equal(outcomes, ['StoreUnavailableError', 'StoreUnavailableError']);
   await store.close();
 });
@@ -51,7 +58,14 @@ test('an answer of the wrong length fails closed', async () => {
   const { store } = countingStore();
   store.checkMany = async () => [false];
   const check = batchedRevocationCheck(store);
-  const outcomes = await Promise.all([check(token(1)), check(token(2))].map((p) => p.then(() => 'answered', () => 'failed')));
+  const outcomes = await Promise.all(
+    [check(token(1)), check(token(2))].map((p) =>
+      p.then(
+        () => 'answered',
+        () => 'failed',
+      ),
+    ),
+  );
   assert.equal(outcomes, ['failed', 'failed']);
   await store.close();
 });

@@ -17,8 +17,11 @@ function sources(dir: string): string[] {
 
 /** `file:line` of each double cast in `files`. */
 function casts(files: readonly string[]): string[] {
-  return files.flatMap((file) => readFileSync(join(ROOT, file), 'utf8').split('\n')
-    .flatMap((line, i) => (line.includes(CAST) ? [`${file}:${i + 1}: ${line.trim()}`] : [])));
+  return files.flatMap((file) =>
+    readFileSync(join(ROOT, file), 'utf8')
+      .split('\n')
+      .flatMap((line, i) => (line.includes(CAST) ? [`${file}:${i + 1}: ${line.trim()}`] : [])),
+  );
 }
 
 test(`no "${CAST}" in server/ or shared/ outside server/sc/, where SocketCluster's missing types are met`, () => {

@@ -3,8 +3,18 @@ import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AuthTokenExpiredError, AuthTokenInvalidError, AuthTokenNotBeforeError, AuthTokenRevokedError, AuthUnavailableError, CLOSE_CODES,
-  CloseCode, ERROR_CATALOGUE, ErrorName, closeAction, keepsToken, removesToken,
+  AuthTokenExpiredError,
+  AuthTokenInvalidError,
+  AuthTokenNotBeforeError,
+  AuthTokenRevokedError,
+  AuthUnavailableError,
+  CLOSE_CODES,
+  CloseCode,
+  ERROR_CATALOGUE,
+  ErrorName,
+  closeAction,
+  keepsToken,
+  removesToken,
 } from '../../shared';
 
 const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
@@ -12,7 +22,16 @@ const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 function tableRows(marker: string): string[][] {
   const m = new RegExp(`<!-- ${marker} -->([\\s\\S]*?)<!-- /${marker} -->`).exec(readme);
   assert.ok(m, `README has the ${marker} markers`);
-  return m![1].trim().split('\n').slice(2).map((line) => line.split('|').slice(1, -1).map((c) => c.trim().replace(/`/g, '')));
+  return m[1]
+    .trim()
+    .split('\n')
+    .slice(2)
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim().replace(/`/g, '')),
+    );
 }
 
 test('every error name is in the catalogue, once', () => {
@@ -24,11 +43,21 @@ test('every error name is in the catalogue, once', () => {
  * Error names the server keeps to itself: each is caught and answered as a catalogue error (BadRequestError,
  * AuthUnavailableError, AdminUnavailableError, InternalError) or stops start-up, before a client could see it.
  */
-const SERVER_ONLY = ['BodyError', 'ConfigError', 'PublishPayloadError', 'RevocationTargetError', 'StartError', 'StoreUnavailableError', 'UnsignableClaimsError', 'UsageError'];
+const SERVER_ONLY = [
+  'BodyError',
+  'ConfigError',
+  'PublishPayloadError',
+  'RevocationTargetError',
+  'StartError',
+  'StoreUnavailableError',
+  'UnsignableClaimsError',
+  'UsageError',
+];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 test('every error name the server writes is in the catalogue, unless the server keeps it to itself', () => {
@@ -45,7 +74,10 @@ test('every error name the server writes is in the catalogue, unless the server 
 
 test('the README error table matches the catalogue', () => {
   const rows = tableRows('errors-table');
-  assert.equal(rows.map((r) => r[0]), ERROR_CATALOGUE.map((e) => e.name));
+  assert.equal(
+    rows.map((r) => r[0]),
+    ERROR_CATALOGUE.map((e) => e.name),
+  );
   for (const [i, e] of ERROR_CATALOGUE.entries()) {
     assert.is(rows[i][1], e.meaning.replace(/`/g, ''));
     assert.is(rows[i][2], e.removesToken === undefined ? '' : e.removesToken ? 'removed' : 'kept');
@@ -54,9 +86,18 @@ test('the README error table matches the catalogue', () => {
 
 test('an authentication error removes the token exactly when its catalogue row says so', () => {
   const refusals = [
-    new AuthTokenExpiredError('x'), new AuthTokenNotBeforeError('x'), new AuthTokenInvalidError('x'), new AuthTokenRevokedError(), new AuthUnavailableError(),
+    new AuthTokenExpiredError('x'),
+    new AuthTokenNotBeforeError('x'),
+    new AuthTokenInvalidError('x'),
+    new AuthTokenRevokedError(),
+    new AuthUnavailableError(),
   ];
-  assert.equal(refusals.map((e) => e.name).sort(), ERROR_CATALOGUE.filter((e) => e.removesToken !== undefined).map((e) => e.name).sort());
+  assert.equal(
+    refusals.map((e) => e.name).sort(),
+    ERROR_CATALOGUE.filter((e) => e.removesToken !== undefined)
+      .map((e) => e.name)
+      .sort(),
+  );
   for (const err of refusals) assert.is(err.isBadToken, ERROR_CATALOGUE.find((e) => e.name === err.name)!.removesToken, err.name);
   for (const e of ERROR_CATALOGUE) {
     assert.is(removesToken(e.name), e.removesToken === true, e.name);
@@ -67,7 +108,10 @@ test('an authentication error removes the token exactly when its catalogue row s
 
 test('the README close-code table matches the shared table', () => {
   const rows = tableRows('close-codes-table');
-  assert.equal(rows.map((r) => Number(r[0])), CLOSE_CODES.map((c) => c.code));
+  assert.equal(
+    rows.map((r) => Number(r[0])),
+    CLOSE_CODES.map((c) => c.code),
+  );
   for (const [i, c] of CLOSE_CODES.entries()) {
     assert.is(rows[i][1], c.name);
     assert.is(rows[i][3], c.reconnect ? 'yes' : 'no');

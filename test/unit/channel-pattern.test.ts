@@ -1,8 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  anyOf, channelNameProblem, compileClaimGrants, compileGrants, DENY_ALL, MAX_CHANNEL_NAME_LENGTH, patternProblem,
-  readGrants, type ChannelMatcher,
+  anyOf,
+  channelNameProblem,
+  compileClaimGrants,
+  compileGrants,
+  DENY_ALL,
+  MAX_CHANNEL_NAME_LENGTH,
+  patternProblem,
+  readGrants,
+  type ChannelMatcher,
 } from '../../shared/channel-pattern';
 
 const sub = (m: ChannelMatcher, ch: string) => m.allows('subscribe', ch);
@@ -143,16 +150,28 @@ test('empty and missing grants deny everything', () => {
 test('invalid entries grant nothing; the valid ones around them still do', () => {
   const grants = ['', 42, 'ok', 'bad\u0000', 'user:{uid}', null];
   const read = readGrants(grants);
-  assert.equal(read.entries.map((e) => e.pattern), ['ok']);
-  assert.equal(read.problems.map((p) => p.label), ['[0]', '[1]', '[3]', '[4]', '[5]']);
+  assert.equal(
+    read.entries.map((e) => e.pattern),
+    ['ok'],
+  );
+  assert.equal(
+    read.problems.map((p) => p.label),
+    ['[0]', '[1]', '[3]', '[4]', '[5]'],
+  );
   const m = compileClaimGrants(grants);
   assert.ok(sub(m, 'ok'));
   assert.not.ok(sub(m, 'user:{uid}'));
   assert.not.ok(sub(m, ''));
 
   const map = readGrants({ a: ['subscribe', 'delete'], b: [], c: 'subscribe', d: ['publish'] });
-  assert.equal(map.entries.map((e) => e.pattern), ['d']);
-  assert.equal(map.problems.map((p) => p.label), ['["a"]', '["b"]', '["c"]']);
+  assert.equal(
+    map.entries.map((e) => e.pattern),
+    ['d'],
+  );
+  assert.equal(
+    map.problems.map((p) => p.label),
+    ['["a"]', '["b"]', '["c"]'],
+  );
 });
 
 test('prefixes nested in each other, and exact names under a prefix', () => {

@@ -23,14 +23,16 @@ function rules(doc: unknown): ChannelRules {
   return parsed.rules;
 }
 
-
 const claims = (c: Partial<GatehouseClaims>): GatehouseClaims => ({ sub: 'alice', exp: 0, ...c });
 
 test('rules file: both forms, both sections, read by loadConfig', () => {
   const path = rulesFile({ anyone: { 'public:*': ['subscribe'] }, authenticated: ['chat:*', 'user:{sub}'] });
   const config = testConfig({ GATEHOUSE_CHANNELS_FILE: path });
   assert.equal(config.channelRules.anyone, [{ pattern: 'public:*', capabilities: ['subscribe'] }]);
-  assert.equal(config.channelRules.authenticated.map((e) => e.pattern), ['chat:*', 'user:{sub}']);
+  assert.equal(
+    config.channelRules.authenticated.map((e) => e.pattern),
+    ['chat:*', 'user:{sub}'],
+  );
   assert.is(config.channelsFile, path);
 });
 
@@ -69,10 +71,16 @@ test('rules file: not JSON, not an object, a section of the wrong type, unreadab
 
 test('limits: out-of-range values are config errors', () => {
   const problems = configProblems({
-    GATEHOUSE_PUBLISH_RATE: '0', GATEHOUSE_PUBLISH_BURST: 'lots', GATEHOUSE_MAX_CHANNELS: '-1', GATEHOUSE_MAX_BUFFERED: '1KiB',
+    GATEHOUSE_PUBLISH_RATE: '0',
+    GATEHOUSE_PUBLISH_BURST: 'lots',
+    GATEHOUSE_MAX_CHANNELS: '-1',
+    GATEHOUSE_MAX_BUFFERED: '1KiB',
   });
   for (const name of ['GATEHOUSE_PUBLISH_RATE', 'GATEHOUSE_PUBLISH_BURST', 'GATEHOUSE_MAX_CHANNELS', 'GATEHOUSE_MAX_BUFFERED']) {
-    assert.ok(problems.some((p) => p.startsWith(`${name}:`)), name);
+    assert.ok(
+      problems.some((p) => p.startsWith(`${name}:`)),
+      name,
+    );
   }
 });
 

@@ -2,9 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  CLOSE_ACTIONS, ERROR_CLASSES, PublishForbiddenError, RateLimitedError, closeAction, closeName, rebuildError, reconnectDelay,
-} from '../../client';
+import * as clientLibrary from '../../client';
+import { CLOSE_ACTIONS, ERROR_CLASSES, PublishForbiddenError, RateLimitedError, closeAction, closeName, rebuildError, reconnectDelay } from '../../client';
 import { AuthError, CLOSE_CODES, CloseCode, ERROR_CATALOGUE, ErrorName, GatehouseError } from '../../shared';
 
 const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
@@ -23,10 +22,15 @@ test('the client maps every error name of the catalogue, and of the README table
   }
 });
 
+test('the client library exports every error class by its name, so an app can use instanceof on any of them', () => {
+  const exported = clientLibrary as unknown as Record<string, unknown>;
+  for (const [name, Class] of Object.entries(ERROR_CLASSES)) assert.is(exported[name], Class, name);
+});
+
 test('a rebuilt error keeps the fields it carried, and authentication errors are AuthErrors', () => {
   const limited = rebuildError({ name: ErrorName.RateLimited, message: 'slow down', retryAfter: 3 });
   assert.ok(limited instanceof RateLimitedError);
-  assert.is((limited as RateLimitedError).retryAfter, 3);
+  assert.is(limited.retryAfter, 3);
   assert.ok(rebuildError({ name: ErrorName.AuthTokenRevoked, message: 'x', isBadToken: true }) instanceof AuthError);
   assert.not.ok(rebuildError({ name: ErrorName.AuthTokenRevoked, message: 'x' }) instanceof PublishForbiddenError);
 });
@@ -61,17 +65,47 @@ test('every close code has a client action, by class: stop, re-authenticate or r
 });
 
 test('reconnect delays: the first 0.5-1 s (0.5-2 s after ShuttingDown), then half to all of a doubling ceiling up to 20 s', () => {
-  assert.is(reconnectDelay(CloseCode.ShuttingDown, 0, () => 0), 500);
-  assert.is(reconnectDelay(CloseCode.ShuttingDown, 0, () => 1), 2000);
+  assert.is(
+    reconnectDelay(CloseCode.ShuttingDown, 0, () => 0),
+    500,
+  );
+  assert.is(
+    reconnectDelay(CloseCode.ShuttingDown, 0, () => 1),
+    2000,
+  );
   // A node that keeps shutting down gets no faster retries than a network failure.
-  assert.is(reconnectDelay(CloseCode.ShuttingDown, 7, () => 0), 10_000);
-  assert.is(reconnectDelay(1006, 0, () => 0), 500);
-  assert.is(reconnectDelay(1006, 0, () => 1), 1000);
-  assert.is(reconnectDelay(1006, 1, () => 0), 1000);
-  assert.is(reconnectDelay(1006, 3, () => 0), 4000);
-  assert.is(reconnectDelay(1006, 3, () => 1), 8000);
-  assert.is(reconnectDelay(1006, 50, () => 0), 10_000);
-  assert.is(reconnectDelay(1006, 50, () => 1), 20_000);
+  assert.is(
+    reconnectDelay(CloseCode.ShuttingDown, 7, () => 0),
+    10_000,
+  );
+  assert.is(
+    reconnectDelay(1006, 0, () => 0),
+    500,
+  );
+  assert.is(
+    reconnectDelay(1006, 0, () => 1),
+    1000,
+  );
+  assert.is(
+    reconnectDelay(1006, 1, () => 0),
+    1000,
+  );
+  assert.is(
+    reconnectDelay(1006, 3, () => 0),
+    4000,
+  );
+  assert.is(
+    reconnectDelay(1006, 3, () => 1),
+    8000,
+  );
+  assert.is(
+    reconnectDelay(1006, 50, () => 0),
+    10_000,
+  );
+  assert.is(
+    reconnectDelay(1006, 50, () => 1),
+    20_000,
+  );
   for (let attempt = 0; attempt < 30; attempt++) {
     const ms = reconnectDelay(1006, attempt);
     assert.ok(ms >= 500 && ms <= 20_000);

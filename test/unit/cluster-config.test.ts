@@ -3,7 +3,6 @@ import * as assert from 'uvu/assert';
 import { parseRedisSeed } from '../../server/config';
 import { configProblems, testConfig } from '../helpers/gateway';
 
-
 test('GATEHOUSE_REDIS_CLUSTER takes comma-separated host:port seeds', () => {
   const config = testConfig({ GATEHOUSE_REDIS_CLUSTER: '127.0.0.1:7000, redis-1.internal:7001,[::1]:7002' });
   assert.equal(config.redisCluster, [

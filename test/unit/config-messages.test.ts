@@ -44,23 +44,37 @@ test('durations and sizes are written in the unit the operator used, else the la
 });
 
 test('a limit is given in the unit the operator wrote', () => {
-  assert.is(one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_CLOCK_TOLERANCE: '10m' }, 'GATEHOUSE_CLOCK_TOLERANCE'),
-    'GATEHOUSE_CLOCK_TOLERANCE: "10m" is out of range: at most 5m');
-  assert.is(one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_CLOCK_TOLERANCE: '600' }, 'GATEHOUSE_CLOCK_TOLERANCE'),
-    'GATEHOUSE_CLOCK_TOLERANCE: "600" is out of range: at most 300');
-  assert.is(one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_PAYLOAD: '100MiB' }, 'GATEHOUSE_MAX_PAYLOAD'),
-    'GATEHOUSE_MAX_PAYLOAD: "100MiB" is out of range: from 10KiB to 64MiB');
-  assert.is(one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_PAYLOAD: 'lots' }, 'GATEHOUSE_MAX_PAYLOAD'),
-    'GATEHOUSE_MAX_PAYLOAD: "lots" is not a size such as 65536, 64KiB or 1MiB (from 10KiB to 64MiB)');
+  assert.is(
+    one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_CLOCK_TOLERANCE: '10m' }, 'GATEHOUSE_CLOCK_TOLERANCE'),
+    'GATEHOUSE_CLOCK_TOLERANCE: "10m" is out of range: at most 5m',
+  );
+  assert.is(
+    one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_CLOCK_TOLERANCE: '600' }, 'GATEHOUSE_CLOCK_TOLERANCE'),
+    'GATEHOUSE_CLOCK_TOLERANCE: "600" is out of range: at most 300',
+  );
+  assert.is(
+    one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_PAYLOAD: '100MiB' }, 'GATEHOUSE_MAX_PAYLOAD'),
+    'GATEHOUSE_MAX_PAYLOAD: "100MiB" is out of range: from 10KiB to 64MiB',
+  );
+  assert.is(
+    one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_PAYLOAD: 'lots' }, 'GATEHOUSE_MAX_PAYLOAD'),
+    'GATEHOUSE_MAX_PAYLOAD: "lots" is not a size such as 65536, 64KiB or 1MiB (from 10KiB to 64MiB)',
+  );
 });
 
 test('a cross-setting problem shows both values', () => {
-  assert.is(one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_TOKEN_TTL: '2d', GATEHOUSE_MAX_TOKEN_LIFETIME: '1d' }, 'GATEHOUSE_TOKEN_TTL'),
-    'GATEHOUSE_TOKEN_TTL: 2d is longer than GATEHOUSE_MAX_TOKEN_LIFETIME (1d), so the gateway would refuse its own tokens');
-  assert.match(one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_TOKEN_TTL: '5m' }, 'GATEHOUSE_TOKEN_TTL'),
-    /^GATEHOUSE_TOKEN_TTL: 5m must be longer than GATEHOUSE_RENEW_INTERVAL \(5m\)/);
-  assert.match(one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_BUFFERED: '32KiB' }, 'GATEHOUSE_MAX_BUFFERED'),
-    /^GATEHOUSE_MAX_BUFFERED: 32KiB is less than GATEHOUSE_MAX_PAYLOAD \(64KiB\)/);
+  assert.is(
+    one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_TOKEN_TTL: '2d', GATEHOUSE_MAX_TOKEN_LIFETIME: '1d' }, 'GATEHOUSE_TOKEN_TTL'),
+    'GATEHOUSE_TOKEN_TTL: 2d is longer than GATEHOUSE_MAX_TOKEN_LIFETIME (1d), so the gateway would refuse its own tokens',
+  );
+  assert.match(
+    one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_TOKEN_TTL: '5m' }, 'GATEHOUSE_TOKEN_TTL'),
+    /^GATEHOUSE_TOKEN_TTL: 5m must be longer than GATEHOUSE_RENEW_INTERVAL \(5m\)/,
+  );
+  assert.match(
+    one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_BUFFERED: '32KiB' }, 'GATEHOUSE_MAX_BUFFERED'),
+    /^GATEHOUSE_MAX_BUFFERED: 32KiB is less than GATEHOUSE_MAX_PAYLOAD \(64KiB\)/,
+  );
 });
 
 test('a secret read from a _FILE variable names the file in a problem with its value', () => {
@@ -86,13 +100,17 @@ test('an unknown GATEHOUSE_ name suggests the setting it was probably meant to b
   }
   // Lower-case names are not ours to judge (the prefix is GATEHOUSE_).
   assert.ok(loadConfig({ env: { GATEHOUSE_AUTH_KEY: SECRET, gatehouse_port: '1' } }));
-  assert.is(problemsOf({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_SOMETHING_ELSE_ENTIRELY: '1' }).find((p) => p.startsWith('GATEHOUSE_SOMETHING')),
-    "GATEHOUSE_SOMETHING_ELSE_ENTIRELY: unknown setting; check the spelling against the README's table");
+  assert.is(
+    problemsOf({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_SOMETHING_ELSE_ENTIRELY: '1' }).find((p) => p.startsWith('GATEHOUSE_SOMETHING')),
+    "GATEHOUSE_SOMETHING_ELSE_ENTIRELY: unknown setting; check the spelling against the README's table",
+  );
 });
 
 test('the host error says that localhost is allowed', () => {
-  assert.is(one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_HOST: 'gateway.internal' }, 'GATEHOUSE_HOST'),
-    'GATEHOUSE_HOST: "gateway.internal" is neither an IP address (e.g. 0.0.0.0, 127.0.0.1, ::) nor localhost');
+  assert.is(
+    one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_HOST: 'gateway.internal' }, 'GATEHOUSE_HOST'),
+    'GATEHOUSE_HOST: "gateway.internal" is neither an IP address (e.g. 0.0.0.0, 127.0.0.1, ::) nor localhost',
+  );
   assert.is(loadConfig({ env: { GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_HOST: 'localhost' } }).host, 'localhost');
 });
 
@@ -100,8 +118,10 @@ test('login with no key to sign its tokens refuses to start, naming the variable
   const jwks = join(dir, 'verify-only.json');
   writeFileSync(jwks, jwksOf(makeKeyPair('ES256', 'k1')));
   const users = await writeUsersFile([{ username: 'a', password: 'pw', sub: 'a' }], join(dir, 'users.json'));
-  assert.is(one({ GATEHOUSE_JWKS_FILE: jwks, GATEHOUSE_USERS_FILE: users }, 'GATEHOUSE_USERS_FILE'),
-    'GATEHOUSE_USERS_FILE: login needs a key to sign the tokens it issues: set GATEHOUSE_SIGNING_KEY_FILE (a PEM private key; its public half is accepted with the JWK Set) or GATEHOUSE_AUTH_KEY (HS256)');
+  assert.is(
+    one({ GATEHOUSE_JWKS_FILE: jwks, GATEHOUSE_USERS_FILE: users }, 'GATEHOUSE_USERS_FILE'),
+    'GATEHOUSE_USERS_FILE: login needs a key to sign the tokens it issues: set GATEHOUSE_SIGNING_KEY_FILE (a PEM private key; its public half is accepted with the JWK Set) or GATEHOUSE_AUTH_KEY (HS256)',
+  );
   assert.match(one({ GATEHOUSE_JWKS_FILE: jwks, GATEHOUSE_LOGIN_URL: 'http://127.0.0.1:9/login' }, 'GATEHOUSE_LOGIN_URL'), 'login needs a key');
   // Any key that signs will do; development mode signs with its ephemeral key.
   assert.ok(loadConfig({ env: { GATEHOUSE_JWKS_FILE: jwks, GATEHOUSE_USERS_FILE: users, GATEHOUSE_AUTH_KEY: SECRET } }).usersFile);
@@ -118,16 +138,35 @@ test('a JWK Set with no keys as the only key source refuses to start', () => {
 
 test('users-file mistakes read as sentences that say what to do', async () => {
   const path = join(dir, 'mistakes.json');
-  writeFileSync(path, JSON.stringify([
-    { username: 'alice', password: 'correct horse', sub: 'user-1' },
-    { username: 'bob', passwordHash: '$scrypt$ln=10,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', sub: 'b', channels: ['chat:*', 5, 'user:{user}'] },
-    { username: 'carol', passwordHash: '$scrypt$ln=10,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', sub: 'c', channels: { news: ['read'] } },
-  ]));
+  writeFileSync(
+    path,
+    JSON.stringify([
+      { username: 'alice', password: 'correct horse', sub: 'user-1' },
+      {
+        username: 'bob',
+        passwordHash: '$scrypt$ln=10,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+        sub: 'b',
+        channels: ['chat:*', 5, 'user:{user}'],
+      },
+      {
+        username: 'carol',
+        passwordHash: '$scrypt$ln=10,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+        sub: 'c',
+        channels: { news: ['read'] },
+      },
+    ]),
+  );
   const problem = one({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_USERS_FILE: path }, 'GATEHOUSE_USERS_FILE');
-  assert.match(problem, 'entry 0 ("alice") has a "password" field, but the users file holds password hashes only: replace it with a "passwordHash" made by `printf \'%s\\n\' \'the password\' | npx gatehouse hash-password`');
+  assert.match(
+    problem,
+    'entry 0 ("alice") has a "password" field, but the users file holds password hashes only: replace it with a "passwordHash" made by `printf \'%s\\n\' \'the password\' | npx gatehouse hash-password`',
+  );
   assert.match(problem, 'entry 1 ("bob") has a channel grant channels[1] that grants nothing: a pattern must be a string');
   assert.match(problem, 'entry 1 ("bob") has a channel grant channels[2] that grants nothing: unknown placeholder {user} (only {sub} is substituted)');
-  assert.match(problem, 'entry 2 ("carol") has a channel grant channels["news"] that grants nothing: "read" is not a capability (use "subscribe" or "publish")');
+  assert.match(
+    problem,
+    'entry 2 ("carol") has a channel grant channels["news"] that grants nothing: "read" is not a capability (use "subscribe", "publish" or "presence")',
+  );
   assert.not.match(problem, 'correct horse');
 });
 

@@ -64,10 +64,41 @@ test('every problem is listed at once, each naming its variable', () => {
   });
   assert.equal(namesOf(problems), ['GATEHOUSE_AUTH_KEY', 'GATEHOUSE_PORT', 'GATEHOUSE_PROT', 'GATEHOUSE_TOKEN_TTL']);
   // Each says what would be valid.
-  assert.match(problems.find((p) => p.startsWith('GATEHOUSE_PORT'))!, '0 to 65535');
-  assert.match(problems.find((p) => p.startsWith('GATEHOUSE_AUTH_KEY'))!, 'at least 32');
-  assert.match(problems.find((p) => p.startsWith('GATEHOUSE_TOKEN_TTL'))!, '15m');
-  assert.match(problems.find((p) => p.startsWith('GATEHOUSE_PROT'))!, 'unknown setting');
+  assert.match(
+    problems.find((p) => p.startsWith('GATEHOUSE_PORT'))!,
+    '0 to 65535',
+  );
+  assert.match(
+    problems.find((p) => p.startsWith('GATEHOUSE_AUTH_KEY'))!,
+    'at least 32',
+  );
+  assert.match(
+    problems.find((p) => p.startsWith('GATEHOUSE_TOKEN_TTL'))!,
+    '15m',
+  );
+  assert.match(
+    problems.find((p) => p.startsWith('GATEHOUSE_PROT'))!,
+    'unknown setting',
+  );
+});
+
+test('handshake pacing and the connection cap: defaults, 0 turns each off, and bad values name the setting and what is valid', () => {
+  const c = load({ GATEHOUSE_AUTH_KEY: SECRET });
+  assert.is(c.maxHandshakeRate, 1600);
+  assert.is(c.maxLoopDelayMs, 50);
+  const off = load({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_HANDSHAKE_RATE: '0', GATEHOUSE_MAX_LOOP_DELAY: '0' });
+  assert.is(off.maxHandshakeRate, 0);
+  assert.is(off.maxLoopDelayMs, 0);
+  assert.is(load({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_CONNECTIONS: '50000' }).maxConnections, 50_000);
+  const problems = problemsOf({
+    GATEHOUSE_AUTH_KEY: SECRET,
+    GATEHOUSE_MAX_HANDSHAKE_RATE: 'fast',
+    GATEHOUSE_MAX_LOOP_DELAY: '2 minutes',
+    GATEHOUSE_MAX_CONNECTIONS: '-1',
+  });
+  assert.equal(namesOf(problems), ['GATEHOUSE_MAX_CONNECTIONS', 'GATEHOUSE_MAX_HANDSHAKE_RATE', 'GATEHOUSE_MAX_LOOP_DELAY']);
+  assert.match(problems.join('\n'), 'whole number from 0');
+  assert.match(problems.join('\n'), '500ms');
 });
 
 test('the ConfigError message lists every problem on its own line', () => {
@@ -209,7 +240,10 @@ test('--config: the file sets settings and the environment wins over it', () => 
 test('--config: an unknown key in the file is an error', () => {
   const path = file(JSON.stringify({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_PROT: 9000, port: 1 }));
   const problems = problemsOf({}, path);
-  assert.equal(namesOf(problems).map((n) => n.split(' ')[0]), ['GATEHOUSE_PROT', 'port']);
+  assert.equal(
+    namesOf(problems).map((n) => n.split(' ')[0]),
+    ['GATEHOUSE_PROT', 'port'],
+  );
   for (const p of problems) assert.match(p, path);
 });
 
@@ -226,7 +260,10 @@ test('--config: a file that is not a JSON object, or a value of the wrong type, 
     assert.match(problems[0], path);
   }
   const nested = file(JSON.stringify({ GATEHOUSE_PORT: { value: 1 } }));
-  assert.equal(namesOf(problemsOf({ GATEHOUSE_AUTH_KEY: SECRET }, nested)).map((n) => n.split(' ')[0]), ['GATEHOUSE_PORT']);
+  assert.equal(
+    namesOf(problemsOf({ GATEHOUSE_AUTH_KEY: SECRET }, nested)).map((n) => n.split(' ')[0]),
+    ['GATEHOUSE_PORT'],
+  );
 });
 
 test('--config: a missing file is an error naming it', () => {

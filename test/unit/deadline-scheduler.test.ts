@@ -40,9 +40,13 @@ test('cancel and reschedule drop every reference', async () => {
 
 test('a key scheduled from its own callback fires again', async () => {
   let count = 0;
-  const s: DeadlineScheduler<string> = new DeadlineScheduler<string>(systemClock, (key) => {
-    if (++count < 3) s.schedule(key, Date.now() + 10);
-  }, 5);
+  const s: DeadlineScheduler<string> = new DeadlineScheduler<string>(
+    systemClock,
+    (key) => {
+      if (++count < 3) s.schedule(key, Date.now() + 10);
+    },
+    5,
+  );
   s.schedule('x', Date.now() + 5);
   await new Promise((r) => setTimeout(r, 150));
   assert.is(count, 3);

@@ -15,14 +15,24 @@ function harness() {
     silenceLimitMs: LIMIT,
     clock: { now: () => now },
     send: (message) => new Promise<void>((resolve, reject) => sent.push({ message, answer: resolve, refuse: () => reject(new Error('no')) })),
-    reconnect: () => { reconnects += 1; },
+    reconnect: () => {
+      reconnects += 1;
+    },
   });
   const turn = () => new Promise((r) => setImmediate(r));
   return {
-    feed, sent, turn,
-    advance(ms: number) { now += ms; },
-    get now() { return now; },
-    get reconnects() { return reconnects; },
+    feed,
+    sent,
+    turn,
+    advance(ms: number) {
+      now += ms;
+    },
+    get now() {
+      return now;
+    },
+    get reconnects() {
+      return reconnects;
+    },
   };
 }
 

@@ -30,7 +30,7 @@ function problemsOf(env: Record<string, string>): string[] {
 
 const rsa = makeKeyPair('RS256', 'rsa-good');
 const ec = makeKeyPair('ES256', 'ec-good');
-const goodJwk = () => JSON.parse(jwksOf(rsa, ec)).keys as Record<string, unknown>[];
+const goodJwk = () => (JSON.parse(jwksOf(rsa, ec)) as { keys: Record<string, unknown>[] }).keys;
 const smallRsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
 const p384 = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
 const ed = generateKeyPairSync('ed25519');
@@ -41,7 +41,13 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('a good JWK Set is read with one algorithm per key', () => {
   const c = loadConfig({ env: { GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_JWKS_FILE: file(jwksOf(rsa, ec)) } });
-  assert.equal(c.jwks.map((k) => [k.kid, k.alg]), [['rsa-good', 'RS256'], ['ec-good', 'ES256']]);
+  assert.equal(
+    c.jwks.map((k) => [k.kid, k.alg]),
+    [
+      ['rsa-good', 'RS256'],
+      ['ec-good', 'ES256'],
+    ],
+  );
 });
 
 test('a JWK Set alone (no HS256 key) is a valid production configuration', () => {
@@ -53,7 +59,11 @@ test('a JWK Set alone (no HS256 key) is a valid production configuration', () =>
 const badSets: [string, () => string, string[]][] = [
   ['not JSON', () => '{"keys": [', ['not valid JSON']],
   ['no keys array', () => JSON.stringify({ key: [] }), ['"keys" array']],
-  ['a private key inside', () => JSON.stringify({ keys: [goodJwk()[0], jwkOf(ec.privateKey, { kid: 'leaked', alg: 'ES256' })] }), ['keys[1]', 'leaked', 'private']],
+  [
+    'a private key inside',
+    () => JSON.stringify({ keys: [goodJwk()[0], jwkOf(ec.privateKey, { kid: 'leaked', alg: 'ES256' })] }),
+    ['keys[1]', 'leaked', 'private'],
+  ],
   ['an alg that does not fit the key', () => JSON.stringify({ keys: [{ ...goodJwk()[0], alg: 'ES256' }] }), ['keys[0]', 'rsa-good', 'alg']],
   ['an algorithm we do not support', () => JSON.stringify({ keys: [goodJwk()[1], { ...goodJwk()[0], alg: 'RS512' }] }), ['keys[1]', 'rsa-good', 'RS512']],
   ['a small RSA key', () => JSON.stringify({ keys: [jwkOf(smallRsa.publicKey, { kid: 'tiny', alg: 'RS256' })] }), ['keys[0]', 'tiny', '2048']],
@@ -93,10 +103,13 @@ test('a signing key: its kid defaults to the RFC 7638 thumbprint; GATEHOUSE_SIGN
 });
 
 test('a signing key whose kid is in the JWK Set with the same key is fine', () => {
-  const c = loadConfig({ env: {
-    GATEHOUSE_SIGNING_KEY_FILE: file(pem(rsa.privateKey)), GATEHOUSE_SIGNING_KEY_ID: 'rsa-good',
-    GATEHOUSE_JWKS_FILE: file(jwksOf(rsa, ec)),
-  } });
+  const c = loadConfig({
+    env: {
+      GATEHOUSE_SIGNING_KEY_FILE: file(pem(rsa.privateKey)),
+      GATEHOUSE_SIGNING_KEY_ID: 'rsa-good',
+      GATEHOUSE_JWKS_FILE: file(jwksOf(rsa, ec)),
+    },
+  });
   assert.is(c.signingKey?.kid, 'rsa-good');
 });
 
@@ -106,7 +119,12 @@ const badSigningKeys: [string, () => string, Record<string, string>, string][] =
   ['a small RSA key', () => pem(smallRsa.privateKey), {}, 'GATEHOUSE_SIGNING_KEY_FILE'],
   ['a P-384 key', () => pem(p384.privateKey), {}, 'GATEHOUSE_SIGNING_KEY_FILE'],
   ['an Ed25519 key', () => pem(ed.privateKey), {}, 'GATEHOUSE_SIGNING_KEY_FILE'],
-  ['a kid that names another key in the JWK Set', () => pem(ec.privateKey), { GATEHOUSE_SIGNING_KEY_ID: 'rsa-good', GATEHOUSE_JWKS_FILE: file(jwksOf(rsa)) }, 'GATEHOUSE_SIGNING_KEY_ID'],
+  [
+    'a kid that names another key in the JWK Set',
+    () => pem(ec.privateKey),
+    { GATEHOUSE_SIGNING_KEY_ID: 'rsa-good', GATEHOUSE_JWKS_FILE: file(jwksOf(rsa)) },
+    'GATEHOUSE_SIGNING_KEY_ID',
+  ],
 ];
 for (const [name, content, env, variable] of badSigningKeys) {
   test(`GATEHOUSE_SIGNING_KEY_FILE with ${name} is refused, naming ${variable}`, () => {

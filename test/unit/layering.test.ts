@@ -22,13 +22,13 @@ interface Violation {
 /** Runs the layering rules of `config` over server/, shared/ and client/ below `cwd`; the violations found. */
 async function violations(cwd: string, config: string): Promise<Violation[]> {
   const { stdout } = await promisify(execFile)(process.execPath, [CLI, '--config', config, '--output-type', 'json', 'server', 'shared', 'client'], {
-    cwd, maxBuffer: 64 * 1024 * 1024,
+    cwd,
+    maxBuffer: 64 * 1024 * 1024,
   }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' })); // exits non-zero when it finds violations
   return (JSON.parse(stdout) as { summary: { violations: Violation[] } }).summary.violations;
 }
 
-const describe = (v: Violation) =>
-  `${v.rule.name}: ${[v.from, ...(v.cycle?.map((c) => (typeof c === 'string' ? c : c.name)) ?? [v.to])].join(' → ')}`;
+const describe = (v: Violation) => `${v.rule.name}: ${[v.from, ...(v.cycle?.map((c) => (typeof c === 'string' ? c : c.name)) ?? [v.to])].join(' → ')}`;
 
 test('the code keeps every layering rule in .dependency-cruiser.cjs and .dependency-cruiser.folders.cjs', async () => {
   const found = (await Promise.all(CONFIGS.map((config) => violations(ROOT, config)))).flat();
@@ -37,7 +37,7 @@ test('the code keeps every layering rule in .dependency-cruiser.cjs and .depende
 
 test('every rule fires on the fixture tree that breaks it', async () => {
   for (const config of CONFIGS) {
-    const rules = (require(config) as { forbidden: { name: string }[] }).forbidden.map((r) => r.name);
+    const rules = ((await import(config)) as { default: { forbidden: { name: string }[] } }).default.forbidden.map((r) => r.name);
     const fired = new Set((await violations(FIXTURE, config)).map((v) => v.rule.name));
     for (const rule of rules) assert.ok(fired.has(rule), `rule ${rule} did not fire on test/fixtures/layering`);
   }

@@ -4,7 +4,6 @@ import { writeFileSync } from 'node:fs';
 import { configProblems, testConfig } from '../helpers/gateway';
 import { writeUsersFile } from '../helpers/login';
 
-
 test('login defaults: 5 failures per username, 20 per IP, 15 minutes, 10 and 60 attempts a minute, no trusted proxy, 3 s backend timeout', () => {
   const c = testConfig();
   assert.is(c.loginMaxFailuresPerUser, 5);
@@ -53,7 +52,14 @@ test('every bad login setting is listed at once', () => {
     GATEHOUSE_LOGIN_RATE_PER_IP: '-1',
     GATEHOUSE_TRUST_PROXY: '10.0.0.1,proxy.internal,10.0.0.0/40',
   }).join('\n');
-  for (const name of ['GATEHOUSE_LOGIN_URL', 'GATEHOUSE_LOGIN_MAX_FAILURES:', 'GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP', 'GATEHOUSE_LOGIN_FAILURE_WINDOW', 'GATEHOUSE_LOGIN_RATE_PER_USER', 'GATEHOUSE_LOGIN_RATE_PER_IP']) {
+  for (const name of [
+    'GATEHOUSE_LOGIN_URL',
+    'GATEHOUSE_LOGIN_MAX_FAILURES:',
+    'GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP',
+    'GATEHOUSE_LOGIN_FAILURE_WINDOW',
+    'GATEHOUSE_LOGIN_RATE_PER_USER',
+    'GATEHOUSE_LOGIN_RATE_PER_IP',
+  ]) {
     assert.ok(problems.includes(name), `${name} in:\n${problems}`);
   }
   assert.match(problems, /GATEHOUSE_TRUST_PROXY: "proxy.internal"/);

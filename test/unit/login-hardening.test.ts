@@ -24,9 +24,19 @@ test('canonicalUsername: spellings a backend folds share one key', () => {
 
 test('the users file refuses two usernames the limiter would count as one', async () => {
   const passwordHash = await hashPassword('pw', FAST_SCRYPT);
-  for (const [first, second] of [['alice', 'ALICE'], ['alice', 'alice '], ['bob', 'b\u200Bob']]) {
+  for (const [first, second] of [
+    ['alice', 'ALICE'],
+    ['alice', 'alice '],
+    ['bob', 'b\u200Bob'],
+  ]) {
     assert.throws(
-      () => parseUsersFile(JSON.stringify([{ username: first, passwordHash, sub: 'a' }, { username: second, passwordHash, sub: 'b' }])),
+      () =>
+        parseUsersFile(
+          JSON.stringify([
+            { username: first, passwordHash, sub: 'a' },
+            { username: second, passwordHash, sub: 'b' },
+          ]),
+        ),
       /entry 1 .*differs from entry 0's only by case, spacing or invisible characters/,
     );
   }
@@ -45,30 +55,46 @@ test('scrypt cost is capped: N·r·p at most 2^22', () => {
 test('the dummy hash for unknown users takes the strongest parameters in the file, and mixed parameters are logged', async () => {
   const weak = await hashPassword('pw', FAST_SCRYPT);
   const strong = await hashPassword('pw', { ln: 12, r: 8, p: 2 });
-  const users = parseUsersFile(JSON.stringify([
-    { username: 'a', passwordHash: weak, sub: 'a' },
-    { username: 'b', passwordHash: weak, sub: 'b' },
-    { username: 'c', passwordHash: strong, sub: 'c' },
-  ]));
+  const users = parseUsersFile(
+    JSON.stringify([
+      { username: 'a', passwordHash: weak, sub: 'a' },
+      { username: 'b', passwordHash: weak, sub: 'b' },
+      { username: 'c', passwordHash: strong, sub: 'c' },
+    ]),
+  );
   assert.equal(strongestParams(users), { ln: 12, r: 8, p: 2 });
   assert.equal(strongestParams([]), { ln: 17, r: 8, p: 1 });
   const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      done();
+    },
+  });
   new UsersFileVerifier('/users.json', users, pino({ level: 'warn' }, sink));
   await new Promise((r) => setImmediate(r));
   const warning = lines.find((l) => String(l.msg).includes('mixes scrypt parameters'));
   assert.ok(warning, 'a warning names the users to rehash');
-  assert.equal(warning!.rehash, ['a', 'b']);
-  assert.is(warning!.strongest, 'ln=12,r=8,p=2');
+  assert.equal(warning.rehash, ['a', 'b']);
+  assert.is(warning.strongest, 'ln=12,r=8,p=2');
 });
 
 test('the concurrency gate serves waiting keys round-robin, and a newcomer displaces the busiest key when full', async () => {
   const gate = new ConcurrencyGate(1, 4, () => new Error('full'));
   const order: string[] = [];
   let release!: () => void;
-  const first = gate.run('x', () => new Promise<void>((r) => { release = r; }));
+  const first = gate.run(
+    'x',
+    () =>
+      new Promise<void>((r) => {
+        release = r;
+      }),
+  );
   const settled: Promise<unknown>[] = [];
-  const job = (key: string, i: number) => gate.run(key, async () => { order.push(`${key}${i}`); });
+  const job = (key: string, i: number) =>
+    gate.run(key, async () => {
+      order.push(`${key}${i}`);
+    });
   for (let i = 1; i <= 4; i++) settled.push(job('flood', i).catch((e: Error) => order.push(`refused flood${i}:${e.message}`)));
   settled.push(job('honest', 1));
   release();
@@ -82,8 +108,19 @@ test('the concurrency gate: when many keys wait once each, a newcomer takes the 
   const gate = new ConcurrencyGate(1, 3, () => new Error('full'));
   const order: string[] = [];
   let release!: () => void;
-  const first = gate.run('x', () => new Promise<void>((r) => { release = r; }));
-  const job = (key: string) => gate.run(key, async () => { order.push(key); }).catch((e: Error) => order.push(`refused ${key}:${e.message}`));
+  const first = gate.run(
+    'x',
+    () =>
+      new Promise<void>((r) => {
+        release = r;
+      }),
+  );
+  const job = (key: string) =>
+    gate
+      .run(key, async () => {
+        order.push(key);
+      })
+      .catch((e: Error) => order.push(`refused ${key}:${e.message}`));
   const settled = ['a', 'b', 'c', 'honest'].map(job);
   release();
   await first;
@@ -96,13 +133,22 @@ test('a full login queue costs the address a failure point, not the username', a
   const log = pino({ level: 'silent' });
   const limiter = new LoginLimiter({ maxFailuresPerUser: 2, maxFailuresPerIp: 3, windowMs: 60_000, maxAttemptsPerUser: 1000, maxAttemptsPerIp: 1000 }, log);
   let full = true;
-  const verifier = { verify: async () => { if (full) throw new LoginQueueFullError(); return { sub: 'user-a' }; } };
+  const verifier = {
+    verify: async () => {
+      if (full) throw new LoginQueueFullError();
+      return { sub: 'user-a' };
+    },
+  };
   const service = new LoginService(verifier, limiter, () => true, log);
-  const attempt = (username: string, ip: string) => service.attempt({ username, password: 'pw' }, { ip, via: 'http' }).then(() => 'ok', (e: Error) => e.name);
+  const attempt = (username: string, ip: string) =>
+    service.attempt({ username, password: 'pw' }, { ip, via: 'http' }).then(
+      () => 'ok',
+      (e: Error) => e.name,
+    );
   for (let i = 0; i < 3; i++) assert.is(await attempt('alice', '203.0.113.1'), ErrorName.LoginUnavailable);
   assert.is(await attempt('bob', '203.0.113.1'), ErrorName.RateLimited, 'the flooding address is out of failures');
   full = false;
-  assert.is(await attempt('alice', '198.51.100.1'), 'ok', 'alice\'s own budget was not touched');
+  assert.is(await attempt('alice', '198.51.100.1'), 'ok', "alice's own budget was not touched");
 });
 
 test.run();

@@ -6,7 +6,14 @@ import { ErrorName } from '../../shared';
 test('handshake outcomes: authenticated, anonymous, and the auth error names Gatehouse and SocketCluster give', () => {
   assert.is(handshakeOutcome(true, undefined), 'authenticated');
   assert.is(handshakeOutcome(false, undefined), 'anonymous');
-  for (const name of [ErrorName.AuthTokenExpired, ErrorName.AuthTokenNotBefore, ErrorName.AuthTokenInvalid, ErrorName.AuthTokenRevoked, ErrorName.AuthUnavailable, 'AuthTokenError']) {
+  for (const name of [
+    ErrorName.AuthTokenExpired,
+    ErrorName.AuthTokenNotBefore,
+    ErrorName.AuthTokenInvalid,
+    ErrorName.AuthTokenRevoked,
+    ErrorName.AuthUnavailable,
+    'AuthTokenError',
+  ]) {
     assert.is(handshakeOutcome(false, { name }), name);
   }
 });

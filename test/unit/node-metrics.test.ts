@@ -31,7 +31,7 @@ test('a family reported with another help text or label is refused', () => {
   assert.throws(() => metrics.totals({ ...FEEDS, label: 'reason' }, () => []), /another help text or label/);
 });
 
-test('the exposition is the node\'s series, or the source it was handed to', async () => {
+test("the exposition is the node's series, or the source it was handed to", async () => {
   const metrics = new NodeMetrics('n1');
   metrics.total({ name: 'test_things_total', help: 'Things' }, () => 1);
   assert.ok((await metrics.expose()).body.includes('test_things_total{node="n1"} 1'));

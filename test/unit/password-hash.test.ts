@@ -43,10 +43,12 @@ for (const bad of badHashes) {
 
 test('the users file: a valid file parses', async () => {
   const passwordHash = await hashPassword('pw', FAST_SCRYPT);
-  const users = parseUsersFile(JSON.stringify([
-    { username: 'a', passwordHash, sub: 'user-a' },
-    { username: 'b', passwordHash, sub: 'user-b', channels: { 'news': ['subscribe'] }, claims: { role: 'x' } },
-  ]));
+  const users = parseUsersFile(
+    JSON.stringify([
+      { username: 'a', passwordHash, sub: 'user-a' },
+      { username: 'b', passwordHash, sub: 'user-b', channels: { news: ['subscribe'] }, claims: { role: 'x' } },
+    ]),
+  );
   assert.is(users.length, 2);
   assert.equal(users[1].identity, { sub: 'user-b', channels: { news: ['subscribe'] }, claims: { role: 'x' } });
 });
@@ -55,19 +57,28 @@ test('the users file: every bad entry is named by index and username, never by h
   const passwordHash = await hashPassword('pw', FAST_SCRYPT);
   let message = '';
   try {
-    parseUsersFile(JSON.stringify([
-      { username: 'ok', passwordHash, sub: 'ok' },
-      { username: 'nohash', sub: 'x' },
-      { username: 'plain', passwordHash: 'hunter2', sub: 'x' },
-      { username: 'ok', passwordHash, sub: 'again' },
-      { username: 'typo', passwordHash, sub: 'x', chanels: ['*'] },
-      { username: 'badgrant', passwordHash, sub: 'x', channels: { room: ['write'] } },
-      'not an object',
-    ]));
+    parseUsersFile(
+      JSON.stringify([
+        { username: 'ok', passwordHash, sub: 'ok' },
+        { username: 'nohash', sub: 'x' },
+        { username: 'plain', passwordHash: 'hunter2', sub: 'x' },
+        { username: 'ok', passwordHash, sub: 'again' },
+        { username: 'typo', passwordHash, sub: 'x', chanels: ['*'] },
+        { username: 'badgrant', passwordHash, sub: 'x', channels: { room: ['write'] } },
+        'not an object',
+      ]),
+    );
   } catch (err) {
     message = (err as Error).message;
   }
-  for (const part of ['entry 1 ("nohash")', 'entry 2 ("plain")', 'entry 3 ("ok"): the username appears twice', 'entry 4 ("typo")', 'entry 5 ("badgrant")', 'entry 6']) {
+  for (const part of [
+    'entry 1 ("nohash")',
+    'entry 2 ("plain")',
+    'entry 3 ("ok"): the username appears twice',
+    'entry 4 ("typo")',
+    'entry 5 ("badgrant")',
+    'entry 6',
+  ]) {
     assert.ok(message.includes(part), `${part} in: ${message}`);
   }
   assert.not.ok(message.includes('hunter2'));
@@ -81,7 +92,9 @@ test('the users file: not JSON, not an array', () => {
 });
 
 test('extra claims never override reserved claims; a __proto__ claim is dropped', () => {
-  const claims = JSON.parse('{"role":"admin","sub":"mallory","exp":1,"iat":1,"nbf":1,"jti":"j","sid":"s","iss":"i","aud":"a","channels":["*"],"auth_time":1,"__proto__":{"polluted":true}}');
+  const claims = JSON.parse(
+    '{"role":"admin","sub":"mallory","exp":1,"iat":1,"nbf":1,"jti":"j","sid":"s","iss":"i","aud":"a","channels":["*"],"auth_time":1,"__proto__":{"polluted":true}}',
+  ) as Record<string, unknown>;
   const payload = tokenPayloadOf({ sub: 'alice', channels: ['chat:*'], claims });
   assert.equal(payload, { role: 'admin', sub: 'alice', channels: ['chat:*'] });
   assert.is(Object.getPrototypeOf(payload), Object.prototype);

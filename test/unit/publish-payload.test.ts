@@ -52,7 +52,7 @@ const refused: [string, unknown, RegExp][] = [
   ['a Map', new Map(), /a Map/],
   ['a Set', { s: new Set([1]) }, /a Set/],
   ['a class instance', new Point(1), /a Point/],
-  ['a boxed string', { s: new String('x') }, /a String/], // eslint-disable-line no-new-wrappers
+  ['a boxed string', { s: new String('x') }, /a String/],
   ['a plain object with toJSON', { toJSON: () => 'x' }, /an object with a toJSON method/],
   ['a cyclic object', cyclic, /cyclic/],
   ['absurd nesting', deep, /nested too deeply/],

@@ -9,7 +9,9 @@ const table = /<!-- config-table -->([\s\S]*?)<!-- \/config-table -->/.exec(read
 
 test('every setting the configuration reads is in the README table, and nothing else is', () => {
   // Config reads the core settings; each feature reads its own in a settings.ts beside it.
-  const features = readdirSync(join(root, 'server')).map((dir) => join(root, 'server', dir, 'settings.ts')).filter(existsSync);
+  const features = readdirSync(join(root, 'server'))
+    .map((dir) => join(root, 'server', dir, 'settings.ts'))
+    .filter(existsSync);
   const source = [join(root, 'server', 'config', 'index.ts'), ...features].map((f) => readFileSync(f, 'utf8')).join('\n');
   const read = new Set([...source.matchAll(/'(GATEHOUSE_[A-Z_]+)'/g)].map((m) => m[1]));
   // Secrets are read as NAME and NAME_FILE.

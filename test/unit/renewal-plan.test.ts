@@ -29,7 +29,10 @@ test('renews at once a token about to expire', () => {
 });
 
 test('no renewal without a key, or with renewal off: warn a quarter of the lifetime before exp, at most 60 s', () => {
-  for (const p of [{ ...policy, canSign: false }, { ...policy, renewIntervalMs: 0 }]) {
+  for (const p of [
+    { ...policy, canSign: false },
+    { ...policy, renewIntervalMs: 0 },
+  ]) {
     const short = planNext(claims({ iat: nowSec, exp: nowSec + 40 }), p, now, 0);
     assert.equal(short, { kind: 'warn', at: now + 30_000 });
     const long = planNext(claims({}), p, now, 0);

@@ -43,14 +43,20 @@ test('logout payloads: nothing, {} or {everywhere: boolean}; anything else is a 
   assert.equal(parseLogoutRequest({ everywhere: true }), { everywhere: true });
   assert.equal(parseLogoutRequest({ everywhere: false }), { everywhere: false });
   for (const bad of ['', 'x', 0, true, [], [true], { everywhere: 'true' }, { everywhere: null }, { other: 1 }]) {
-    assert.throws(() => parseLogoutRequest(bad), (err: Error) => err instanceof BadRequestError, JSON.stringify(bad));
+    assert.throws(
+      () => parseLogoutRequest(bad),
+      (err: Error) => err instanceof BadRequestError,
+      JSON.stringify(bad),
+    );
   }
 });
 
 /** The memory store, with `check` held until the test lets it answer. */
 function heldStore(inner: MemoryRevocationStore): RevocationStore & { release(): void } {
   let release!: () => void;
-  const gate = new Promise<void>((resolve) => { release = resolve; });
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
   return Object.assign(Object.create(inner) as RevocationStore, {
     check: async (claims: GatehouseClaims) => {
       const answer = await inner.check(claims);
@@ -103,7 +109,9 @@ test('a flood of revocations is remembered up to a bound; a check it overtook fa
 test('a store that cannot answer refuses with AuthUnavailableError (fail closed)', async () => {
   const memory = new MemoryRevocationStore({ policy, origin: 'a', clock });
   const failing = Object.assign(Object.create(memory) as RevocationStore, {
-    check: async () => { throw new StoreUnavailableError('down'); },
+    check: async () => {
+      throw new StoreUnavailableError('down');
+    },
   });
   const enforcer = new RevocationEnforcer(failing, clock, createLogger('silent'));
   try {

@@ -4,7 +4,6 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as socketClusterClient from 'socketcluster-client';
 import * as socketClusterServer from 'socketcluster-server';
-import type { AGServerSocket } from 'socketcluster-server';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocket } from 'ws';
@@ -15,13 +14,20 @@ const seam = { name: `test-seam-${Math.random()}`, file: 'server/x.ts' };
 
 test('patches once per seam, handing the original methods to the patch', () => {
   class Socket {
-    greet(name: string) { return `hello ${name}`; }
+    greet(name: string) {
+      return `hello ${name}`;
+    }
   }
   let calls = 0;
-  const install = () => patchSocketMethods(Socket, seam, ['greet'], (original) => {
-    calls++;
-    return { greet(name: string) { return `${original.greet.call(this, name)}!`; } };
-  });
+  const install = () =>
+    patchSocketMethods(Socket, seam, ['greet'], (original) => {
+      calls++;
+      return {
+        greet(name: string) {
+          return `${String(original.greet.call(this, name))}!`;
+        },
+      };
+    });
   install();
   install();
   assert.is(calls, 1);
@@ -30,10 +36,14 @@ test('patches once per seam, handing the original methods to the patch', () => {
 
 test('a missing seam fails loudly, naming the method and the file to review, and patches nothing', () => {
   class Socket {
-    kept() { return 1; }
+    kept() {
+      return 1;
+    }
   }
-  assert.throws(() => patchSocketMethods(Socket, { name: 'gone', file: 'server/y.ts' }, ['kept', 'moved' as 'kept'], () => ({ kept: () => 2 })),
-    /AGServerSocket#moved; review server\/y\.ts/);
+  assert.throws(
+    () => patchSocketMethods(Socket, { name: 'gone', file: 'server/y.ts' }, ['kept', 'moved' as 'kept'], () => ({ kept: () => 2 })),
+    /AGServerSocket#moved; review server\/y\.ts/,
+  );
   assert.is(new Socket().kept(), 1);
 });
 
@@ -48,7 +58,7 @@ async function liveOwners(): Promise<{ owners: Record<SeamOwner, object>; close(
   await once(http, 'listening');
   const { port } = http.address() as AddressInfo;
   const connected = (async () => {
-    for await (const { socket } of server.listener('connection')) return socket as AGServerSocket;
+    for await (const { socket } of server.listener('connection')) return socket;
     throw new Error('the server closed before a socket connected');
   })();
   const client = socketClusterClient.create({ hostname: '127.0.0.1', port, autoReconnect: false });
@@ -60,6 +70,9 @@ async function liveOwners(): Promise<{ owners: Record<SeamOwner, object>; close(
       AGServer: server,
       'WebSocketServer.options': server.wsServer.options,
       'WebSocket.prototype': WebSocket.prototype,
+      WebSocket: socket.socket,
+      Sender: (WebSocket as unknown as { Sender: object }).Sender,
+      'Sender.prototype': (WebSocket as unknown as { Sender: { prototype: object } }).Sender.prototype,
       AGSimpleBroker: server.brokerEngine,
     },
     async close() {

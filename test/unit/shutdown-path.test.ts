@@ -15,11 +15,20 @@ function harness(node: Stoppable, overrides: Partial<SignalOptions> = {}) {
   const lines: string[] = [];
   const signals = new EventEmitter();
   stopOnSignals(node, {
-    log: { info: ((...args: unknown[]) => { lines.push(String(args.at(-1))); }) as never, error: ((...args: unknown[]) => { lines.push(String(args.at(-1))); }) as never },
+    log: {
+      info: (...args: unknown[]) => {
+        lines.push(String(args.at(-1)));
+      },
+      error: (...args: unknown[]) => {
+        lines.push(String(args.at(-1)));
+      },
+    },
     shutdownTimeoutMs: 50,
     backstopGraceMs: 50,
     flushLog: async () => undefined,
-    exit: (status) => { exits.push(status); },
+    exit: (status) => {
+      exits.push(status);
+    },
     signals,
     ...overrides,
   });
@@ -28,7 +37,13 @@ function harness(node: Stoppable, overrides: Partial<SignalOptions> = {}) {
 
 test('SIGTERM: one graceful close, logged in order, then status 0; a second signal changes nothing', async () => {
   let closes = 0;
-  const h = harness({ close: async () => { closes++; await sleep(10); }, reload: () => undefined });
+  const h = harness({
+    close: async () => {
+      closes++;
+      await sleep(10);
+    },
+    reload: () => undefined,
+  });
   h.signals.emit('SIGTERM');
   h.signals.emit('SIGINT');
   await sleep(40);
@@ -47,18 +62,28 @@ test('a close that never finishes: the backstop ends the process with status 1',
 });
 
 test('a logger that throws and a flush that never returns stop nothing: the backstop still fires', async () => {
-  const throwing = () => { throw new Error('EPIPE'); };
-  const h = harness({ close: async () => undefined, reload: () => undefined }, {
-    log: { info: throwing as never, error: throwing as never },
-    flushLog: () => new Promise<void>(() => undefined),
-  });
+  const throwing = () => {
+    throw new Error('EPIPE');
+  };
+  const h = harness(
+    { close: async () => undefined, reload: () => undefined },
+    {
+      log: { info: throwing, error: throwing },
+      flushLog: () => new Promise<void>(() => undefined),
+    },
+  );
   h.signals.emit('SIGINT');
   await sleep(160);
   assert.equal(h.exits, [1]);
 });
 
 test('a close that fails (or throws) exits 1 after logging why', async () => {
-  const h = harness({ close: () => { throw new Error('boom'); }, reload: () => undefined });
+  const h = harness({
+    close: () => {
+      throw new Error('boom');
+    },
+    reload: () => undefined,
+  });
   h.signals.emit('SIGTERM');
   await sleep(20);
   assert.equal(h.lines, ['shutting down', 'shutdown failed']);
@@ -67,7 +92,13 @@ test('a close that fails (or throws) exits 1 after logging why', async () => {
 
 test('SIGHUP reloads, and a reload that throws does not take the process down', () => {
   let reloads = 0;
-  const h = harness({ close: async () => undefined, reload: () => { reloads++; throw new Error('bad file'); } });
+  const h = harness({
+    close: async () => undefined,
+    reload: () => {
+      reloads++;
+      throw new Error('bad file');
+    },
+  });
   h.signals.emit('SIGHUP');
   h.signals.emit('SIGHUP');
   assert.is(reloads, 2);
@@ -97,7 +128,13 @@ test('the log destination: a broken pipe stops the logging (never throws), and l
   dest.write('two\n');
   assert.equal(pipe.written, ['one\n']);
   assert.is(dest.dropped, 1);
-  const throwing = new SafeLogDestination(Object.assign(new FakePipe(), { write: () => { throw new Error('closed'); } }));
+  const throwing = new SafeLogDestination(
+    Object.assign(new FakePipe(), {
+      write: () => {
+        throw new Error('closed');
+      },
+    }),
+  );
   throwing.write('x\n');
   assert.is(throwing.dropped, 1);
 });
@@ -118,7 +155,9 @@ test('the log destination: flush resolves once drained, or after its bound when 
   const dest = new SafeLogDestination(pipe);
   dest.write('line\n');
   let flushed = false;
-  void dest.flush(1000).then(() => { flushed = true; });
+  void dest.flush(1000).then(() => {
+    flushed = true;
+  });
   pipe.drain();
   await sleep(5);
   assert.ok(flushed);
@@ -136,9 +175,11 @@ test('errors are logged with a type and a message, whatever was thrown', () => {
   assert.is(logged.message, 'bad');
   assert.is(logged.code, 'ERR_X');
   assert.match(logged.stack ?? '', 'TypeError: bad');
-  assert.equal(serializeError('Stream isn\'t writeable'), { type: 'string', message: 'Stream isn\'t writeable' });
+  assert.equal(serializeError("Stream isn't writeable"), { type: 'string', message: "Stream isn't writeable" });
   assert.equal(serializeError({ reason: 1 }), { type: 'Error', message: '{"reason":1}' });
-  class CustomFailure { message = 'custom'; }
+  class CustomFailure {
+    message = 'custom';
+  }
   assert.equal(serializeError(new CustomFailure()), { type: 'CustomFailure', message: 'custom' });
 });
 

@@ -43,7 +43,7 @@ test('stampClaims: a given sid is kept (the session outlives its tokens), an emp
   assert.match(stampClaims({ sub: 'u1', sid: 7 }, policy, NOW_MS).sid!, ID);
 });
 
-test('stampClaims: the caller\'s iat, exp, nbf, jti and iss are dropped; other claims kept; input untouched', () => {
+test("stampClaims: the caller's iat, exp, nbf, jti and iss are dropped; other claims kept; input untouched", () => {
   const input = { sub: 'u1', iat: 1, exp: 2, nbf: 3, jti: 'mine', iss: 'me', channels: ['a'], role: 'admin' };
   const snapshot = structuredClone(input);
   const c = stampClaims(input, { ...policy, issuer: 'https://gw', audience: ['app'] }, NOW_MS);
@@ -62,12 +62,15 @@ test('stampClaims: several audiences are written as an array', () => {
   assert.equal(stampClaims({ sub: 'u1' }, { ...policy, audience: ['a', 'b'] }, NOW_MS).aud, ['a', 'b']);
 });
 
-test('stampClaims: a caller\'s aud (a renewal\'s original) is narrowed to the configured audiences, never widened', () => {
+test("stampClaims: a caller's aud (a renewal's original) is narrowed to the configured audiences, never widened", () => {
   const audience = ['chat-gateway', 'billing-api'];
   assert.is(stampClaims({ sub: 'u1', aud: 'chat-gateway' }, { ...policy, audience }, NOW_MS).aud, 'chat-gateway');
   assert.equal(stampClaims({ sub: 'u1', aud: ['billing-api', 'other', 'chat-gateway'] }, { ...policy, audience }, NOW_MS).aud, ['chat-gateway', 'billing-api']);
   assert.is(stampClaims({ sub: 'u1', aud: ['other', 'billing-api'] }, { ...policy, audience }, NOW_MS).aud, 'billing-api');
-  assert.throws(() => stampClaims({ sub: 'u1', aud: 'other' }, { ...policy, audience }, NOW_MS), (e: Error) => e.name === 'UnsignableClaimsError');
+  assert.throws(
+    () => stampClaims({ sub: 'u1', aud: 'other' }, { ...policy, audience }, NOW_MS),
+    (e: Error) => e.name === 'UnsignableClaimsError',
+  );
   // Without configured audiences, the caller's is kept as it is.
   assert.is(stampClaims({ sub: 'u1', aud: 'mine' }, policy, NOW_MS).aud, 'mine');
 });

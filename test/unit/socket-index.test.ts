@@ -7,7 +7,10 @@ import type { ServerSocket } from '../../server/sc/facade';
 const socket = (name: string) => ({ name }) as unknown as ServerSocket;
 const claims = (sub: string, sid: string, jti: string) => ({ sub, sid, jti, exp: 2e9 }) as GatehouseClaims;
 const found = (index: LiveSocketIndex, kind: 'jti' | 'sid' | 'sub', id: string) =>
-  index.find({ kind, id }).map(([s]) => (s as unknown as { name: string }).name).sort();
+  index
+    .find({ kind, id })
+    .map(([s]) => (s as unknown as { name: string }).name)
+    .sort();
 
 test('finds a socket by each of its ids, and forgets it on delete', () => {
   const index = new LiveSocketIndex();

@@ -23,11 +23,16 @@ writeFileSync(signingKey, signingPair.privateKey.export({ format: 'pem', type: '
 function rows(env: Record<string, string>): Map<string, string> {
   const config = loadConfig({ env: { GATEHOUSE_HOST: '127.0.0.1', ...env } });
   const text = startSummary({ config, nodeId: 'n1', pid: 4242, url: 'ws://127.0.0.1:8000/socketcluster/', address: ADDRESS });
-  return new Map(text.split('\n').slice(1).map((line) => {
-    const m = /^ {2}(\S+(?: API)?) +(.*)$/.exec(line);
-    assert.ok(m, line);
-    return [m![1], m![2]] as const;
-  }));
+  return new Map(
+    text
+      .split('\n')
+      .slice(1)
+      .map((line) => {
+        const m = /^ {2}(\S+(?: API)?) +(.*)$/.exec(line);
+        assert.ok(m, line);
+        return [m[1], m[2]] as const;
+      }),
+  );
 }
 
 test('the summary names the PID to signal', () => {
@@ -58,7 +63,7 @@ test('a signing key signs (its kid named) and verifies its own tokens; renewal t
   assert.is(off.get('signs'), 'login signs with the HS256 key (renewal is off: GATEHOUSE_RENEW_INTERVAL=0)');
 });
 
-test('origins: any origin when GATEHOUSE_ORIGINS is unset, else the list, and the gateway\'s own origin with the demo', () => {
+test("origins: any origin when GATEHOUSE_ORIGINS is unset, else the list, and the gateway's own origin with the demo", () => {
   assert.is(rows({ GATEHOUSE_AUTH_KEY: SECRET }).get('origins'), 'any origin (GATEHOUSE_ORIGINS limits browsers to a list)');
   const listed = rows({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_ORIGINS: 'https://app.example.com,http://localhost:3000' });
   assert.is(listed.get('origins'), 'https://app.example.com, http://localhost:3000');

@@ -4,6 +4,7 @@ import { createHmac } from 'node:crypto';
 import { KeyRing } from '../../server/auth/keyring';
 import { verifyToken, type VerifyPolicy } from '../../server/auth/verify';
 import { AuthError, ErrorName } from '../../shared';
+import { inspect } from 'node:util';
 
 const SECRET = 'unit-secret-unit-secret-unit-secret-0123';
 const keys = new KeyRing({ secret: Buffer.from(SECRET) });
@@ -46,7 +47,7 @@ test('nbf within the tolerance is accepted', () => {
   assert.is(outcome(sign({ ...base, nbf: NOW - 100 })), 'ok');
 });
 
-test('nbf beyond the tolerance is AuthTokenNotBeforeError, which keeps the client\'s token', () => {
+test("nbf beyond the tolerance is AuthTokenNotBeforeError, which keeps the client's token", () => {
   assert.is(outcome(sign({ ...base, nbf: NOW + TOLERANCE + 1 })), ErrorName.AuthTokenNotBefore);
   try {
     verifyToken(sign({ ...base, nbf: NOW + 30 }), keys, policy, NOW_MS);
@@ -129,7 +130,7 @@ test('inputs that are not tokens are invalid before any parsing', () => {
       verifyToken(input, keys, policy, NOW_MS);
       assert.unreachable();
     } catch (err) {
-      assert.is((err as Error).name, ErrorName.AuthTokenInvalid, String(input));
+      assert.is((err as Error).name, ErrorName.AuthTokenInvalid, inspect(input));
     }
   }
 });
@@ -142,9 +143,17 @@ test('malformed tokens: headers that are not JSON objects, payloads that are not
   };
   const claims = JSON.stringify(base);
   for (const token of [
-    signed('[1]', claims), signed('5', claims), signed('null', claims), signed('{"alg":"HS256"', claims),
-    signed('{"alg":"HS256"}', '"a string"'), signed('{"alg":"HS256"}', 'null'), signed('{"alg":"HS256"}', '[1,2]'),
-    `${enc('{"alg":"HS256"}')}.${enc(claims)}`, enc('{"alg":"HS256"}'), `.${enc(claims)}.x`, '...',
+    signed('[1]', claims),
+    signed('5', claims),
+    signed('null', claims),
+    signed('{"alg":"HS256"', claims),
+    signed('{"alg":"HS256"}', '"a string"'),
+    signed('{"alg":"HS256"}', 'null'),
+    signed('{"alg":"HS256"}', '[1,2]'),
+    `${enc('{"alg":"HS256"}')}.${enc(claims)}`,
+    enc('{"alg":"HS256"}'),
+    `.${enc(claims)}.x`,
+    '...',
   ]) {
     assert.is(outcome(token), ErrorName.AuthTokenInvalid, token.slice(0, 60));
   }
@@ -152,7 +161,9 @@ test('malformed tokens: headers that are not JSON objects, payloads that are not
 });
 
 test('a "__proto__" claim is dropped: the claims keep Object.prototype and gain nothing from it', () => {
-  const token = sign(JSON.parse(`{"sub":"u1","iat":${NOW - 10},"exp":${NOW + 60},"role":"user","__proto__":{"channels":["*"],"role":"admin"}}`));
+  const token = sign(
+    JSON.parse(`{"sub":"u1","iat":${NOW - 10},"exp":${NOW + 60},"role":"user","__proto__":{"channels":["*"],"role":"admin"}}`) as Record<string, unknown>,
+  );
   const claims = verifyToken(token, keys, policy, NOW_MS);
   assert.equal(Object.keys(claims), ['sub', 'iat', 'exp', 'role']);
   assert.is(Object.getPrototypeOf(claims), Object.prototype);

@@ -9,7 +9,8 @@ const SECRET = Buffer.from('unit-secret-unit-secret-unit-secret-0123');
 const NOW = 1_700_000_000;
 const keys = new KeyRing({ secret: SECRET });
 const policy = { clockToleranceMs: 5000, maxTokenLifetimeMs: 3_600_000, issuer: 'https://private-issuer.test', audience: ['internal-a', 'internal-b'] };
-const mint = (claims: Record<string, unknown>) => jwt.sign({ sub: 'u', iat: NOW, exp: NOW + 60, iss: policy.issuer, aud: 'internal-a', ...claims }, SECRET, { algorithm: 'HS256' });
+const mint = (claims: Record<string, unknown>) =>
+  jwt.sign({ sub: 'u', iat: NOW, exp: NOW + 60, iss: policy.issuer, aud: 'internal-a', ...claims }, SECRET, { algorithm: 'HS256' });
 
 function refusal(token: string): Error & { detail?: string } {
   try {
@@ -21,7 +22,10 @@ function refusal(token: string): Error & { detail?: string } {
 }
 
 test('issuer and audience refusals name neither the configured issuer nor any accepted audience to the client', () => {
-  for (const [claims, message] of [[{ iss: 'https://other.test' }, 'issuer not accepted'], [{ aud: 'other' }, 'audience not accepted']] as const) {
+  for (const [claims, message] of [
+    [{ iss: 'https://other.test' }, 'issuer not accepted'],
+    [{ aud: 'other' }, 'audience not accepted'],
+  ] as const) {
     const err = refusal(mint(claims));
     assert.is(err.name, 'AuthTokenInvalidError');
     assert.is(err.message, message);

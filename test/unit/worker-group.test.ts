@@ -13,11 +13,15 @@ function member(reasons: string[]) {
     nodeId: 'n-1',
     reasons,
     addReadinessCheck: (check: () => string | undefined) => void checks.push(check),
-    own(disposer: () => void | Promise<void>) { disposers.push(disposer); },
+    own(disposer: () => void | Promise<void>) {
+      disposers.push(disposer);
+    },
     notReadyReasons(): string[] {
       return [...this.reasons, ...checks.flatMap((c) => c() ?? [])];
     },
-    async close() { for (const d of disposers.splice(0)) await d(); },
+    async close() {
+      for (const d of disposers.splice(0)) await d();
+    },
   };
 }
 
@@ -28,7 +32,11 @@ function channel() {
   const ch: PrimaryChannel & { sent: WorkerMessage[]; deliver(m: unknown): void } = {
     connected: true,
     sent,
-    send(message, _handle, _options, callback) { sent.push(message); callback(null); return true; },
+    send(message, _handle, _options, callback) {
+      sent.push(message);
+      callback(null);
+      return true;
+    },
     on: (event: 'message', listener: (m: unknown) => void) => emitter.on(event, listener),
     off: (event: 'message', listener: (m: unknown) => void) => emitter.off(event, listener),
     deliver: (m: unknown) => emitter.emit('message', m),
@@ -44,22 +52,37 @@ test('/readyz lists the other workers the primary reports not ready; what the wo
     assert.equal(node.notReadyReasons(), ['starting', 'worker group: no word from the primary yet']);
     // The first report goes at once, without the group's reason (else workers would echo each other's state forever).
     assert.equal(ch.sent, [{ gatehouse: 'readiness', reasons: ['starting'] }]);
-    ch.deliver({ gatehouse: 'group', workers: [{ nodeId: 'n-1', reasons: ['starting'] }, { nodeId: 'n-2', reasons: ['not running'] }] });
+    ch.deliver({
+      gatehouse: 'group',
+      workers: [
+        { nodeId: 'n-1', reasons: ['starting'] },
+        { nodeId: 'n-2', reasons: ['not running'] },
+      ],
+    });
     node.reasons = [];
     assert.equal(node.notReadyReasons(), ['worker n-2: not running']);
-    ch.deliver({ gatehouse: 'group', workers: [{ nodeId: 'n-1', reasons: [] }, { nodeId: 'n-2', reasons: [] }] });
+    ch.deliver({
+      gatehouse: 'group',
+      workers: [
+        { nodeId: 'n-1', reasons: [] },
+        { nodeId: 'n-2', reasons: [] },
+      ],
+    });
     assert.equal(node.notReadyReasons(), []);
     ch.deliver({ gatehouse: 'collect', id: 7 });
     ch.deliver({ gatehouse: 'something else' });
     ch.deliver(null);
     await new Promise((r) => setTimeout(r, 20));
-    assert.equal(ch.sent.map((m) => m.gatehouse), ['readiness', 'collected']);
+    assert.equal(
+      ch.sent.map((m) => m.gatehouse),
+      ['readiness', 'collected'],
+    );
   } finally {
     await node.close();
   }
 });
 
-test('a /metrics request waits for the primary\'s answer and fails with a reason when it has none', async () => {
+test("a /metrics request waits for the primary's answer and fails with a reason when it has none", async () => {
   const node = member([]);
   const ch = channel();
   const link = joinGroup(node, { registries: [new Registry()], channel: ch });
@@ -71,10 +94,16 @@ test('a /metrics request waits for the primary\'s answer and fails with a reason
     const failing = link.metrics();
     const second = ch.sent.filter((m) => m.gatehouse === 'metrics').at(-1) as { id: number };
     ch.deliver({ gatehouse: 'metrics', id: second.id, error: 'workers 2 did not answer' });
-    await failing.then(() => assert.unreachable('resolved'), (err: Error) => assert.match(err.message, 'workers 2 did not answer'));
+    await failing.then(
+      () => assert.unreachable('resolved'),
+      (err: Error) => assert.match(err.message, 'workers 2 did not answer'),
+    );
     const pending = link.metrics();
     await node.close();
-    await pending.then(() => assert.unreachable('resolved'), (err: Error) => assert.match(err.message, 'closing'));
+    await pending.then(
+      () => assert.unreachable('resolved'),
+      (err: Error) => assert.match(err.message, 'closing'),
+    );
   } finally {
     await node.close();
   }

@@ -34,7 +34,10 @@ test('bad GATEHOUSE_WORKERS values are refused, each named: 0, -1, many, 1.5, to
 
 test('several workers need a configured key: in development mode each would make its own', () => {
   const problems = configProblems({ ...REDIS, GATEHOUSE_AUTH_KEY: undefined, GATEHOUSE_WORKERS: '2' });
-  assert.ok(problems.some((p) => p.startsWith('GATEHOUSE_WORKERS: 2 needs a configured key')), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.startsWith('GATEHOUSE_WORKERS: 2 needs a configured key')),
+    problems.join('\n'),
+  );
 });
 
 test('a node id too long to take the worker suffix is refused', () => {

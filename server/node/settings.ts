@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { MAX_TOKEN_BYTES } from '../../shared';
 import type { AuthSettings } from '../auth/settings';
 import { LOG_LEVELS, type LogLevel } from '../log';
-import type { SettingsReader } from './reader';
+import type { SettingsReader } from '../settings-kit/reader';
 
 /** Smallest GATEHOUSE_MAX_PAYLOAD accepted, in bytes: a handshake frame with a token of MAX_TOKEN_BYTES fits. */
 export const MIN_MAX_PAYLOAD = MAX_TOKEN_BYTES + 2048;
@@ -57,15 +57,16 @@ export function readNodeSettings(r: SettingsReader, { devMode }: Pick<AuthSettin
     host: devMode ? '127.0.0.1' : host,
     origins: origins === undefined || origins.includes('*') ? undefined : normalized,
     originsConfigured: origins !== undefined,
-    maxPayload, shutdownTimeoutMs, logLevel,
+    maxPayload,
+    shutdownTimeoutMs,
+    logLevel,
   };
 }
 
 function isOrigin(text: string): boolean {
   try {
     const u = new URL(text);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.pathname === '/' && !u.search && !u.hash
-      && !u.username && !u.password;
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.pathname === '/' && !u.search && !u.hash && !u.username && !u.password;
   } catch {
     return false;
   }

@@ -130,9 +130,12 @@ export class SettingsReader {
     this.secretFiles.set(name, path);
     try {
       const content = readFileSync(path);
-      const end = content.length > 0 && content[content.length - 1] === 0x0a
-        ? (content.length > 1 && content[content.length - 2] === 0x0d ? content.length - 2 : content.length - 1)
-        : content.length;
+      const end =
+        content.length > 0 && content[content.length - 1] === 0x0a
+          ? content.length > 1 && content[content.length - 2] === 0x0d
+            ? content.length - 2
+            : content.length - 1
+          : content.length;
       return content.subarray(0, end);
     } catch (err) {
       this.problem(fileName, `cannot read ${JSON.stringify(path)} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
