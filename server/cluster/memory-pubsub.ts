@@ -61,6 +61,10 @@ export class MemoryPubSub implements PubSubTransport {
     return this.started && !this.closed;
   }
 
+  get canPublish(): boolean {
+    return this.up;
+  }
+
   start(events: TransportEvents): void {
     this.events = events;
     // As a connection would: 'up' comes after start returns, so the owner has finished setting up.

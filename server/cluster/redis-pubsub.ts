@@ -120,6 +120,10 @@ abstract class BasePubSub implements PubSubTransport {
     return this.isUp && !this.closed;
   }
 
+  get canPublish(): boolean {
+    return !this.closed && this.pub?.status === 'ready';
+  }
+
   /** Opens the subscriber, and the publisher too unless given a shared one. */
   protected abstract connect(): { sub: RedisConnection; pub?: RedisConnection };
   protected abstract messageEvent: 'message' | 'smessage';

@@ -22,6 +22,8 @@ export interface PubSubTransport {
   readonly mode: 'memory' | 'redis' | 'redis-cluster';
   /** True while subscribe/unsubscribe can be sent. */
   readonly up: boolean;
+  /** True while a publish would be sent now; false while the publisher connects (a publish then fails at once). */
+  readonly canPublish: boolean;
   /** Whether the subscriber is heard: its silences and the readiness warning while one lasts. */
   readonly feed: FeedHealth;
   start(events: TransportEvents): void;

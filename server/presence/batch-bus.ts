@@ -13,6 +13,10 @@ export const PRESENCE_BATCH_CHANNEL = 'gatehouse:presence:batches';
  */
 export class BatchBus {
   private closed = false;
+  /** Whether Redis has confirmed the bus' subscription once, and the publisher was connected once. */
+  private heard = false;
+  private spoken = false;
+
   constructor(
     private readonly instanceId: string,
     private readonly deliver: (batch: PresenceBatch) => void,
@@ -26,6 +30,20 @@ export class BatchBus {
     return this.transport?.feed;
   }
 
+  /**
+   * Why the node must not take connections yet: until it hears the other nodes' batches and can send its own, a
+   * join made now would be missed by the others' watchers (or theirs by its own), and no later batch may come to
+   * show the gap. Only at start: a bus lost later is the feed's warning, and the next batch's `seq` gap makes the
+   * watchers re-read the list.
+   */
+  notReadyReason(): string | undefined {
+    const transport = this.transport;
+    if (!transport) return undefined;
+    if (!this.heard) return 'presence bus: not subscribed yet';
+    this.spoken ||= transport.canPublish;
+    return this.spoken ? undefined : 'presence bus: publisher not connected yet';
+  }
+
   start(): void {
     const transport = this.transport;
     if (!transport) return;
@@ -34,7 +52,12 @@ export class BatchBus {
         if (name === PRESENCE_BATCH_CHANNEL) this.onMessage(text);
       },
       up: () => {
-        transport.subscribe(PRESENCE_BATCH_CHANNEL).catch((err: Error) => this.log.warn({ reason: err.message }, 'presence bus subscribe failed'));
+        transport.subscribe(PRESENCE_BATCH_CHANNEL).then(
+          () => {
+            this.heard = true;
+          },
+          (err: Error) => this.log.warn({ reason: err.message }, 'presence bus subscribe failed'),
+        );
         this.onUp();
       },
       down: () => this.log.warn('presence bus lost Redis; presence events from other nodes pause'),

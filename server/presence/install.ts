@@ -152,6 +152,7 @@ export function installPresence(host: GatewayHost<PresenceSettings & { readonly 
   registerPresenceMetrics(host.metrics, counts, () => local.channelCount(), bus.feed);
   const busFeed = bus.feed;
   if (busFeed) host.addReadinessWarning(() => busFeed.warning());
+  host.addReadinessCheck(() => bus.notReadyReason());
   host.onStart(async () => {
     bus.start();
     await lease?.start();
