@@ -57,7 +57,8 @@ async function bareBridge(nodeId: string, local: LocalChannels, maxUnansweredByt
     'channel bridge',
   );
   bridge.start();
-  await waitFor(() => bridge.connected, 5000, `${nodeId} to connect`);
+  // Its own publisher connects apart from the subscriber; a publish before it has would fail at once.
+  await waitFor(() => bridge.connected && transport.canPublish, 5000, `${nodeId} to connect`);
   return bridge;
 }
 
