@@ -3,6 +3,7 @@
  * the load generator (pinned to the other core, driven over IPC), and a redis-server (pinned beside the load generator).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { freePort, TestRedis } from '../test/helpers/redis-server';
 import { cpuMicros } from './proc';
 
@@ -178,9 +179,11 @@ export class LoadGenerator {
   private readonly child: ChildProcess;
   private readonly ipc: IpcClient;
 
-  constructor(script: string, cpu: number | undefined) {
+  /** `nice` (0–19) lowers its CPU priority: clients that stand in for other machines yield the cores to the server. */
+  constructor(script: string, cpu: number | undefined, nice = 0) {
     const [cmd, args] = pinned(cpu, [process.execPath, script]);
     this.child = track(spawn(cmd, args, { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    if (nice !== 0 && this.child.pid !== undefined) setPriority(this.child.pid, nice);
     this.ipc = new IpcClient(this.child, 'load generator');
   }
 

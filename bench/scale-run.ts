@@ -11,6 +11,8 @@
  *   npm run bench -- --scale=10000,30000,100000    cost growth (the chart)
  *   options: --workers=W  --renew=SECONDS (else from N)  --phases=renewal,broadcast,revocation,storm,restart  --sched=none|rr
  *            --set=GATEHOUSE_NAME=value,…  (gateway settings instead of the defaults)
+ *            --clients-nice=N  (the load generators' niceness, default 10: they stand in for other machines)
+ *            --profile=DIR  (a V8 CPU profile of every gateway process, written to DIR as each exits)
  *            --out=DIR  --no-build
  */
 import { execFileSync } from 'node:child_process';
@@ -63,6 +65,14 @@ export interface ScaleOptions {
   readonly phases: ReadonlySet<string>;
   /** Gateway settings to run with instead of the defaults (--set=GATEHOUSE_X=v,GATEHOUSE_Y=w), to compare tunings. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * The load generators' niceness (--clients-nice=N, 0–19; default 10). The clients stand in for other machines: on
+   * one box they would otherwise take the gateway's cores just when it is busiest (a storm), which no deployment
+   * sees. The prober, which measures, and Redis keep the gateway's priority.
+   */
+  readonly clientsNice: number;
+  /** Where every gateway process writes its V8 CPU profile as it exits (--profile=DIR; workers inherit the flags). */
+  readonly profileDir?: string;
 }
 
 export function parseScaleOptions(argv: string[]): ScaleOptions | undefined {
@@ -85,7 +95,15 @@ export function parseScaleOptions(argv: string[]): ScaleOptions | undefined {
     phases: new Set(phases),
     sched: value('sched') === 'rr' ? 'rr' : 'none',
     env: parseSettings(value('set')),
+    profileDir: value('profile'),
+    clientsNice: niceOf(value('clients-nice')),
   };
+}
+
+function niceOf(text: string | undefined): number {
+  const nice = Number(text ?? 10);
+  if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new Error(`--clients-nice=${text}: give a whole number from 0 to 19`);
+  return nice;
 }
 
 function parseSettings(text: string | undefined): Record<string, string> {
@@ -264,6 +282,27 @@ const pct = (values: number[]) => {
   return { min: quantile(sorted, 0), p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: quantile(sorted, 1), n: sorted.length };
 };
 
+const fmtDelay = (d?: { p99: number; max: number }) => (d ? `${d.p99.toFixed(0)}/${d.max.toFixed(0)}` : '—');
+
+/**
+ * The `count` seconds with the highest p99 publish latency, counted from `fromClock` by when each message was
+ * published: shows whether a storm's tail is one burst (a worker starting, say) or lasts as long as the storm.
+ */
+function worstSeconds(latencies: number[], sentAt: number[], fromClock: number, count: number): { s: number; p99: number; max: number; n: number }[] {
+  const bins = new Map<number, number[]>();
+  latencies.forEach((ms, i) => {
+    const s = Math.floor((sentAt[i] - fromClock) / 1000);
+    const bin = bins.get(s) ?? [];
+    bin.push(ms);
+    bins.set(s, bin);
+  });
+  return [...bins]
+    .map(([s, values]) => ({ s, ...pct(values) }))
+    .sort((a, b) => b.p99 - a.p99)
+    .slice(0, count)
+    .map(({ s, p99, max, n }) => ({ s, p99, max, n }));
+}
+
 /** Polls `check` every `everyMs` until it returns a value or `withinMs` passes (then undefined). */
 async function until<T>(check: () => Promise<T | undefined>, withinMs: number, everyMs = 100): Promise<T | undefined> {
   const deadline = Date.now() + withinMs;
@@ -327,8 +366,9 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
   delete env.GATEHOUSE_MAX_HANDSHAKE_RATE;
   delete env.GATEHOUSE_MAX_LOOP_DELAY;
   for (const [name, value] of Object.entries(opts.env)) env[name] = value;
-  const gateway = new Gateway([process.execPath, built.gatehouse, 'start'], env, port, adminPort, ctx.adminKey);
-  const gens = Array.from({ length: Math.max(2, Math.ceil(n / PER_LOADGEN)) }, () => new LoadGenerator(built.loadgen, undefined));
+  const profile = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+  const gateway = new Gateway([process.execPath, ...profile, built.gatehouse, 'start'], env, port, adminPort, ctx.adminKey);
+  const gens = Array.from({ length: Math.max(2, Math.ceil(n / PER_LOADGEN)) }, () => new LoadGenerator(built.loadgen, undefined, opts.clientsNice));
   const loads = new Loads(gens);
   f.loadGenerators = gens.length;
   // The storm's publishers and subscribers live in a process of their own, so their latency is not the wait behind
@@ -542,7 +582,7 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
         await sleep(2000);
         await prober.call('probeMark');
         await sleep(8000);
-        const quiet = await prober.call<{ latencies: number[] }>('probeMark');
+        const quiet = await prober.call<{ latencies: number[]; clock: number; ownDelayMs?: { p99: number; max: number } }>('probeMark');
         const before = await loads.stats();
         const workers = gateway.workers();
         const victim = workers[0];
@@ -560,11 +600,18 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
           200,
         );
         const backAt = wallNow();
-        const storm = await prober.call<{ latencies: number[]; subscribersUp: number; publishersUp: number }>('probeMark');
+        const storm = await prober.call<{
+          latencies: number[];
+          sentAt: number[];
+          ownDelayMs?: { p99: number; max: number };
+          subscribersUp: number;
+          publishersUp: number;
+        }>('probeMark');
         await prober.call('probeStop');
         const after = back ?? (await loads.stats());
         const quietP99 = pct(quiet.latencies).p99;
         const stormP99 = pct(storm.latencies).p99;
+        const worst = worstSeconds(storm.latencies, storm.sentAt, quiet.clock, 5);
         f.storm = {
           killedPid: victim,
           workersBefore: workers.length,
@@ -581,7 +628,13 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
           probeSurvivors: { subscribers: storm.subscribersUp, publishers: storm.publishersUp },
           publishMs: { quiet: pct(quiet.latencies), storm: pct(storm.latencies) },
           p99Ratio: stormP99 / quietP99,
+          worstSeconds: worst,
+          proberLoopDelayMs: { quiet: quiet.ownDelayMs, storm: storm.ownDelayMs },
         };
+        log(`  ${n}: storm: the prober's own loop delay p99/max ms, quiet ${fmtDelay(quiet.ownDelayMs)}, storm ${fmtDelay(storm.ownDelayMs)}`);
+        log(
+          `  ${n}: storm: worst seconds after the quiet mark (s: p99/max ms, n): ${worst.map((w) => `${w.s}: ${w.p99.toFixed(0)}/${w.max.toFixed(0)}, ${w.n}`).join('; ')}`,
+        );
         log(
           `  ${n}: storm: ${dropped} dropped, back in ${back ? ((backAt - killedAt) / 1000).toFixed(1) : '—'} s, p99 ${quietP99.toFixed(1)} → ${stormP99.toFixed(1)} ms`,
         );
@@ -827,7 +880,7 @@ export async function runScaleMode(opts: ScaleOptions): Promise<void> {
             .map(([k, v]) => `${k}=${v}`)
             .join(' ')}`
         : ''
-    }; clients over ${ADDRESSES.length} source addresses`,
+    }; clients over ${ADDRESSES.length} source addresses, at nice ${opts.clientsNice}`,
     '',
     table(
       ['figure', ...results.map((r) => `N = ${num(r.n)}`)],

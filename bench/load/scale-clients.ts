@@ -6,6 +6,7 @@
  * and closes by name, refusals by the flood limits. Times that cross processes are wall-clock milliseconds
  * (`performance.timeOrigin + performance.now()`), comparable between processes on one machine.
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { closeName } from '../../client/close-policy';
 import { closeAction, CloseCode } from '../../shared/close-codes';
 import { ReconnectSchedule } from './reconnect';
@@ -244,7 +245,15 @@ export function scaleCommands(mint: Mint) {
 
   // --- a few publishers and subscribers among the clients, for publish latency during a storm -------------------
 
-  const probe = { subs: [] as ScWire[], pubs: [] as ScWire[], latencies: [] as number[], timer: undefined as NodeJS.Timeout | undefined, sent: 0 };
+  const probe = {
+    subs: [] as ScWire[],
+    pubs: [] as ScWire[],
+    latencies: [] as number[],
+    sentAt: [] as number[],
+    loop: undefined as IntervalHistogram | undefined,
+    timer: undefined as NodeJS.Timeout | undefined,
+    sent: 0,
+  };
 
   /**
    * Opens `subscribers` + `publishers` extra connections on `channel` (no reconnect: one that drops is no survivor)
@@ -278,7 +287,9 @@ export function scaleCommands(mint: Mint) {
       await wire.subscribe(args.channel);
       wire.onPublish = (_channel, data) => {
         const t = (data as { pt?: number } | undefined)?.pt;
-        if (typeof t === 'number') probe.latencies.push(now() - t);
+        if (typeof t !== 'number') return;
+        probe.latencies.push(now() - t);
+        probe.sentAt.push(t);
       };
       probe.subs.push(wire);
     }
@@ -287,6 +298,8 @@ export function scaleCommands(mint: Mint) {
       if (status.isAuthenticated !== true) throw new Error('probe publisher not authenticated');
       probe.pubs.push(wire);
     }
+    probe.loop = monitorEventLoopDelay({ resolution: 10 });
+    probe.loop.enable();
     const up = new Set<ScWire>([...probe.subs, ...probe.pubs]);
     for (const w of up) void w.closed.then(() => up.delete(w));
     probe.timer = setInterval(
@@ -300,15 +313,24 @@ export function scaleCommands(mint: Mint) {
     return { subscribers: probe.subs.length, publishers: probe.pubs.length };
   }
 
-  /** The probe's publish→receive latencies since the last mark, and how many probe connections are still up. */
+  /**
+   * The probe's publish→receive latencies since the last mark, when each was published (this process's clock, as
+   * `clock` is now), and how many probe connections are still up.
+   */
   function probeMark() {
     const latencies = probe.latencies.splice(0);
+    const sentAt = probe.sentAt.splice(0);
     const up = (ws: ScWire[]) => ws.filter((w) => w.ws.readyState === w.ws.OPEN).length;
-    return { latencies, subscribersUp: up(probe.subs), publishersUp: up(probe.pubs) };
+    // The probe's own lateness: what of the latencies is this process waiting for a core, not the gateway.
+    const loop = probe.loop;
+    const ownDelayMs = loop ? { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 } : undefined;
+    loop?.reset();
+    return { latencies, sentAt, clock: now(), ownDelayMs, subscribersUp: up(probe.subs), publishersUp: up(probe.pubs) };
   }
 
   function probeStop() {
     clearInterval(probe.timer);
+    probe.loop?.disable();
     for (const w of [...probe.subs, ...probe.pubs]) w.terminate();
     probe.subs = [];
     probe.pubs = [];
