@@ -138,6 +138,8 @@ export class Gateway implements GatewayHost {
     this.agServer = createAgServer(this.http, {
       authEngine: this.engine,
       maxPayload: config.maxPayload,
+      pingInterval: config.pingIntervalMs,
+      pingTimeout: config.pingTimeoutMs,
       // Refusals are counted by reason instead: a flood of refused actions must not flood the log.
       middlewareEmitFailures: false,
       brokerEngine: this.broker,

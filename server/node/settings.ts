@@ -7,6 +7,12 @@ import type { SettingsReader } from '../settings-kit/reader';
 /** Smallest GATEHOUSE_MAX_PAYLOAD accepted, in bytes: a handshake frame with a token of MAX_TOKEN_BYTES fits. */
 export const MIN_MAX_PAYLOAD = MAX_TOKEN_BYTES + 2048;
 
+/**
+ * How long past its ping interval a client may stay silent before the node drops it, ms. At the default 8 s interval
+ * this is SocketCluster's own 30 s ping timeout.
+ */
+export const PING_GRACE_MS = 22_000;
+
 /** What the environment says beside the GATEHOUSE_* settings. */
 export interface Environment {
   /** NODE_ENV=production: development mode, and login open to any origin, are refused instead of warned of. */
@@ -28,6 +34,10 @@ export interface NodeSettings {
   readonly originsConfigured: boolean;
   /** GATEHOUSE_MAX_PAYLOAD: largest WebSocket message, bytes (default 64 KiB). */
   readonly maxPayload: number;
+  /** GATEHOUSE_PING_INTERVAL: how often the node pings each socket, ms (default 8s). */
+  readonly pingIntervalMs: number;
+  /** How long a socket may be silent before the node drops it, ms: the interval plus PING_GRACE_MS. */
+  readonly pingTimeoutMs: number;
   /** GATEHOUSE_SHUTDOWN_TIMEOUT: longest graceful shutdown, ms (default 10s). */
   readonly shutdownTimeoutMs: number;
   /** GATEHOUSE_LOG_LEVEL (default info). */
@@ -50,6 +60,9 @@ export function readNodeSettings(r: SettingsReader, { devMode }: Pick<AuthSettin
   // The floor leaves room for a handshake carrying the largest token we accept; below it a valid token would be cut
   // off with a bare 1009 instead of being verified.
   const maxPayload = r.bytes('GATEHOUSE_MAX_PAYLOAD', 64 * 1024, MIN_MAX_PAYLOAD, 64 * 1024 * 1024);
+  // Pings are most of an idle node's work (one write per socket per interval); a longer interval saves that CPU, and a
+  // client that vanished without a close is then noticed later, its presence lingering as long.
+  const pingIntervalMs = r.duration('GATEHOUSE_PING_INTERVAL', '8s', { min: 1000, max: 60_000 });
   const shutdownTimeoutMs = r.duration('GATEHOUSE_SHUTDOWN_TIMEOUT', '10s', { min: 100, max: 600_000 });
   const logLevel = r.oneOf('GATEHOUSE_LOG_LEVEL', 'info', LOG_LEVELS);
   return {
@@ -58,6 +71,8 @@ export function readNodeSettings(r: SettingsReader, { devMode }: Pick<AuthSettin
     origins: origins === undefined || origins.includes('*') ? undefined : normalized,
     originsConfigured: origins !== undefined,
     maxPayload,
+    pingIntervalMs,
+    pingTimeoutMs: pingIntervalMs + PING_GRACE_MS,
     shutdownTimeoutMs,
     logLevel,
   };

@@ -20,6 +20,9 @@ export interface AgServerOptions {
   readonly brokerEngine: SimpleBrokerBase;
   readonly maxPayload: number;
   readonly middlewareEmitFailures: boolean;
+  /** How often the server pings each socket, ms; and how long a silent socket lives, ms (sent to the client too). */
+  readonly pingInterval: number;
+  readonly pingTimeout: number;
 }
 
 /** Attaches an AGServer to `http`. */
@@ -29,6 +32,8 @@ export function createAgServer(http: HttpServer, options: AgServerOptions): AGSe
     brokerEngine: options.brokerEngine,
     maxPayload: options.maxPayload,
     middlewareEmitFailures: options.middlewareEmitFailures,
+    pingInterval: options.pingInterval,
+    pingTimeout: options.pingTimeout,
   });
 }
 

@@ -125,6 +125,9 @@ const invalid: [string, Record<string, string>][] = [
   ['GATEHOUSE_MAX_PAYLOAD', { GATEHOUSE_MAX_PAYLOAD: '8KiB' }],
   ['GATEHOUSE_REDIS_URL', { GATEHOUSE_REDIS_URL: 'localhost:6379' }],
   ['GATEHOUSE_SHUTDOWN_TIMEOUT', { GATEHOUSE_SHUTDOWN_TIMEOUT: '0' }],
+  ['GATEHOUSE_PING_INTERVAL', { GATEHOUSE_PING_INTERVAL: '500ms' }],
+  ['GATEHOUSE_PING_INTERVAL', { GATEHOUSE_PING_INTERVAL: '2m' }],
+  ['GATEHOUSE_PING_INTERVAL', { GATEHOUSE_PING_INTERVAL: 'often' }],
   ['GATEHOUSE_LOG_LEVEL', { GATEHOUSE_LOG_LEVEL: 'verbose' }],
   ['GATEHOUSE_SIGNING_KEY_ID', { GATEHOUSE_SIGNING_KEY_ID: 'k1' }],
 ];
@@ -149,8 +152,11 @@ test('valid settings are read into their units', () => {
     GATEHOUSE_MAX_PAYLOAD: '1MiB',
     GATEHOUSE_REDIS_URL: 'redis://127.0.0.1:6390',
     GATEHOUSE_SHUTDOWN_TIMEOUT: '3s',
+    GATEHOUSE_PING_INTERVAL: '25s',
     GATEHOUSE_LOG_LEVEL: 'warn',
   });
+  assert.is(c.pingIntervalMs, 25_000);
+  assert.is(c.pingTimeoutMs, 47_000);
   assert.is(c.port, 9001);
   assert.is(c.host, '::1');
   assert.is(c.issuer, 'https://auth.example');
@@ -164,6 +170,12 @@ test('valid settings are read into their units', () => {
   assert.is(c.redisUrl, 'redis://127.0.0.1:6390');
   assert.is(c.shutdownTimeoutMs, 3000);
   assert.is(c.logLevel, 'warn');
+});
+
+test("the ping interval defaults to SocketCluster's own: every 8 s, a socket silent for 30 s dropped", () => {
+  const c = load({ GATEHOUSE_AUTH_KEY: SECRET });
+  assert.is(c.pingIntervalMs, 8000);
+  assert.is(c.pingTimeoutMs, 30_000);
 });
 
 test('GATEHOUSE_ORIGINS=* allows any origin', () => {
