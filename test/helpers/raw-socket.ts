@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { waitFor } from './gateway';
 
@@ -6,6 +7,20 @@ export function textOf(data: WebSocket.RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   return Buffer.from(data).toString('utf8');
+}
+
+/** The bytes of a WebSocket upgrade request for SocketCluster's path, as a client writes them on a bare TCP socket. */
+export function upgradeRequest(port: number): string {
+  return [
+    'GET /socketcluster/ HTTP/1.1',
+    `Host: 127.0.0.1:${port}`,
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+    'Sec-WebSocket-Version: 13',
+    '',
+    '',
+  ].join('\r\n');
 }
 
 /** A raw WebSocket speaking (or not) SocketCluster's protocol by hand. */

@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { createClient, memoryStorage, storageKey } from '../../client';
 import type { Gateway } from '../../server/gateway';
 import { mintHs256, waitFor, type Connected } from '../helpers/gateway';
+import { upgradeRequest } from '../helpers/raw-socket';
 import { useScope } from '../helpers/scope';
 
 const scope = useScope(test);
@@ -98,10 +99,7 @@ test('while the event loop is late, one upgrade of the slice goes through and th
       }),
   );
   for (const socket of sockets) {
-    socket.write(
-      `GET /socketcluster/ HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n`
-        + `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`,
-    );
+    socket.write(upgradeRequest(port));
   }
   // The requests are in the node's socket buffers; the loop (the node's and this test's) is held past the limit.
   block(150);

@@ -1,12 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { randomBytes } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { AGClientSocket } from 'socketcluster-client';
 import { Gateway } from '../../server/gateway';
 import { createLogger } from '../../server/log';
 import { CloseCode } from '../../shared';
 import { connectWithToken, httpRequest, mintHs256, nextEvent, startGateway, testConfig, waitFor } from '../helpers/gateway';
+import { upgradeRequest } from '../helpers/raw-socket';
 
 const cleanup: (() => unknown)[] = [];
 test.after.each(async () => {
@@ -29,18 +29,7 @@ async function stuckWebSocket(port: number): Promise<Socket> {
   socket.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => {
-      socket.write(
-        [
-          'GET /socketcluster/ HTTP/1.1',
-          `Host: 127.0.0.1:${port}`,
-          'Upgrade: websocket',
-          'Connection: Upgrade',
-          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
-          'Sec-WebSocket-Version: 13',
-          '',
-          '',
-        ].join('\r\n'),
-      );
+      socket.write(upgradeRequest(port));
     });
     socket.once('data', (d) => (String(d).startsWith('HTTP/1.1 101') ? resolve() : reject(new Error(String(d)))));
   });

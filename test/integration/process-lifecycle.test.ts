@@ -4,10 +4,10 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
 import { CloseCode, type GatehouseClaims } from '../../shared';
 import { jwksOf, makeKeyPair, mintHs256, mintWithKey, nextEvent, waitFor } from '../helpers/gateway';
+import { upgradeRequest } from '../helpers/raw-socket';
 import { useScope } from '../helpers/scope';
 import { freePort } from '../helpers/redis-server';
 
@@ -69,20 +69,7 @@ test('SIGTERM with a client that never answers the close still exits 0, at the s
   const stuck = scope.own(netConnect(port, '127.0.0.1'), (socket) => socket.destroy(), 'TCP socket');
   stuck.on('error', () => {});
   await new Promise<void>((resolve) => {
-    stuck.once('connect', () =>
-      stuck.write(
-        [
-          'GET /socketcluster/ HTTP/1.1',
-          `Host: 127.0.0.1:${port}`,
-          'Upgrade: websocket',
-          'Connection: Upgrade',
-          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
-          'Sec-WebSocket-Version: 13',
-          '',
-          '',
-        ].join('\r\n'),
-      ),
-    );
+    stuck.once('connect', () => stuck.write(upgradeRequest(port)));
     stuck.once('data', () => resolve());
   });
   p.signal('SIGTERM');
