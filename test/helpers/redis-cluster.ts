@@ -1,9 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { bindOnce, isolatedRedisArgs } from './redis-server';
 
 /** Redis Cluster's bus listens on the data port plus this offset; both must be free. */
 const CLUSTER_BUS_OFFSET = 10_000;
@@ -67,26 +67,13 @@ export class TestRedisCluster {
       const child = spawn(
         'redis-server',
         [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--save',
-          '',
-          '--appendonly',
-          'no',
+          ...isolatedRedisArgs(port, this.dir),
           '--cluster-enabled',
           'yes',
           '--cluster-config-file',
           join(this.dir, `nodes-${port}.conf`),
           '--cluster-node-timeout',
           '2000',
-          '--dir',
-          this.dir,
-          '--logfile',
-          '',
-          '--loglevel',
-          'warning',
         ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
@@ -101,28 +88,16 @@ export class TestRedisCluster {
 /** A free loopback port whose cluster-bus companion (port + 10000) is free as well. */
 async function freeClusterPort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await listenOnce(0);
+    const port = await bindOnce(0);
     if (port + CLUSTER_BUS_OFFSET > 65_535) continue;
     try {
-      await listenOnce(port + CLUSTER_BUS_OFFSET);
+      await bindOnce(port + CLUSTER_BUS_OFFSET);
       return port;
     } catch {
       // The bus port is taken; try another.
     }
   }
   throw new Error('no free port pair for a Redis Cluster node');
-}
-
-function listenOnce(port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(port, '127.0.0.1', () => {
-      const bound = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(bound));
-    });
-  });
 }
 
 function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {

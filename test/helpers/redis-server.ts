@@ -7,13 +7,18 @@ import Redis from 'ioredis';
 
 /** A free TCP port on 127.0.0.1 (the kernel picks; a tiny race is accepted). */
 export function freePort(): Promise<number> {
+  return bindOnce(0);
+}
+
+/** Binds `port` on 127.0.0.1 (0: any) and lets it go: the port bound, or a rejection when it is taken. */
+export function bindOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
+    srv.listen(port, '127.0.0.1', () => {
+      const bound = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(bound));
     });
   });
 }
@@ -22,6 +27,14 @@ export function freePort(): Promise<number> {
  * A private redis-server for one test file, on its own port with nothing on disk. Tests never touch a Redis that
  * happens to run on 6379. `stop()` and `start()` again let fault tests take it away and bring it back on the same port.
  */
+/**
+ * The arguments every test redis-server starts with: its own port on loopback, nothing kept on disk but in `dir`,
+ * only warnings logged (to stdout, which the tests ignore).
+ */
+export function isolatedRedisArgs(port: number, dir: string): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', '', '--loglevel', 'warning'];
+}
+
 export class TestRedis {
   private child?: ChildProcess;
   private readonly dir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-'));
@@ -48,27 +61,7 @@ export class TestRedis {
 
   async start(): Promise<void> {
     if (this.child) return;
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        this.dir,
-        '--logfile',
-        '',
-        '--loglevel',
-        'warning',
-        ...this.extraArgs,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const child = spawn('redis-server', [...isolatedRedisArgs(this.port, this.dir), ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     const deadline = Date.now() + 5000;
     for (;;) {
