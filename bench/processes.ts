@@ -187,6 +187,10 @@ export class LoadGenerator {
     this.ipc = new IpcClient(this.child, 'load generator');
   }
 
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   call<T>(cmd: string, args: Record<string, unknown> = {}, timeoutMs = 120_000): Promise<T> {
     return this.ipc.call<T>({ cmd, ...args }, timeoutMs);
   }

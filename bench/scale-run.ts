@@ -21,6 +21,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { cpuSnapshot, cpuSplit, formatSplit, type CpuSnapshot } from './cpu-split';
 import { buildBench, buildDeployed, builtBench, ROOT, type Built } from './build';
 import { cpuMicros, rssBytes } from './proc';
 import { freePort, killAllChildren, LoadGenerator, ServerProcess, startRedis, stopRedis } from './processes';
@@ -47,6 +48,8 @@ const RAMP_CONCURRENCY = 256;
 const REVOKES = 20;
 /** Longest wait for every client to come back after the graceful restart, ms. */
 const RESTART_WAIT_MS = 420_000;
+/** The storm's CPU split is reported for its first this many ms as well as until every client is back. */
+const STORM_FIRST_MS = 5000;
 /** Longest a whole --scale run may take before every child is killed, s. */
 const RUN_LIMIT_S = 5400;
 
@@ -588,8 +591,23 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
         const workers = gateway.workers();
         const victim = workers[0];
         const victimConnections = Math.round(held / opts.workers);
+        const cpuGroups = () => {
+          const now = gateway.workers();
+          return {
+            survivors: now.filter((p) => p !== victim && workers.includes(p)),
+            'new worker': now.filter((p) => !workers.includes(p)),
+            primary: [gateway.server.pid],
+            clients: loads.gens.map((g) => g.pid),
+            prober: [prober.pid],
+            redis: [redis.pid!],
+          };
+        };
+        const cpuAtKill = cpuSnapshot(cpuGroups());
         const killedAt = wallNow();
         process.kill(victim, 'SIGKILL');
+        // The first seconds are the storm's worst (the crowd's first reconnect and the replacement worker's start).
+        let cpuAtFirst: CpuSnapshot | undefined;
+        const firstTimer = setTimeout(() => (cpuAtFirst = cpuSnapshot(cpuGroups())), STORM_FIRST_MS);
         let dropped = 0;
         const back = await until(
           async () => {
@@ -601,6 +619,8 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
           200,
         );
         const backAt = wallNow();
+        clearTimeout(firstTimer);
+        const cpu = { first: cpuAtFirst && cpuSplit(cpuAtKill, cpuAtFirst), untilBack: cpuSplit(cpuAtKill, cpuSnapshot(cpuGroups())) };
         const storm = await prober.call<{
           latencies: number[];
           sentAt: number[];
@@ -631,7 +651,10 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
           p99Ratio: stormP99 / quietP99,
           worstSeconds: worst,
           proberLoopDelayMs: { quiet: quiet.ownDelayMs, storm: storm.ownDelayMs },
+          cpu,
         };
+        if (cpu.first) log(`  ${n}: storm: CPU over its first ${STORM_FIRST_MS / 1000} s: ${formatSplit(cpu.first)}`);
+        log(`  ${n}: storm: CPU until all were back: ${formatSplit(cpu.untilBack)}`);
         log(`  ${n}: storm: the prober's own loop delay p99/max ms, quiet ${fmtDelay(quiet.ownDelayMs)}, storm ${fmtDelay(storm.ownDelayMs)}`);
         log(
           `  ${n}: storm: worst seconds after the quiet mark (s: p99/max ms, n): ${worst.map((w) => `${w.s}: ${w.p99.toFixed(0)}/${w.max.toFixed(0)}, ${w.n}`).join('; ')}`,
@@ -758,6 +781,13 @@ const ROWS: [string, (f: Figures) => string][] = [
   [
     '7. storm: survivors publish p99 quiet → storm ms (ratio)',
     (f) => `${num(get(f, 'storm.publishMs.quiet.p99'), 1)} → ${num(get(f, 'storm.publishMs.storm.p99'), 1)} (${num(get(f, 'storm.p99Ratio'), 1)}×)`,
+  ],
+  [
+    '7. storm: first 5 s, % of a core: survivors / new worker / clients; machine busy',
+    (f) => {
+      const share = (group: string) => get(f, `storm.cpu.first.percentOfCore.${group}`);
+      return `${num(share('survivors'))} / ${num(share('new worker'))} / ${num(Number(share('clients')) + Number(share('prober')))}; ${num(get(f, 'storm.cpu.first.machineBusyPercent'))} %`;
+    },
   ],
   ['8. restart: drain s (SIGTERM → primary exit)', (f) => num(get(f, 'restart.drainSeconds'), 1)],
   [
