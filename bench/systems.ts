@@ -1,4 +1,5 @@
 /** The systems a bench run compares, each started the same way: a compiled server under plain `node`, pinned. */
+import { readFileSync } from 'node:fs';
 import type { Built } from './build';
 
 export type SystemName = 'gatehouse-redis' | 'gatehouse-local' | 'stock-string' | 'stock-keyobject' | 'socketio' | 'baseline-redis' | 'baseline-local';
@@ -72,11 +73,22 @@ export function launch(system: SystemName, built: Built, port: number, ctx: RunC
     }
     const bundle = system.startsWith('baseline') ? built.baseline : built.gatehouse;
     if (!bundle) throw new Error(`${system} needs --baseline=REF`);
+    // A baseline from before a setting existed refuses it as unknown; what it lacks, it does not do either.
+    if (system.startsWith('baseline')) for (const name of Object.keys(env)) if (!bundleNames(bundle, name)) delete env[name];
     return { argv: [...node, bundle, 'start'], env, protocol: 'sc' };
   }
   const env = { BENCH_PORT: String(port), BENCH_SECRET: ctx.secret };
   if (system === 'socketio') return { argv: [...node, built.socketio], env, protocol: 'sio' };
   return { argv: [...node, built.stock], env: { ...env, BENCH_KEY: system === 'stock-keyobject' ? 'keyobject' : 'string' }, protocol: 'sc' };
+}
+
+const bundleText = new Map<string, string>();
+
+/** Whether the bundle's code names the setting (its config reads settings by their full names). */
+function bundleNames(bundle: string, name: string): boolean {
+  let text = bundleText.get(bundle);
+  if (text === undefined) bundleText.set(bundle, (text = readFileSync(bundle, 'utf8')));
+  return text.includes(name);
 }
 
 export function isGatehouse(system: SystemName): boolean {
