@@ -202,6 +202,17 @@ class Gateway {
     return m ? Number(m[1]) : NaN;
   }
 
+  /** Upgrades refused so far, by worker and reason (`gatehouse_upgrades_refused_total`, one series per worker). */
+  async refusals(): Promise<{ node: string; reason: string; count: number }[]> {
+    const text = await fetch(`http://127.0.0.1:${this.adminPort}/metrics`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text());
+    const rows: { node: string; reason: string; count: number }[] = [];
+    for (const m of text.matchAll(/^gatehouse_upgrades_refused_total\{([^}]*)\} ([\d.e+]+)$/gm)) {
+      const label = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(m[1])?.[1] ?? '';
+      rows.push({ node: label('node'), reason: label('reason'), count: Number(m[2]) });
+    }
+    return rows;
+  }
+
   async admin(path: string, body: unknown): Promise<{ status: number; body: unknown }> {
     const r = await fetch(`http://127.0.0.1:${this.adminPort}${path}`, {
       method: 'POST',
@@ -305,6 +316,23 @@ function worstSeconds(latencies: number[], sentAt: number[], fromClock: number, 
     .sort((a, b) => b.p99 - a.p99)
     .slice(0, count)
     .map(({ s, p99, max, n }) => ({ s, p99, max, n }));
+}
+
+/**
+ * Upgrades refused between two scrapes, by reason, over the workers that lived through both and over the workers
+ * started between them (the killed worker's series is gone by the second).
+ */
+function refusalsBetween(before: { node: string; reason: string; count: number }[], after: { node: string; reason: string; count: number }[]) {
+  const oldNodes = new Set(before.map((r) => r.node));
+  const was = new Map(before.map((r) => [`${r.node} ${r.reason}`, r.count]));
+  const survivors: Record<string, number> = {};
+  const newWorkers: Record<string, number> = {};
+  for (const r of after) {
+    const into = oldNodes.has(r.node) ? survivors : newWorkers;
+    const count = r.count - (was.get(`${r.node} ${r.reason}`) ?? 0);
+    if (count > 0) into[r.reason] = (into[r.reason] ?? 0) + count;
+  }
+  return { survivors, newWorkers };
 }
 
 /** Seconds until `share` of the `dropped` clients were back, counted from the sample where the most were missing. */
@@ -608,6 +636,7 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
             redis: [redis.pid!],
           };
         };
+        const refusedBefore = await gateway.refusals().catch(() => undefined);
         const cpuAtKill = cpuSnapshot(cpuGroups());
         const killedAt = wallNow();
         process.kill(victim, 'SIGKILL');
@@ -629,6 +658,7 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
         const backAt = wallNow();
         clearTimeout(firstTimer);
         const cpu = { first: cpuAtFirst && cpuSplit(cpuAtKill, cpuAtFirst), untilBack: cpuSplit(cpuAtKill, cpuSnapshot(cpuGroups())) };
+        const refusedAfter = await gateway.refusals().catch(() => undefined);
         const storm = await prober.call<{
           latencies: number[];
           sentAt: number[];
@@ -662,6 +692,7 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
           worstSeconds: worst,
           proberLoopDelayMs: { quiet: quiet.ownDelayMs, storm: storm.ownDelayMs },
           cpu,
+          refused: refusedBefore && refusedAfter ? refusalsBetween(refusedBefore, refusedAfter) : null,
         };
         if (cpu.first) log(`  ${n}: storm: CPU over its first ${STORM_FIRST_MS / 1000} s: ${formatSplit(cpu.first)}`);
         log(`  ${n}: storm: CPU until all were back: ${formatSplit(cpu.untilBack)}`);
@@ -791,6 +822,7 @@ const ROWS: [string, (f: Figures) => string][] = [
   ],
   ['7. storm: peak handshakes/s', (f) => num(get(f, 'storm.peakHandshakesPerSecond'))],
   ['7. storm: failures by name', (f) => counts(get(f, 'storm.failures'))],
+  ['7. storm: 503s by reason, survivors; new worker', (f) => `${counts(get(f, 'storm.refused.survivors'))}; ${counts(get(f, 'storm.refused.newWorkers'))}`],
   ['7. storm: refused by flood limits', (f) => num(get(f, 'storm.floodRefusals'))],
   [
     '7. storm: survivors publish p99 quiet → storm ms (ratio)',
