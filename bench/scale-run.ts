@@ -770,6 +770,10 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
 
 // --- report -------------------------------------------------------------------------------------------------------
 
+/** The survivors' publish p99 during a storm is to stay under this many times its quiet value. */
+const STORM_P99_TARGET = 10;
+const stormVerdict = (ratio: unknown) =>
+  typeof ratio === 'number' && Number.isFinite(ratio) ? (ratio < STORM_P99_TARGET ? `under ${STORM_P99_TARGET}×` : `over ${STORM_P99_TARGET}×`) : '—';
 const num = (v: unknown, d = 0) =>
   typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—';
 const get = (o: unknown, path: string): unknown =>
@@ -826,7 +830,8 @@ const ROWS: [string, (f: Figures) => string][] = [
   ['7. storm: refused by flood limits', (f) => num(get(f, 'storm.floodRefusals'))],
   [
     '7. storm: survivors publish p99 quiet → storm ms (ratio)',
-    (f) => `${num(get(f, 'storm.publishMs.quiet.p99'), 1)} → ${num(get(f, 'storm.publishMs.storm.p99'), 1)} (${num(get(f, 'storm.p99Ratio'), 1)}×)`,
+    (f) =>
+      `${num(get(f, 'storm.publishMs.quiet.p99'), 1)} → ${num(get(f, 'storm.publishMs.storm.p99'), 1)} (${num(get(f, 'storm.p99Ratio'), 1)}×: ${stormVerdict(get(f, 'storm.p99Ratio'))})`,
   ],
   [
     '7. storm: first 5 s, % of a core: survivors / new worker / clients; machine busy',
