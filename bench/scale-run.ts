@@ -695,7 +695,7 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
           refused: refusedBefore && refusedAfter ? refusalsBetween(refusedBefore, refusedAfter) : null,
         };
         if (cpu.first) log(`  ${n}: storm: CPU over its first ${STORM_FIRST_MS / 1000} s: ${formatSplit(cpu.first)}`);
-        log(`  ${n}: storm: CPU until all were back: ${formatSplit(cpu.untilBack)}`);
+        log(`  ${n}: storm: CPU until all were back (or the wait ended): ${formatSplit(cpu.untilBack)}`);
         log(`  ${n}: storm: the prober's own loop delay p99/max ms, quiet ${fmtDelay(quiet.ownDelayMs)}, storm ${fmtDelay(storm.ownDelayMs)}`);
         log(
           `  ${n}: storm: worst seconds after the quiet mark (s: p99/max ms, n): ${worst.map((w) => `${w.s}: ${w.p99.toFixed(0)}/${w.max.toFixed(0)}, ${w.n}`).join('; ')}`,
