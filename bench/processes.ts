@@ -80,7 +80,13 @@ class IpcClient {
           reject(e);
         },
       });
-      this.child.send({ ...message, id });
+      // Without a callback a send on a closed channel (a child that died at start) is an unhandled 'error' event,
+      // which would end the run before it stops the processes it started.
+      this.child.send({ ...message, id }, (err) => {
+        if (!err) return;
+        this.waiting.get(id)?.reject(new Error(`${this.name}: ${err.message}`));
+        this.waiting.delete(id);
+      });
     });
   }
 }
