@@ -24,10 +24,6 @@ export function bindOnce(port: number): Promise<number> {
 }
 
 /**
- * A private redis-server for one test file, on its own port with nothing on disk. Tests never touch a Redis that
- * happens to run on 6379. `stop()` and `start()` again let fault tests take it away and bring it back on the same port.
- */
-/**
  * The arguments every test redis-server starts with: its own port on loopback, nothing kept on disk but in `dir`,
  * only warnings logged (to stdout, which the tests ignore).
  */
@@ -35,6 +31,10 @@ export function isolatedRedisArgs(port: number, dir: string): string[] {
   return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', '', '--loglevel', 'warning'];
 }
 
+/**
+ * A private redis-server for one test file, on its own port with nothing on disk. Tests never touch a Redis that
+ * happens to run on 6379. `stop()` and `start()` again let fault tests take it away and bring it back on the same port.
+ */
 export class TestRedis {
   private child?: ChildProcess;
   private readonly dir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-'));
