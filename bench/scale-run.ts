@@ -153,6 +153,13 @@ const memAvailable = () => {
   return m ? Number(m[1]) * 1024 : freemem();
 };
 
+/** One series of `gatehouse_upgrades_refused_total`: a worker's refusals for one reason so far. */
+interface RefusalCount {
+  readonly node: string;
+  readonly reason: string;
+  readonly count: number;
+}
+
 class Gateway {
   server: ServerProcess;
   /** Every worker pid seen, so a run that is aborted can still end them. */
@@ -203,9 +210,9 @@ class Gateway {
   }
 
   /** Upgrades refused so far, by worker and reason (`gatehouse_upgrades_refused_total`, one series per worker). */
-  async refusals(): Promise<{ node: string; reason: string; count: number }[]> {
+  async refusals(): Promise<RefusalCount[]> {
     const text = await fetch(`http://127.0.0.1:${this.adminPort}/metrics`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text());
-    const rows: { node: string; reason: string; count: number }[] = [];
+    const rows: RefusalCount[] = [];
     for (const m of text.matchAll(/^gatehouse_upgrades_refused_total\{([^}]*)\} ([\d.e+]+)$/gm)) {
       const label = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(m[1])?.[1] ?? '';
       rows.push({ node: label('node'), reason: label('reason'), count: Number(m[2]) });
@@ -322,7 +329,7 @@ function worstSeconds(latencies: number[], sentAt: number[], fromClock: number, 
  * Upgrades refused between two scrapes, by reason, over the workers that lived through both and over the workers
  * started between them (the killed worker's series is gone by the second).
  */
-function refusalsBetween(before: { node: string; reason: string; count: number }[], after: { node: string; reason: string; count: number }[]) {
+function refusalsBetween(before: readonly RefusalCount[], after: readonly RefusalCount[]) {
   const oldNodes = new Set(before.map((r) => r.node));
   const was = new Map(before.map((r) => [`${r.node} ${r.reason}`, r.count]));
   const survivors: Record<string, number> = {};
@@ -834,7 +841,7 @@ const ROWS: [string, (f: Figures) => string][] = [
       `${num(get(f, 'storm.publishMs.quiet.p99'), 1)} → ${num(get(f, 'storm.publishMs.storm.p99'), 1)} (${num(get(f, 'storm.p99Ratio'), 1)}×: ${stormVerdict(get(f, 'storm.p99Ratio'))})`,
   ],
   [
-    '7. storm: first 5 s, % of a core: survivors / new worker / clients; machine busy',
+    `7. storm: first ${STORM_FIRST_MS / 1000} s, % of a core: survivors / new worker / clients; machine busy`,
     (f) => {
       const share = (group: string) => get(f, `storm.cpu.first.percentOfCore.${group}`);
       return `${num(share('survivors'))} / ${num(share('new worker'))} / ${num(Number(share('clients')) + Number(share('prober')))}; ${num(get(f, 'storm.cpu.first.machineBusyPercent'))} %`;

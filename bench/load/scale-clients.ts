@@ -298,6 +298,7 @@ export function scaleCommands(mint: Mint) {
       if (status.isAuthenticated !== true) throw new Error('probe publisher not authenticated');
       probe.pubs.push(wire);
     }
+    probe.loop?.disable();
     probe.loop = monitorEventLoopDelay({ resolution: 10 });
     probe.loop.enable();
     const up = new Set<ScWire>([...probe.subs, ...probe.pubs]);
