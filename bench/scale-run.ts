@@ -378,7 +378,9 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
     f.limitNote = `${n} connections over ${opts.workers} workers is ${Math.ceil(n / opts.workers)} a worker, above the ${limit}-descriptor limit less headroom`;
   }
   // Renewal is due 0.8–1.0 × the interval after a socket authenticated: the ramp and an idle window must fit before 0.78 ×.
-  const renewS = opts.renewS ?? Math.max(60, Math.ceil((n / 500 + 30) / 0.78));
+  // The ramp meets the gateway's handshake pacing, which lets a group of workers on two cores in at a few hundred a
+  // second. Without the renewal phase the interval is an hour, so that no renewal falls in the quiet or storm windows.
+  const renewS = opts.renewS ?? (opts.phases.has('renewal') ? Math.max(60, Math.ceil((n / 200 + 30) / 0.78)) : 3600);
   f.renewIntervalS = renewS;
   const redis = await startRedis(undefined);
   const redisClient = new Redis(redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 });
