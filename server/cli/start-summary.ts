@@ -23,6 +23,8 @@ export interface StartedNode {
     | 'devMode'
     | 'renewIntervalMs'
     | 'origins'
+    | 'maxHandshakeRate'
+    | 'workers'
   >;
   readonly nodeId: string;
   /**
@@ -74,6 +76,7 @@ export function startSummary(node: StartedNode): string {
     ['state', redis ? `shared through ${describeRedisTarget(redis)}` : 'in memory, this node only (GATEHOUSE_REDIS_URL shares it between nodes)'],
     ['admin API', adminKeys ? `${adminBase}/admin/ (Bearer ${adminKeys})` : 'off (set GATEHOUSE_ADMIN_KEY)'],
     ['metrics', `${adminBase}/metrics${config.metricsKey ? ' (Bearer GATEHOUSE_METRICS_KEY)' : ''}`],
+    ['handshakes', handshakeRateText(config)],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   return [
@@ -107,6 +110,14 @@ function signingKeyText(config: StartedNode['config']): string {
     return config.renewIntervalMs > 0 ? `login and renewal sign with ${key}` : `login signs with ${key} (renewal is off: GATEHOUSE_RENEW_INTERVAL=0)`;
   }
   return 'nothing: login and renewal cannot sign (set GATEHOUSE_SIGNING_KEY_FILE, or GATEHOUSE_AUTH_KEY)';
+}
+
+/** How fast the node (each worker) starts handshakes: the pacing a reconnecting crowd meets. */
+function handshakeRateText({ maxHandshakeRate, workers }: StartedNode['config']): string {
+  const where = workers > 1 ? 'each worker' : 'this node';
+  return maxHandshakeRate > 0
+    ? `${where} starts at most ${maxHandshakeRate} a second; more upgrades get HTTP 503 and back off (GATEHOUSE_MAX_HANDSHAKE_RATE)`
+    : `${where} starts handshakes as fast as they come (GATEHOUSE_MAX_HANDSHAKE_RATE=0)`;
 }
 
 function hostOf({ address, family }: AddressInfo): string {

@@ -62,9 +62,9 @@ export function loadConfig({ env, configFile }: LoadOptions): GatewayConfig {
     .read(readBrowserSettings)
     .read(readChannelSettings)
     .read(readLoginSettings)
+    .read(readWorkerSettings)
     .read(readFloodSettings)
     .read(readGrantsSettings)
-    .read(readWorkerSettings)
     .read(readPresenceSettings).all;
   r.checkUnknown('GATEHOUSE_');
   if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -1,9 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, type GatewayConfig } from '../../server/config';
+import { defaultHandshakeRate } from '../../server/floods/settings';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-bytes!!';
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
@@ -84,7 +85,9 @@ test('every problem is listed at once, each naming its variable', () => {
 
 test('handshake pacing and the connection cap: defaults, 0 turns each off, and bad values name the setting and what is valid', () => {
   const c = load({ GATEHOUSE_AUTH_KEY: SECRET });
-  assert.is(c.maxHandshakeRate, 1600);
+  assert.is(c.maxHandshakeRate, defaultHandshakeRate(availableParallelism(), 1));
+  assert.is(load({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_HANDSHAKE_RATE: 'auto' }).maxHandshakeRate, c.maxHandshakeRate);
+  assert.is(load({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_HANDSHAKE_RATE: '1600' }).maxHandshakeRate, 1600);
   assert.is(c.maxLoopDelayMs, 50);
   const off = load({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_HANDSHAKE_RATE: '0', GATEHOUSE_MAX_LOOP_DELAY: '0' });
   assert.is(off.maxHandshakeRate, 0);
@@ -98,7 +101,24 @@ test('handshake pacing and the connection cap: defaults, 0 turns each off, and b
   });
   assert.equal(namesOf(problems), ['GATEHOUSE_MAX_CONNECTIONS', 'GATEHOUSE_MAX_HANDSHAKE_RATE', 'GATEHOUSE_MAX_LOOP_DELAY']);
   assert.match(problems.join('\n'), 'whole number from 0');
+  assert.match(problems.join('\n'), `or auto (here ${c.maxHandshakeRate}:`);
   assert.match(problems.join('\n'), '500ms');
+});
+
+test('the default handshake rate is 750 a second per core a node has to itself, never below 50', () => {
+  assert.is(defaultHandshakeRate(1, 1), 750);
+  assert.is(defaultHandshakeRate(8, 1), 750, 'one node is one event loop: more cores do not raise its rate');
+  assert.is(defaultHandshakeRate(8, 8), 750);
+  assert.is(defaultHandshakeRate(2, 6), 250, 'six workers on two cores: a third of a core each');
+  assert.is(defaultHandshakeRate(1, 256), 50);
+  assert.is(defaultHandshakeRate(0, 0), 750, 'a machine that reports no cores counts as one');
+});
+
+test('several workers share the cores: the default handshake rate of each is its share, and a number set wins', () => {
+  const env = { GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_REDIS_URL: 'redis://127.0.0.1:6390' };
+  const workers = availableParallelism() * 3;
+  assert.is(load({ ...env, GATEHOUSE_WORKERS: String(workers) }).maxHandshakeRate, defaultHandshakeRate(availableParallelism(), workers));
+  assert.is(load({ ...env, GATEHOUSE_WORKERS: String(workers), GATEHOUSE_MAX_HANDSHAKE_RATE: '900' }).maxHandshakeRate, 900);
 });
 
 test('the ConfigError message lists every problem on its own line', () => {
