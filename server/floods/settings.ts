@@ -6,7 +6,7 @@ import { defaultMaxConnections, openFileLimit } from './descriptor-limit';
 
 /**
  * Handshakes a second one core starts by default. A handshake costs this gateway 0.7–1.1 ms of CPU (BENCHMARKS.md,
- * "Scale run"), so this leaves a core's loop between a quarter and half of its time for the sockets it already holds
+ * "Scale run"), so this leaves a core's loop a fifth to a half of its time for the sockets it already holds
  * while a crowd reconnects: admitting as fast as a core can go lets each socket's messages wait behind a queue of
  * handshakes, and a crowd that is turned away backs off and comes back at the rate admitted.
  */
