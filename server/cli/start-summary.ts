@@ -76,7 +76,7 @@ export function startSummary(node: StartedNode): string {
     ['state', redis ? `shared through ${describeRedisTarget(redis)}` : 'in memory, this node only (GATEHOUSE_REDIS_URL shares it between nodes)'],
     ['admin API', adminKeys ? `${adminBase}/admin/ (Bearer ${adminKeys})` : 'off (set GATEHOUSE_ADMIN_KEY)'],
     ['metrics', `${adminBase}/metrics${config.metricsKey ? ' (Bearer GATEHOUSE_METRICS_KEY)' : ''}`],
-    ['handshakes', handshakeRateText(config)],
+    ['pacing', handshakeRateText(config)],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   return [
@@ -116,7 +116,7 @@ function signingKeyText(config: StartedNode['config']): string {
 function handshakeRateText({ maxHandshakeRate, workers }: StartedNode['config']): string {
   const where = workers > 1 ? 'each worker' : 'this node';
   return maxHandshakeRate > 0
-    ? `${where} starts at most ${maxHandshakeRate} a second; more upgrades get HTTP 503 and back off (GATEHOUSE_MAX_HANDSHAKE_RATE)`
+    ? `${where} starts at most ${maxHandshakeRate} handshakes a second; more upgrades get HTTP 503 and back off (GATEHOUSE_MAX_HANDSHAKE_RATE)`
     : `${where} starts handshakes as fast as they come (GATEHOUSE_MAX_HANDSHAKE_RATE=0)`;
 }
 

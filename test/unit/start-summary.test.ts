@@ -73,8 +73,8 @@ test("origins: any origin when GATEHOUSE_ORIGINS is unset, else the list, and th
 
 test('the handshake rate a reconnecting crowd meets is said, per worker with several, and no limit when it is 0', () => {
   assert.is(
-    rows({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_HANDSHAKE_RATE: '300' }).get('handshakes'),
-    'this node starts at most 300 a second; more upgrades get HTTP 503 and back off (GATEHOUSE_MAX_HANDSHAKE_RATE)',
+    rows({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_HANDSHAKE_RATE: '300' }).get('pacing'),
+    'this node starts at most 300 handshakes a second; more upgrades get HTTP 503 and back off (GATEHOUSE_MAX_HANDSHAKE_RATE)',
   );
   const workers = rows({
     GATEHOUSE_AUTH_KEY: SECRET,
@@ -82,9 +82,9 @@ test('the handshake rate a reconnecting crowd meets is said, per worker with sev
     GATEHOUSE_WORKERS: '2',
     GATEHOUSE_MAX_HANDSHAKE_RATE: '300',
   });
-  assert.match(workers.get('handshakes')!, /^each worker starts at most 300 a second;/);
+  assert.match(workers.get('pacing')!, /^each worker starts at most 300 handshakes a second;/);
   assert.is(
-    rows({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_HANDSHAKE_RATE: '0' }).get('handshakes'),
+    rows({ GATEHOUSE_AUTH_KEY: SECRET, GATEHOUSE_MAX_HANDSHAKE_RATE: '0' }).get('pacing'),
     'this node starts handshakes as fast as they come (GATEHOUSE_MAX_HANDSHAKE_RATE=0)',
   );
 });
