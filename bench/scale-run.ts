@@ -654,6 +654,7 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
         const firstTimer = setTimeout(() => (cpuAtFirst = cpuSnapshot(cpuGroups())), STORM_FIRST_MS);
         let dropped = 0;
         const missing: { s: number; clients: number }[] = [];
+        // The timer is cleared however the wait ends: a load generator that stops answering must not leave it behind.
         const back = await until(
           async () => {
             const s = await loads.stats();
@@ -663,9 +664,8 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
           },
           180_000,
           200,
-        );
+        ).finally(() => clearTimeout(firstTimer));
         const backAt = wallNow();
-        clearTimeout(firstTimer);
         const cpu = { first: cpuAtFirst && cpuSplit(cpuAtKill, cpuAtFirst), untilBack: cpuSplit(cpuAtKill, cpuSnapshot(cpuGroups())) };
         const refusedAfter = await gateway.refusals().catch(() => undefined);
         const storm = await prober.call<{
