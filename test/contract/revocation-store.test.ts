@@ -292,7 +292,8 @@ function contract(backend: Backend): void {
   t('entries expire by themselves: a jti at its exp, a sid or sub after the longest token lifetime', async () => {
     const policy: RevocationPolicy = { maxTokenLifetimeMs: 1000, clockToleranceMs: 0 };
     const store = await backend.open({ policy });
-    const a = token({ exp: now() + 1 });
+    // now() is whole seconds, so now() + 1 may be a few ms away and gone before its TTL is read; + 2 is 1–2 s away.
+    const a = token({ exp: now() + 2 });
     const b = token();
     const c = token();
     const ra = await store.revoke({ kind: 'jti', id: a.jti! }, { exp: a.exp });
