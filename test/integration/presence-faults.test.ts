@@ -211,6 +211,8 @@ test('a node stalled past its lease comes back under a new epoch: no ghost, the 
   const before = onB.seen.events.length;
   // Back, the node re-asserts its members quietly under a new epoch: a gap for the watchers, who read the list again.
   await waitFor(async () => (await allMembers(onB.client, 'room:stall')).subs.join() === 'hal,ivan,watcher-b', 10_000, 'hal back in the list');
+  // The list reads the index at once; the quiet batch that announces the gap reaches the watcher a moment later.
+  await waitFor(() => onB.seen.events.length > before, 5000, 'the re-assertion reaches the watcher');
   const after = onB.seen.events.slice(before);
   assert.equal(joinsOf(after), [], 'no join storm');
   assert.ok(
