@@ -50,6 +50,14 @@ const REVOKES = 20;
 const RESTART_WAIT_MS = 420_000;
 /** The storm's CPU split is reported for its first this many ms as well as until every client is back. */
 const STORM_FIRST_MS = 5000;
+/**
+ * The idle window when the renewal phase does not bound it: its length, and the earliest it starts after the ramp
+ * began, ms. A group's idle CPU keeps rising for a minute or more after its sockets connect (the heaps grow, and the
+ * workers' first major collections come in a wave that can raise a 10 s reading by half), so runs whose ramps differ
+ * in length compare only at the same age, over a window long enough to average such a wave in.
+ */
+const IDLE_WINDOW_MS = 30_000;
+const IDLE_AGE_MS = 90_000;
 /** Longest a whole --scale run may take before every child is killed, s. */
 const RUN_LIMIT_S = 5400;
 
@@ -202,16 +210,29 @@ class Gateway {
     return sumOver(this.pids(), rssBytes);
   }
 
+  private metrics(): Promise<string> {
+    return fetch(`http://127.0.0.1:${this.adminPort}/metrics`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text());
+  }
+
   /** V8 heap used, summed over the workers (prom-client's aggregation of nodejs_heap_size_used_bytes), from /metrics. */
   async heapUsed(): Promise<number> {
-    const text = await fetch(`http://127.0.0.1:${this.adminPort}/metrics`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text());
-    const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([\d.e+]+)/m.exec(text);
+    const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([\d.e+]+)/m.exec(await this.metrics());
     return m ? Number(m[1]) : NaN;
+  }
+
+  /** Garbage collection so far over the workers: seconds of pauses, and how many were major (mark-compact). */
+  async gc(): Promise<{ seconds: number; major: number }> {
+    const totals = { seconds: 0, major: 0 };
+    for (const m of (await this.metrics()).matchAll(/^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"[^}]*\} ([\d.e+-]+)$/gm)) {
+      if (m[1] === 'sum') totals.seconds += Number(m[3]);
+      else if (m[2] === 'major') totals.major += Number(m[3]);
+    }
+    return totals;
   }
 
   /** Upgrades refused so far, by worker and reason (`gatehouse_upgrades_refused_total`, one series per worker). */
   async refusals(): Promise<RefusalCount[]> {
-    const text = await fetch(`http://127.0.0.1:${this.adminPort}/metrics`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text());
+    const text = await this.metrics();
     const rows: RefusalCount[] = [];
     for (const m of text.matchAll(/^gatehouse_upgrades_refused_total\{([^}]*)\} ([\d.e+]+)$/gm)) {
       const label = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(m[1])?.[1] ?? '';
@@ -498,15 +519,20 @@ async function scaleOnce(n: number, opts: ScaleOptions, built: Built): Promise<F
 
     // 3. Idle CPU, up to just before the first renewals are due.
     const quietEnd = rampStart + renewS * 1000 * 0.78;
-    const q0 = { gw: gateway.cpu(), redis: redisCpu(), at: wallNow() };
-    // Without the renewal phase, a short idle window (the interval may then be long, so no renewal disturbs the rest).
-    await sleep(opts.phases.has('renewal') ? Math.max(3000, quietEnd - wallNow()) : 10_000);
-    const q1 = { gw: gateway.cpu(), redis: redisCpu(), at: wallNow() };
+    if (!opts.phases.has('renewal')) await sleep(Math.max(0, rampStart + IDLE_AGE_MS - wallNow()));
+    const q0 = { gw: gateway.cpu(), redis: redisCpu(), at: wallNow(), gc: await gateway.gc().catch(() => undefined) };
+    // Without the renewal phase, a window of its own (the interval is then an hour, so no renewal disturbs the rest).
+    await sleep(opts.phases.has('renewal') ? Math.max(3000, quietEnd - wallNow()) : IDLE_WINDOW_MS);
+    const q1 = { gw: gateway.cpu(), redis: redisCpu(), at: wallNow(), gc: await gateway.gc().catch(() => undefined) };
     const idleS = (q1.at - q0.at) / 1000;
     const idleGwUsPerS = (q1.gw - q0.gw) / idleS;
     const idleRedisUsPerS = (q1.redis - q0.redis) / idleS;
     f.idle = {
       windowS: idleS,
+      startedAfterRampBeganS: (q0.at - rampStart) / 1000,
+      // GC pauses as % of a core (the main threads' only; concurrent marking is in the CPU figure, not here).
+      gatewayGcCorePercent: q0.gc && q1.gc ? ((q1.gc.seconds - q0.gc.seconds) / idleS) * 100 : undefined,
+      gatewayMajorGcs: q0.gc && q1.gc ? q1.gc.major - q0.gc.major : undefined,
       gatewayCorePercent: idleGwUsPerS / 1e4,
       gatewayCorePercentPer10k: (idleGwUsPerS / 1e4) * (10_000 / held),
       redisCorePercent: idleRedisUsPerS / 1e4,
@@ -812,6 +838,12 @@ const ROWS: [string, (f: Figures) => string][] = [
     (f) =>
       `${num(get(f, 'idle.gatewayCorePercent'), 1)} (${num(get(f, 'idle.gatewayCorePercentPer10k'), 2)})`
       + (idleClean(f) ? '' : `, NOT idle: ${num(get(f, 'idle.renewalsInWindow'))} renewals by then`),
+  ],
+  [
+    '3. idle: window s, from the ramp start s; GC pauses % of a core (major)',
+    (f) =>
+      `${num(get(f, 'idle.windowS'))}, ${num(get(f, 'idle.startedAfterRampBeganS'))}; `
+      + `${num(get(f, 'idle.gatewayGcCorePercent'), 1)} (${num(get(f, 'idle.gatewayMajorGcs'))})`,
   ],
   ['3. idle CPU, Redis % of a core', (f) => num(get(f, 'idle.redisCorePercent'), 2)],
   ['4. renewal: window s / renewals', (f) => `${num(get(f, 'renewal.windowS'))} / ${num(get(f, 'renewal.renewals'))}`],
