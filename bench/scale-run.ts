@@ -52,9 +52,9 @@ const RESTART_WAIT_MS = 420_000;
 const STORM_FIRST_MS = 5000;
 /**
  * The idle window when the renewal phase does not bound it: its length, and the earliest it starts after the ramp
- * began, ms. A group's idle CPU keeps rising for a minute or more after its sockets connect (the heaps grow, and the
- * workers' first major collections come in a wave that can raise a 10 s reading by half), so runs whose ramps differ
- * in length compare only at the same age, over a window long enough to average such a wave in.
+ * began, ms. A group's idle CPU is not steady for a minute or more after its sockets connect (for one, the workers'
+ * first major collections come in a wave that can raise a 10 s reading by half), so runs whose ramps differ in length
+ * compare only at the same age, over a window long enough to average such a wave in.
  */
 const IDLE_WINDOW_MS = 30_000;
 const IDLE_AGE_MS = 90_000;
